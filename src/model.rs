@@ -1,0 +1,227 @@
+//! The normalised conversation model every source parser produces: plain data, no I/O.
+//!
+//! Parsers turn each tool's on-disk format into [`Session`]s made of [`Message`]s made of
+//! [`Block`]s. Nothing here knows about PostgreSQL, ltree or rendering; the planner decides
+//! what becomes a memory.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The agent tool a session was recorded by. Its name is part of every memory id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    Claude,
+    Codex,
+    OpenCode,
+}
+
+impl Tool {
+    /// The name used in ids, meta (`source_tool`) and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Claude => "claude",
+            Tool::Codex => "codex",
+            Tool::OpenCode => "opencode",
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who (or what) produced a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+    /// A reasoning summary emitted as its own item (Codex `reasoning`).
+    Reasoning,
+    /// A tool invocation emitted as its own item (Codex `function_call`, ...).
+    ToolCall,
+    /// The output of a tool invocation emitted as its own item.
+    ToolResult,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+            Role::Reasoning => "reasoning",
+            Role::ToolCall => "tool_call",
+            Role::ToolResult => "tool_result",
+        }
+    }
+}
+
+/// The kind of one content block. Default rendering keeps [`BlockKind::Text`] only;
+/// `--full-transcript` keeps every kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Text,
+    Thinking,
+    ToolUse,
+    ToolResult,
+    System,
+}
+
+impl BlockKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockKind::Text => "text",
+            BlockKind::Thinking => "thinking",
+            BlockKind::ToolUse => "tool_use",
+            BlockKind::ToolResult => "tool_result",
+            BlockKind::System => "system",
+        }
+    }
+}
+
+/// One piece of a message's content, already reduced to text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub text: String,
+    /// The tool that produced a `tool_use` / `tool_result` block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+}
+
+impl Block {
+    pub fn new(kind: BlockKind, text: impl Into<String>) -> Self {
+        Block {
+            kind,
+            text: text.into(),
+            tool_name: None,
+        }
+    }
+
+    pub fn with_tool(kind: BlockKind, text: impl Into<String>, tool_name: impl Into<String>) -> Self {
+        Block {
+            kind,
+            text: text.into(),
+            tool_name: Some(tool_name.into()),
+        }
+    }
+}
+
+/// One message of a session: the unit that becomes one memory.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message {
+    /// The tool's own stable id for the message (or a synthetic one that stays stable when the
+    /// file grows). Together with the tool and session id it determines the memory id.
+    pub id: String,
+    /// The session the message was first recorded in, when it differs from the session it was
+    /// read from (Claude copies history into resumed sessions). Ids derive from this session so a
+    /// copied message maps to the same memory as its original.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_session_id: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    pub role: Role,
+    pub blocks: Vec<Block>,
+    /// The tool invoked, for tool call/result messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    /// The model in force for this message, when the format records it per message or turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The working directory recorded with this message, when the format records it per message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// 1-based line in the source file, or 0 where the source has no lines.
+    pub line: u64,
+}
+
+/// Facts about a session that do not change per message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SessionFacts {
+    pub title: Option<String>,
+    pub cwd: Option<String>,
+    pub git_branch: Option<String>,
+    pub git_commit: Option<String>,
+    /// The remote URL the tool recorded (Codex `repository_url`).
+    pub git_repo: Option<String>,
+    pub tool_version: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub agent_mode: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// A subagent / review / side-question session, imported only with `--include-sidechains`.
+    pub is_sidechain: bool,
+    /// The session this one was spawned from (subagents) or forked from.
+    pub parent_session_id: Option<String>,
+}
+
+/// A parsed session, ready for filtering and planning.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Session {
+    pub tool: Tool,
+    pub id: String,
+    /// Where the session was read from: an absolute file path, or `<db>#session/<id>`.
+    pub source_file: String,
+    pub facts: SessionFacts,
+    /// Messages in conversation order, noise already removed.
+    pub messages: Vec<Message>,
+}
+
+/// What went wrong with one piece of input; never fatal to the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line number, when the problem is on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub kind: DiagnosticKind,
+    pub message: String,
+}
+
+/// Categories of [`Diagnostic`], counted in the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// A line or record that is not valid JSON or not of the expected shape.
+    Malformed,
+    /// A line that is not valid UTF-8 (decoded lossily and still imported).
+    InvalidUtf8,
+    /// A file or database that could not be opened or read.
+    Unreadable,
+    /// A message that had to be cut to the size limit.
+    Truncated,
+}
+
+impl DiagnosticKind {
+    /// Whether this kind means input was lost or could not be read (exit code 1).
+    pub fn is_problem(self) -> bool {
+        matches!(self, DiagnosticKind::Malformed | DiagnosticKind::Unreadable)
+    }
+}
+
+/// Line accounting for one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    pub bytes: u64,
+    pub lines: u64,
+    pub malformed_lines: u64,
+    /// The file ended in a line without a newline: the tool is still writing it, so it was
+    /// left for the next run.
+    pub torn_tail: bool,
+}
+
+/// Everything one source unit (a file, or a database) yielded.
+#[derive(Debug, Default)]
+pub struct ParseOutcome {
+    pub sessions: Vec<Session>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: FileStats,
+}

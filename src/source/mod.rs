@@ -1,0 +1,76 @@
+//! Source formats: where each agent tool keeps its sessions, and how to read them.
+//!
+//! Each tool has one module exposing the same three functions (`default_roots`, `discover`,
+//! `parse`); this module dispatches on [`Tool`]. Parsers read files and return data: they never
+//! touch the database, never fail on bad content (it becomes a [`Diagnostic`]) and return
+//! sessions with noise already removed.
+
+pub mod claude;
+pub mod codex;
+pub mod jsonl;
+pub mod opencode;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::filter::ProjectScope;
+use crate::model::{Diagnostic, ParseOutcome, Tool};
+
+/// Reads one environment variable; injected so tests can fake the environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+
+/// One unit of input found by discovery: a transcript file, or a store such as `opencode.db`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub tool: Tool,
+    pub path: PathBuf,
+    /// Discovery already knows the unit holds sidechain sessions (Claude `subagents/` files).
+    pub sidechain: bool,
+}
+
+/// What discovery found, and what it could not look into.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Candidates in a stable order (sorted by path within each root).
+    pub candidates: Vec<Candidate>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The roots a tool keeps its sessions in when `--source` is not given.
+pub fn default_roots(tool: Tool, env: EnvLookup<'_>) -> Vec<PathBuf> {
+    match tool {
+        Tool::Claude => claude::default_roots(env),
+        Tool::Codex => codex::default_roots(env),
+        Tool::OpenCode => opencode::default_roots(env),
+    }
+}
+
+/// Lists the candidates under `roots`, skipping whatever cannot match `scope` when that can be
+/// told without parsing.
+pub fn discover(tool: Tool, roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery {
+    match tool {
+        Tool::Claude => claude::discover(roots, scope),
+        Tool::Codex => codex::discover(roots, scope),
+        Tool::OpenCode => opencode::discover(roots, scope),
+    }
+}
+
+/// Parses one candidate into sessions. Never panics on bad content and never returns an error:
+/// unreadable input is a diagnostic in the outcome.
+pub fn parse(candidate: &Candidate) -> ParseOutcome {
+    match candidate.tool {
+        Tool::Claude => claude::parse(candidate),
+        Tool::Codex => codex::parse(candidate),
+        Tool::OpenCode => opencode::parse(candidate),
+    }
+}
+
+/// The home directory, from `HOME`.
+pub(crate) fn home_dir(env: EnvLookup<'_>) -> Option<PathBuf> {
+    env("HOME").filter(|home| !home.is_empty()).map(PathBuf::from)
+}
+
+/// An environment variable that is set to a non-empty value, as a path.
+pub(crate) fn env_path(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
+    env(name).filter(|value| !value.is_empty()).map(PathBuf::from)
+}

@@ -1,0 +1,1 @@
+//! STUB: the PostgreSQL store (to be written): migrations, slug book, classification, writes.
