@@ -1,12 +1,18 @@
 //! memtree: AI coding agent session histories into a searchable PostgreSQL memory store.
 //!
 //! Stages, in the order data flows: `source` (discover and parse) -> `filter` -> `plan` ->
-//! `store` (write). See docs/ARCHITECTURE.md.
+//! `store` (write); `import` runs them for one tool. See docs/ARCHITECTURE.md.
 
+pub mod cli;
 pub mod filter;
+pub mod git;
 pub mod id;
+pub mod import;
+pub mod localdb;
 pub mod model;
+pub mod output;
 pub mod plan;
+pub mod report;
 pub mod slug;
 pub mod source;
 pub mod store;

@@ -1,1 +1,80 @@
-fn main() {}
+//! The `memtree` binary: parses the command line, runs the command, prints its report, and
+//! chooses the exit code (0 all good, 1 finished with per-file problems, 2 usage or database
+//! failure). Nothing else in the crate exits or decides a code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use memtree::cli::{Cli, Command, DbAction, ImportArgs, ToolAction};
+use memtree::import::{self, ImportSettings};
+use memtree::model::Tool;
+use memtree::output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::init_logging(cli.global.verbose, cli.global.quiet);
+    match run(&cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let message = format!("{err:#}");
+            if cli.global.json {
+                print_stdout(&format!("{}\n", serde_json::json!({ "error": message })));
+            }
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Claude {
+            action: ToolAction::Import(args),
+        } => run_import(cli, Tool::Claude, args),
+        Command::Codex {
+            action: ToolAction::Import(args),
+        } => run_import(cli, Tool::Codex, args),
+        Command::Opencode {
+            action: ToolAction::Import(args),
+        } => run_import(cli, Tool::OpenCode, args),
+        Command::Import { tool, args } => run_import(cli, (*tool).into(), args),
+        Command::Db { action } => run_db(cli, action),
+    }
+}
+
+fn env_var(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name)
+}
+
+fn run_import(cli: &Cli, tool: Tool, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let settings = ImportSettings::resolve(tool, args, &env_var, &cwd)?;
+    let show_progress = !cli.global.quiet && cli.global.verbose == 0;
+    let report = import::run(&settings, &env_var, show_progress)?;
+    if cli.global.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        if settings.dry_run {
+            print_stdout(&report.plan_text());
+        }
+        if !cli.global.quiet {
+            eprint!("{}", report.summary_text(cli.global.verbose > 0));
+        }
+    }
+    Ok(if report.problems() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_db(_cli: &Cli, _action: &DbAction) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not wired yet")
+}
+
+/// Writes data to stdout; a closed pipe (`memtree ... | head`) is not an error.
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}

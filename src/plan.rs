@@ -2,9 +2,17 @@
 //!
 //! Pure: no I/O. Given the same sessions, slugs and options it produces the same rows.
 
-use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
+
+use crate::filter::TimeWindow;
+use crate::git::{strip_credentials, GitFacts};
+use crate::id::memory_id;
+use crate::model::{Block, BlockKind, Session};
 
 /// Written into every row's meta; rows carrying another version are re-rendered.
 pub const IMPORTER_VERSION: &str = "memtree-1";
@@ -40,4 +48,404 @@ pub struct PlannedMemory {
     pub tree: String,
     /// The message's time; stored as the point range `[at, at]`.
     pub at: DateTime<Utc>,
+}
+
+/// Why a message of an imported session did not become a memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageSkip {
+    /// Nothing left to store in this content mode (e.g. a tool result without --full-transcript).
+    NoText,
+    /// Outside the `--since/--until` window.
+    OutsideWindow,
+    /// Already planned in this run from another file (history copied into a resumed session).
+    Duplicate,
+}
+
+impl MessageSkip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageSkip::NoText => "no_text",
+            MessageSkip::OutsideWindow => "outside_window",
+            MessageSkip::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Content longer than this is cut (at a character boundary) and marked, so one giant tool
+/// output cannot dominate memory or a write batch.
+pub const MAX_CONTENT_BYTES: usize = 8 << 20;
+
+/// The per-run settings that shape rows.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOptions<'a> {
+    pub tree_root: &'a str,
+    pub sessions_node_name: &'a str,
+    pub mode: ContentMode,
+    pub window: TimeWindow,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// The project a session belongs to, as resolved before planning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectContext {
+    pub slug: String,
+    pub git: GitFacts,
+}
+
+impl ProjectContext {
+    pub fn tree(&self, options: &PlanOptions<'_>) -> String {
+        format!(
+            "{}.{}.{}",
+            options.tree_root, self.slug, options.sessions_node_name
+        )
+    }
+}
+
+/// The rows planned for one session, and what was skipped.
+#[derive(Debug, Default)]
+pub struct SessionPlan {
+    pub memories: Vec<PlannedMemory>,
+    pub skipped: BTreeMap<MessageSkip, u64>,
+    /// Messages whose content was cut to [`MAX_CONTENT_BYTES`].
+    pub truncated: u64,
+}
+
+/// Plans the rows of one session. `seen` holds the ids planned earlier in the run, so a message
+/// copied into several files is stored once.
+pub fn plan_session(
+    session: &Session,
+    project: &ProjectContext,
+    options: &PlanOptions<'_>,
+    seen: &mut HashSet<Uuid>,
+) -> SessionPlan {
+    let mut plan = SessionPlan::default();
+    let tree = project.tree(options);
+    let session_meta = session_meta(session, project, options);
+    for message in &session.messages {
+        if !options.window.contains(message.timestamp) {
+            *plan.skipped.entry(MessageSkip::OutsideWindow).or_default() += 1;
+            continue;
+        }
+        let Some((content, kinds)) = render(&message.blocks, options.mode) else {
+            *plan.skipped.entry(MessageSkip::NoText).or_default() += 1;
+            continue;
+        };
+        let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
+        let id = memory_id(session.tool, session_id, &message.id, message.timestamp);
+        if !seen.insert(id) {
+            *plan.skipped.entry(MessageSkip::Duplicate).or_default() += 1;
+            continue;
+        }
+        let (content, truncated) = bound_content(content);
+        plan.truncated += u64::from(truncated);
+        let mut meta = session_meta.clone();
+        put(&mut meta, "source_session_id", Some(session_id));
+        put(&mut meta, "source_message_id", Some(&message.id));
+        put(&mut meta, "source_message_role", Some(message.role.as_str()));
+        meta.insert("source_message_block_kinds".to_owned(), kinds.into());
+        if let Some(cwd) = message.cwd.as_deref() {
+            put(&mut meta, "source_cwd", Some(cwd));
+        }
+        if let Some(model) = message.model.as_deref() {
+            put(&mut meta, "source_model", Some(model));
+        }
+        let tool_name = message
+            .tool_name
+            .as_deref()
+            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.as_deref()));
+        put(&mut meta, "source_tool_name", tool_name);
+        if truncated {
+            meta.insert("content_truncated".to_owned(), true.into());
+        }
+        plan.memories.push(PlannedMemory {
+            id,
+            content,
+            meta: Value::Object(meta),
+            tree: tree.clone(),
+            at: message.timestamp,
+        });
+    }
+    plan
+}
+
+/// Meta shared by every message of a session.
+fn session_meta(
+    session: &Session,
+    project: &ProjectContext,
+    options: &PlanOptions<'_>,
+) -> Map<String, Value> {
+    let facts = &session.facts;
+    let mut meta = Map::new();
+    put(&mut meta, "type", Some("agent_session"));
+    put(&mut meta, "source_tool", Some(session.tool.as_str()));
+    put(&mut meta, "source_session_title", facts.title.as_deref());
+    put(&mut meta, "source_cwd", facts.cwd.as_deref());
+    put(&mut meta, "source_project_slug", Some(&project.slug));
+    put(&mut meta, "source_git_root", project.git.root.as_deref());
+    put(&mut meta, "source_git_branch", facts.git_branch.as_deref());
+    put(
+        &mut meta,
+        "source_git_commit",
+        facts.git_commit.as_deref().or(project.git.commit.as_deref()),
+    );
+    let recorded_repo = facts.git_repo.as_deref().map(strip_credentials);
+    put(
+        &mut meta,
+        "source_git_repo",
+        recorded_repo.as_deref().or(project.git.remote.as_deref()),
+    );
+    put(&mut meta, "source_tool_version", facts.tool_version.as_deref());
+    put(&mut meta, "source_model", facts.model.as_deref());
+    put(&mut meta, "source_provider", facts.provider.as_deref());
+    put(&mut meta, "source_agent_mode", facts.agent_mode.as_deref());
+    put(
+        &mut meta,
+        "source_parent_session_id",
+        facts.parent_session_id.as_deref(),
+    );
+    if facts.is_sidechain {
+        meta.insert("source_is_sidechain".to_owned(), true.into());
+    }
+    put(&mut meta, "source_file", Some(&session.source_file));
+    put(&mut meta, "content_mode", Some(options.mode.as_str()));
+    put(
+        &mut meta,
+        "imported_at",
+        Some(&options.imported_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    );
+    put(&mut meta, "importer_version", Some(IMPORTER_VERSION));
+    meta
+}
+
+/// Sets `key` to a non-empty value; absent or empty facts are omitted, never stored as "".
+fn put(meta: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    if let Some(value) = value.filter(|value| !value.is_empty()) {
+        meta.insert(key.to_owned(), Value::String(without_nul(value.to_owned())));
+    }
+}
+
+/// PostgreSQL text and jsonb cannot hold U+0000: it would fail the whole write batch.
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}")
+    } else {
+        text
+    }
+}
+
+/// Renders the blocks this mode keeps: each trimmed at the end, empty ones dropped, joined by a
+/// blank line. Returns the content and the kinds of the blocks it was made from, or `None` when
+/// nothing is left.
+pub fn render(blocks: &[Block], mode: ContentMode) -> Option<(String, Vec<&'static str>)> {
+    let mut content = String::new();
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for block in blocks {
+        if mode == ContentMode::Default && block.kind != BlockKind::Text {
+            continue;
+        }
+        let text = block.text.trim_end();
+        if text.trim_start().is_empty() {
+            continue;
+        }
+        if !content.is_empty() {
+            content.push_str("\n\n");
+        }
+        content.push_str(text);
+        if !kinds.contains(&block.kind.as_str()) {
+            kinds.push(block.kind.as_str());
+        }
+    }
+    (!content.is_empty()).then_some((content, kinds))
+}
+
+/// Cuts content to [`MAX_CONTENT_BYTES`] with a visible marker, and removes NUL characters.
+fn bound_content(content: String) -> (String, bool) {
+    let mut content = without_nul(content);
+    if content.len() <= MAX_CONTENT_BYTES {
+        return (content, false);
+    }
+    let mut cut = MAX_CONTENT_BYTES;
+    while !content.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = content.len() - cut;
+    content.truncate(cut);
+    content.push_str(&format!("\n\n[memtree: {dropped} more bytes not stored]"));
+    (content, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Message, Role, SessionFacts, Tool};
+    use chrono::TimeZone;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 4, 1, 10, 0, second).unwrap()
+    }
+
+    fn message(id: &str, role: Role, blocks: Vec<Block>) -> Message {
+        Message {
+            id: id.to_owned(),
+            origin_session_id: None,
+            timestamp: at(1),
+            role,
+            blocks,
+            tool_name: None,
+            model: None,
+            cwd: None,
+            line: 1,
+        }
+    }
+
+    fn session(messages: Vec<Message>) -> Session {
+        Session {
+            tool: Tool::Claude,
+            id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".to_owned(),
+            source_file: "/home/u/.claude/projects/-p/a.jsonl".to_owned(),
+            facts: SessionFacts {
+                cwd: Some("/p".to_owned()),
+                git_branch: Some(String::new()),
+                model: Some("claude-opus-4-5".to_owned()),
+                ..SessionFacts::default()
+            },
+            messages,
+        }
+    }
+
+    fn project() -> ProjectContext {
+        ProjectContext {
+            slug: "p".to_owned(),
+            git: GitFacts::default(),
+        }
+    }
+
+    fn options(mode: ContentMode) -> PlanOptions<'static> {
+        PlanOptions {
+            tree_root: "projects",
+            sessions_node_name: "agent_sessions",
+            mode,
+            window: TimeWindow::default(),
+            imported_at: at(59),
+        }
+    }
+
+    fn text(text: &str) -> Block {
+        Block::new(BlockKind::Text, text)
+    }
+
+    #[test]
+    fn default_mode_renders_text_only_and_full_mode_everything() {
+        let blocks = vec![
+            Block::new(BlockKind::Thinking, "hmm"),
+            text("answer  \n"),
+            Block::with_tool(BlockKind::ToolUse, "Read({})", "Read"),
+            text("   "),
+        ];
+        assert_eq!(
+            render(&blocks, ContentMode::Default),
+            Some(("answer".to_owned(), vec!["text"]))
+        );
+        assert_eq!(
+            render(&blocks, ContentMode::FullTranscript),
+            Some((
+                "hmm\n\nanswer\n\nRead({})".to_owned(),
+                vec!["thinking", "text", "tool_use"]
+            ))
+        );
+        let tool_only = vec![Block::new(BlockKind::ToolResult, "output")];
+        assert_eq!(render(&tool_only, ContentMode::Default), None);
+    }
+
+    #[test]
+    fn rows_carry_reference_ids_trees_and_meta_without_empty_facts() {
+        let session = session(vec![message("user-1", Role::User, vec![text("hello")])]);
+        let plan = plan_session(
+            &session,
+            &project(),
+            &options(ContentMode::Default),
+            &mut HashSet::new(),
+        );
+        let row = &plan.memories[0];
+        assert_eq!(row.id.to_string(), "019d487c-54e8-7f5b-b31f-90dcb043b69f");
+        assert_eq!(row.tree, "projects.p.agent_sessions");
+        assert_eq!(row.content, "hello");
+        let meta = row.meta.as_object().unwrap();
+        assert_eq!(meta["type"], "agent_session");
+        assert_eq!(meta["source_session_id"], session.id.as_str());
+        assert_eq!(meta["source_message_role"], "user");
+        assert_eq!(meta["source_message_block_kinds"], serde_json::json!(["text"]));
+        assert_eq!(meta["content_mode"], "default");
+        assert_eq!(meta["importer_version"], IMPORTER_VERSION);
+        assert_eq!(meta["imported_at"], "2026-04-01T10:00:59.000Z");
+        assert!(!meta.contains_key("source_git_branch"), "empty facts are omitted");
+        assert!(!meta.contains_key("source_git_root"));
+    }
+
+    #[test]
+    fn copied_messages_keep_their_origin_id_and_are_planned_once() {
+        let mut copy = message("user-1", Role::User, vec![text("hello")]);
+        copy.origin_session_id = Some("older-session".to_owned());
+        let first = session(vec![copy.clone()]);
+        let mut seen = HashSet::new();
+        let plan = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
+        assert_eq!(plan.memories[0].meta["source_session_id"], "older-session");
+        let again = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
+        assert!(again.memories.is_empty());
+        assert_eq!(again.skipped[&MessageSkip::Duplicate], 1);
+    }
+
+    #[test]
+    fn messages_outside_the_window_or_without_text_are_counted() {
+        let messages = vec![
+            message("a", Role::User, vec![text("in")]),
+            message(
+                "b",
+                Role::ToolResult,
+                vec![Block::new(BlockKind::ToolResult, "x")],
+            ),
+        ];
+        let mut late = message("c", Role::User, vec![text("late")]);
+        late.timestamp = at(30);
+        let session = session(messages.into_iter().chain([late]).collect());
+        let mut options = options(ContentMode::Default);
+        options.window.until = Some(at(10));
+        let plan = plan_session(&session, &project(), &options, &mut HashSet::new());
+        assert_eq!(plan.memories.len(), 1);
+        assert_eq!(plan.skipped[&MessageSkip::NoText], 1);
+        assert_eq!(plan.skipped[&MessageSkip::OutsideWindow], 1);
+    }
+
+    #[test]
+    fn nul_characters_never_reach_the_database() {
+        let mut session = session(vec![message("m\0", Role::User, vec![text("a\0b")])]);
+        session.facts.title = Some("t\0".to_owned());
+        let plan = plan_session(
+            &session,
+            &project(),
+            &options(ContentMode::Default),
+            &mut HashSet::new(),
+        );
+        let row = &plan.memories[0];
+        assert_eq!(row.content, "a\u{fffd}b");
+        assert!(!row.meta.to_string().contains("\\u0000"));
+    }
+
+    #[test]
+    fn giant_content_is_cut_at_a_char_boundary_and_marked() {
+        let big = "é".repeat(MAX_CONTENT_BYTES);
+        let session = session(vec![message("m", Role::User, vec![text(&big)])]);
+        let plan = plan_session(
+            &session,
+            &project(),
+            &options(ContentMode::Default),
+            &mut HashSet::new(),
+        );
+        let row = &plan.memories[0];
+        assert!(row.content.len() < MAX_CONTENT_BYTES + 100);
+        assert!(row.content.ends_with("more bytes not stored]"));
+        assert_eq!(row.meta["content_truncated"], true);
+        assert_eq!(plan.truncated, 1);
+    }
 }

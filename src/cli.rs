@@ -1,0 +1,344 @@
+//! The command line: clap definitions and the validation of every flag value.
+//!
+//! Values are checked here, at parse time, so a bad one exits with code 2 and a message naming
+//! the flag, the value and the expected form before anything is read or written.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Tool;
+
+/// Import AI coding agent session histories (Claude Code, Codex CLI, OpenCode) into a
+/// searchable PostgreSQL memory store: one row per message, with its project, session, git and
+/// model facts.
+#[derive(Debug, Parser)]
+#[command(name = "memtree", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More detail on stderr (-v: per-session lines and debug logs, -vv: trace logs)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress, no summary
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print one machine-readable JSON report on stdout instead of the text summary
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Claude Code sessions (~/.claude/projects)
+    Claude {
+        #[command(subcommand)]
+        action: ToolAction,
+    },
+    /// Codex CLI sessions (~/.codex/sessions and archived_sessions)
+    Codex {
+        #[command(subcommand)]
+        action: ToolAction,
+    },
+    /// OpenCode sessions (opencode.db and JSON storage under ~/.local/share/opencode)
+    Opencode {
+        #[command(subcommand)]
+        action: ToolAction,
+    },
+    /// Import sessions of one tool (same as `memtree <tool> import`)
+    Import {
+        /// The agent tool whose sessions to import
+        #[arg(value_enum)]
+        tool: ToolName,
+        #[command(flatten)]
+        args: ImportArgs,
+    },
+    /// Manage the local default database (used when no database URL or PG variable is set)
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolAction {
+    /// Import this tool's sessions into the memory table
+    Import(ImportArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ToolName {
+    Claude,
+    Codex,
+    Opencode,
+}
+
+impl From<ToolName> for Tool {
+    fn from(name: ToolName) -> Tool {
+        match name {
+            ToolName::Claude => Tool::Claude,
+            ToolName::Codex => Tool::Codex,
+            ToolName::Opencode => Tool::OpenCode,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Initialise (first time) and start the local database
+    Start,
+    /// Stop the local database
+    Stop,
+    /// Show whether the local database exists and runs, and where
+    Status,
+    /// Print the connection URL of the local database
+    Url,
+}
+
+/// The flags shared by every `import` command.
+#[derive(Clone, Debug, Args)]
+pub struct ImportArgs {
+    /// Where to read sessions from instead of the tool's default location (repeatable): a
+    /// directory as the tool lays it out, or a single session file or database
+    #[arg(long, value_name = "PATH")]
+    pub source: Vec<PathBuf>,
+
+    /// Only sessions whose working directory is DIR or below it (`~`, relative paths and
+    /// symlinks are resolved; `/a/proj` does not match `/a/project-other`)
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Only messages at or after TIME: RFC 3339 (`2026-03-01T12:00:00Z`), a date (`2026-03-01`,
+    /// UTC midnight), a date-time without offset (taken as UTC) or an age (`30d`, `12h`, `45m`,
+    /// `2w`). Sessions with no message in the window are skipped
+    #[arg(long, value_name = "TIME", value_parser = parse_time_bound)]
+    pub since: Option<DateTime<Utc>>,
+
+    /// Only messages at or before TIME (same forms as --since; a date means its UTC midnight)
+    #[arg(long, value_name = "TIME", value_parser = parse_time_bound)]
+    pub until: Option<DateTime<Utc>>,
+
+    /// First labels of every memory's tree path
+    #[arg(long, value_name = "PATH", default_value = "projects", value_parser = parse_tree_root)]
+    pub tree_root: String,
+
+    /// Last label of every memory's tree path
+    #[arg(long, value_name = "NAME", default_value = "agent_sessions", value_parser = parse_tree_label)]
+    pub sessions_node_name: String,
+
+    /// Store thinking, tool calls and tool results too, not only the conversation text
+    #[arg(long)]
+    pub full_transcript: bool,
+
+    /// Also import sessions run in temporary directories (/tmp, /var/folders, ...)
+    #[arg(long)]
+    pub include_temp_cwd: bool,
+
+    /// Also import sessions with fewer than two user prompts
+    #[arg(long)]
+    pub include_trivial: bool,
+
+    /// Also import subagent, review and side-question sessions
+    #[arg(long)]
+    pub include_sidechains: bool,
+
+    /// Report what would be imported, and with a reachable database what would be inserted,
+    /// updated or left unchanged; never writes anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// PostgreSQL connection URL [default: $DATABASE_URL, else the PG* variables, else the
+    /// local default database]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Schema holding the memory table
+    #[arg(long, value_name = "NAME", default_value = "public", value_parser = parse_schema)]
+    pub schema: String,
+}
+
+/// PostgreSQL 15 ltree labels: ASCII letters, digits and `_`, under 256 characters.
+const MAX_LABEL_LEN: usize = 255;
+
+fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= MAX_LABEL_LEN
+        && label
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
+fn parse_tree_root(value: &str) -> Result<String, String> {
+    if value.split('.').all(is_label) {
+        Ok(value.to_owned())
+    } else {
+        Err("must match [a-z0-9_]+(\\.[a-z0-9_]+)* (labels of at most 255 characters)".to_owned())
+    }
+}
+
+fn parse_tree_label(value: &str) -> Result<String, String> {
+    if is_label(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("must match [a-z0-9_]+ (at most 255 characters)".to_owned())
+    }
+}
+
+fn parse_schema(value: &str) -> Result<String, String> {
+    let mut bytes = value.bytes();
+    let valid_start = bytes
+        .next()
+        .is_some_and(|byte| byte.is_ascii_lowercase() || byte == b'_');
+    if valid_start
+        && value.len() <= 63
+        && bytes.all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+    {
+        Ok(value.to_owned())
+    } else {
+        Err("must match [a-z_][a-z0-9_]* (at most 63 characters)".to_owned())
+    }
+}
+
+const TIME_FORMS: &str =
+    "expected RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01), or an age (30d, 12h, 45m, 2w)";
+
+fn parse_time_bound(value: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_at(value, Utc::now())
+}
+
+/// Parses a `--since`/`--until` value; ages count back from `now`.
+pub fn parse_time_at(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let value = value.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(at.to_utc());
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).map(|at| at.and_utc()).unwrap_or(now));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(value, format) {
+            return Ok(at.and_utc());
+        }
+    }
+    parse_age(value)
+        .map(|age| now - age)
+        .ok_or_else(|| TIME_FORMS.to_owned())
+}
+
+fn parse_age(value: &str) -> Option<Duration> {
+    let unit_at = value.find(|ch: char| !ch.is_ascii_digit())?;
+    let (number, unit) = value.split_at(unit_at);
+    let number: i64 = number.parse().ok()?;
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    Duration::try_seconds(number.checked_mul(seconds_per_unit)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn time_bounds_accept_every_documented_form() {
+        let cases = [
+            (
+                "2026-03-01T12:00:00Z",
+                Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+            ),
+            (
+                "2026-03-01T14:00:00+02:00",
+                Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+            ),
+            ("2026-03-01", Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()),
+            (
+                "2026-03-01T08:30",
+                Utc.with_ymd_and_hms(2026, 3, 1, 8, 30, 0).unwrap(),
+            ),
+            ("30d", now() - Duration::days(30)),
+            ("12h", now() - Duration::hours(12)),
+            ("45m", now() - Duration::minutes(45)),
+            ("2w", now() - Duration::days(14)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(parse_time_at(value, now()), Ok(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn time_bounds_reject_other_forms() {
+        for value in [
+            "yesterday",
+            "1",
+            "30x",
+            "d",
+            "2026-13-01",
+            "99999999999999999999d",
+            "",
+        ] {
+            assert!(parse_time_at(value, now()).is_err(), "{value}");
+        }
+    }
+
+    #[test]
+    fn invalid_flag_values_exit_2_naming_flag_and_form() {
+        let cases = [
+            (vec!["--tree-root", "agent-sessions"], "--tree-root"),
+            (vec!["--tree-root", "a..b"], "--tree-root"),
+            (vec!["--sessions-node-name", "A"], "--sessions-node-name"),
+            (vec!["--since", "soon"], "--since"),
+            (vec!["--schema", "x; drop"], "--schema"),
+        ];
+        for (flags, flag) in cases {
+            let mut argv = vec!["memtree", "claude", "import"];
+            argv.extend(flags.iter().copied());
+            let err = Cli::try_parse_from(&argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+            let text = err.to_string();
+            assert!(text.contains(flag) && text.contains(flags[1]), "{text}");
+        }
+    }
+
+    #[test]
+    fn both_spellings_of_import_parse() {
+        let cli = Cli::try_parse_from(["memtree", "import", "codex", "--dry-run"]).unwrap();
+        assert!(matches!(cli.command, Command::Import { tool: ToolName::Codex, ref args } if args.dry_run));
+        let cli = Cli::try_parse_from(["memtree", "opencode", "import", "--json"]).unwrap();
+        assert!(cli.global.json);
+        assert!(matches!(
+            cli.command,
+            Command::Opencode {
+                action: ToolAction::Import(_)
+            }
+        ));
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

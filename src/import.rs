@@ -1,0 +1,367 @@
+//! The import pipeline for one tool: discover -> parse -> filter -> plan -> write.
+//!
+//! Files are handled in chunks: each chunk is parsed in parallel (rayon), filtered, given
+//! project slugs, planned, and written (or, in a dry run, compared with the database) before the
+//! next one is read, so memory follows the chunk, not the history. The only I/O here is calling
+//! the stages that own it; the store runs on a small tokio runtime owned by this module.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Utc;
+use rayon::prelude::*;
+
+use crate::cli::ImportArgs;
+use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
+use crate::git::{GitCache, GitFacts};
+use crate::localdb;
+use crate::model::{Session, Tool};
+use crate::output::Progress;
+use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
+use crate::report::{ImportReport, ProjectEntry, SessionEntry};
+use crate::slug::{ProjectKey, SlugBook};
+use crate::source::{self, Candidate, EnvLookup};
+use crate::store::target::{self, DbTarget};
+use crate::store::{Store, StoreError, WriteCounts};
+
+/// Files parsed together before their rows are written.
+const CHUNK_FILES: usize = 256;
+
+/// A fully resolved import: every flag validated, every default filled in.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    pub tool: Tool,
+    pub roots: Vec<PathBuf>,
+    /// The roots came from `--source` (a missing one is then an error, not an empty history).
+    pub roots_given: bool,
+    pub project: Option<ProjectScope>,
+    pub window: TimeWindow,
+    pub tree_root: String,
+    pub sessions_node_name: String,
+    pub mode: ContentMode,
+    pub include_sidechains: bool,
+    pub include_temp_cwd: bool,
+    pub include_trivial: bool,
+    pub dry_run: bool,
+    pub database: DbTarget,
+    pub schema: String,
+}
+
+/// Why an import could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    LocalDb(#[from] localdb::LocalDbError),
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+impl ImportSettings {
+    /// Resolves the command line against the environment and the current directory.
+    pub fn resolve(
+        tool: Tool,
+        args: &ImportArgs,
+        env: EnvLookup<'_>,
+        cwd: &Path,
+    ) -> Result<Self, ImportError> {
+        let home = source::home_dir(env);
+        let project = args
+            .project
+            .as_deref()
+            .map(|dir| ProjectScope::resolve(dir, cwd, home.as_deref()))
+            .transpose()
+            .map_err(|reason| ImportError::Usage(format!("invalid --project: {reason}")))?;
+        if let (Some(since), Some(until)) = (args.since, args.until) {
+            if since > until {
+                return Err(ImportError::Usage(format!(
+                    "--since ({}) is after --until ({}): no message can match",
+                    since.to_rfc3339(),
+                    until.to_rfc3339()
+                )));
+            }
+        }
+        let roots_given = !args.source.is_empty();
+        let roots = if roots_given {
+            args.source.iter().map(|root| cwd.join(root)).collect()
+        } else {
+            source::default_roots(tool, env)
+        };
+        let database = target::resolve(args.database_url.as_deref(), env)?;
+        Ok(ImportSettings {
+            tool,
+            roots,
+            roots_given,
+            project,
+            window: TimeWindow {
+                since: args.since,
+                until: args.until,
+            },
+            tree_root: args.tree_root.clone(),
+            sessions_node_name: args.sessions_node_name.clone(),
+            mode: if args.full_transcript {
+                ContentMode::FullTranscript
+            } else {
+                ContentMode::Default
+            },
+            include_sidechains: args.include_sidechains,
+            include_temp_cwd: args.include_temp_cwd,
+            include_trivial: args.include_trivial,
+            dry_run: args.dry_run,
+            database,
+            schema: args.schema.clone(),
+        })
+    }
+
+    fn filter_options(&self) -> FilterOptions<'_> {
+        FilterOptions {
+            include_sidechains: self.include_sidechains,
+            include_temp_cwd: self.include_temp_cwd,
+            include_trivial: self.include_trivial,
+            project: self.project.as_ref(),
+            window: self.window,
+        }
+    }
+}
+
+/// Runs one import. Per-file problems are in the report; only a failure that stops the whole
+/// run (bad `--source`, database unreachable for a real import) is an error.
+pub fn run(
+    settings: &ImportSettings,
+    env: EnvLookup<'_>,
+    show_progress: bool,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    if settings.roots_given {
+        if let Some(missing) = settings.roots.iter().find(|root| !root.exists()) {
+            return Err(ImportError::Usage(format!(
+                "--source `{}` does not exist; give a directory as {} lays it out, or a session file",
+                missing.display(),
+                settings.tool
+            )));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut report = ImportReport {
+        tool: settings.tool,
+        dry_run: settings.dry_run,
+        database: None,
+        database_note: None,
+        tree_root: settings.tree_root.clone(),
+        sessions_node_name: settings.sessions_node_name.clone(),
+        content_mode: settings.mode,
+        files: Default::default(),
+        sessions: Default::default(),
+        messages: Default::default(),
+        projects: Vec::new(),
+        session_list: Vec::new(),
+        diagnostics: Vec::new(),
+        duration_ms: 0,
+    };
+    let store = runtime.block_on(connect(settings, env, &mut report))?;
+    report.messages.compared_with_database = store.is_some();
+    let mut slugs = match (&store, settings.dry_run) {
+        (Some(store), true) => runtime.block_on(store.load_slugs())?,
+        _ => SlugBook::default(),
+    };
+
+    let discovery = source::discover(settings.tool, &settings.roots, settings.project.as_ref());
+    report.absorb_diagnostics(discovery.diagnostics);
+    let progress = Progress::new(show_progress, discovery.candidates.len() as u64, "parsing");
+    let git = GitCache::default();
+    let imported_at = Utc::now();
+    let plan_options = PlanOptions {
+        tree_root: &settings.tree_root,
+        sessions_node_name: &settings.sessions_node_name,
+        mode: settings.mode,
+        window: settings.window,
+        imported_at,
+    };
+    let mut seen = HashSet::new();
+    let mut projects: BTreeMap<String, ProjectEntry> = BTreeMap::new();
+    for chunk in discovery.candidates.chunks(CHUNK_FILES) {
+        let sessions = parse_chunk(chunk, settings, &mut report, &progress);
+        let located: Vec<(Session, ProjectKey, GitFacts)> = sessions
+            .into_par_iter()
+            .map(|session| {
+                let (key, facts) = project_of(&session, &git);
+                (session, key, facts)
+            })
+            .collect();
+        let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _)| key.clone()).collect();
+        match (&store, settings.dry_run) {
+            (Some(store), false) => slugs = runtime.block_on(store.assign_slugs(&keys))?,
+            _ => {
+                slugs.assign(&keys);
+            }
+        }
+        let mut memories: Vec<PlannedMemory> = Vec::new();
+        for (session, key, facts) in located {
+            let slug = slugs
+                .get(&key.key)
+                .map(str::to_owned)
+                .unwrap_or_else(|| key.base_slug());
+            let project = ProjectContext { slug, git: facts };
+            let tree = project.tree(&plan_options);
+            let plan = plan::plan_session(&session, &project, &plan_options, &mut seen);
+            let n_rows = plan.memories.len() as u64;
+            report.messages.planned += n_rows;
+            report.messages.truncated += plan.truncated;
+            for (reason, n) in plan.skipped {
+                *report.messages.skipped.entry(reason).or_default() += n;
+            }
+            let entry = projects
+                .entry(project.slug.clone())
+                .or_insert_with(|| ProjectEntry {
+                    slug: project.slug.clone(),
+                    key: key.key.clone(),
+                    tree: tree.clone(),
+                    sessions: 0,
+                    messages: 0,
+                });
+            entry.sessions += 1;
+            entry.messages += n_rows;
+            report.sessions.imported += 1;
+            report
+                .session_list
+                .push(session_entry(&session, Some(tree), n_rows, None));
+            memories.extend(plan.memories);
+        }
+        if let Some(store) = &store {
+            let counts: WriteCounts = if settings.dry_run {
+                runtime.block_on(store.classify(&memories))?
+            } else {
+                runtime.block_on(store.write(&memories))?
+            };
+            report.messages.written += counts;
+        }
+    }
+    progress.finish();
+    report.projects = projects.into_values().collect();
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Opens the database this run uses. A real import must reach it; a dry run uses it when it can
+/// and otherwise says why it could not compare.
+async fn connect(
+    settings: &ImportSettings,
+    env: EnvLookup<'_>,
+    report: &mut ImportReport,
+) -> Result<Option<Store>, ImportError> {
+    if !settings.dry_run {
+        let config = match &settings.database {
+            DbTarget::Local => localdb::ensure_running(env)?,
+            other => other.config(env)?,
+        };
+        report.database = Some(settings.database.describe());
+        return Ok(Some(Store::open(config, &settings.schema).await?));
+    }
+    let config = match &settings.database {
+        DbTarget::Local => match localdb::running_config(env) {
+            Some(config) => config,
+            None => {
+                report.database_note =
+                    Some("the local database is not running (`memtree db start`)".to_owned());
+                return Ok(None);
+            }
+        },
+        other => other.config(env)?,
+    };
+    match Store::open_existing(config, &settings.schema).await {
+        Ok(store) => {
+            report.database = Some(settings.database.describe());
+            if store.is_none() {
+                report.database_note =
+                    Some("the memory table does not exist yet: every message would be new".to_owned());
+            }
+            Ok(store)
+        }
+        Err(err) => {
+            report.database_note = Some(format!(
+                "{} is not reachable: {err}",
+                settings.database.describe()
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Parses one chunk of candidates in parallel and returns the sessions that pass the filters,
+/// main sessions first so that a message copied into a sidechain is stored with its main session.
+fn parse_chunk(
+    chunk: &[Candidate],
+    settings: &ImportSettings,
+    report: &mut ImportReport,
+    progress: &Progress,
+) -> Vec<Session> {
+    let outcomes: Vec<_> = chunk
+        .par_iter()
+        .map(|candidate| {
+            let outcome = source::parse(candidate);
+            progress.inc(1);
+            outcome
+        })
+        .collect();
+    let options = settings.filter_options();
+    let mut kept = Vec::new();
+    for outcome in outcomes {
+        report.absorb_file(&outcome.stats);
+        report.absorb_diagnostics(outcome.diagnostics);
+        for session in outcome.sessions {
+            report.sessions.found += 1;
+            match filter::session_skip_reason(&session, &options) {
+                Some(reason) => {
+                    *report.sessions.skipped.entry(reason).or_default() += 1;
+                    report
+                        .session_list
+                        .push(session_entry(&session, None, 0, Some(reason)));
+                }
+                None => kept.push(session),
+            }
+        }
+    }
+    kept.sort_by(|a, b| {
+        (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
+    });
+    kept
+}
+
+/// The project a session belongs to: its git root when the cwd is in a repository, else the cwd.
+fn project_of(session: &Session, git: &GitCache) -> (ProjectKey, GitFacts) {
+    let cwd = session.facts.cwd.as_deref().unwrap_or("");
+    let facts = if cwd.is_empty() {
+        GitFacts::default()
+    } else {
+        git.facts(cwd)
+    };
+    let key = ProjectKey {
+        key: facts.root.clone().unwrap_or_else(|| cwd.to_owned()),
+        remote: session.facts.git_repo.clone().or_else(|| facts.remote.clone()),
+    };
+    (key, facts)
+}
+
+fn session_entry(
+    session: &Session,
+    tree: Option<String>,
+    messages: u64,
+    skipped: Option<SkipReason>,
+) -> SessionEntry {
+    SessionEntry {
+        id: session.id.clone(),
+        file: session.source_file.clone(),
+        title: session.facts.title.clone(),
+        cwd: session.facts.cwd.clone(),
+        tree,
+        messages,
+        skipped,
+    }
+}

@@ -1,0 +1,276 @@
+//! The outcome of an import, as counted by the pipeline: serialised for `--json`, rendered as
+//! text for people. Rendering writes to the writers it is given; it never decides exit codes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::filter::SkipReason;
+use crate::model::{Diagnostic, DiagnosticKind, FileStats, Tool};
+use crate::plan::{ContentMode, MessageSkip};
+use crate::store::WriteCounts;
+
+/// How many diagnostics the text summary lists before pointing at `--json`.
+const MAX_LISTED_DIAGNOSTICS: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct ImportReport {
+    pub tool: Tool,
+    pub dry_run: bool,
+    /// Where rows went (password masked), or `None` when no database was used.
+    pub database: Option<String>,
+    /// Why a dry run could not compare against a database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_note: Option<String>,
+    pub tree_root: String,
+    pub sessions_node_name: String,
+    pub content_mode: ContentMode,
+    pub files: FileCounts,
+    pub sessions: SessionCounts,
+    pub messages: MessageCounts,
+    pub projects: Vec<ProjectEntry>,
+    pub session_list: Vec<SessionEntry>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct FileCounts {
+    pub scanned: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    pub malformed_lines: u64,
+    /// Files whose last line is still being written; it is imported by a later run.
+    pub pending_torn_lines: u64,
+    pub unreadable: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SessionCounts {
+    pub found: u64,
+    pub imported: u64,
+    pub skipped: BTreeMap<SkipReason, u64>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct MessageCounts {
+    /// Rows planned (one per message that has content in this mode).
+    pub planned: u64,
+    /// Whether `written` compares against a database (false for a dry run without one).
+    pub compared_with_database: bool,
+    /// Rows inserted / updated / left unchanged (would be, in a dry run).
+    pub written: WriteCounts,
+    pub skipped: BTreeMap<MessageSkip, u64>,
+    pub truncated: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectEntry {
+    pub slug: String,
+    /// The git root, else the cwd, that identifies the project.
+    pub key: String,
+    pub tree: String,
+    pub sessions: u64,
+    pub messages: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionEntry {
+    pub id: String,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    pub messages: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<SkipReason>,
+}
+
+impl ImportReport {
+    pub fn absorb_file(&mut self, stats: &FileStats) {
+        self.files.scanned += 1;
+        self.files.bytes += stats.bytes;
+        self.files.lines += stats.lines;
+        self.files.malformed_lines += stats.malformed_lines;
+        self.files.pending_torn_lines += u64::from(stats.torn_tail);
+    }
+
+    pub fn absorb_diagnostics(&mut self, diagnostics: Vec<Diagnostic>) {
+        self.files.unreadable += diagnostics
+            .iter()
+            .filter(|d| d.kind == DiagnosticKind::Unreadable)
+            .count() as u64;
+        self.diagnostics.extend(diagnostics);
+    }
+
+    /// Input that could not be read or understood: the run finished, but with exit code 1.
+    pub fn problems(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.kind.is_problem())
+            .count()
+    }
+
+    /// The human summary, for stderr.
+    pub fn summary_text(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        let messages = &self.messages;
+        let written = messages.written;
+        let n_sessions = self.sessions.imported;
+        let verb = if self.dry_run { "Would import" } else { "Imported" };
+        if messages.compared_with_database {
+            let _ = writeln!(
+                out,
+                "{verb} {} new, {} updated, {} unchanged messages across {n_sessions} sessions for {}",
+                written.inserted, written.updated, written.unchanged, self.tool
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{verb} {} messages across {n_sessions} sessions for {}",
+                messages.planned, self.tool
+            );
+        }
+        if let Some(note) = &self.database_note {
+            let _ = writeln!(out, "  No database comparison: {note}");
+        }
+        let files = &self.files;
+        let _ = writeln!(
+            out,
+            "  Scanned {} files ({}, {} lines)",
+            files.scanned,
+            human_bytes(files.bytes),
+            files.lines
+        );
+        if !self.sessions.skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "  Sessions skipped: {}",
+                counts_text(&self.sessions.skipped, SkipReason::as_str)
+            );
+        }
+        if !messages.skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "  Messages skipped: {}",
+                counts_text(&messages.skipped, MessageSkip::as_str)
+            );
+        }
+        if messages.truncated > 0 {
+            let _ = writeln!(out, "  Messages cut to the size limit: {}", messages.truncated);
+        }
+        if files.malformed_lines > 0 {
+            let _ = writeln!(out, "  Malformed lines: {}", files.malformed_lines);
+        }
+        if files.unreadable > 0 {
+            let _ = writeln!(out, "  Unreadable: {}", files.unreadable);
+        }
+        if files.pending_torn_lines > 0 {
+            let _ = writeln!(
+                out,
+                "  Files with an unfinished last line (left for the next run): {}",
+                files.pending_torn_lines
+            );
+        }
+        if verbose {
+            for project in &self.projects {
+                let _ = writeln!(
+                    out,
+                    "  Project {} -> {} ({} sessions, {} messages)",
+                    project.key, project.tree, project.sessions, project.messages
+                );
+            }
+        }
+        let _ = writeln!(out, "  Finished in {:.1}s", self.duration_ms as f64 / 1000.0);
+        let listed = if verbose {
+            self.diagnostics.len()
+        } else {
+            MAX_LISTED_DIAGNOSTICS
+        };
+        for diagnostic in self.diagnostics.iter().take(listed) {
+            let level = if diagnostic.kind.is_problem() {
+                "error"
+            } else {
+                "warning"
+            };
+            let location = match diagnostic.line {
+                Some(line) => format!("{}:{line}", diagnostic.file.display()),
+                None => diagnostic.file.display().to_string(),
+            };
+            let _ = writeln!(out, "{level}: `{location}`: {}", diagnostic.message);
+        }
+        if self.diagnostics.len() > listed {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (see `--json` or `-v`)",
+                self.diagnostics.len() - listed
+            );
+        }
+        out
+    }
+
+    /// The dry-run plan, for stdout: every project with its tree, every session with its fate.
+    pub fn plan_text(&self) -> String {
+        let mut out = String::new();
+        for project in &self.projects {
+            let _ = writeln!(
+                out,
+                "project {}  {}  ({} sessions, {} messages)",
+                project.slug, project.tree, project.sessions, project.messages
+            );
+            let _ = writeln!(out, "  key {}", project.key);
+        }
+        for session in &self.session_list {
+            let title = session.title.as_deref().unwrap_or("(untitled)");
+            let fate = match session.skipped {
+                Some(reason) => format!("skipped: {}", reason.as_str()),
+                None => format!(
+                    "{} messages -> {}",
+                    session.messages,
+                    session.tree.as_deref().unwrap_or("")
+                ),
+            };
+            let _ = writeln!(out, "session {}  {title}  {fate}", session.id);
+        }
+        out
+    }
+}
+
+fn counts_text<K: Copy>(counts: &BTreeMap<K, u64>, name: fn(K) -> &'static str) -> String {
+    counts
+        .iter()
+        .map(|(key, n)| format!("{}={n}", name(*key)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_read_naturally() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(12_300_000), "12.3 MB");
+        assert_eq!(human_bytes(4_000_000_000), "4.0 GB");
+    }
+}
