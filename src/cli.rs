@@ -106,9 +106,9 @@ pub enum DbAction {
 /// The flags shared by every `import` command.
 #[derive(Clone, Debug, Args)]
 pub struct ImportArgs {
-    /// Where to read sessions from instead of the tool's default location (repeatable): a
-    /// directory as the tool lays it out, or a single session file or database
-    #[arg(long, value_name = "PATH")]
+    /// Where to read sessions from instead of the tool's default location: one or more
+    /// directories as the tool lays them out, or single session files or databases
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     pub source: Vec<PathBuf>,
 
     /// Only sessions whose working directory is DIR or below it (`~`, relative paths and
