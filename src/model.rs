@@ -153,6 +153,8 @@ pub struct SessionFacts {
     /// The remote URL the tool recorded (Codex `repository_url`).
     pub git_repo: Option<String>,
     pub tool_version: Option<String>,
+    /// The front-end that wrote the session (Codex `originator`: `codex_cli_rs`, `codex-tui`, ...).
+    pub originator: Option<String>,
     pub model: Option<String>,
     pub provider: Option<String>,
     pub agent_mode: Option<String>,

@@ -1,0 +1,103 @@
+//! Single-document `.json` sessions of 2025: `{"session":{timestamp,id,instructions},"items":[…]}`.
+//!
+//! Items are Responses-API items (`{"type":"message",…}`) or, as in the samples written by the
+//! ocodex fork, chat-completion items (`{role, content, reasoning?, tool_calls?}` and
+//! `{role:"tool", tool_call_id, content}`). Items carry no timestamps: every message takes the
+//! session's start. The file is rewritten whole, so items keep their index as it grows.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{Diagnostic, DiagnosticKind};
+
+use super::record::{part_texts, str_field, value_text, Record};
+use super::session::{Call, Position, SessionBuilder};
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(default)]
+    session: Option<Record>,
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+/// Feeds a whole document to `builder`; a document that does not decode, or an item that does
+/// not, is a diagnostic.
+pub(super) fn observe_document(
+    builder: &mut SessionBuilder,
+    bytes: &[u8],
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let document: Document = match serde_json::from_slice(bytes) {
+        Ok(document) => document,
+        Err(err) => {
+            diagnostics.push(malformed(path, format!("malformed session document: {err}")));
+            return;
+        }
+    };
+    let start = match &document.session {
+        Some(session) => {
+            let at = builder.observe_time(session.timestamp.as_deref());
+            builder.observe_session_meta(session, at);
+            at
+        }
+        None => None,
+    };
+    for (index, item) in document.items.into_iter().enumerate() {
+        match serde_json::from_value::<Record>(item) {
+            Ok(item) if item.kind.is_some() => builder.observe_item(&item, Position::Item(index), start),
+            Ok(item) => observe_chat_item(builder, &item, index, start),
+            Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
+        }
+    }
+}
+
+/// A chat-completion item: its reasoning, text and tool calls become separate messages.
+fn observe_chat_item(builder: &mut SessionBuilder, item: &Record, index: usize, at: Option<DateTime<Utc>>) {
+    let position = Position::Item(index);
+    let base_id = item.id.clone().unwrap_or_else(|| format!("item:{index}"));
+    if item.role.as_deref() == Some("tool") {
+        let text = value_text(item.content.as_ref());
+        builder.push_output(None, item.tool_call_id.as_deref(), text, position, at);
+        return;
+    }
+    if let Some(reasoning) = item.reasoning.as_ref().and_then(Value::as_str) {
+        builder.push_reasoning(reasoning, format!("{base_id}:reasoning"), position, at);
+    }
+    let texts = part_texts(item.content.as_ref());
+    builder.observe_role_message(item.role.as_deref(), &texts, base_id.clone(), position, at);
+    let Some(Value::Array(tool_calls)) = &item.tool_calls else {
+        return;
+    };
+    for (call_index, tool_call) in tool_calls.iter().enumerate() {
+        let function = tool_call.get("function");
+        let tool_name = str_field(function, "name").unwrap_or("function").to_owned();
+        let arguments = value_text(function.and_then(|function| function.get("arguments")));
+        let call_id = str_field(Some(tool_call), "id");
+        let native_id = if call_id.is_some() {
+            None
+        } else {
+            Some(format!("{base_id}:call:{call_index}"))
+        };
+        let call = Call {
+            native_id: native_id.as_deref(),
+            call_id,
+            text: format!("{tool_name}({arguments})"),
+            tool_name,
+        };
+        builder.push_call(call, position, at);
+    }
+}
+
+fn malformed(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: None,
+        kind: DiagnosticKind::Malformed,
+        message,
+    }
+}

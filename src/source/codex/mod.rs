@@ -1,0 +1,284 @@
+//! Codex CLI sessions: where rollouts live (`$CODEX_HOME/sessions`, `…/archived_sessions`), which
+//! files are rollouts, and reading one into a [`Session`](crate::model::Session).
+//!
+//! A rollout is `rollout-<local time>-<uuid>.jsonl`, its zstd-compressed `.jsonl.zst` form, or a
+//! 2025 single-document `rollout-<date>-<uuid>.json` (formats.md section 2). One file is one
+//! session; a file that only holds its `session_meta` is a session without messages.
+
+mod document;
+mod record;
+mod rollout;
+mod session;
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use regex::Regex;
+use walkdir::WalkDir;
+
+use crate::filter::ProjectScope;
+use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
+
+use super::jsonl::read_records;
+use super::{env_path, home_dir, Candidate, Discovery, EnvLookup};
+use record::Record;
+use session::SessionBuilder;
+
+/// `rollout-<YYYY-MM-DD[Thh-mm-ss]>-<uuid>.<ext>`: the start (machine-local time) and session id.
+static ROLLOUT_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^rollout-(\d{4}-\d{2}-\d{2}(?:T\d{2}-\d{2}-\d{2})?)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.",
+    )
+    .expect("the rollout name pattern is valid")
+});
+
+/// How a rollout file is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    Jsonl,
+    JsonlZst,
+    Document,
+}
+
+impl Container {
+    fn of(name: &str) -> Option<Container> {
+        if name.ends_with(".jsonl") {
+            Some(Container::Jsonl)
+        } else if name.ends_with(".jsonl.zst") {
+            Some(Container::JsonlZst)
+        } else if name.ends_with(".json") {
+            Some(Container::Document)
+        } else {
+            None
+        }
+    }
+}
+
+/// `$CODEX_HOME/sessions` and `$CODEX_HOME/archived_sessions`; `CODEX_HOME` defaults to `~/.codex`.
+pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
+    let Some(codex_home) =
+        env_path(env, "CODEX_HOME").or_else(|| home_dir(env).map(|home| home.join(".codex")))
+    else {
+        return Vec::new();
+    };
+    vec![codex_home.join("sessions"), codex_home.join("archived_sessions")]
+}
+
+/// Every rollout under `roots` (recursively, symlinks not followed), sorted by path within each
+/// root. A root may also be a single file. A root that does not exist is skipped: a fresh Codex
+/// home has no `archived_sessions`. Codex folders are date-sharded, so `--project` cannot prune.
+pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
+    let mut discovery = Discovery::default();
+    let mut seen = HashSet::new();
+    for root in roots {
+        let mut found = Vec::new();
+        match std::fs::metadata(root) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => discovery.diagnostics.push(unreadable(root, &err.to_string())),
+            Ok(meta) if meta.is_file() => {
+                if file_name(root).and_then(Container::of).is_some() {
+                    found.push(root.clone());
+                }
+            }
+            Ok(_) => walk(root, &mut found, &mut discovery.diagnostics),
+        }
+        found.sort();
+        let present: HashSet<PathBuf> = found.iter().cloned().collect();
+        for path in found {
+            // Codex keeps the plain file when both exist (codex-rs/rollout/src/compression.rs).
+            let shadowed =
+                path.extension() == Some(OsStr::new("zst")) && present.contains(&path.with_extension(""));
+            if !shadowed && seen.insert(path.clone()) {
+                discovery.candidates.push(Candidate {
+                    tool: Tool::Codex,
+                    path,
+                    sidechain: false,
+                });
+            }
+        }
+    }
+    discovery
+}
+
+fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+    for entry in WalkDir::new(root).follow_links(false).sort_by_file_name() {
+        match entry {
+            Ok(entry) => {
+                let name = entry.file_name().to_str().unwrap_or_default();
+                if entry.file_type().is_file()
+                    && name.starts_with("rollout-")
+                    && Container::of(name).is_some()
+                {
+                    found.push(entry.into_path());
+                }
+            }
+            Err(err) => {
+                let path = err.path().unwrap_or(root).to_path_buf();
+                diagnostics.push(unreadable(&path, &err.to_string()));
+            }
+        }
+    }
+}
+
+/// Reads one rollout into one session. An unreadable file yields only a diagnostic.
+pub fn parse(candidate: &Candidate) -> ParseOutcome {
+    let path = &candidate.path;
+    let mut outcome = ParseOutcome::default();
+    let name = file_name(path).unwrap_or_default();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            outcome.diagnostics.push(unreadable(path, &err.to_string()));
+            return outcome;
+        }
+    };
+    let mut builder = SessionBuilder::default();
+    let read = match Container::of(name).unwrap_or(Container::Jsonl) {
+        Container::Jsonl => read_rollout(BufReader::new(file), path, &mut builder, &mut outcome.diagnostics),
+        Container::JsonlZst => zstd::stream::read::Decoder::new(file).and_then(|decoder| {
+            read_rollout(
+                BufReader::new(decoder),
+                path,
+                &mut builder,
+                &mut outcome.diagnostics,
+            )
+        }),
+        Container::Document => read_document(file, path, &mut builder, &mut outcome.diagnostics),
+    };
+    match read {
+        Ok(stats) => outcome.stats = stats,
+        Err(err) => outcome.diagnostics.push(unreadable(path, &err.to_string())),
+    }
+    let (fallback_id, fallback_start) = names_of(name);
+    let source_file = path.to_string_lossy().into_owned();
+    outcome
+        .sessions
+        .push(builder.finish(source_file, fallback_id, fallback_start));
+    outcome
+}
+
+fn read_rollout(
+    reader: impl io::BufRead,
+    path: &Path,
+    builder: &mut SessionBuilder,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> io::Result<FileStats> {
+    read_records(reader, path, diagnostics, |line, record: Record| {
+        rollout::observe_line(builder, line, record)
+    })
+}
+
+fn read_document(
+    mut file: File,
+    path: &Path,
+    builder: &mut SessionBuilder,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> io::Result<FileStats> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    document::observe_document(builder, &bytes, path, diagnostics);
+    Ok(FileStats {
+        bytes: bytes.len() as u64,
+        malformed_lines: diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::Malformed)
+            .count() as u64,
+        ..FileStats::default()
+    })
+}
+
+/// The session id and start a rollout's file name gives (the id falls back to the name itself).
+/// The name's time is the writing machine's local time, so it is read in this machine's zone: a
+/// last resort for files without any record timestamp.
+fn names_of(name: &str) -> (String, Option<DateTime<Utc>>) {
+    match ROLLOUT_NAME.captures(name) {
+        Some(captures) => {
+            let start =
+                naive_start(&captures[1]).and_then(|naive| Local.from_local_datetime(&naive).earliest());
+            (
+                captures[2].to_ascii_lowercase(),
+                start.map(|start| start.to_utc()),
+            )
+        }
+        None => (name.split('.').next().unwrap_or(name).to_owned(), None),
+    }
+}
+
+fn naive_start(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H-%M-%S")
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })
+}
+
+fn file_name(path: &Path) -> Option<&str> {
+    path.file_name()?.to_str()
+}
+
+fn unreadable(path: &Path, message: &str) -> Diagnostic {
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: None,
+        kind: DiagnosticKind::Unreadable,
+        message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn default_roots_use_codex_home_then_home() {
+        let env = |name: &str| (name == "CODEX_HOME").then(|| OsString::from("/c"));
+        assert_eq!(
+            default_roots(&env),
+            [
+                PathBuf::from("/c/sessions"),
+                PathBuf::from("/c/archived_sessions")
+            ]
+        );
+        let env = |name: &str| match name {
+            "HOME" => Some(OsString::from("/h")),
+            "CODEX_HOME" => Some(OsString::new()),
+            _ => None,
+        };
+        assert_eq!(default_roots(&env)[0], PathBuf::from("/h/.codex/sessions"));
+        assert!(default_roots(&|_: &str| None).is_empty());
+    }
+
+    #[test]
+    fn file_names_give_the_id_and_the_local_start() {
+        let name = "rollout-2025-12-26T01-48-36-019B5669-8da8-7bc3-bed8-e1c1b805dad5.jsonl.zst";
+        let (id, start) = names_of(name);
+        assert_eq!(id, "019b5669-8da8-7bc3-bed8-e1c1b805dad5");
+        assert!(start.is_some());
+        assert_eq!(
+            naive_start("2025-12-26T01-48-36"),
+            NaiveDate::from_ymd_opt(2025, 12, 26).and_then(|date| date.and_hms_opt(1, 48, 36))
+        );
+        assert_eq!(
+            naive_start("2025-08-23"),
+            NaiveDate::from_ymd_opt(2025, 8, 23).and_then(|d| d.and_hms_opt(0, 0, 0))
+        );
+        assert_eq!(names_of("odd.jsonl"), ("odd".to_owned(), None));
+    }
+
+    #[test]
+    fn containers_are_told_by_extension() {
+        assert_eq!(Container::of("rollout-x.jsonl"), Some(Container::Jsonl));
+        assert_eq!(Container::of("rollout-x.jsonl.zst"), Some(Container::JsonlZst));
+        assert_eq!(Container::of("rollout-x.json"), Some(Container::Document));
+        assert_eq!(Container::of("state_5.sqlite"), None);
+        assert_eq!(Container::of("rollout-x.jsonl.tmp"), None);
+    }
+}

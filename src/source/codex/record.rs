@@ -1,0 +1,175 @@
+//! The shape of one Codex record, read leniently: every era's line (the bare meta line, bare
+//! response items, `{"record_type":"state"}`, `{timestamp,type,payload}` wrappers) and every
+//! response item or chat item of a 2025 `.json` document decode into the one [`Record`] type.
+//!
+//! Only the fields memtree uses are declared, so large fields it never reads
+//! (`encrypted_content`, `base_instructions`, `compacted.replacement_history`) are skipped while
+//! decoding. Fields whose type varies between versions are taken only when they have the expected
+//! type, so a new shape of one field never makes the whole line malformed (formats.md section 0).
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Record {
+    #[serde(deserialize_with = "lenient_string")]
+    pub timestamp: Option<String>,
+    /// The wrapper kind (`session_meta`, `response_item`, ...) or, for a bare or wrapped item,
+    /// the item kind (`message`, `function_call`, ...).
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    pub payload: Option<Box<Record>>,
+    /// `{"record_type":"state"}` separator lines of the bare-line era.
+    #[serde(deserialize_with = "lenient_string")]
+    pub record_type: Option<String>,
+    /// 2026: the tool's own running number of the line.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub ordinal: Option<u64>,
+
+    // Response items and events.
+    #[serde(deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub role: Option<String>,
+    pub content: Option<Value>,
+    pub summary: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    pub arguments: Option<Value>,
+    pub input: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub call_id: Option<String>,
+    pub output: Option<Value>,
+    /// `event_msg/user_message.message`.
+    pub message: Option<Value>,
+    pub action: Option<Value>,
+
+    // Chat-style items of the 2025 `.json` documents.
+    pub reasoning: Option<Value>,
+    pub tool_calls: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub tool_call_id: Option<String>,
+
+    // `session_meta` and `turn_context`.
+    /// 2026: duplicates `id`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub cwd: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub originator: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub cli_version: Option<String>,
+    /// A string (`cli`, `vscode`, `exec`) or an object such as `{"subagent":"review"}`.
+    pub source: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub model_provider: Option<String>,
+    pub git: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub forked_from_id: Option<String>,
+    pub thread_source: Option<Value>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub agent_role: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub parent_thread_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub model: Option<String>,
+}
+
+/// A string field; any other JSON type, and the empty string (bare-line items carry `"id":""`),
+/// count as absent.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::String(text) if !text.is_empty() => Some(text),
+        _ => None,
+    })
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    Ok(Value::deserialize(deserializer)?.as_u64())
+}
+
+/// The texts of a `content` (or `summary`) value: a plain string, or the `text` of each part
+/// (`input_text`, `output_text`, `summary_text`, `reasoning_text`, chat `text`); images and
+/// other parts without text are skipped.
+pub(super) fn part_texts(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(text)) => vec![text.as_str()],
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|part| match part {
+                Value::String(text) => Some(text.as_str()),
+                other => other.get("text").and_then(Value::as_str),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A value that is usually a string but may be structured (tool arguments and outputs): the
+/// string itself, the joined texts of a part list, or else compact JSON.
+pub(super) fn value_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(_)) => {
+            let texts = part_texts(value);
+            if texts.is_empty() {
+                value.map(Value::to_string).unwrap_or_default()
+            } else {
+                texts.join("\n")
+            }
+        }
+        Some(Value::Object(object)) => match object.get("content") {
+            Some(Value::String(text)) => text.clone(),
+            _ => Value::Object(object.clone()).to_string(),
+        },
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A string member of a JSON object.
+pub(super) fn str_field<'a>(value: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    value?.get(key)?.as_str().filter(|text| !text.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_an_unexpected_type_are_absent_not_errors() {
+        let record: Record =
+            serde_json::from_str(r#"{"type":7,"id":"","cwd":["x"],"ordinal":"3","model":"m"}"#).unwrap();
+        assert_eq!(record.kind, None);
+        assert_eq!(record.id, None);
+        assert_eq!(record.cwd, None);
+        assert_eq!(record.ordinal, None);
+        assert_eq!(record.model.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn content_texts_come_from_strings_and_parts() {
+        let parts =
+            serde_json::json!([{"type":"input_text","text":"a"},{"type":"input_image","image_url":"x"},"b"]);
+        assert_eq!(part_texts(Some(&parts)), vec!["a", "b"]);
+        assert_eq!(part_texts(Some(&Value::String("s".into()))), vec!["s"]);
+        assert!(part_texts(Some(&Value::Null)).is_empty());
+    }
+
+    #[test]
+    fn structured_outputs_render_as_text() {
+        assert_eq!(value_text(Some(&serde_json::json!("plain"))), "plain");
+        assert_eq!(
+            value_text(Some(&serde_json::json!({"content":"c","success":true}))),
+            "c"
+        );
+        assert_eq!(
+            value_text(Some(&serde_json::json!([{"type":"input_text","text":"t"}]))),
+            "t"
+        );
+        assert_eq!(value_text(Some(&serde_json::json!({"a":1}))), r#"{"a":1}"#);
+        assert_eq!(value_text(None), "");
+    }
+}

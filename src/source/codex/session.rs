@@ -1,0 +1,598 @@
+//! Builds one Codex session from its records in file order: session facts, turn state (model,
+//! cwd), the fork replay, noise removal, message ids and timestamps (formats.md section 2).
+//!
+//! Message ids: the item's native `id` where it has one; a call's `call_id` for the call and
+//! `<call_id>:output` for its output (two messages, never one shared id: reference pitfall 2);
+//! otherwise the record's position in the file, `ordinal:<n>` when the line carries the tool's own
+//! running number and `line:<n>` when it does not (`item:<i>` in a `.json` document). A position
+//! never changes when the file grows (Codex only appends), does not depend on how many noise
+//! records before it were dropped (reference pitfall 3), and survives zstd recompression, which
+//! keeps every line. Forked files do not need ids shared with their parent because their replayed
+//! prefix is skipped (see [`SessionBuilder::observe_session_meta`]).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+
+use super::record::{part_texts, str_field, value_text, Record};
+
+/// Codex writes a fork's copied history in one burst, every line stamped with the instant of
+/// writing; the forked session's own records start when the user (or model) next acts. A gap
+/// longer than this between two records ends the copied burst.
+const REPLAY_BURST_GAP: TimeDelta = TimeDelta::seconds(1);
+
+/// The longest title, in characters.
+const TITLE_MAX_CHARS: usize = 80;
+
+/// Where a record sits in its file; synthetic message ids derive from it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Position {
+    /// A JSONL line (1-based) and the `ordinal` it carries, if any.
+    Line { line: u64, ordinal: Option<u64> },
+    /// An entry of a `.json` document's `items` array (0-based).
+    Item(usize),
+}
+
+impl Position {
+    fn synthetic_id(self) -> String {
+        match self {
+            Position::Line {
+                ordinal: Some(ordinal),
+                ..
+            } => format!("ordinal:{ordinal}"),
+            Position::Line { line, .. } => format!("line:{line}"),
+            Position::Item(index) => format!("item:{index}"),
+        }
+    }
+
+    fn line(self) -> u64 {
+        match self {
+            Position::Line { line, .. } => line,
+            Position::Item(_) => 0,
+        }
+    }
+}
+
+/// A message before timestamps are settled and the user-text source is chosen.
+struct Pending {
+    message: Message,
+    /// No timestamp was known when it was read; it gets the session's start at the end.
+    undated: bool,
+    /// A user `message` response item: dropped when the file has `user_message` events.
+    user_item: bool,
+}
+
+/// What a call item records: the tool and the text of its `tool_use` block.
+pub(super) struct Call<'a> {
+    pub native_id: Option<&'a str>,
+    pub call_id: Option<&'a str>,
+    pub tool_name: String,
+    pub text: String,
+}
+
+/// Accumulates one session while its records are read in order.
+#[derive(Default)]
+pub(super) struct SessionBuilder {
+    own_id: Option<String>,
+    facts: SessionFacts,
+    /// `<cwd>` of the first `<environment_context>`: the only cwd the bare-line era records.
+    context_cwd: Option<String>,
+    /// The model and cwd of the latest `turn_context`.
+    turn_model: Option<String>,
+    turn_cwd: Option<String>,
+    last_timestamp: Option<DateTime<Utc>>,
+    first_timestamp: Option<DateTime<Utc>>,
+    /// Set while inside a fork's copied history: the time of its latest record.
+    replay_until: Option<DateTime<Utc>>,
+    call_tools: HashMap<String, String>,
+    used_ids: HashSet<String>,
+    saw_user_events: bool,
+    pending: Vec<Pending>,
+}
+
+impl SessionBuilder {
+    /// Notes a record's timestamp (an unparseable one counts as absent) and returns it.
+    pub fn observe_time(&mut self, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
+        let at = timestamp
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())?
+            .to_utc();
+        self.first_timestamp.get_or_insert(at);
+        self.last_timestamp = Some(at);
+        Some(at)
+    }
+
+    /// Whether a record at `at` belongs to a fork's copied history and must be skipped.
+    pub fn in_replay(&mut self, at: Option<DateTime<Utc>>) -> bool {
+        let Some(until) = self.replay_until else {
+            return false;
+        };
+        match at {
+            Some(at) if at - until > REPLAY_BURST_GAP => {
+                self.replay_until = None;
+                false
+            }
+            Some(at) => {
+                self.replay_until = Some(until.max(at));
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// A `session_meta` (or the bare-line era's first line). The first one describes this
+    /// session. One naming another session id is a copy of an ancestor's meta: Codex writes a
+    /// fork as its own meta, then the parent's whole rollout (metas included) re-stamped to the
+    /// fork instant. Those copied messages are the parent's: they were imported from the parent's
+    /// file under the parent's ids and original times, which this file no longer has, so
+    /// importing them again would duplicate them under new ids. They are skipped.
+    pub fn observe_session_meta(&mut self, meta: &Record, line_time: Option<DateTime<Utc>>) {
+        let meta_id = meta.id.as_ref().or(meta.session_id.as_ref());
+        let is_own = match (&self.own_id, meta_id) {
+            (Some(own), Some(id)) => own == id,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if !is_own {
+            if let Some(id) = meta_id {
+                self.facts.parent_session_id.get_or_insert_with(|| id.clone());
+            }
+            self.start_replay(line_time);
+            return;
+        }
+        if self.own_id.is_none() {
+            self.own_id = meta_id.cloned();
+        }
+        let facts = &mut self.facts;
+        let started = meta
+            .timestamp
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+        fill(&mut facts.started_at, started.map(|at| at.to_utc()).or(line_time));
+        fill(&mut facts.cwd, meta.cwd.clone());
+        fill(&mut facts.tool_version, meta.cli_version.clone());
+        fill(&mut facts.originator, meta.originator.clone());
+        fill(&mut facts.provider, meta.model_provider.clone());
+        let git = meta.git.as_ref();
+        fill(
+            &mut facts.git_commit,
+            str_field(git, "commit_hash").map(str::to_owned),
+        );
+        fill(&mut facts.git_branch, str_field(git, "branch").map(str::to_owned));
+        fill(
+            &mut facts.git_repo,
+            str_field(git, "repository_url").map(str::to_owned),
+        );
+        let subagent = meta.source.as_ref().and_then(|source| source.get("subagent"));
+        let spawn_parent = subagent
+            .and_then(|subagent| subagent.get("thread_spawn"))
+            .and_then(|spawn| str_field(Some(spawn), "parent_thread_id"));
+        let thread_source_is_subagent = match &meta.thread_source {
+            Some(Value::String(source)) => source.to_ascii_lowercase().contains("subagent"),
+            Some(Value::Object(object)) => object.contains_key("subagent"),
+            _ => false,
+        };
+        if subagent.is_some()
+            || thread_source_is_subagent
+            || meta.agent_role.is_some()
+            || meta.parent_thread_id.is_some()
+        {
+            facts.is_sidechain = true;
+        }
+        fill(
+            &mut facts.parent_session_id,
+            spawn_parent
+                .map(str::to_owned)
+                .or_else(|| meta.parent_thread_id.clone()),
+        );
+        if let Some(forked_from) = &meta.forked_from_id {
+            fill(&mut facts.parent_session_id, Some(forked_from.clone()));
+            self.start_replay(line_time);
+        }
+    }
+
+    fn start_replay(&mut self, at: Option<DateTime<Utc>>) {
+        if let Some(at) = at.or(self.last_timestamp) {
+            self.replay_until = Some(self.replay_until.map_or(at, |until| until.max(at)));
+        }
+    }
+
+    /// A `turn_context`: the model (and cwd) in force from here on.
+    pub fn observe_turn_context(&mut self, context: &Record) {
+        if let Some(model) = &context.model {
+            self.turn_model = Some(model.clone());
+            fill(&mut self.facts.model, Some(model.clone()));
+        }
+        if let Some(cwd) = &context.cwd {
+            self.turn_cwd = Some(cwd.clone());
+        }
+    }
+
+    /// An `event_msg/user_message`: the user's prompt without injected context.
+    pub fn observe_user_event(&mut self, event: &Record, position: Position, at: Option<DateTime<Utc>>) {
+        self.saw_user_events = true;
+        let text = value_text(event.message.as_ref());
+        if !text.trim().is_empty() {
+            let block = Block::new(BlockKind::Text, text);
+            self.push(
+                position.synthetic_id(),
+                position,
+                at,
+                Role::User,
+                vec![block],
+                None,
+            );
+        }
+    }
+
+    /// One response item (wrapped, bare or from a `.json` document).
+    pub fn observe_item(&mut self, item: &Record, position: Position, at: Option<DateTime<Utc>>) {
+        let id = || item.id.clone().unwrap_or_else(|| position.synthetic_id());
+        match item.kind.as_deref() {
+            Some("message") => {
+                let texts = part_texts(item.content.as_ref());
+                self.observe_role_message(item.role.as_deref(), &texts, id(), position, at);
+            }
+            Some("reasoning") => {
+                let summary = part_texts(item.summary.as_ref());
+                // Older models wrote readable reasoning in `content` and no summary; the
+                // `encrypted_content` blob is never read.
+                let texts = if summary.is_empty() {
+                    part_texts(item.content.as_ref())
+                } else {
+                    summary
+                };
+                self.push_reasoning(&texts.join("\n\n"), id(), position, at);
+            }
+            Some("function_call") => self.push_call(
+                call(item, "function", &value_text(item.arguments.as_ref())),
+                position,
+                at,
+            ),
+            Some("custom_tool_call") => self.push_call(
+                call(item, "custom_tool", &value_text(item.input.as_ref())),
+                position,
+                at,
+            ),
+            Some("local_shell_call") => {
+                let command = item.action.as_ref().and_then(|action| action.get("command"));
+                let command = match command {
+                    Some(Value::Array(words)) => words
+                        .iter()
+                        .map(|word| value_text(Some(word)))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    other => value_text(other.or(item.action.as_ref())),
+                };
+                self.push_call(call(item, "local_shell", &command), position, at);
+            }
+            Some("web_search_call") => {
+                let action = item.action.as_ref();
+                let query = str_field(action, "query").map(str::to_owned).unwrap_or_else(|| {
+                    value_text(action.and_then(|action| action.get("queries")).or(action))
+                });
+                self.push_call(call(item, "web_search", &query), position, at);
+            }
+            Some(kind) if kind.ends_with("_call_output") => {
+                self.push_output(
+                    item.id.as_deref(),
+                    item.call_id.as_deref(),
+                    value_text(item.output.as_ref()),
+                    position,
+                    at,
+                );
+            }
+            // ghost_snapshot (undo bookkeeping), compaction items and kinds added later.
+            _ => {}
+        }
+    }
+
+    /// A message item by role: user text minus injected context, assistant and system text;
+    /// developer (permission/sandbox) messages are dropped.
+    pub fn observe_role_message(
+        &mut self,
+        role: Option<&str>,
+        texts: &[&str],
+        id: String,
+        position: Position,
+        at: Option<DateTime<Utc>>,
+    ) {
+        let (role, kind) = match role {
+            Some("user") => (Role::User, BlockKind::Text),
+            Some("assistant") => (Role::Assistant, BlockKind::Text),
+            Some("system") => (Role::System, BlockKind::System),
+            _ => return,
+        };
+        let mut kept = Vec::new();
+        for text in texts {
+            if role == Role::User && is_injected_context(text) {
+                if self.context_cwd.is_none() {
+                    self.context_cwd = environment_cwd(text);
+                }
+            } else if !text.trim().is_empty() {
+                kept.push(*text);
+            }
+        }
+        if kept.is_empty() {
+            return;
+        }
+        let block = Block::new(kind, kept.join("\n"));
+        self.push(id, position, at, role, vec![block], None);
+        if role == Role::User {
+            if let Some(last) = self.pending.last_mut() {
+                last.user_item = true;
+            }
+        }
+    }
+
+    pub fn push_reasoning(&mut self, text: &str, id: String, position: Position, at: Option<DateTime<Utc>>) {
+        if !text.trim().is_empty() {
+            let block = Block::new(BlockKind::Thinking, text);
+            self.push(id, position, at, Role::Reasoning, vec![block], None);
+        }
+    }
+
+    pub fn push_call(&mut self, call: Call<'_>, position: Position, at: Option<DateTime<Utc>>) {
+        if let Some(call_id) = call.call_id {
+            self.call_tools.insert(call_id.to_owned(), call.tool_name.clone());
+        }
+        let id = call
+            .native_id
+            .or(call.call_id)
+            .map_or_else(|| position.synthetic_id(), str::to_owned);
+        let block = Block::with_tool(BlockKind::ToolUse, call.text, call.tool_name.clone());
+        self.push(
+            id,
+            position,
+            at,
+            Role::ToolCall,
+            vec![block],
+            Some(call.tool_name),
+        );
+    }
+
+    pub fn push_output(
+        &mut self,
+        native_id: Option<&str>,
+        call_id: Option<&str>,
+        text: String,
+        position: Position,
+        at: Option<DateTime<Utc>>,
+    ) {
+        let tool_name = call_id.and_then(|call_id| self.call_tools.get(call_id)).cloned();
+        let id = match (native_id, call_id) {
+            (Some(native), _) => native.to_owned(),
+            (None, Some(call_id)) => format!("{call_id}:output"),
+            (None, None) => position.synthetic_id(),
+        };
+        let block = Block {
+            kind: BlockKind::ToolResult,
+            text,
+            tool_name: tool_name.clone(),
+        };
+        self.push(id, position, at, Role::ToolResult, vec![block], tool_name);
+    }
+
+    fn push(
+        &mut self,
+        id: String,
+        position: Position,
+        at: Option<DateTime<Utc>>,
+        role: Role,
+        blocks: Vec<Block>,
+        tool_name: Option<String>,
+    ) {
+        // Ids must be unique within a session; a repeated native or call id (some providers
+        // number calls per turn) keeps its first use and gets the position appended after that.
+        let id = if self.used_ids.contains(&id) {
+            format!("{id}@{}", position.synthetic_id())
+        } else {
+            id
+        };
+        self.used_ids.insert(id.clone());
+        let at = at.or(self.last_timestamp);
+        self.pending.push(Pending {
+            message: Message {
+                id,
+                origin_session_id: None,
+                timestamp: at.unwrap_or(DateTime::UNIX_EPOCH),
+                role,
+                blocks,
+                tool_name,
+                // A user prompt precedes its turn's `turn_context`: the model in force is only
+                // known for what the turn produced.
+                model: if role == Role::User {
+                    None
+                } else {
+                    self.turn_model.clone()
+                },
+                cwd: self.turn_cwd.clone(),
+                line: position.line(),
+            },
+            undated: at.is_none(),
+            user_item: false,
+        });
+    }
+
+    /// Settles the session: the user-text source, timestamps, fallbacks and the title.
+    /// `fallback_id` and `fallback_start` come from the file name.
+    pub fn finish(
+        self,
+        source_file: String,
+        fallback_id: String,
+        fallback_start: Option<DateTime<Utc>>,
+    ) -> Session {
+        let mut facts = self.facts;
+        fill(&mut facts.started_at, self.first_timestamp.or(fallback_start));
+        fill(&mut facts.cwd, self.context_cwd);
+        let start = facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
+        let saw_user_events = self.saw_user_events;
+        let messages: Vec<Message> = self
+            .pending
+            .into_iter()
+            // Where the era records `user_message` events they are the clean prompts, and the
+            // user response items are the same prompts plus injected context (formats.md 2.4).
+            .filter(|pending| !(saw_user_events && pending.user_item))
+            .map(|pending| {
+                let mut message = pending.message;
+                if pending.undated {
+                    message.timestamp = start;
+                }
+                message
+            })
+            .collect();
+        facts.title = messages
+            .iter()
+            .filter(|message| message.role == Role::User)
+            .flat_map(|message| &message.blocks)
+            .find(|block| block.kind == BlockKind::Text)
+            .map(|block| title_of(&block.text));
+        Session {
+            tool: Tool::Codex,
+            id: self.own_id.unwrap_or(fallback_id),
+            source_file,
+            facts,
+            messages,
+        }
+    }
+}
+
+/// The call an item records, its input rendered as `name(input)`.
+fn call<'a>(item: &'a Record, default_name: &str, input: &str) -> Call<'a> {
+    let tool_name = item.name.clone().unwrap_or_else(|| default_name.to_owned());
+    let text = format!("{tool_name}({input})");
+    Call {
+        native_id: item.id.as_deref(),
+        call_id: item.call_id.as_deref(),
+        tool_name,
+        text,
+    }
+}
+
+fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+/// Text Codex injects into user messages: AGENTS.md and user instructions, the environment
+/// context, interruption notes, skills listings (formats.md 2.4; reference-importer.md section 3).
+pub(super) fn is_injected_context(text: &str) -> bool {
+    const WRAPPERS: [(&str, &str); 4] = [
+        ("<environment_context>", "</environment_context>"),
+        ("<user_instructions>", "</user_instructions>"),
+        ("<turn_aborted>", "</turn_aborted>"),
+        ("<skills_instructions>", "</skills_instructions>"),
+    ];
+    let text = text.trim();
+    WRAPPERS
+        .iter()
+        .any(|(open, close)| text.starts_with(open) && text.ends_with(close))
+        || (text.starts_with("# ")
+            && text.contains(" instructions for ")
+            && text.contains("\n\n<INSTRUCTIONS>"))
+}
+
+/// The `<cwd>` of an `<environment_context>` block.
+fn environment_cwd(text: &str) -> Option<String> {
+    let text = text.trim();
+    if !text.starts_with("<environment_context>") {
+        return None;
+    }
+    let start = text.find("<cwd>")? + "<cwd>".len();
+    let end = start + text[start..].find("</cwd>")?;
+    let cwd = text[start..end].trim();
+    (!cwd.is_empty()).then(|| cwd.to_owned())
+}
+
+/// The first prompt on one line, cut to [`TITLE_MAX_CHARS`] characters.
+fn title_of(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= TITLE_MAX_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(TITLE_MAX_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injected_context_is_recognised_and_prompts_are_not() {
+        for text in [
+            "<environment_context>\n  <cwd>/p</cwd>\n</environment_context>",
+            "  <user_instructions>\nbe brief\n</user_instructions>\n",
+            "<turn_aborted>\nThe user interrupted the previous turn on purpose.\n</turn_aborted>",
+            "# AGENTS.md instructions for /p\n\n<INSTRUCTIONS>\nrules\n</INSTRUCTIONS>",
+        ] {
+            assert!(is_injected_context(text), "{text}");
+        }
+        for text in [
+            "fix the bug",
+            "<environment_context> is what the tag is called, explain it",
+            "# Heading\nplease write the instructions for /tmp",
+        ] {
+            assert!(!is_injected_context(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn environment_context_names_the_cwd() {
+        let text =
+            "<environment_context>\n  <cwd>/Users/k/proj</cwd>\n  <shell>zsh</shell>\n</environment_context>";
+        assert_eq!(environment_cwd(text).as_deref(), Some("/Users/k/proj"));
+        assert_eq!(environment_cwd("<cwd>/x</cwd>"), None);
+    }
+
+    #[test]
+    fn titles_are_one_line_and_at_most_80_characters() {
+        assert_eq!(title_of("  fix\n\nthe   bug "), "fix the bug");
+        let long = "é".repeat(100);
+        let title = title_of(&long);
+        assert_eq!(title.chars().count(), TITLE_MAX_CHARS);
+        assert!(title.ends_with('…'));
+        assert_eq!(title_of(&"a".repeat(80)), "a".repeat(80));
+    }
+
+    fn at(seconds: i64) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0)
+    }
+
+    #[test]
+    fn a_copied_burst_ends_at_the_first_gap_longer_than_a_second() {
+        let mut builder = SessionBuilder::default();
+        builder.start_replay(at(0));
+        assert!(builder.in_replay(at(0)));
+        assert!(builder.in_replay(at(1)));
+        assert!(builder.in_replay(None));
+        assert!(!builder.in_replay(at(5)));
+        assert!(!builder.in_replay(at(5)), "the replay never restarts by itself");
+    }
+
+    #[test]
+    fn repeated_ids_keep_the_first_and_disambiguate_the_rest() {
+        let mut builder = SessionBuilder::default();
+        for line in [3, 9] {
+            let position = Position::Line { line, ordinal: None };
+            let call = Call {
+                native_id: None,
+                call_id: Some("call_0"),
+                tool_name: "shell".into(),
+                text: "shell(ls)".into(),
+            };
+            builder.push_call(call, position, at(0));
+        }
+        let session = builder.finish("f".into(), "s".into(), None);
+        let ids: Vec<_> = session
+            .messages
+            .iter()
+            .map(|message| message.id.as_str())
+            .collect();
+        assert_eq!(ids, ["call_0", "call_0@line:9"]);
+    }
+}
