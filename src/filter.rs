@@ -86,7 +86,10 @@ impl ProjectScope {
     /// A scope over exactly these absolute directories (tests, and callers that resolved them).
     pub fn from_roots(roots: impl IntoIterator<Item = String>) -> Self {
         ProjectScope {
-            roots: roots.into_iter().map(|root| trim_trailing_slash(&root).to_owned()).collect(),
+            roots: roots
+                .into_iter()
+                .map(|root| trim_trailing_slash(&root).to_owned())
+                .collect(),
         }
     }
 
@@ -101,7 +104,9 @@ impl ProjectScope {
         self.roots.iter().any(|root| {
             root == "/"
                 || cwd == root
-                || (cwd.len() > root.len() && cwd.starts_with(root.as_str()) && cwd.as_bytes()[root.len()] == b'/')
+                || (cwd.len() > root.len()
+                    && cwd.starts_with(root.as_str())
+                    && cwd.as_bytes()[root.len()] == b'/')
         })
     }
 }
@@ -174,7 +179,11 @@ pub fn session_skip_reason(session: &Session, options: &FilterOptions<'_>) -> Op
         }
     }
     let window = options.window;
-    if !session.messages.iter().any(|message| window.contains(message.timestamp)) {
+    if !session
+        .messages
+        .iter()
+        .any(|message| window.contains(message.timestamp))
+    {
         let all_before = window
             .since
             .is_some_and(|since| session.messages.iter().all(|message| message.timestamp < since));
@@ -236,7 +245,11 @@ mod tests {
     }
 
     fn two_prompts() -> Vec<Message> {
-        vec![message(Role::User, 1), message(Role::Assistant, 2), message(Role::User, 3)]
+        vec![
+            message(Role::User, 1),
+            message(Role::Assistant, 2),
+            message(Role::User, 3),
+        ]
     }
 
     #[test]
@@ -275,7 +288,13 @@ mod tests {
 
     #[test]
     fn temp_dirs_are_detected() {
-        for cwd in ["/tmp", "/tmp/x", "/private/tmp/y", "/var/folders/ab/T/z", "/private/var/folders/q"] {
+        for cwd in [
+            "/tmp",
+            "/tmp/x",
+            "/private/tmp/y",
+            "/var/folders/ab/T/z",
+            "/private/var/folders/q",
+        ] {
             assert!(is_temp_cwd(cwd), "{cwd}");
         }
         for cwd in ["/var/tmp", "/tmpfoo", "/home/u/tmp"] {
@@ -286,7 +305,10 @@ mod tests {
     #[test]
     fn rules_apply_in_order_and_name_the_first_match() {
         let options = FilterOptions::default();
-        assert_eq!(session_skip_reason(&session("/p", vec![]), &options), Some(SkipReason::Empty));
+        assert_eq!(
+            session_skip_reason(&session("/p", vec![]), &options),
+            Some(SkipReason::Empty)
+        );
         let mut side = session("/tmp/x", vec![message(Role::User, 1)]);
         side.facts.is_sidechain = true;
         assert_eq!(session_skip_reason(&side, &options), Some(SkipReason::Sidechain));
@@ -319,14 +341,20 @@ mod tests {
             project: Some(&scope),
             ..FilterOptions::default()
         };
-        assert_eq!(session_skip_reason(&session("/p/sub", two_prompts()), &options), None);
+        assert_eq!(
+            session_skip_reason(&session("/p/sub", two_prompts()), &options),
+            None
+        );
         assert_eq!(
             session_skip_reason(&session("/p-other", two_prompts()), &options),
             Some(SkipReason::ProjectFilter)
         );
         let mut no_cwd = session("/p", two_prompts());
         no_cwd.facts.cwd = None;
-        assert_eq!(session_skip_reason(&no_cwd, &options), Some(SkipReason::ProjectFilter));
+        assert_eq!(
+            session_skip_reason(&no_cwd, &options),
+            Some(SkipReason::ProjectFilter)
+        );
     }
 
     #[test]
@@ -338,7 +366,10 @@ mod tests {
             },
             ..FilterOptions::default()
         };
-        assert_eq!(session_skip_reason(&session("/p", two_prompts()), &since), Some(SkipReason::SinceFilter));
+        assert_eq!(
+            session_skip_reason(&session("/p", two_prompts()), &since),
+            Some(SkipReason::SinceFilter)
+        );
         let until = FilterOptions {
             window: TimeWindow {
                 since: None,
@@ -346,7 +377,10 @@ mod tests {
             },
             ..FilterOptions::default()
         };
-        assert_eq!(session_skip_reason(&session("/p", two_prompts()), &until), Some(SkipReason::UntilFilter));
+        assert_eq!(
+            session_skip_reason(&session("/p", two_prompts()), &until),
+            Some(SkipReason::UntilFilter)
+        );
         let overlapping = FilterOptions {
             window: TimeWindow {
                 since: Some(at(3)),
@@ -354,6 +388,9 @@ mod tests {
             },
             ..FilterOptions::default()
         };
-        assert_eq!(session_skip_reason(&session("/p", two_prompts()), &overlapping), None);
+        assert_eq!(
+            session_skip_reason(&session("/p", two_prompts()), &overlapping),
+            None
+        );
     }
 }

@@ -45,14 +45,48 @@ mod tests {
     #[test]
     fn golden_vectors_match_the_reference_importer() {
         let cases = [
-            (Tool::Claude, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "user-1", iso("2026-04-01T10:00:01Z"), "019d487c-54e8-7f5b-b31f-90dcb043b69f"),
-            (Tool::Codex, "01234567-89ab-71de-9abc-def012345678", "m-1", iso("2026-03-03T10:00:01Z"), "019cb323-e8e8-7e91-9743-f4eae2585d27"),
-            (Tool::Codex, "01234567-89ab-71de-9abc-def012345678", "c1", iso("2026-03-03T10:00:03Z"), "019cb323-f0b8-7e81-874d-77b30623c1cb"),
-            (Tool::OpenCode, "ses_test", "msg_1", ms(1_770_400_000_000), "019c3410-2800-71e7-9835-8dc5af34f140"),
-            (Tool::Claude, "session-123", "msg-1", ms(1_700_000_000_000), "018bcfe5-6800-758d-8d74-5aa8e87c91f6"),
+            (
+                Tool::Claude,
+                "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+                "user-1",
+                iso("2026-04-01T10:00:01Z"),
+                "019d487c-54e8-7f5b-b31f-90dcb043b69f",
+            ),
+            (
+                Tool::Codex,
+                "01234567-89ab-71de-9abc-def012345678",
+                "m-1",
+                iso("2026-03-03T10:00:01Z"),
+                "019cb323-e8e8-7e91-9743-f4eae2585d27",
+            ),
+            (
+                Tool::Codex,
+                "01234567-89ab-71de-9abc-def012345678",
+                "c1",
+                iso("2026-03-03T10:00:03Z"),
+                "019cb323-f0b8-7e81-874d-77b30623c1cb",
+            ),
+            (
+                Tool::OpenCode,
+                "ses_test",
+                "msg_1",
+                ms(1_770_400_000_000),
+                "019c3410-2800-71e7-9835-8dc5af34f140",
+            ),
+            (
+                Tool::Claude,
+                "session-123",
+                "msg-1",
+                ms(1_700_000_000_000),
+                "018bcfe5-6800-758d-8d74-5aa8e87c91f6",
+            ),
         ];
         for (tool, session, message, at, expected) in cases {
-            assert_eq!(memory_id(tool, session, message, at).to_string(), expected, "{tool} {message}");
+            assert_eq!(
+                memory_id(tool, session, message, at).to_string(),
+                expected,
+                "{tool} {message}"
+            );
         }
     }
 
@@ -61,7 +95,16 @@ mod tests {
         let id = memory_id(Tool::Claude, "s", "m", ms(1_700_000_000_123));
         assert_eq!(id.get_version_num(), 7);
         assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
-        let prefix = u64::from_be_bytes([0, 0, id.as_bytes()[0], id.as_bytes()[1], id.as_bytes()[2], id.as_bytes()[3], id.as_bytes()[4], id.as_bytes()[5]]);
+        let prefix = u64::from_be_bytes([
+            0,
+            0,
+            id.as_bytes()[0],
+            id.as_bytes()[1],
+            id.as_bytes()[2],
+            id.as_bytes()[3],
+            id.as_bytes()[4],
+            id.as_bytes()[5],
+        ]);
         assert_eq!(prefix, 1_700_000_000_123);
     }
 

@@ -44,7 +44,12 @@ pub struct ProjectKey {
 impl ProjectKey {
     /// The slug this project gets when nobody else holds it.
     pub fn base_slug(&self) -> String {
-        let basename = self.key.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next().unwrap_or("");
+        let basename = self
+            .key
+            .trim_end_matches(['/', '\\'])
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("");
         normalize(basename)
     }
 
@@ -90,7 +95,10 @@ impl SlugBook {
     /// Gives each project not yet in the book a slug, and returns the new assignments. New
     /// projects are taken in key order, so the result does not depend on discovery order.
     pub fn assign(&mut self, projects: &[ProjectKey]) -> Vec<(ProjectKey, String)> {
-        let new: BTreeSet<&ProjectKey> = projects.iter().filter(|project| !self.by_key.contains_key(&project.key)).collect();
+        let new: BTreeSet<&ProjectKey> = projects
+            .iter()
+            .filter(|project| !self.by_key.contains_key(&project.key))
+            .collect();
         let mut assigned = Vec::new();
         for project in new {
             if self.by_key.contains_key(&project.key) {
@@ -115,7 +123,10 @@ impl SlugBook {
             .find(|slug| !self.taken.contains(slug))
             .unwrap_or_else(|| {
                 // 64 hex digits collided: only possible for two keys with the same remote.
-                (2..).map(|n| format!("{}_{n}", project.collision_slug(64))).find(|slug| !self.taken.contains(slug)).expect("an unbounded counter finds a free slug")
+                (2..)
+                    .map(|n| format!("{}_{n}", project.collision_slug(64)))
+                    .find(|slug| !self.taken.contains(slug))
+                    .expect("an unbounded counter finds a free slug")
             })
     }
 
@@ -169,12 +180,17 @@ mod tests {
         let slug = normalize(&"ab-".repeat(100));
         assert!(slug.len() <= MAX_SLUG_LEN);
         assert!(!slug.ends_with('_'));
-        assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        assert!(slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
     }
 
     #[test]
     fn collision_suffix_matches_the_reference_vector() {
-        assert_eq!(key("/tmp/nonexistent-b-5678efgh/memory-engine").collision_slug(4), "memory_engine_6636");
+        assert_eq!(
+            key("/tmp/nonexistent-b-5678efgh/memory-engine").collision_slug(4),
+            "memory_engine_6636"
+        );
     }
 
     #[test]
@@ -187,7 +203,10 @@ mod tests {
         backward.assign(&[b.clone(), a.clone()]);
         assert_eq!(forward, backward);
         assert_eq!(forward.get("/x/memory-engine"), Some("memory_engine"));
-        assert!(forward.get("/y/memory-engine").unwrap().starts_with("memory_engine_"));
+        assert!(forward
+            .get("/y/memory-engine")
+            .unwrap()
+            .starts_with("memory_engine_"));
         assert_eq!(forward.collisions(), 1);
     }
 

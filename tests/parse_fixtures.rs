@@ -10,7 +10,11 @@ use memtree::model::Tool;
 use memtree::source;
 use serde_json::{json, Value};
 
-const TOOLS: [(Tool, &str); 3] = [(Tool::Claude, "claude"), (Tool::Codex, "codex"), (Tool::OpenCode, "opencode")];
+const TOOLS: [(Tool, &str); 3] = [
+    (Tool::Claude, "claude"),
+    (Tool::Codex, "codex"),
+    (Tool::OpenCode, "opencode"),
+];
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -44,21 +48,33 @@ fn every_fixture_case_parses_as_expected() {
     let mut failures = Vec::new();
     for (tool, name) in TOOLS {
         let tool_dir = fixtures_root().join(name);
-        let Ok(entries) = std::fs::read_dir(&tool_dir) else { continue };
-        let mut cases: Vec<PathBuf> = entries.map(|entry| entry.unwrap().path()).filter(|path| path.join("source").is_dir()).collect();
+        let Ok(entries) = std::fs::read_dir(&tool_dir) else {
+            continue;
+        };
+        let mut cases: Vec<PathBuf> = entries
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.join("source").is_dir())
+            .collect();
         cases.sort();
         for case_dir in cases {
             n_cases += 1;
             let actual = run_case(tool, &case_dir);
             let expected_path = case_dir.join("expected.json");
             if update {
-                std::fs::write(&expected_path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+                std::fs::write(
+                    &expected_path,
+                    serde_json::to_string_pretty(&actual).unwrap() + "\n",
+                )
+                .unwrap();
                 continue;
             }
             let expected: Value = match std::fs::read_to_string(&expected_path) {
                 Ok(text) => serde_json::from_str(&text).unwrap(),
                 Err(_) => {
-                    failures.push(format!("{}: no expected.json (run with UPDATE_EXPECT=1)", case_dir.display()));
+                    failures.push(format!(
+                        "{}: no expected.json (run with UPDATE_EXPECT=1)",
+                        case_dir.display()
+                    ));
                     continue;
                 }
             };
@@ -72,5 +88,9 @@ fn every_fixture_case_parses_as_expected() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(n_cases > 0 || update, "no fixture cases found under {}", fixtures_root().display());
+    assert!(
+        n_cases > 0 || update,
+        "no fixture cases found under {}",
+        fixtures_root().display()
+    );
 }

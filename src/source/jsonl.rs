@@ -75,8 +75,7 @@ where
                     ended: None,
                     consumed: 0,
                 };
-                let result =
-                    serde_json::from_reader::<_, T>(io::Cursor::new(&buf[..]).chain(&mut rest));
+                let result = serde_json::from_reader::<_, T>(io::Cursor::new(&buf[..]).chain(&mut rest));
                 let ended = rest.drain()?;
                 let consumed = buf.len() as u64 + rest.consumed;
                 if ended == LineEnd::Eof {
@@ -248,7 +247,10 @@ mod tests {
     #[test]
     fn reads_lines_and_reports_malformed_ones_with_line_numbers() {
         let (records, stats, diagnostics) = read(b"{\"n\":1}\nnot json\n\n{\"n\":3}\r\n", 1024);
-        assert_eq!(records.iter().map(|(l, r)| (*l, r.n)).collect::<Vec<_>>(), vec![(1, 1), (4, 3)]);
+        assert_eq!(
+            records.iter().map(|(l, r)| (*l, r.n)).collect::<Vec<_>>(),
+            vec![(1, 1), (4, 3)]
+        );
         assert_eq!(stats.lines, 4);
         assert_eq!(stats.malformed_lines, 1);
         assert_eq!(diagnostics.len(), 1);
@@ -278,7 +280,10 @@ mod tests {
         let long = format!("{{\"n\":2,\"s\":\"{}\"}}\n", "x".repeat(100));
         let input = format!("{{\"n\":1}}\n{long}garbage that is long enough to overflow\n{{\"n\":4}}\n");
         let (records, stats, diagnostics) = read(input.as_bytes(), 16);
-        assert_eq!(records.iter().map(|(l, r)| (*l, r.n)).collect::<Vec<_>>(), vec![(1, 1), (2, 2), (4, 4)]);
+        assert_eq!(
+            records.iter().map(|(l, r)| (*l, r.n)).collect::<Vec<_>>(),
+            vec![(1, 1), (2, 2), (4, 4)]
+        );
         assert_eq!(records[1].1.s.len(), 100);
         assert_eq!(stats.lines, 4);
         assert_eq!(stats.bytes, input.len() as u64);
