@@ -5,6 +5,7 @@
 
 pub mod filter;
 pub mod id;
+pub mod localdb;
 pub mod model;
 pub mod plan;
 pub mod slug;
