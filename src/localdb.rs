@@ -686,6 +686,15 @@ mod tests {
         let path = format!("{}:{path}", install.bindir.display());
         let env = env_of(&[("XDG_DATA_HOME", &data_home), ("PATH", &path)]);
 
+        /// Stops the cluster even when an assertion fails: pg_ctl servers outlive their parent.
+        struct StopOnDrop<'a>(&'a dyn Fn(&str) -> Option<OsString>);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                let _ = stop(self.0);
+            }
+        }
+        let _stop = StopOnDrop(&env);
+
         let before = status(&env).unwrap();
         assert!(!before.initialized && !before.running);
         assert!(running_config(&env).is_none(), "a dry run never starts anything");

@@ -41,8 +41,8 @@ fn checksum(sql: &str) -> Vec<u8> {
     Sha256::digest(sql.as_bytes()).to_vec()
 }
 
-/// Applies the pending migrations to `schema`, creating it if needed; returns the versions applied.
-pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<Vec<i32>, StoreError> {
+/// Applies the pending migrations to `schema`, creating it if needed.
+pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<(), StoreError> {
     let quoted = schema.quoted();
     let setup = client
         .transaction()
@@ -66,7 +66,6 @@ pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<Ve
         .await
         .map_err(StoreError::query("creating the migration history"))?;
 
-    let mut applied_now = Vec::new();
     for migration in MIGRATIONS {
         let transaction = client
             .transaction()
@@ -118,9 +117,8 @@ pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<Ve
             schema = schema.as_str(),
             "applied migration"
         );
-        applied_now.push(migration.version);
     }
-    Ok(applied_now)
+    Ok(())
 }
 
 /// Read-only check for `--dry-run`: `false` when the schema lacks memtree's tables or has
