@@ -257,15 +257,16 @@ async fn connect(
     report: &mut ImportReport,
 ) -> Result<Option<Store>, ImportError> {
     if !settings.dry_run {
-        let config = match &settings.database {
-            DbTarget::Local => localdb::ensure_running(env)?,
-            other => other.config(env)?,
+        let config = match settings.database.config()? {
+            Some(config) => config,
+            None => localdb::ensure_running(env)?,
         };
         report.database = Some(settings.database.describe());
         return Ok(Some(Store::open(config, &settings.schema).await?));
     }
-    let config = match &settings.database {
-        DbTarget::Local => match localdb::running_config(env) {
+    let config = match settings.database.config()? {
+        Some(config) => config,
+        None => match localdb::running_config(env) {
             Some(config) => config,
             None => {
                 report.database_note =
@@ -273,7 +274,6 @@ async fn connect(
                 return Ok(None);
             }
         },
-        other => other.config(env)?,
     };
     match Store::open_existing(config, &settings.schema).await {
         Ok(store) => {

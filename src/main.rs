@@ -9,7 +9,7 @@ use clap::Parser;
 use memtree::cli::{Cli, Command, DbAction, ImportArgs, ToolAction};
 use memtree::import::{self, ImportSettings};
 use memtree::model::Tool;
-use memtree::output;
+use memtree::{localdb, output};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -69,8 +69,41 @@ fn run_import(cli: &Cli, tool: Tool, args: &ImportArgs) -> anyhow::Result<ExitCo
     })
 }
 
-fn run_db(_cli: &Cli, _action: &DbAction) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not wired yet")
+fn run_db(cli: &Cli, action: &DbAction) -> anyhow::Result<ExitCode> {
+    let status = match action {
+        DbAction::Url => {
+            let url = localdb::url(&env_var)?;
+            if cli.global.json {
+                print_stdout(&format!("{}\n", serde_json::json!({ "url": url })));
+            } else {
+                print_stdout(&format!("{url}\n"));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        DbAction::Start => localdb::start(&env_var)?,
+        DbAction::Stop => localdb::stop(&env_var)?,
+        DbAction::Status => localdb::status(&env_var)?,
+    };
+    if cli.global.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&status)?));
+    } else {
+        let state = match (status.initialized, status.running, status.pid) {
+            (false, _, _) => "not initialised".to_owned(),
+            (true, true, Some(pid)) => format!("running (pid {pid})"),
+            (true, true, None) => "running".to_owned(),
+            (true, false, _) => "stopped".to_owned(),
+        };
+        let mut text = format!(
+            "local database: {state}\ndata directory: {}\nurl: {}\n",
+            status.data_dir.display(),
+            status.url
+        );
+        if let Some(notice) = &status.notice {
+            text.push_str(&format!("note: {notice}\n"));
+        }
+        print_stdout(&text);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes data to stdout; a closed pipe (`memtree ... | head`) is not an error.

@@ -1,54 +1,262 @@
-//! STUB (replaced by the store branch): the PostgreSQL store API the pipeline calls.
-#![allow(dead_code, unused_variables, clippy::unused_async)]
+//! The PostgreSQL store: connection pool, migrations, the slug book, classification and writes.
+//!
+//! The store never reads transcripts: it receives planned rows and writes them. Every value goes
+//! to the server as a bound parameter; the only text formatted into SQL is the schema name, which
+//! is validated ([`SchemaName`]) and always quoted.
 
+mod error;
+mod migrate;
+mod slugs;
 pub mod target;
+mod write;
 
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde::Serialize;
+use tokio_postgres::NoTls;
 
-use crate::plan::PlannedMemory;
-use crate::slug::{ProjectKey, SlugBook};
+use error::pg_detail;
+pub use error::StoreError;
 
+/// Connections per store: enough to overlap one batch's network time with another's work
+/// without loading a shared server.
+const POOL_SIZE: usize = 2;
+
+/// A validated schema name, safe to quote into SQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaName(String);
+
+impl SchemaName {
+    /// Accepts `[a-z_][a-z0-9_]*` of at most 63 bytes (PostgreSQL's identifier limit), except
+    /// the `pg_` prefix that PostgreSQL reserves.
+    pub fn parse(name: &str) -> Result<SchemaName, StoreError> {
+        let invalid = |reason| StoreError::InvalidSchema {
+            schema: name.to_owned(),
+            reason,
+        };
+        let mut bytes = name.bytes();
+        match bytes.next() {
+            None => return Err(invalid("it is empty")),
+            Some(first) if !(first.is_ascii_lowercase() || first == b'_') => {
+                return Err(invalid("it must start with a lowercase letter or `_`"))
+            }
+            Some(_) => {}
+        }
+        if !bytes.all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_') {
+            return Err(invalid("it may contain only lowercase letters, digits and `_`"));
+        }
+        if name.len() > 63 {
+            return Err(invalid("it is longer than 63 bytes"));
+        }
+        if name.starts_with("pg_") {
+            return Err(invalid("the `pg_` prefix is reserved by PostgreSQL"));
+        }
+        Ok(SchemaName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name as a quoted SQL identifier (validation guarantees it holds no quote).
+    pub fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+/// How many rows a write inserted, updated in place, or left as they were.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WriteCounts {
     pub inserted: u64,
     pub updated: u64,
+    /// Rows already current, plus repeated ids within one call (only the first is written).
     pub unchanged: u64,
 }
 
-impl std::ops::AddAssign for WriteCounts {
-    fn add_assign(&mut self, other: Self) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
+impl std::ops::Add for WriteCounts {
+    type Output = WriteCounts;
+
+    fn add(self, other: WriteCounts) -> WriteCounts {
+        WriteCounts {
+            inserted: self.inserted + other.inserted,
+            updated: self.updated + other.updated,
+            unchanged: self.unchanged + other.unchanged,
+        }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("stub")]
-pub struct StoreError;
+impl std::ops::AddAssign for WriteCounts {
+    fn add_assign(&mut self, other: WriteCounts) {
+        *self = *self + other;
+    }
+}
 
-pub struct Store;
+/// A pool of connections to one database, bound to one schema.
+pub struct Store {
+    pool: Pool,
+    /// The database, described without its password, for error messages.
+    target: String,
+    schema: SchemaName,
+    /// The quoted name of the ltree type, qualified with the schema the extension lives in, so
+    /// casts work whatever the connection's search_path.
+    ltree_type: String,
+}
 
 impl Store {
+    /// Connects and applies pending migrations.
     pub async fn open(config: tokio_postgres::Config, schema: &str) -> Result<Store, StoreError> {
-        Err(StoreError)
+        let schema = SchemaName::parse(schema)?;
+        let (pool, target) = connect(config).await?;
+        let mut client = pool.get().await.map_err(pool_error(&target))?;
+        migrate::apply(&mut client, &schema).await?;
+        let ltree_type = ltree_type(&client).await?.ok_or_else(|| StoreError::Query {
+            action: "finding the ltree extension",
+            detail: "the extension is missing after the migrations created it".to_owned(),
+        })?;
+        drop(client);
+        Ok(Store {
+            pool,
+            target,
+            schema,
+            ltree_type,
+        })
     }
+
+    /// Connects without creating or migrating anything (for --dry-run); `Ok(None)` when the
+    /// schema has no memtree tables yet (then everything would be an insert).
     pub async fn open_existing(
         config: tokio_postgres::Config,
         schema: &str,
     ) -> Result<Option<Store>, StoreError> {
-        Err(StoreError)
+        let schema = SchemaName::parse(schema)?;
+        let (pool, target) = connect(config).await?;
+        let client = pool.get().await.map_err(pool_error(&target))?;
+        if !migrate::verify_existing(&client, &schema).await? {
+            return Ok(None);
+        }
+        let Some(ltree_type) = ltree_type(&client).await? else {
+            return Ok(None);
+        };
+        drop(client);
+        Ok(Some(Store {
+            pool,
+            target,
+            schema,
+            ltree_type,
+        }))
     }
-    pub async fn load_slugs(&self) -> Result<SlugBook, StoreError> {
-        Err(StoreError)
+
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
     }
-    pub async fn assign_slugs(&self, projects: &[ProjectKey]) -> Result<SlugBook, StoreError> {
-        Err(StoreError)
+
+    /// `<schema>.<table>`, quoted.
+    fn table(&self, table: &str) -> String {
+        format!("{}.{table}", self.schema.quoted())
     }
-    pub async fn classify(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
-        Err(StoreError)
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error(&self.target))
     }
-    pub async fn write(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
-        Err(StoreError)
+}
+
+/// Builds the pool (connections open on first use) and describes its target.
+async fn connect(mut config: tokio_postgres::Config) -> Result<(Pool, String), StoreError> {
+    let target = target::describe_config(&config);
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("memtree");
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(POOL_SIZE)
+        .build()
+        .map_err(|error| StoreError::Connect {
+            target: target.clone(),
+            detail: error.to_string(),
+        })?;
+    Ok((pool, target))
+}
+
+fn pool_error(target: &str) -> impl FnOnce(deadpool_postgres::PoolError) -> StoreError {
+    let target = target.to_owned();
+    move |error| {
+        let detail = match &error {
+            deadpool_postgres::PoolError::Backend(error) => pg_detail(error),
+            other => other.to_string(),
+        };
+        StoreError::Connect { target, detail }
+    }
+}
+
+/// The quoted, schema-qualified ltree type, or `None` when the extension is not installed.
+async fn ltree_type(client: &tokio_postgres::Client) -> Result<Option<String>, StoreError> {
+    let row = client
+        .query_opt(
+            "select quote_ident(n.nspname) || '.ltree' from pg_extension e \
+             join pg_namespace n on n.oid = e.extnamespace where e.extname = 'ltree'",
+            &[],
+        )
+        .await
+        .map_err(StoreError::query("finding the ltree extension"))?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_validated() {
+        for good in ["public", "memtree", "_x", "a1_b2", &"a".repeat(63)] {
+            assert_eq!(SchemaName::parse(good).unwrap().quoted(), format!("\"{good}\""));
+        }
+        for bad in [
+            "",
+            "Public",
+            "1abc",
+            "a-b",
+            "a\"b",
+            "x; drop table memory",
+            "a b",
+            "pg_x",
+            "é",
+            &"a".repeat(64),
+        ] {
+            let error = SchemaName::parse(bad).unwrap_err();
+            assert!(matches!(error, StoreError::InvalidSchema { .. }), "{bad:?}");
+            assert!(error.to_string().contains(&format!("`{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn counts_add_up() {
+        let mut total = WriteCounts {
+            inserted: 1,
+            updated: 2,
+            unchanged: 3,
+        };
+        total += WriteCounts {
+            inserted: 10,
+            updated: 20,
+            unchanged: 30,
+        };
+        assert_eq!(
+            total,
+            WriteCounts {
+                inserted: 11,
+                updated: 22,
+                unchanged: 33
+            }
+        );
     }
 }

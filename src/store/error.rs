@@ -1,0 +1,71 @@
+//! The store's errors: each names what failed and hints at what to do; none prints a password.
+
+/// A failure talking to PostgreSQL or preparing to.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid schema name `{schema}`: {reason}; use lowercase ASCII letters, digits and `_`, not starting with a digit")]
+    InvalidSchema { schema: String, reason: &'static str },
+
+    /// A connection string or libpq variable that cannot be used; `detail` has the password masked.
+    #[error("invalid database target from {origin}: {detail}")]
+    InvalidTarget { origin: String, detail: String },
+
+    #[error("cannot connect to {target}: {detail}; check that the server is running and accepts this user, or choose another database with --database-url, DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")]
+    Connect { target: String, detail: String },
+
+    #[error("migration {version} (`sql/{file}`) failed in schema `{schema}`: {detail}")]
+    Migration {
+        version: i32,
+        file: &'static str,
+        schema: String,
+        detail: String,
+    },
+
+    #[error("migration {version} (`sql/{file}`) was edited after it was applied to schema `{schema}`; applied migrations must never change: restore the file and put the change in a new migration")]
+    MigrationChanged {
+        version: i32,
+        file: &'static str,
+        schema: String,
+    },
+
+    #[error("schema `{schema}` has migration {version} (`{name}`) applied, which this memtree does not know: it was migrated by a newer memtree; upgrade memtree")]
+    MigrationUnknown {
+        version: i32,
+        name: String,
+        schema: String,
+    },
+
+    #[error("{action} failed: {detail}")]
+    Query { action: &'static str, detail: String },
+}
+
+impl StoreError {
+    pub(crate) fn query(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+        move |error| StoreError::Query {
+            action,
+            detail: pg_detail(&error),
+        }
+    }
+}
+
+/// The whole story of a PostgreSQL error: tokio-postgres's own `Display` says only "db error",
+/// the server's message, detail and hint live in its source.
+pub(crate) fn pg_detail(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = db.message().to_owned();
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

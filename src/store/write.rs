@@ -1,0 +1,321 @@
+//! Classifying and writing planned memories: batched upserts that skip rows already current.
+//!
+//! A stored row is current when it has the same id and its meta has the same `importer_version`
+//! and `content_mode` as the planned row. Current rows are filtered out before the upsert
+//! (`ON CONFLICT ... DO UPDATE ... WHERE` would still lock and WAL-log them), so a re-run writes
+//! nothing at all, not even a fresh `imported_at`.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::plan::PlannedMemory;
+
+use super::{Store, StoreError, WriteCounts};
+
+/// Most rows in one write batch (one transaction).
+const BATCH_ROWS: usize = 1000;
+/// Most bytes of content and meta in one write batch; a larger single row goes alone.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Most ids per classification query.
+const CLASSIFY_ROWS: usize = 10_000;
+
+/// SQL condition, over input row `i` (with a `meta`) and stored row `m`, for "m is current".
+const ROW_IS_CURRENT: &str =
+    "m.meta -> 'importer_version' is not distinct from i.meta -> 'importer_version' \
+     and m.meta -> 'content_mode' is not distinct from i.meta -> 'content_mode'";
+
+impl Store {
+    /// Read-only: how many of these rows would be inserted, updated or left unchanged.
+    pub async fn classify(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
+        let (unique, duplicates) = first_of_each_id(memories);
+        let mut counts = WriteCounts {
+            unchanged: duplicates,
+            ..WriteCounts::default()
+        };
+        let mut pooled = self.client().await?;
+        let client: &mut tokio_postgres::Client = &mut pooled;
+        let sql = format!(
+            "select count(*) filter (where m.id is null), \
+                    count(*) filter (where m.id is not null and not ({ROW_IS_CURRENT})), \
+                    count(*) filter (where m.id is not null and {ROW_IS_CURRENT}) \
+             from unnest($1::uuid[], $2::jsonb[]) as i(id, meta) left join {} m on m.id = i.id",
+            self.table("memory")
+        );
+        for chunk in unique.chunks(CLASSIFY_ROWS) {
+            let ids: Vec<Uuid> = chunk.iter().map(|memory| memory.id).collect();
+            let versions: Vec<Value> = chunk.iter().map(|memory| version_keys(&memory.meta)).collect();
+            let row = client
+                .query_one(&sql, &[&ids, &versions])
+                .await
+                .map_err(StoreError::query("classifying memories against the database"))?;
+            counts += WriteCounts {
+                inserted: count(row.get(0)),
+                updated: count(row.get(1)),
+                unchanged: count(row.get(2)),
+            };
+        }
+        Ok(counts)
+    }
+
+    /// Writes in batches bounded by rows and bytes, each batch one transaction (one statement),
+    /// over the pool's connections concurrently. Rows already current are not touched; changed
+    /// rows are rewritten in place (content, meta, tree, temporal, `updated_at = now()`),
+    /// keeping their id and `created_at`. Repeated ids: the first is written.
+    ///
+    /// On error, batches already committed stay written; re-running is safe.
+    pub async fn write(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
+        let (unique, duplicates) = first_of_each_id(memories);
+        let batches = batches(&unique);
+        let sql = format!(
+            "with i as (select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
+                 as i(id, content, meta, tree, at)), \
+             changed as (select i.* from i left join {memory} m on m.id = i.id \
+                 where m.id is null or not ({ROW_IS_CURRENT})) \
+             insert into {memory} as m (id, content, meta, tree, temporal) \
+             select id, content, meta, tree::{ltree}, tstzrange(at, at, '[]') from changed \
+             on conflict (id) do update set content = excluded.content, meta = excluded.meta, \
+                 tree = excluded.tree, temporal = excluded.temporal, updated_at = now() \
+             returning (xmax = 0)",
+            memory = self.table("memory"),
+            ltree = self.ltree_type,
+        );
+        let next_batch = AtomicUsize::new(0);
+        let worker = || async {
+            let mut counts = WriteCounts::default();
+            let mut pooled = None;
+            while let Some(batch) = batches.get(next_batch.fetch_add(1, Ordering::Relaxed)) {
+                // Connect lazily: a small write needs only one connection.
+                let client = match &mut pooled {
+                    Some(client) => client,
+                    empty => empty.insert(self.client().await?),
+                };
+                counts += write_batch(client, &sql, batch).await?;
+            }
+            Ok::<_, StoreError>(counts)
+        };
+        let (first, second) = tokio::try_join!(worker(), worker())?;
+        Ok(first
+            + second
+            + WriteCounts {
+                unchanged: duplicates,
+                ..WriteCounts::default()
+            })
+    }
+}
+
+async fn write_batch(
+    client: &mut tokio_postgres::Client,
+    sql: &str,
+    batch: &[&PlannedMemory],
+) -> Result<WriteCounts, StoreError> {
+    let ids: Vec<Uuid> = batch.iter().map(|memory| memory.id).collect();
+    let contents: Vec<Cow<'_, str>> = batch.iter().map(|memory| without_nul(&memory.content)).collect();
+    let metas: Vec<Cow<'_, Value>> = batch
+        .iter()
+        .map(|memory| meta_without_nul(&memory.meta))
+        .collect();
+    let trees: Vec<&str> = batch.iter().map(|memory| memory.tree.as_str()).collect();
+    let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
+    let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
+    let metas: Vec<&Value> = metas.iter().map(|meta| meta.as_ref()).collect();
+    let rows = client
+        .query(sql, &[&ids, &contents, &metas, &trees, &times])
+        .await
+        .map_err(|error| StoreError::Query {
+            action: "writing memories",
+            detail: format!(
+                "batch of {} rows from id {}: {}",
+                batch.len(),
+                ids.first().map(Uuid::to_string).unwrap_or_default(),
+                super::pg_detail(&error)
+            ),
+        })?;
+    let inserted = rows.iter().filter(|row| row.get::<_, bool>(0)).count() as u64;
+    let written = rows.len() as u64;
+    Ok(WriteCounts {
+        inserted,
+        updated: written - inserted,
+        unchanged: batch.len() as u64 - written,
+    })
+}
+
+/// The first memory of each id, in input order, and how many repeats were dropped. Repeats in one
+/// statement would make `ON CONFLICT DO UPDATE` fail the whole batch.
+fn first_of_each_id(memories: &[PlannedMemory]) -> (Vec<&PlannedMemory>, u64) {
+    let mut seen = HashSet::with_capacity(memories.len());
+    let unique: Vec<&PlannedMemory> = memories.iter().filter(|memory| seen.insert(memory.id)).collect();
+    let duplicates = (memories.len() - unique.len()) as u64;
+    (unique, duplicates)
+}
+
+/// Consecutive runs of at most [`BATCH_ROWS`] rows and, unless one row alone exceeds it,
+/// [`BATCH_BYTES`] bytes.
+fn batches<'a>(memories: &[&'a PlannedMemory]) -> Vec<Vec<&'a PlannedMemory>> {
+    let mut batches = Vec::new();
+    let mut batch: Vec<&PlannedMemory> = Vec::new();
+    let mut bytes = 0;
+    for &memory in memories {
+        let size = memory.content.len() + memory.tree.len() + json_size(&memory.meta);
+        if !batch.is_empty() && (batch.len() == BATCH_ROWS || bytes + size > BATCH_BYTES) {
+            batches.push(std::mem::take(&mut batch));
+            bytes = 0;
+        }
+        batch.push(memory);
+        bytes += size;
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    batches
+}
+
+/// Roughly the serialised size of a JSON value: enough to bound a batch.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => items.iter().map(json_size).sum::<usize>() + 2,
+        Value::Object(fields) => {
+            fields
+                .iter()
+                .map(|(key, value)| key.len() + 3 + json_size(value))
+                .sum::<usize>()
+                + 2
+        }
+    }
+}
+
+/// Just the keys that decide whether a stored row is current, for classification.
+fn version_keys(meta: &Value) -> Value {
+    let mut keys = serde_json::Map::new();
+    for key in ["importer_version", "content_mode"] {
+        if let Some(value) = meta.get(key) {
+            keys.insert(key.to_owned(), value.clone());
+        }
+    }
+    Value::Object(keys)
+}
+
+fn count(value: i64) -> u64 {
+    value.max(0) as u64
+}
+
+/// PostgreSQL text cannot hold NUL (and jsonb rejects `\u0000`); a transcript can. Such a
+/// character becomes U+FFFD instead of failing its whole batch.
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn meta_without_nul(meta: &Value) -> Cow<'_, Value> {
+    fn has_nul(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(fields) => fields
+                .iter()
+                .any(|(key, value)| key.contains('\0') || has_nul(value)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+    fn replace(value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(without_nul(text).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(replace).collect()),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(key, value)| (without_nul(key).into_owned(), replace(value)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    if has_nul(meta) {
+        Cow::Owned(replace(meta))
+    } else {
+        Cow::Borrowed(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(id: u128, content_len: usize) -> PlannedMemory {
+        PlannedMemory {
+            id: Uuid::from_u128(id),
+            content: "x".repeat(content_len),
+            meta: serde_json::json!({}),
+            tree: "t".to_owned(),
+            at: DateTime::from_timestamp(0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn batches_are_bounded_by_rows_and_bytes() {
+        let small: Vec<PlannedMemory> = (0..2500).map(|id| memory(id, 10)).collect();
+        let refs: Vec<&PlannedMemory> = small.iter().collect();
+        let sizes: Vec<usize> = batches(&refs).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+
+        let big: Vec<PlannedMemory> = (0..5).map(|id| memory(id, 3 * 1024 * 1024)).collect();
+        let refs: Vec<&PlannedMemory> = big.iter().collect();
+        let sizes: Vec<usize> = batches(&refs).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 1, 1, 1, 1], "one 3 MiB row per 4 MiB batch");
+
+        let huge = [memory(1, 9 * 1024 * 1024)];
+        let refs: Vec<&PlannedMemory> = huge.iter().collect();
+        assert_eq!(
+            batches(&refs).len(),
+            1,
+            "an oversized row still gets written, alone"
+        );
+    }
+
+    #[test]
+    fn repeated_ids_keep_the_first() {
+        let mut second = memory(1, 3);
+        second.content = "second".to_owned();
+        let memories = [memory(1, 1), memory(2, 2), second];
+        let (unique, duplicates) = first_of_each_id(&memories);
+        assert_eq!(duplicates, 1);
+        assert_eq!(
+            unique
+                .iter()
+                .map(|memory| memory.content.as_str())
+                .collect::<Vec<_>>(),
+            ["x", "xx"]
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_replaced_everywhere() {
+        assert_eq!(without_nul("a\0b"), "a\u{fffd}b");
+        assert!(matches!(without_nul("plain"), Cow::Borrowed(_)));
+        let meta = serde_json::json!({"k\0": ["x\0", {"y": "\0"}], "n": 1});
+        assert_eq!(
+            meta_without_nul(&meta).into_owned(),
+            serde_json::json!({"k\u{fffd}": ["x\u{fffd}", {"y": "\u{fffd}"}], "n": 1})
+        );
+        let clean = serde_json::json!({"a": "b"});
+        assert!(matches!(meta_without_nul(&clean), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn version_keys_keep_only_what_decides_currency() {
+        let meta = serde_json::json!({"importer_version": "memtree-1", "content_mode": "default", "imported_at": "x"});
+        assert_eq!(
+            version_keys(&meta),
+            serde_json::json!({"importer_version": "memtree-1", "content_mode": "default"})
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! Test harness for database tests: one PostgreSQL server per test binary, a fresh database per
+//! test.
+//!
+//! With `TEST_DATABASE_URL` set, tests use that server (its user must be allowed to create
+//! databases) and drop their databases when done. Otherwise the first test to ask starts a
+//! throwaway cluster in a temporary directory: initialised and run as the `postgres` user when
+//! the tests run as root (PostgreSQL refuses root), reached over a Unix socket only, with
+//! durability off for speed. The cluster dies with the test binary: an `atexit` handler shuts it
+//! down and removes its directory, and on Linux the server also gets SIGKILL if the test process
+//! dies without running it (parent-death signal), so failing or killed runs leak no server.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use memtree::localdb::{PgInstall, ServerAccount};
+use tokio_postgres::{Config, NoTls};
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub config: Config,
+    pub name: String,
+}
+
+impl Drop for TestDb {
+    /// On a shared server, drops the database (a throwaway cluster is removed whole at exit).
+    fn drop(&mut self) {
+        let server = server();
+        if !server.shared || std::thread::panicking() {
+            return; // keep a failed test's database for inspection
+        }
+        let admin = server.admin.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of our own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let client = admin_client(&admin).await;
+                client
+                    .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
+                    .await
+            })?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Creates a fresh, empty database for the calling test.
+pub async fn test_db() -> TestDb {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let server = server();
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let client = admin_client(&server.admin).await;
+    client
+        .batch_execute(&format!("create database \"{name}\""))
+        .await
+        .expect("create the test database");
+    let mut config = server.admin.clone();
+    config.dbname(&name);
+    TestDb { config, name }
+}
+
+/// A connection to the server's maintenance database, driven on the current runtime.
+async fn admin_client(admin: &Config) -> tokio_postgres::Client {
+    let (client, connection) = admin.connect(NoTls).await.expect("connect to the test server");
+    tokio::spawn(connection);
+    client
+}
+
+struct Server {
+    /// Connects to the maintenance database as a user who may create databases.
+    admin: Config,
+    /// `TEST_DATABASE_URL`'s server, which outlives us: clean up after each test.
+    shared: bool,
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let mut admin = Config::from_str(&url).expect("TEST_DATABASE_URL is a valid connection string");
+            admin.dbname("postgres");
+            Server { admin, shared: true }
+        }
+        _ => Server {
+            admin: start_cluster(),
+            shared: false,
+        },
+    })
+}
+
+/// The throwaway cluster's server pid and directory, for the exit handler.
+static CLUSTER_PID: AtomicI32 = AtomicI32::new(0);
+static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+fn start_cluster() -> Config {
+    let install = PgInstall::find(&|name| std::env::var_os(name)).expect(
+        "PostgreSQL must be installed for database tests (.ci/run installs it), or set TEST_DATABASE_URL",
+    );
+    let account = ServerAccount::when_root().expect("a `postgres` user to run the test server as");
+    // Short and reachable by the server account: socket paths are limited to 107 bytes.
+    let base = if Path::new("/tmp").is_dir() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("memtree-test-pg.")
+        .tempdir_in(base)
+        .expect("create a temp dir")
+        .keep();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("restrict the temp dir");
+    if let Some(account) = account {
+        account
+            .chown(&dir)
+            .expect("give the temp dir to the server account");
+    }
+    CLUSTER_DIR.set(dir.clone()).expect("one cluster per test binary");
+    let data = dir.join("data");
+
+    let mut initdb = Command::new(install.program("initdb"));
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ])
+        .current_dir(&dir);
+    if let Some(account) = account {
+        account.apply(&mut initdb);
+    }
+    let output = initdb.output().expect("run initdb");
+    assert!(
+        output.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let log = fs::File::create(dir.join("server.log")).expect("create the server log");
+    let mut postgres = Command::new(install.program("postgres"));
+    postgres
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(&dir)
+        .args([
+            "-c",
+            "listen_addresses=",
+            "-c",
+            "fsync=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .args(["-c", "synchronous_commit=off", "-c", "max_connections=200"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone the log handle"))
+        .stderr(log);
+    let credentials = account.map(|account| (account.uid, account.gid));
+    // SAFETY: the closure only makes async-signal-safe system calls.
+    unsafe {
+        postgres.pre_exec(move || become_server_child(credentials));
+    }
+    // The parent-death signal fires when the *thread* that spawned the child ends, so spawn from
+    // a thread that lives as long as the process.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(postgres.spawn().map(|child| child.id()));
+        loop {
+            std::thread::park();
+        }
+    });
+    let pid = receiver
+        .recv()
+        .expect("the spawning thread reports")
+        .expect("start postgres");
+    CLUSTER_PID.store(pid as i32, Ordering::SeqCst);
+    // SAFETY: registering a plain `extern "C" fn` has no preconditions.
+    unsafe {
+        libc::atexit(stop_cluster);
+    }
+    wait_until_ready(&data, &dir);
+
+    let mut admin = Config::new();
+    admin
+        .host_path(&dir)
+        .port(5432)
+        .user("postgres")
+        .dbname("postgres");
+    admin
+}
+
+/// In the forked child before exec: drop to the server account, then ask for SIGKILL when the
+/// test process dies (set after the uid change, which would clear it).
+fn become_server_child(credentials: Option<(u32, u32)>) -> std::io::Result<()> {
+    // SAFETY: plain system calls on the child's own credentials.
+    unsafe {
+        if let Some((uid, gid)) = credentials {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        #[cfg(target_os = "linux")]
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the server reports "ready" in its pid file.
+fn wait_until_ready(data: &Path, dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pid_file = fs::read_to_string(data.join("postmaster.pid")).unwrap_or_default();
+        if pid_file.lines().any(|line| line.trim() == "ready") && dir.join(".s.PGSQL.5432").exists() {
+            return;
+        }
+        let pid = CLUSTER_PID.load(Ordering::SeqCst);
+        let mut status = 0;
+        // SAFETY: polling our own child without blocking.
+        let exited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid;
+        if exited || Instant::now() > deadline {
+            let log = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("the test server did not start:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// At exit: immediate shutdown (SIGQUIT), reap the server, remove its directory.
+extern "C" fn stop_cluster() {
+    let pid = CLUSTER_PID.load(Ordering::SeqCst);
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: signalling and reaping our own child process.
+    unsafe {
+        libc::kill(pid, libc::SIGQUIT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 {
+            if Instant::now() > deadline {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    if let Some(dir) = CLUSTER_DIR.get() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,576 @@
+//! The store against a real PostgreSQL: migrations, writes, classification, slugs, schemas.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use memtree::model::Tool;
+use memtree::plan::{PlannedMemory, IMPORTER_VERSION};
+use memtree::slug::ProjectKey;
+use memtree::store::{Store, StoreError, WriteCounts};
+use serde_json::{json, Value};
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+fn at(second: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 4, 1, 10, 0, second % 60).unwrap()
+        + chrono::Duration::minutes(i64::from(second / 60))
+}
+
+fn memory(message: &str, second: u32) -> PlannedMemory {
+    PlannedMemory {
+        id: memtree::id::memory_id(Tool::Claude, "session-1", message, at(second)),
+        content: format!("content of {message}"),
+        meta: json!({
+            "type": "agent_session",
+            "source_tool": "claude",
+            "source_message_id": message,
+            "content_mode": "default",
+            "importer_version": IMPORTER_VERSION,
+        }),
+        tree: "claude.proj.sessions".to_owned(),
+        at: at(second),
+    }
+}
+
+fn memories(count: u32) -> Vec<PlannedMemory> {
+    (0..count).map(|n| memory(&format!("m{n}"), n)).collect()
+}
+
+fn counts(inserted: u64, updated: u64, unchanged: u64) -> WriteCounts {
+    WriteCounts {
+        inserted,
+        updated,
+        unchanged,
+    }
+}
+
+async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, connection) = config.connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Stored (id, content, meta, tree, temporal, created_at, updated_at, xmin) ordered by id.
+type StoredRow = (
+    Uuid,
+    String,
+    Value,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    String,
+);
+
+async fn stored(client: &tokio_postgres::Client, schema: &str) -> Vec<StoredRow> {
+    let sql = format!(
+        "select id, content, meta, tree::text, temporal::text, created_at, updated_at, xmin::text \
+         from \"{schema}\".memory order by id"
+    );
+    client
+        .query(&sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get(0),
+                row.get(1),
+                row.get(2),
+                row.get(3),
+                row.get(4),
+                row.get(5),
+                row.get(6),
+                row.get(7),
+            )
+        })
+        .collect()
+}
+
+/// (version, name, checksum length, applied_at) of every applied migration.
+async fn history(client: &tokio_postgres::Client) -> Vec<(i32, String, i32, DateTime<Utc>)> {
+    client
+        .query("select version, name, length(checksum), applied_at from public.memtree_migrations order by version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect()
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_are_recorded() {
+    let db = common::test_db().await;
+    Store::open(db.config.clone(), "public").await.unwrap();
+    let client = connect(&db.config).await;
+    let first = history(&client).await;
+    let names: Vec<(i32, &str, i32)> = first
+        .iter()
+        .map(|(v, n, len, _)| (*v, n.as_str(), *len))
+        .collect();
+    assert_eq!(names, [(1, "memory", 32), (2, "projects", 32)]);
+
+    Store::open(db.config.clone(), "public").await.unwrap();
+    assert_eq!(history(&client).await, first, "a re-open applies nothing");
+
+    let indexes: Vec<String> = client
+        .query("select indexname from pg_indexes where schemaname = 'public' and tablename = 'memory' order by 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "memory_content_fts_idx",
+            "memory_meta_idx",
+            "memory_pkey",
+            "memory_temporal_idx",
+            "memory_tree_idx"
+        ]
+    );
+
+    let lz4_available: bool = client
+        .query_one(
+            "select exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let compression: Vec<String> = client
+        .query(
+            "select attcompression::text from pg_attribute \
+             where attrelid = 'public.memory'::regclass and attname in ('content', 'meta') order by attname",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let expected = if lz4_available { "l" } else { "" };
+    assert_eq!(compression, [expected, expected]);
+}
+
+#[tokio::test]
+async fn an_edited_applied_migration_is_refused() {
+    let db = common::test_db().await;
+    Store::open(db.config.clone(), "public").await.unwrap();
+    let client = connect(&db.config).await;
+    client
+        .execute(
+            "update public.memtree_migrations set checksum = '\\x00' where version = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let error = Store::open(db.config.clone(), "public")
+        .await
+        .err()
+        .expect("an edited migration is refused");
+    assert!(
+        matches!(error, StoreError::MigrationChanged { version: 1, .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("migration 1") && message.contains("sql/0001_memory.sql"),
+        "{message}"
+    );
+    let error = Store::open_existing(db.config.clone(), "public")
+        .await
+        .err()
+        .expect("dry runs check too");
+    assert!(
+        matches!(error, StoreError::MigrationChanged { version: 1, .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_migration_from_a_newer_memtree_is_refused() {
+    let db = common::test_db().await;
+    Store::open(db.config.clone(), "public").await.unwrap();
+    let client = connect(&db.config).await;
+    client
+        .execute(
+            "insert into public.memtree_migrations (version, name, checksum) values (999, 'future', '\\x00')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let error = Store::open(db.config.clone(), "public")
+        .await
+        .err()
+        .expect("an unknown migration is refused");
+    assert!(
+        matches!(error, StoreError::MigrationUnknown { version: 999, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("upgrade memtree"));
+}
+
+#[tokio::test]
+async fn open_existing_creates_nothing() {
+    let db = common::test_db().await;
+    assert!(Store::open_existing(db.config.clone(), "public")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(Store::open_existing(db.config.clone(), "other")
+        .await
+        .unwrap()
+        .is_none());
+    let client = connect(&db.config).await;
+    let tables: i64 = client
+        .query_one(
+            "select count(*) from pg_tables where tablename like 'memtree%' or tablename = 'memory'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let schema: bool = client
+        .query_one(
+            "select exists (select 1 from pg_namespace where nspname = 'other')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((tables, schema), (0, false));
+
+    Store::open(db.config.clone(), "public").await.unwrap();
+    let existing = Store::open_existing(db.config.clone(), "public")
+        .await
+        .unwrap()
+        .expect("migrated schema");
+    assert_eq!(existing.classify(&memories(3)).await.unwrap(), counts(3, 0, 0));
+}
+
+#[tokio::test]
+async fn a_second_identical_write_changes_nothing() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let rows = memories(5);
+    assert_eq!(store.write(&rows).await.unwrap(), counts(5, 0, 0));
+    let client = connect(&db.config).await;
+    let before = stored(&client, "public").await;
+    assert_eq!(before.len(), 5);
+    let first = before.iter().find(|row| row.0 == rows[0].id).unwrap();
+    assert_eq!(
+        (&first.1, &first.2, first.3.as_str()),
+        (&rows[0].content, &rows[0].meta, "claude.proj.sessions")
+    );
+    assert_eq!(first.4, "[\"2026-04-01 10:00:00+00\",\"2026-04-01 10:00:00+00\"]");
+    assert!(first.6.is_none());
+
+    // Even with a fresh imported_at, an up-to-date row is not rewritten.
+    let mut again = rows.clone();
+    for row in &mut again {
+        row.meta["imported_at"] = json!("2030-01-01T00:00:00Z");
+    }
+    assert_eq!(store.write(&again).await.unwrap(), counts(0, 0, 5));
+    assert_eq!(
+        stored(&client, "public").await,
+        before,
+        "same updated_at, same xmin: nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_new_mode_or_version_rewrites_rows_in_place() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let rows = memories(3);
+    store.write(&rows).await.unwrap();
+    let client = connect(&db.config).await;
+    let before = stored(&client, "public").await;
+
+    let mut full = rows.clone();
+    for row in &mut full {
+        row.meta["content_mode"] = json!("full_transcript");
+        row.content.push_str(" with tools");
+        row.tree = "claude.moved.sessions".to_owned();
+    }
+    full[2].meta["importer_version"] = json!("older-but-different");
+    assert_eq!(store.classify(&full).await.unwrap(), counts(0, 3, 0));
+    assert_eq!(store.write(&full).await.unwrap(), counts(0, 3, 0));
+    let after = stored(&client, "public").await;
+    for (old, new) in before.iter().zip(&after) {
+        assert_eq!(old.0, new.0, "same id");
+        assert_eq!(old.5, new.5, "created_at kept");
+        assert!(new.6.is_some(), "updated_at set");
+        assert!(new.1.ends_with(" with tools"));
+        assert_eq!(new.3, "claude.moved.sessions");
+    }
+
+    let mut version_bump = full.clone();
+    version_bump[0].meta["importer_version"] = json!("memtree-next");
+    assert_eq!(store.write(&version_bump).await.unwrap(), counts(0, 1, 2));
+
+    // Content alone does not decide: without a new mode or version, a row stays as it is.
+    let mut edited = version_bump.clone();
+    edited[1].content = "edited".to_owned();
+    assert_eq!(store.write(&edited).await.unwrap(), counts(0, 0, 3));
+}
+
+#[tokio::test]
+async fn repeated_ids_in_one_write_keep_the_first() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let mut rows = memories(2);
+    let mut repeat = rows[0].clone();
+    repeat.content = "the second copy".to_owned();
+    rows.push(repeat);
+    assert_eq!(store.classify(&rows).await.unwrap(), counts(2, 0, 1));
+    assert_eq!(store.write(&rows).await.unwrap(), counts(2, 0, 1));
+    let client = connect(&db.config).await;
+    let content: String = client
+        .query_one("select content from memory where id = $1", &[&rows[0].id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(content, rows[0].content);
+}
+
+#[tokio::test]
+async fn classify_counts_without_writing() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let rows = memories(10);
+    assert_eq!(store.classify(&rows).await.unwrap(), counts(10, 0, 0));
+    store.write(&rows[..4]).await.unwrap();
+    let mut changed = rows.clone();
+    changed[0].meta["content_mode"] = json!("full_transcript");
+    changed[1]
+        .meta
+        .as_object_mut()
+        .unwrap()
+        .remove("importer_version");
+    assert_eq!(store.classify(&changed).await.unwrap(), counts(6, 2, 2));
+    assert_eq!(
+        store.classify(&changed).await.unwrap(),
+        counts(6, 2, 2),
+        "classify wrote nothing"
+    );
+    assert_eq!(store.classify(&[]).await.unwrap(), counts(0, 0, 0));
+}
+
+#[tokio::test]
+async fn many_batches_over_two_connections() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let rows = memories(2600);
+    assert_eq!(store.write(&rows).await.unwrap(), counts(2600, 0, 0));
+    assert_eq!(store.write(&rows).await.unwrap(), counts(0, 0, 2600));
+    let client = connect(&db.config).await;
+    let total: i64 = client
+        .query_one("select count(*) from memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(total, 2600);
+}
+
+#[tokio::test]
+async fn hostile_schema_names_are_refused_and_custom_schemas_work() {
+    let db = common::test_db().await;
+    for bad in ["x\"; drop table memory; --", "Public", "a-b", "pg_catalog", ""] {
+        let error = Store::open(db.config.clone(), bad).await.err().expect("refused");
+        assert!(
+            matches!(error, StoreError::InvalidSchema { .. }),
+            "{bad:?}: {error}"
+        );
+    }
+    let custom = Store::open(db.config.clone(), "memtree_custom").await.unwrap();
+    let other = Store::open(db.config.clone(), "second").await.unwrap();
+    assert_eq!(custom.write(&memories(2)).await.unwrap(), counts(2, 0, 0));
+    assert_eq!(other.write(&memories(1)).await.unwrap(), counts(1, 0, 0));
+    let client = connect(&db.config).await;
+    assert_eq!(stored(&client, "memtree_custom").await.len(), 2);
+    assert_eq!(stored(&client, "second").await.len(), 1);
+    let public_memory: bool = client
+        .query_one("select to_regclass('public.memory') is not null", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!public_memory, "nothing lands in public");
+}
+
+#[tokio::test]
+async fn slugs_persist_and_stay_stable() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let project = |key: &str| ProjectKey {
+        key: key.to_owned(),
+        remote: None,
+    };
+    let book = store
+        .assign_slugs(&[project("/y/app"), project("/z/tool")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (book.get("/y/app"), book.get("/z/tool")),
+        (Some("app"), Some("tool"))
+    );
+
+    // A later run sees a project that sorts first; the stored one keeps its slug.
+    let reopened = Store::open(db.config.clone(), "public").await.unwrap();
+    let book = reopened.assign_slugs(&[project("/a/app")]).await.unwrap();
+    assert_eq!(book.get("/y/app"), Some("app"));
+    assert_eq!(
+        book.get("/a/app"),
+        Some(project("/a/app").collision_slug(4).as_str())
+    );
+    assert_eq!(reopened.load_slugs().await.unwrap(), book);
+    assert_eq!(book.len(), 3);
+}
+
+#[tokio::test]
+async fn concurrent_slug_assignment_agrees() {
+    let db = common::test_db().await;
+    let first = Store::open(db.config.clone(), "public").await.unwrap();
+    let second = Store::open(db.config.clone(), "public").await.unwrap();
+    let project = |key: &str| ProjectKey {
+        key: key.to_owned(),
+        remote: Some(format!("git@x:{key}")),
+    };
+    let left: Vec<ProjectKey> = (0..40).map(|n| project(&format!("/left/{n}/app"))).collect();
+    let right: Vec<ProjectKey> = (0..40).map(|n| project(&format!("/right/{n}/app"))).collect();
+    let (a, b) = tokio::join!(first.assign_slugs(&left), second.assign_slugs(&right));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let stored = first.load_slugs().await.unwrap();
+    assert_eq!(stored.len(), 80);
+    // Whichever ran second saw the first's slugs: one of the two books is the whole book.
+    assert!(a == stored || b == stored);
+    for key in left.iter().chain(&right) {
+        let slug = stored.get(&key.key).unwrap();
+        assert_eq!(a.get(&key.key).unwrap_or(slug), slug);
+        assert_eq!(b.get(&key.key).unwrap_or(slug), slug);
+    }
+    let client = connect(&db.config).await;
+    let distinct: i64 = client
+        .query_one("select count(distinct slug) from memtree_projects", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(distinct, 80);
+}
+
+#[tokio::test]
+async fn a_3_mb_message_is_stored_and_searchable() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let mut big = memory("big", 1);
+    big.content = (0..400_000).map(|n| format!("w{n} ")).collect();
+    assert!(big.content.len() > 3_000_000);
+    assert_eq!(
+        store.write(std::slice::from_ref(&big)).await.unwrap(),
+        counts(1, 0, 0)
+    );
+
+    let client = connect(&db.config).await;
+    let length: i32 = client
+        .query_one("select length(content) from memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(length as usize, big.content.len());
+    let found: i64 = client
+        .query_one(
+            "select count(*) from memory where to_tsvector('english', left(content, 100000)) @@ to_tsquery('english', 'w5')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(found, 1);
+    // The bound matters: indexing the whole content would have failed this row's batch.
+    let unbounded = client
+        .query_one("select to_tsvector('english', content) from memory", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        unbounded
+            .as_db_error()
+            .unwrap()
+            .message()
+            .contains("too long for tsvector"),
+        "{unbounded:?}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_strings_round_trip() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let hostile = "'; drop table memory; -- $1 $$ \\x00 \\ \" \u{202e}é 🦀 \r\n\t";
+    let mut row = memory("hostile", 2);
+    row.content = format!("{hostile} and a NUL: \0.");
+    row.meta["source_session_title"] = json!(hostile);
+    row.meta[hostile] = json!([hostile, {"nested": "\0"}]);
+    store.write(std::slice::from_ref(&row)).await.unwrap();
+
+    let client = connect(&db.config).await;
+    let (content, meta): (String, Value) = client
+        .query_one("select content, meta from memory where id = $1", &[&row.id])
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(
+        content,
+        format!("{hostile} and a NUL: \u{fffd}."),
+        "NUL, which PostgreSQL cannot store, is replaced"
+    );
+    let mut expected = row.meta.clone();
+    expected[hostile] = json!([hostile, {"nested": "\u{fffd}"}]);
+    assert_eq!(meta, expected);
+    let tables: i64 = client
+        .query_one("select count(*) from pg_tables where tablename = 'memory'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1);
+}
+
+#[tokio::test]
+async fn trees_answer_ltree_queries() {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let mut rows = memories(3);
+    rows[2].tree = "codex.other.sessions".to_owned();
+    store.write(&rows).await.unwrap();
+    let client = connect(&db.config).await;
+    let under: i64 = client
+        .query_one("select count(*) from memory where tree <@ 'claude.proj'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(under, 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error() {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host_path("/nonexistent-memtree-socket-dir")
+        .port(5432)
+        .user("nobody")
+        .password("hunter2")
+        .dbname("x");
+    let error = Store::open(config, "public")
+        .await
+        .err()
+        .expect("no server there");
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Connect { .. }), "{message}");
+    assert!(
+        message.contains("/nonexistent-memtree-socket-dir") && message.contains("***"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
