@@ -59,6 +59,36 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// A libpq URL for this database, for running the `memtree` binary against it.
+    pub fn url(&self) -> String {
+        use tokio_postgres::config::Host;
+        let user = self.config.get_user().unwrap_or("postgres");
+        let password = self
+            .config
+            .get_password()
+            .map(|password| format!(":{}", String::from_utf8_lossy(password)))
+            .unwrap_or_default();
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        match self.config.get_hosts().first() {
+            Some(Host::Unix(dir)) => {
+                format!(
+                    "postgresql://{user}{password}@/{}?host={}&port={port}",
+                    self.name,
+                    dir.display()
+                )
+            }
+            Some(Host::Tcp(host)) => format!("postgresql://{user}{password}@{host}:{port}/{}", self.name),
+            None => format!("postgresql://{user}{password}@localhost:{port}/{}", self.name),
+        }
+    }
+
+    /// A connected client for assertions on what an import stored.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        admin_client(&self.config).await
+    }
+}
+
 /// Creates a fresh, empty database for the calling test.
 pub async fn test_db() -> TestDb {
     static NEXT: AtomicUsize = AtomicUsize::new(0);

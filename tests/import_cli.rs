@@ -1,0 +1,330 @@
+//! End-to-end tests: the `memtree` binary run on fixture sessions against a real PostgreSQL
+//! (started by tests/common), asserting exit codes, reports and the rows stored.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The outcome of one `memtree` run.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
+            panic!(
+                "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs `memtree` with a clean environment: no database variables, and a private HOME and
+/// XDG_DATA_HOME so that nothing the user has is read and no local database is started.
+fn memtree(args: &[&str], home: &Path) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .output()
+        .expect("run memtree");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Codex fixture sessions that import cleanly: several eras, a fork and a compressed rollout.
+fn codex_sources() -> Vec<String> {
+    [
+        "reference_codex",
+        "wrapped_2026",
+        "bare_lines",
+        "fork",
+        "compressed",
+    ]
+    .iter()
+    .map(|case| fixture(&format!("codex/{case}/source")))
+    .collect()
+}
+
+fn import_args<'a>(tool: &'a str, sources: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![tool, "import", "--json", "--include-trivial", "--source"];
+    args.extend(sources.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    args
+}
+
+fn written(report: &Value) -> (u64, u64, u64) {
+    let written = &report["messages"]["written"];
+    (
+        written["inserted"].as_u64().unwrap(),
+        written["updated"].as_u64().unwrap(),
+        written["unchanged"].as_u64().unwrap(),
+    )
+}
+
+/// Every stored row's id with its transaction id: equal snapshots mean nothing was rewritten.
+async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, String)> {
+    client
+        .query("select id, xmin::text from memory order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_second_run_over_the_same_files_writes_nothing() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let sources = codex_sources();
+    let args = import_args("codex", &sources, &["--database-url", &url]);
+
+    let first = memtree(&args, home.path());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let (inserted, updated, unchanged) = written(&first.json());
+    assert!(inserted > 10, "the fixtures hold more than 10 messages");
+    assert_eq!((updated, unchanged), (0, 0));
+    let client = db.client().await;
+    let before = row_versions(&client).await;
+    assert_eq!(before.len() as u64, inserted);
+
+    let second = memtree(&args, home.path());
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(written(&second.json()), (0, 0, inserted));
+    assert_eq!(row_versions(&client).await, before, "no row was rewritten");
+}
+
+#[tokio::test]
+async fn switching_to_full_transcript_rerenders_rows_in_place() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let sources = codex_sources();
+    let default_run = memtree(
+        &import_args("codex", &sources, &["--database-url", &url]),
+        home.path(),
+    );
+    let (text_rows, _, _) = written(&default_run.json());
+
+    let full = memtree(
+        &import_args("codex", &sources, &["--database-url", &url, "--full-transcript"]),
+        home.path(),
+    );
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let (inserted, updated, unchanged) = written(&full.json());
+    assert_eq!(updated, text_rows, "every text row is re-rendered");
+    assert!(inserted > 0, "tool calls and reasoning become new rows");
+    assert_eq!(unchanged, 0);
+
+    let client = db.client().await;
+    let modes: Vec<String> = client
+        .query("select distinct meta->>'content_mode' from memory", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(modes, vec!["full_transcript".to_owned()]);
+    let created_kept: i64 = client
+        .query_one(
+            "select count(*) from memory where updated_at is not null and created_at < updated_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        created_kept as u64, text_rows,
+        "updated rows keep their id and created_at"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_classifies_against_the_database_and_writes_nothing() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let sources = codex_sources();
+
+    let before_any = memtree(
+        &import_args("codex", &sources, &["--database-url", &url, "--dry-run"]),
+        home.path(),
+    );
+    assert_eq!(before_any.code, 0, "{}", before_any.stderr);
+    let report = before_any.json();
+    assert_eq!(report["messages"]["compared_with_database"], false);
+    assert!(report["database_note"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist yet"));
+    let client = db.client().await;
+    let tables: i64 = client
+        .query_one("select count(*) from pg_tables where tablename = 'memory'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "a dry run creates nothing");
+
+    let import = memtree(
+        &import_args("codex", &sources, &["--database-url", &url]),
+        home.path(),
+    );
+    let (inserted, _, _) = written(&import.json());
+    let versions = row_versions(&client).await;
+
+    let full_dry = memtree(
+        &import_args(
+            "codex",
+            &sources,
+            &["--database-url", &url, "--dry-run", "--full-transcript"],
+        ),
+        home.path(),
+    );
+    let report = full_dry.json();
+    assert_eq!(report["messages"]["compared_with_database"], true);
+    let (would_insert, would_update, would_keep) = written(&report);
+    assert_eq!(would_update, inserted);
+    assert!(would_insert > 0);
+    assert_eq!(would_keep, 0);
+    assert_eq!(row_versions(&client).await, versions, "a dry run never writes");
+}
+
+#[test]
+fn dry_run_works_without_any_database_and_starts_none() {
+    let home = tempfile::tempdir().unwrap();
+    let sources = codex_sources();
+    let run = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["messages"]["compared_with_database"], false);
+    assert!(report["database_note"].as_str().unwrap().contains("not running"));
+    assert!(report["messages"]["planned"].as_u64().unwrap() > 10);
+    assert!(report["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|project| project["tree"].as_str().unwrap().starts_with("projects.")));
+    assert!(
+        !home.path().join("data/memtree").exists(),
+        "no local database was created"
+    );
+}
+
+#[test]
+fn text_dry_run_lists_the_plan_on_stdout_and_the_summary_on_stderr() {
+    let home = tempfile::tempdir().unwrap();
+    let sources = codex_sources();
+    let mut args = vec!["codex", "import", "--dry-run", "--include-trivial", "--source"];
+    args.extend(sources.iter().map(String::as_str));
+    let run = memtree(&args, home.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("project ") && run.stdout.contains("session "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.starts_with("Would import "), "{}", run.stderr);
+}
+
+#[test]
+fn malformed_input_finishes_with_exit_code_1_naming_file_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let sources = vec![fixture("codex/malformed_torn/source")];
+    let run = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let diagnostic = &report["diagnostics"][0];
+    assert!(diagnostic["file"].as_str().unwrap().ends_with(".jsonl"));
+    assert!(diagnostic["line"].as_u64().is_some());
+    assert!(report["files"]["malformed_lines"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_is_wrong() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("nope");
+    let missing = missing.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["claude", "import", "--tree-root", "Bad-Root"], "--tree-root"),
+        (vec!["claude", "import", "--since", "last tuesday"], "--since"),
+        (vec!["claude", "import", "--source", missing], missing),
+        (
+            vec![
+                "claude",
+                "import",
+                "--since",
+                "2026-02-01",
+                "--until",
+                "2026-01-01",
+            ],
+            "--since",
+        ),
+    ];
+    for (args, needle) in cases {
+        let run = memtree(&args, home.path());
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn an_unreachable_database_exits_2_without_showing_the_password() {
+    let home = tempfile::tempdir().unwrap();
+    let sources = codex_sources();
+    let url = "postgresql://memtree:hunter2secret@127.0.0.1:1/memory";
+    let run = memtree(
+        &import_args("codex", &sources, &["--database-url", url]),
+        home.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
+    assert!(!run.stderr.contains("hunter2secret") && !run.stdout.contains("hunter2secret"));
+}
+
+#[tokio::test]
+async fn a_custom_schema_holds_the_table() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let sources = codex_sources();
+    let run = memtree(
+        &import_args(
+            "codex",
+            &sources,
+            &["--database-url", &url, "--schema", "agent_history"],
+        ),
+        home.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (inserted, _, _) = written(&run.json());
+    let stored: i64 = db
+        .client()
+        .await
+        .query_one("select count(*) from agent_history.memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored as u64, inserted);
+}
