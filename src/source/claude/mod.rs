@@ -1,0 +1,634 @@
+//! Claude Code transcripts (formats.md §1): discovery, and parsing each JSONL file into a main
+//! session and, for 1.0.x files with inline subagent lines, a sidechain session, with the noise
+//! of formats.md §1.6 removed.
+
+mod discover;
+mod noise;
+mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    Block, BlockKind, Diagnostic, DiagnosticKind, Message, ParseOutcome, Role, Session, SessionFacts, Tool,
+};
+use crate::source::{jsonl, Candidate};
+
+pub use discover::{default_roots, discover};
+
+use wire::{AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind, ToolResultPart};
+
+/// The model Claude Code records on messages it made up itself (formats.md §1.4).
+const SYNTHETIC_MODEL: &str = "<synthetic>";
+/// The acknowledgement a real model sends after a hook-wrapped prompt (reference-importer.md §3).
+const NO_RESPONSE_ACK: &str = "No response requested.";
+/// Titles built from the first prompt are cut to this many characters.
+const TITLE_MAX_CHARS: usize = 80;
+const READ_BUFFER: usize = 256 << 10;
+
+/// Parses one transcript file. A file yields no session (empty, or no session id anywhere), one,
+/// or two (main thread plus inline 1.0.x sidechain lines).
+pub fn parse(candidate: &Candidate) -> ParseOutcome {
+    let path = candidate.path.as_path();
+    let mut outcome = ParseOutcome::default();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            outcome.diagnostics.push(unreadable(path, &err));
+            return outcome;
+        }
+    };
+    let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
+    let mut builder = FileBuilder::new(path, is_agent_file);
+    let reader = BufReader::with_capacity(READ_BUFFER, file);
+    match jsonl::read_records(reader, path, &mut outcome.diagnostics, |line, record| {
+        builder.push(line, record)
+    }) {
+        Ok(stats) => outcome.stats = stats,
+        Err(err) => outcome.diagnostics.push(unreadable(path, &err)),
+    }
+    outcome.stats.malformed_lines += builder.malformed_messages;
+    outcome.diagnostics.append(&mut builder.diagnostics);
+    let agent_meta = if is_agent_file {
+        read_agent_meta(path, &mut outcome.diagnostics)
+    } else {
+        None
+    };
+    let stem_id = path
+        .file_stem()
+        .and_then(OsStr::to_str)
+        .filter(|stem| looks_like_session_id(stem));
+    outcome.sessions = builder.finish(stem_id, agent_meta, &mut outcome.diagnostics);
+    outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+    outcome
+}
+
+/// Claude names session files by their UUID; anything else is not trusted as an id.
+fn looks_like_session_id(stem: &str) -> bool {
+    stem.len() == 36
+        && stem.char_indices().all(|(at, ch)| match at {
+            8 | 13 | 18 | 23 => ch == '-',
+            _ => ch.is_ascii_hexdigit(),
+        })
+}
+
+/// The conversation of one session as it is read.
+#[derive(Default)]
+struct Thread {
+    /// Lines routed to this thread, of any type.
+    records: u64,
+    messages: Vec<Message>,
+    cwd: Option<String>,
+    git_branch: Option<String>,
+    tool_version: Option<String>,
+    model: Option<String>,
+    started_at: Option<DateTime<Utc>>,
+}
+
+impl Thread {
+    /// Envelope facts come from the first line that carries them, of any record type.
+    fn note_facts(&mut self, record: &Record) {
+        fill_once(&mut self.cwd, record.cwd.as_deref());
+        fill_once(&mut self.tool_version, record.version.as_deref());
+        fill_once(
+            &mut self.git_branch,
+            record.git_branch.as_deref().filter(|branch| *branch != "HEAD"),
+        );
+        if self.started_at.is_none() {
+            self.started_at = record.timestamp.as_deref().and_then(parse_timestamp);
+        }
+    }
+
+    /// The first typed prompt, on one line, as a title of last resort.
+    fn first_prompt(&self) -> Option<String> {
+        self.messages
+            .iter()
+            .filter(|message| message.role == Role::User)
+            .flat_map(|message| &message.blocks)
+            .find(|block| block.kind == BlockKind::Text)
+            .map(|block| one_line(&block.text, TITLE_MAX_CHARS))
+            .filter(|title| !title.is_empty())
+    }
+
+    fn into_session(
+        self,
+        path: &Path,
+        id: &str,
+        title: Option<String>,
+        sidechain_of: Option<&str>,
+    ) -> Session {
+        let mut messages = self.messages;
+        for message in &mut messages {
+            // Lines copied from an earlier session keep its id (formats.md §1.2).
+            message.origin_session_id = message.origin_session_id.take().filter(|origin| origin != id);
+        }
+        let provider = self
+            .model
+            .as_deref()
+            .filter(|model| model.starts_with("claude-"))
+            .map(|_| "anthropic");
+        Session {
+            tool: Tool::Claude,
+            id: id.to_owned(),
+            source_file: std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string(),
+            facts: SessionFacts {
+                title,
+                cwd: self.cwd,
+                git_branch: self.git_branch,
+                tool_version: self.tool_version,
+                provider: provider.map(str::to_owned),
+                model: self.model,
+                started_at: self.started_at,
+                is_sidechain: sidechain_of.is_some(),
+                parent_session_id: sidechain_of.map(str::to_owned),
+                ..SessionFacts::default()
+            },
+            messages,
+        }
+    }
+}
+
+/// Session titles recorded in the file; the last of each kind wins (formats.md §1.3).
+#[derive(Default)]
+struct Titles {
+    custom: Option<String>,
+    ai: Option<String>,
+    summary: Option<String>,
+}
+
+/// Per-file parsing state.
+struct FileBuilder<'a> {
+    path: &'a Path,
+    /// A subagent transcript: every line belongs to one sidechain session.
+    is_agent_file: bool,
+    first_session_id: Option<String>,
+    main: Thread,
+    /// Inline 1.0.x subagent lines (`isSidechain: true` in a main file, formats.md §1.7).
+    inline_sidechain: Thread,
+    titles: Titles,
+    seen_message_ids: HashSet<String>,
+    tool_names: HashMap<String, String>,
+    /// `promptId`s of `isMeta` lines: a later SDK replay of the same prompt is dropped.
+    meta_prompt_ids: HashSet<String>,
+    diagnostics: Vec<Diagnostic>,
+    malformed_messages: u64,
+}
+
+impl<'a> FileBuilder<'a> {
+    fn new(path: &'a Path, is_agent_file: bool) -> Self {
+        FileBuilder {
+            path,
+            is_agent_file,
+            first_session_id: None,
+            main: Thread::default(),
+            inline_sidechain: Thread::default(),
+            titles: Titles::default(),
+            seen_message_ids: HashSet::new(),
+            tool_names: HashMap::new(),
+            meta_prompt_ids: HashSet::new(),
+            diagnostics: Vec::new(),
+            malformed_messages: 0,
+        }
+    }
+
+    fn push(&mut self, line: u64, mut record: Record) {
+        if self.first_session_id.is_none() {
+            self.first_session_id = record.session_id.clone().filter(|id| !id.is_empty());
+        }
+        match record.kind {
+            RecordKind::Summary => replace_if_present(&mut self.titles.summary, record.summary.take()),
+            RecordKind::AiTitle => replace_if_present(&mut self.titles.ai, record.ai_title.take()),
+            RecordKind::CustomTitle => {
+                replace_if_present(&mut self.titles.custom, record.custom_title.take())
+            }
+            RecordKind::User | RecordKind::Assistant | RecordKind::Other => {}
+        }
+        let sidechain = !self.is_agent_file && record.is_sidechain == Some(true);
+        let thread = self.thread(sidechain);
+        thread.records += 1;
+        thread.note_facts(&record);
+        if let Some(message) = self.message(line, record, sidechain) {
+            self.thread(sidechain).messages.push(message);
+        }
+    }
+
+    fn thread(&mut self, sidechain: bool) -> &mut Thread {
+        if sidechain {
+            &mut self.inline_sidechain
+        } else {
+            &mut self.main
+        }
+    }
+
+    /// The message a `user` / `assistant` line contributes, after the noise rules.
+    fn message(&mut self, line: u64, record: Record, sidechain: bool) -> Option<Message> {
+        let mut role = match record.kind {
+            RecordKind::User => Role::User,
+            RecordKind::Assistant => Role::Assistant,
+            _ => return None,
+        };
+        let body = self.decode_message(line, record.message?)?;
+        let content = body.content?;
+        let mut model = None;
+        let blocks = if role == Role::User && record.is_compact_summary == Some(true) {
+            // A model-written summary of the compacted history, not the user (formats.md §1.8).
+            role = Role::System;
+            compact_summary_block(content).into_iter().collect()
+        } else {
+            if record.is_meta == Some(true) {
+                if let Some(prompt_id) = record.prompt_id {
+                    self.meta_prompt_ids.insert(prompt_id);
+                }
+                return None;
+            }
+            if role == Role::Assistant {
+                if body.model_is_synthetic || record.is_api_error_message == Some(true) {
+                    return None;
+                }
+                let real_model = body.model.filter(|model| !model.is_empty());
+                fill_once(&mut self.thread(sidechain).model, real_model.as_deref());
+                if is_no_response_ack(&content) {
+                    return None;
+                }
+                model = real_model;
+            } else if self.is_replay_of_meta_prompt(record.prompt_id.as_deref(), &content) {
+                return None;
+            }
+            self.blocks(role, content)
+        };
+        if blocks.is_empty() {
+            return None;
+        }
+        let id = record.uuid.filter(|id| !id.is_empty())?;
+        let timestamp = record.timestamp.as_deref().and_then(parse_timestamp)?;
+        if !self.seen_message_ids.insert(id.clone()) {
+            return None;
+        }
+        Some(Message {
+            id,
+            // The line's own session id; compared with the session's id in `into_session`.
+            origin_session_id: record.session_id.filter(|id| !id.is_empty()),
+            timestamp,
+            role,
+            blocks,
+            tool_name: None,
+            model,
+            cwd: record.cwd.filter(|cwd| !cwd.is_empty()),
+            line,
+        })
+    }
+
+    /// The decoded `message` of a conversation line; one that is not an object makes the line
+    /// malformed.
+    fn decode_message(&mut self, line: u64, field: MessageField) -> Option<DecodedMessage> {
+        match field {
+            MessageField::Object(message) => Some(DecodedMessage {
+                model_is_synthetic: message.model.as_deref() == Some(SYNTHETIC_MODEL),
+                model: message.model,
+                content: message.content,
+            }),
+            MessageField::NotAnObject => {
+                self.malformed_messages += 1;
+                self.diagnostics.push(Diagnostic {
+                    file: self.path.to_path_buf(),
+                    line: Some(line),
+                    kind: DiagnosticKind::Malformed,
+                    message: "malformed record: `message` is not an object".to_owned(),
+                });
+                None
+            }
+        }
+    }
+
+    /// The SDK re-sends a hook-wrapped prompt as a replay bundle under the `promptId` of the
+    /// `isMeta` line. Since 2.1.7x every line of a prompt shares its `promptId` (formats.md §1.2),
+    /// so only replay bundles are dropped: tool results and real prompts under that id are kept
+    /// (the aside-question and skill-body lines in the samples).
+    fn is_replay_of_meta_prompt(&self, prompt_id: Option<&str>, content: &Content) -> bool {
+        prompt_id.is_some_and(|id| self.meta_prompt_ids.contains(id))
+            && first_text(content).is_some_and(noise::is_sdk_replay_bundle)
+    }
+
+    fn blocks(&mut self, role: Role, content: Content) -> Vec<Block> {
+        match content {
+            Content::Text(text) => text_block(role, &text).into_iter().collect(),
+            Content::Blocks(blocks) => blocks
+                .into_iter()
+                .filter_map(|block| self.block(role, block))
+                .collect(),
+        }
+    }
+
+    fn block(&mut self, role: Role, block: ContentBlock) -> Option<Block> {
+        match block.kind {
+            BlockType::Text => text_block(role, block.text.as_deref()?),
+            BlockType::Thinking => {
+                non_blank(block.thinking?).map(|text| Block::new(BlockKind::Thinking, text))
+            }
+            BlockType::ToolUse => {
+                let name = block.name.filter(|name| !name.is_empty())?;
+                if let Some(id) = block.id {
+                    self.tool_names.insert(id, name.clone());
+                }
+                let text = match block.input.as_deref().map(|input| compact_json(input.get())) {
+                    Some(input) => format!("{name}({input})"),
+                    None => name.clone(),
+                };
+                Some(Block::with_tool(BlockKind::ToolUse, text, name))
+            }
+            BlockType::ToolResult => {
+                let text = non_blank(tool_result_text(block.content.as_deref()))?;
+                let tool_name = block.tool_use_id.and_then(|id| self.tool_names.get(&id).cloned());
+                Some(Block {
+                    kind: BlockKind::ToolResult,
+                    text,
+                    tool_name,
+                })
+            }
+            BlockType::Other => None,
+        }
+    }
+
+    fn finish(
+        self,
+        stem_id: Option<&str>,
+        agent_meta: Option<AgentMeta>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Vec<Session> {
+        // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
+        let id = match stem_id {
+            Some(stem) if !self.is_agent_file => Some(stem.to_owned()),
+            _ => self.first_session_id,
+        };
+        let Some(id) = id else {
+            if !self.main.messages.is_empty() || !self.inline_sidechain.messages.is_empty() {
+                diagnostics.push(Diagnostic {
+                    file: self.path.to_path_buf(),
+                    line: None,
+                    kind: DiagnosticKind::Malformed,
+                    message: "messages without any sessionId in a file not named by a session id".to_owned(),
+                });
+            }
+            return Vec::new();
+        };
+        let mut sessions = Vec::new();
+        if self.main.records > 0 {
+            let agent_title = agent_meta.and_then(|meta| {
+                meta.description
+                    .filter(|text| !text.trim().is_empty())
+                    .or(meta.agent_type)
+            });
+            let title = agent_title
+                .or(self.titles.custom)
+                .or(self.titles.ai)
+                .or(self.titles.summary)
+                .and_then(non_blank)
+                .or_else(|| self.main.first_prompt());
+            let parent = self.is_agent_file.then_some(id.as_str());
+            sessions.push(self.main.into_session(self.path, &id, title, parent));
+        }
+        if self.inline_sidechain.records > 0 {
+            let title = self.inline_sidechain.first_prompt();
+            sessions.push(
+                self.inline_sidechain
+                    .into_session(self.path, &id, title, Some(&id)),
+            );
+        }
+        sessions
+    }
+}
+
+/// A decoded `message`, with whether Claude Code made it up itself.
+struct DecodedMessage {
+    model: Option<String>,
+    model_is_synthetic: bool,
+    content: Option<Content>,
+}
+
+/// A text block: user text is sanitised, assistant text kept unless blank.
+fn text_block(role: Role, text: &str) -> Option<Block> {
+    let text = match role {
+        Role::User => noise::sanitize_user_text(text)?,
+        _ => non_blank(text.to_owned())?,
+    };
+    Some(Block::new(BlockKind::Text, text))
+}
+
+fn compact_summary_block(content: Content) -> Option<Block> {
+    let text = match content {
+        Content::Text(text) => text,
+        Content::Blocks(blocks) => blocks
+            .into_iter()
+            .filter(|block| block.kind == BlockType::Text)
+            .filter_map(|block| block.text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    non_blank(text).map(|text| Block::new(BlockKind::System, text))
+}
+
+fn first_text(content: &Content) -> Option<&str> {
+    match content {
+        Content::Text(text) => Some(text),
+        Content::Blocks(blocks) => blocks
+            .iter()
+            .find(|block| block.kind == BlockType::Text)
+            .and_then(|block| block.text.as_deref()),
+    }
+}
+
+/// Exactly one text block saying "No response requested." (reference-importer.md §3, step 4).
+fn is_no_response_ack(content: &Content) -> bool {
+    match content {
+        Content::Text(text) => text.trim() == NO_RESPONSE_ACK,
+        Content::Blocks(blocks) => {
+            matches!(blocks.as_slice(), [only] if only.kind == BlockType::Text
+                && only.text.as_deref().is_some_and(|text| text.trim() == NO_RESPONSE_ACK))
+        }
+    }
+}
+
+/// `tool_result.content`: a string as is, an array's `text` parts joined with `\n`, anything
+/// else as compact JSON.
+fn tool_result_text(content: Option<&serde_json::value::RawValue>) -> String {
+    let Some(raw) = content.map(|raw| raw.get()) else {
+        return String::new();
+    };
+    match raw.trim_start().as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(raw).unwrap_or_else(|_| compact_json(raw)),
+        Some(b'[') => match serde_json::from_str::<Vec<ToolResultPart>>(raw) {
+            Ok(parts) => parts
+                .into_iter()
+                .filter_map(|part| match part.text {
+                    Some(serde_json::Value::String(text)) => Some(text),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(_) => compact_json(raw),
+        },
+        Some(b'n') => String::new(),
+        _ => compact_json(raw),
+    }
+}
+
+/// Removes insignificant whitespace from JSON text, keeping key order and escapes as written
+/// (what `JSON.stringify` of the parsed value gives for Claude's own compact output). Works on
+/// bytes: only ASCII bytes are removed, so the result stays valid UTF-8.
+fn compact_json(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                let start = at;
+                at += 1;
+                // Copy the string through its closing quote, jumping over escapes.
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[at..]) {
+                        Some(offset) if bytes[at + offset] == b'\\' => {
+                            at = (at + offset + 2).min(bytes.len());
+                        }
+                        Some(offset) => {
+                            at += offset + 1;
+                            break;
+                        }
+                        None => {
+                            at = bytes.len();
+                            break;
+                        }
+                    }
+                }
+                out.extend_from_slice(&bytes[start..at]);
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => at += 1,
+            byte => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// Whitespace runs collapsed to one space, cut to `max_chars` characters.
+fn one_line(text: &str, max_chars: usize) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(max_chars)
+        .collect()
+}
+
+fn non_blank(text: String) -> Option<String> {
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// Sets `slot` from the first non-empty value seen.
+fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
+    if slot.is_none() {
+        *slot = value.filter(|value| !value.is_empty()).map(str::to_owned);
+    }
+}
+
+/// Keeps the last non-blank value seen.
+fn replace_if_present(slot: &mut Option<String>, value: Option<String>) {
+    if let Some(value) = value.and_then(non_blank) {
+        *slot = Some(value);
+    }
+}
+
+fn read_agent_meta(transcript: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<AgentMeta> {
+    let meta_path = transcript.with_extension("meta.json");
+    let bytes = match fs::read(&meta_path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+        Err(err) => {
+            diagnostics.push(unreadable(&meta_path, &err));
+            return None;
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(meta) => Some(meta),
+        Err(err) => {
+            diagnostics.push(Diagnostic {
+                file: meta_path,
+                line: None,
+                kind: DiagnosticKind::Malformed,
+                message: format!("malformed subagent meta: {err}"),
+            });
+            None
+        }
+    }
+}
+
+fn unreadable(path: &Path, err: &io::Error) -> Diagnostic {
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: None,
+        kind: DiagnosticKind::Unreadable,
+        message: format!("cannot read {}: {err}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_json_keeps_order_and_string_whitespace() {
+        assert_eq!(
+            compact_json("{ \"b\": 1,\n \"a\": \"x y\\\" z\" }"),
+            "{\"b\":1,\"a\":\"x y\\\" z\"}"
+        );
+        // A string ending in an escaped backslash, non-ASCII text, and an unterminated string.
+        assert_eq!(compact_json("[ \"é \\\\\" , \"ü\" ]"), "[\"é \\\\\",\"ü\"]");
+        assert_eq!(compact_json("\"open \\"), "\"open \\");
+    }
+
+    #[test]
+    fn tool_result_content_shapes() {
+        let raw = |text: &str| serde_json::value::RawValue::from_string(text.to_owned()).unwrap();
+        assert_eq!(tool_result_text(Some(&raw("\"out\""))), "out");
+        assert_eq!(
+            tool_result_text(Some(&raw(
+                r#"[{"type":"text","text":"a"},{"type":"image","source":{"data":"QUJD"}},{"type":"text","text":"b"}]"#
+            ))),
+            "a\nb"
+        );
+        assert_eq!(tool_result_text(Some(&raw(r#"{"ok": true}"#))), "{\"ok\":true}");
+        assert_eq!(tool_result_text(Some(&raw("[1, 2]"))), "[1,2]");
+        assert_eq!(tool_result_text(Some(&raw("null"))), "");
+        assert_eq!(tool_result_text(None), "");
+    }
+
+    #[test]
+    fn session_ids_are_uuid_shaped_stems() {
+        assert!(looks_like_session_id("d0995987-2936-477b-8152-63baad3c266f"));
+        assert!(!looks_like_session_id("agent-a05b3d3"));
+        assert!(!looks_like_session_id("d0995987-2936-477b-8152-63baad3c266"));
+        assert!(!looks_like_session_id("d0995987x2936-477b-8152-63baad3c266f"));
+    }
+
+    #[test]
+    fn titles_are_one_line_and_cut() {
+        assert_eq!(one_line("  fix\n\tthe   bug ", 80), "fix the bug");
+        assert_eq!(one_line(&"é".repeat(100), 80).chars().count(), 80);
+    }
+}
