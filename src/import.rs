@@ -154,6 +154,7 @@ pub fn run(
         dry_run: settings.dry_run,
         database: None,
         database_note: None,
+        source_note: None,
         tree_root: settings.tree_root.clone(),
         sessions_node_name: settings.sessions_node_name.clone(),
         content_mode: settings.mode,
@@ -172,7 +173,27 @@ pub fn run(
         _ => SlugBook::default(),
     };
 
-    let discovery = source::discover(settings.tool, &settings.roots, settings.project.as_ref());
+    // A default location that does not exist means the tool was never used here: nothing to
+    // import, not a problem. A `--source` that does not exist was rejected above.
+    let roots: Vec<PathBuf> = settings
+        .roots
+        .iter()
+        .filter(|root| settings.roots_given || root.exists())
+        .cloned()
+        .collect();
+    if roots.is_empty() {
+        report.source_note = Some(format!(
+            "no {} sessions at {}",
+            settings.tool,
+            settings
+                .roots
+                .iter()
+                .map(|root| format!("`{}`", root.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let discovery = source::discover(settings.tool, &roots, settings.project.as_ref());
     report.absorb_diagnostics(discovery.diagnostics);
     let progress = Progress::new(show_progress, discovery.candidates.len() as u64, "parsing");
     let git = GitCache::default();

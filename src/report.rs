@@ -23,6 +23,9 @@ pub struct ImportReport {
     /// Why a dry run could not compare against a database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_note: Option<String>,
+    /// Set when the tool's default location does not exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_note: Option<String>,
     pub tree_root: String,
     pub sessions_node_name: String,
     pub content_mode: ContentMode,
@@ -134,6 +137,9 @@ impl ImportReport {
                 "{verb} {} messages across {n_sessions} sessions for {}",
                 messages.planned, self.tool
             );
+        }
+        if let Some(note) = &self.source_note {
+            let _ = writeln!(out, "  Nothing to read: {note}");
         }
         if let Some(note) = &self.database_note {
             let _ = writeln!(out, "  No database comparison: {note}");

@@ -52,18 +52,38 @@ fn fixture(path: &str) -> String {
         .to_string()
 }
 
-/// Codex fixture sessions that import cleanly: several eras, a fork and a compressed rollout.
+/// Every fixture case of a tool, with whether its expected parse holds a problem (a malformed
+/// line, an unreadable file) that must make an import exit with code 1.
+fn fixture_cases(tool: &str) -> Vec<(String, bool)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool);
+    let mut cases: Vec<(String, bool)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|case| case.join("source").is_dir())
+        .map(|case| {
+            let expected: Value =
+                serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap()).unwrap();
+            let kinds = expected.to_string();
+            let has_problem =
+                kinds.contains("\"kind\":\"malformed\"") || kinds.contains("\"kind\":\"unreadable\"");
+            (case.join("source").display().to_string(), has_problem)
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The fixture sources of a tool that import without problems.
+fn clean_sources(tool: &str) -> Vec<String> {
+    fixture_cases(tool)
+        .into_iter()
+        .filter(|(_, has_problem)| !has_problem)
+        .map(|(source, _)| source)
+        .collect()
+}
+
 fn codex_sources() -> Vec<String> {
-    [
-        "reference_codex",
-        "wrapped_2026",
-        "bare_lines",
-        "fork",
-        "compressed",
-    ]
-    .iter()
-    .map(|case| fixture(&format!("codex/{case}/source")))
-    .collect()
+    clean_sources("codex")
 }
 
 fn import_args<'a>(tool: &'a str, sources: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
@@ -95,16 +115,31 @@ async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, Strin
 
 #[tokio::test]
 async fn a_second_run_over_the_same_files_writes_nothing() {
+    for tool in ["claude", "codex", "opencode"] {
+        second_run_writes_nothing(tool).await;
+    }
+}
+
+async fn second_run_writes_nothing(tool: &str) {
     let db = common::test_db().await;
     let home = tempfile::tempdir().unwrap();
     let url = db.url();
-    let sources = codex_sources();
-    let args = import_args("codex", &sources, &["--database-url", &url]);
+    let sources = clean_sources(tool);
+    let args = import_args(
+        tool,
+        &sources,
+        &[
+            "--database-url",
+            &url,
+            "--include-sidechains",
+            "--full-transcript",
+        ],
+    );
 
     let first = memtree(&args, home.path());
     assert_eq!(first.code, 0, "{}", first.stderr);
     let (inserted, updated, unchanged) = written(&first.json());
-    assert!(inserted > 10, "the fixtures hold more than 10 messages");
+    assert!(inserted > 10, "{tool}: the fixtures hold more than 10 messages");
     assert_eq!((updated, unchanged), (0, 0));
     let client = db.client().await;
     let before = row_versions(&client).await;
@@ -327,4 +362,249 @@ async fn a_custom_schema_holds_the_table() {
         .unwrap()
         .get(0);
     assert_eq!(stored as u64, inserted);
+}
+
+#[test]
+fn a_tool_never_used_here_imports_nothing_without_error() {
+    let home = tempfile::tempdir().unwrap();
+    for tool in ["claude", "codex", "opencode"] {
+        let run = memtree(&[tool, "import", "--dry-run", "--json"], home.path());
+        assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
+        let report = run.json();
+        assert_eq!(report["files"]["scanned"], 0, "{tool}");
+        assert!(
+            report["source_note"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("no {tool} sessions at")),
+            "{tool}"
+        );
+    }
+}
+
+#[test]
+fn default_locations_follow_the_tools_environment_variables() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("claude-config");
+    copy_tree(
+        &Path::new(&fixture("claude/noise/source")),
+        &config.join("projects"),
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
+        .args(["claude", "import", "--dry-run", "--json"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("CLAUDE_CONFIG_DIR", &config)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["sessions"]["imported"],
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_fixture_case_imports_and_only_broken_input_exits_1() {
+    let home = tempfile::tempdir().unwrap();
+    for tool in ["claude", "codex", "opencode"] {
+        for (source, has_problem) in fixture_cases(tool) {
+            let args = [
+                tool,
+                "import",
+                "--dry-run",
+                "--json",
+                "--include-sidechains",
+                "--include-trivial",
+                "--source",
+                &source,
+            ];
+            let run = memtree(&args, home.path());
+            assert_eq!(run.code, i32::from(has_problem), "{source}: {}", run.stderr);
+            if has_problem {
+                assert!(
+                    !run.json()["diagnostics"].as_array().unwrap().is_empty(),
+                    "{source}: the problem is named"
+                );
+            }
+        }
+    }
+}
+
+/// Writes a two-prompt Claude Code session run in `cwd` into a projects directory.
+fn write_claude_session(projects: &Path, session_id: &str, cwd: &str) {
+    let dir = projects.join(cwd.replace(|ch: char| !ch.is_ascii_alphanumeric(), "-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |n: u32, kind: &str, content: Value| {
+        serde_json::json!({
+            "type": kind, "sessionId": session_id, "uuid": format!("{session_id}-{n}"), "cwd": cwd,
+            "timestamp": format!("2026-05-0{n}T10:00:00.000Z"), "version": "2.1.0",
+            "message": { "role": kind, "model": "claude-opus-4-5", "content": content },
+        })
+        .to_string()
+    };
+    let text = [
+        line(1, "user", Value::from(format!("first prompt in {cwd}"))),
+        line(
+            2,
+            "assistant",
+            serde_json::json!([{ "type": "text", "text": "an answer" }]),
+        ),
+        line(3, "user", Value::from("second prompt")),
+    ]
+    .join("\n");
+    std::fs::write(dir.join(format!("{session_id}.jsonl")), text + "\n").unwrap();
+}
+
+async fn stored_trees(client: &tokio_postgres::Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "select distinct meta->>'source_cwd', tree::text from memory order by 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_slug_once_given_never_changes_whatever_later_runs_see() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("projects");
+    write_claude_session(
+        &projects,
+        "11111111-0000-4000-8000-000000000001",
+        "/nonexistent/zeta/app",
+    );
+    write_claude_session(
+        &projects,
+        "22222222-0000-4000-8000-000000000002",
+        "/nonexistent/alpha/app",
+    );
+    let url = db.url();
+    let source = projects.display().to_string();
+    let only_zeta = [
+        "claude",
+        "import",
+        "--json",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+        "--project",
+        "/nonexistent/zeta/app",
+    ];
+    let first = memtree(&only_zeta, home.path());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let report = first.json();
+    assert_eq!(report["sessions"]["imported"], 1);
+    assert_eq!(
+        report["files"]["scanned"], 1,
+        "the other project's directory is pruned, not parsed"
+    );
+
+    let everything = [
+        "claude",
+        "import",
+        "--json",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    let second = memtree(&everything, home.path());
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let client = db.client().await;
+    let trees = stored_trees(&client).await;
+    assert_eq!(
+        trees[1],
+        (
+            "/nonexistent/zeta/app".to_owned(),
+            "projects.app.agent_sessions".to_owned()
+        ),
+        "the first project keeps the plain slug"
+    );
+    let (alpha_cwd, alpha_tree) = &trees[0];
+    assert_eq!(alpha_cwd, "/nonexistent/alpha/app");
+    assert!(
+        alpha_tree.starts_with("projects.app_") && alpha_tree.ends_with(".agent_sessions"),
+        "{alpha_tree}"
+    );
+
+    // A third run in the other order of discovery and scope changes nothing.
+    let only_alpha = [
+        "claude",
+        "import",
+        "--json",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+        "--project",
+        "/nonexistent/alpha",
+    ];
+    let third = memtree(&only_alpha, home.path());
+    assert_eq!(written(&third.json()), (0, 0, 3));
+    assert_eq!(stored_trees(&client).await, trees);
+}
+
+#[tokio::test]
+async fn trees_and_sessions_can_be_queried_with_ltree_operators() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("projects");
+    write_claude_session(
+        &projects,
+        "33333333-0000-4000-8000-000000000003",
+        "/nonexistent/shop/web",
+    );
+    let url = db.url();
+    let source = projects.display().to_string();
+    let run = memtree(
+        &[
+            "claude",
+            "import",
+            "--database-url",
+            &url,
+            "--source",
+            &source,
+            "--tree-root",
+            "me.work",
+            "--sessions-node-name",
+            "chats",
+        ],
+        home.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let client = db.client().await;
+    let row = client
+        .query_one(
+            "select count(*), min(lower(temporal))::text, bool_and(lower(temporal) = upper(temporal)) from memory \
+             where tree <@ 'me.work.web' and meta @> '{\"source_tool\":\"claude\",\"source_message_role\":\"user\"}'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(row.get::<_, String>(1), "2026-05-01 10:00:00+00");
+    assert!(row.get::<_, bool>(2), "temporal is a point");
 }
