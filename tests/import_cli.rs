@@ -387,7 +387,7 @@ fn default_locations_follow_the_tools_environment_variables() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("claude-config");
     copy_tree(
-        &Path::new(&fixture("claude/noise/source")),
+        Path::new(&fixture("claude/noise/source")),
         &config.join("projects"),
     );
     let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
