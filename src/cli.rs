@@ -155,6 +155,11 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Read every file again, even those the database's ledger records as unchanged since
+    /// they were imported (for example after deleting rows by hand)
+    #[arg(long)]
+    pub rescan: bool,
+
     /// PostgreSQL connection URL [default: $DATABASE_URL, else the PG* variables, else the
     /// local default database]
     #[arg(long, value_name = "URL")]

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use rayon::prelude::*;
 use crate::cli::ImportArgs;
 use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
+use crate::ledger::{self, FileState, Ledger, LedgerEntry};
 use crate::localdb;
 use crate::model::{Session, Tool};
 use crate::output::Progress;
@@ -27,6 +29,8 @@ use crate::store::{Store, StoreError, WriteCounts};
 
 /// Files parsed together before their rows are written.
 const CHUNK_FILES: usize = 256;
+/// Bytes of files parsed together before their rows are written (a larger file goes alone).
+const CHUNK_BYTES: u64 = 64 << 20;
 
 /// A fully resolved import: every flag validated, every default filled in.
 #[derive(Clone, Debug)]
@@ -44,6 +48,8 @@ pub struct ImportSettings {
     pub include_temp_cwd: bool,
     pub include_trivial: bool,
     pub dry_run: bool,
+    /// Read every file, even those the ledger says are unchanged.
+    pub rescan: bool,
     pub database: DbTarget,
     pub schema: String,
 }
@@ -112,9 +118,65 @@ impl ImportSettings {
             include_temp_cwd: args.include_temp_cwd,
             include_trivial: args.include_trivial,
             dry_run: args.dry_run,
+            rescan: args.rescan,
             database,
             schema: args.schema.clone(),
         })
+    }
+
+    /// Whether unchanged files are skipped through the ledger. OpenCode keeps sessions in a
+    /// database and directory trees whose file states do not tell what changed, so it is
+    /// always read.
+    fn uses_ledger(&self) -> bool {
+        self.tool != Tool::OpenCode && !self.rescan
+    }
+
+    /// The ledger key of this run: every option that changes what rows a file yields.
+    fn ledger_key(&self) -> String {
+        ledger::options_key(&[self.shape_options(), self.scope_options()].concat())
+    }
+
+    /// Keys under which recorded files count as unchanged: this run's, and the same options
+    /// without session filters (a file fully imported is also imported for a narrower run).
+    fn accepted_ledger_keys(&self) -> Vec<String> {
+        vec![
+            self.ledger_key(),
+            ledger::options_key(&[self.shape_options(), Self::unfiltered_scope()].concat()),
+        ]
+    }
+
+    fn shape_options(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("content_mode", self.mode.as_str().to_owned()),
+            ("tree_root", self.tree_root.clone()),
+            ("sessions_node_name", self.sessions_node_name.clone()),
+            ("include_sidechains", self.include_sidechains.to_string()),
+            ("include_temp_cwd", self.include_temp_cwd.to_string()),
+            ("include_trivial", self.include_trivial.to_string()),
+        ]
+    }
+
+    fn scope_options(&self) -> Vec<(&'static str, String)> {
+        let time = |at: Option<chrono::DateTime<Utc>>| at.map(|at| at.to_rfc3339()).unwrap_or_default();
+        vec![
+            (
+                "project",
+                self.project
+                    .as_ref()
+                    .map(|scope| scope.roots().join("\u{1f}"))
+                    .unwrap_or_default(),
+            ),
+            ("since", time(self.window.since)),
+            ("until", time(self.window.until)),
+        ]
+    }
+
+    fn unfiltered_scope() -> Vec<(&'static str, String)> {
+        vec![
+            ("project", String::new()),
+            ("since", String::new()),
+            ("until", String::new()),
+        ]
     }
 
     fn filter_options(&self) -> FilterOptions<'_> {
@@ -195,20 +257,40 @@ pub fn run(
     }
     let discovery = source::discover(settings.tool, &roots, settings.project.as_ref());
     report.absorb_diagnostics(discovery.diagnostics);
-    let progress = Progress::new(show_progress, discovery.candidates.len() as u64, "parsing");
+    let host = ledger::host_name();
+    let ledger = match &store {
+        Some(store) if settings.uses_ledger() => Ledger::new(
+            runtime.block_on(store.load_ledger(&host, settings.tool.as_str()))?,
+            settings.accepted_ledger_keys(),
+            plan::IMPORTER_VERSION,
+        ),
+        _ => Ledger::default(),
+    };
+    let mut candidates = Vec::with_capacity(discovery.candidates.len());
+    for candidate in discovery.candidates {
+        let state = FileState::of(&candidate.path);
+        if state.is_some_and(|state| ledger.is_unchanged(&ledger_path(&candidate), &state)) {
+            report.files.unchanged += 1;
+        } else {
+            candidates.push((candidate, state));
+        }
+    }
+    let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
     let git = GitCache::default();
-    let imported_at = Utc::now();
     let plan_options = PlanOptions {
         tree_root: &settings.tree_root,
         sessions_node_name: &settings.sessions_node_name,
         mode: settings.mode,
         window: settings.window,
-        imported_at,
+        imported_at: Utc::now(),
     };
     let mut seen = HashSet::new();
     let mut projects: BTreeMap<String, ProjectEntry> = BTreeMap::new();
-    for chunk in discovery.candidates.chunks(CHUNK_FILES) {
-        let sessions = parse_chunk(chunk, settings, &mut report, &progress);
+    let store = store.map(Arc::new);
+    // The previous chunk's write runs on the runtime while the next chunk is parsed.
+    let mut in_flight: Option<tokio::task::JoinHandle<Result<WriteCounts, StoreError>>> = None;
+    for chunk in chunks_by_size(&candidates) {
+        let (sessions, read) = parse_chunk(chunk, settings, &mut report, &progress);
         let located: Vec<(Session, ProjectKey, GitFacts)> = sessions
             .into_par_iter()
             .map(|session| {
@@ -255,14 +337,29 @@ pub fn run(
                 .push(session_entry(&session, Some(tree), n_rows, None));
             memories.extend(plan.memories);
         }
-        if let Some(store) = &store {
-            let counts: WriteCounts = if settings.dry_run {
-                runtime.block_on(store.classify(&memories))?
-            } else {
-                runtime.block_on(store.write(&memories))?
-            };
-            report.messages.written += counts;
+        if let Some(previous) = in_flight.take() {
+            report.messages.written += runtime.block_on(previous).map_err(join_error)??;
         }
+        let Some(store) = &store else { continue };
+        let store = Arc::clone(store);
+        if settings.dry_run {
+            in_flight = Some(runtime.spawn(async move { store.classify(&memories).await }));
+        } else {
+            let entries = if settings.uses_ledger() {
+                ledger_entries(settings, read)
+            } else {
+                Vec::new()
+            };
+            let (host, tool) = (host.clone(), settings.tool.as_str());
+            in_flight = Some(runtime.spawn(async move {
+                let counts = store.write(&memories).await?;
+                store.record_ledger(&host, tool, &entries).await?;
+                Ok(counts)
+            }));
+        }
+    }
+    if let Some(last) = in_flight.take() {
+        report.messages.written += runtime.block_on(last).map_err(join_error)??;
     }
     progress.finish();
     report.projects = projects.into_values().collect();
@@ -315,17 +412,25 @@ async fn connect(
     }
 }
 
-/// Parses one chunk of candidates in parallel and returns the sessions that pass the filters,
-/// main sessions first so that a message copied into a sidechain is stored with its main session.
+/// A file read completely enough to be recorded in the ledger.
+struct ReadFile {
+    path: String,
+    state: FileState,
+    consumed: u64,
+}
+
+/// Parses one chunk of candidates in parallel and returns the sessions that pass the filters
+/// (main sessions first, so that a message copied into a sidechain is stored with its main
+/// session) and the files that were read without problems.
 fn parse_chunk(
-    chunk: &[Candidate],
+    chunk: &[(Candidate, Option<FileState>)],
     settings: &ImportSettings,
     report: &mut ImportReport,
     progress: &Progress,
-) -> Vec<Session> {
+) -> (Vec<Session>, Vec<ReadFile>) {
     let outcomes: Vec<_> = chunk
         .par_iter()
-        .map(|candidate| {
+        .map(|(candidate, _)| {
             let outcome = source::parse(candidate);
             progress.inc(1);
             outcome
@@ -333,8 +438,17 @@ fn parse_chunk(
         .collect();
     let options = settings.filter_options();
     let mut kept = Vec::new();
-    for outcome in outcomes {
+    let mut read = Vec::new();
+    for ((candidate, state), outcome) in chunk.iter().zip(outcomes) {
         report.absorb_file(&outcome.stats);
+        // Files with problems are read again next time, so the problem is reported until fixed.
+        if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
+            read.push(ReadFile {
+                path: ledger_path(candidate),
+                state,
+                consumed: outcome.stats.bytes,
+            });
+        }
         report.absorb_diagnostics(outcome.diagnostics);
         for session in outcome.sessions {
             report.sessions.found += 1;
@@ -352,7 +466,48 @@ fn parse_chunk(
     kept.sort_by(|a, b| {
         (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
     });
-    kept
+    (kept, read)
+}
+
+/// Splits candidates into chunks of at most [`CHUNK_FILES`] files and about [`CHUNK_BYTES`].
+fn chunks_by_size(candidates: &[(Candidate, Option<FileState>)]) -> Vec<&[(Candidate, Option<FileState>)]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (index, (_, state)) in candidates.iter().enumerate() {
+        let size = state.map_or(0, |state| state.size);
+        if index > start && (index - start >= CHUNK_FILES || bytes + size > CHUNK_BYTES) {
+            chunks.push(&candidates[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < candidates.len() {
+        chunks.push(&candidates[start..]);
+    }
+    chunks
+}
+
+/// The ledger's name for a candidate (paths that are not UTF-8 are stored lossily, which is
+/// stable from run to run).
+fn ledger_path(candidate: &Candidate) -> String {
+    candidate.path.to_string_lossy().into_owned()
+}
+
+fn ledger_entries(settings: &ImportSettings, read: Vec<ReadFile>) -> Vec<LedgerEntry> {
+    let options_key = settings.ledger_key();
+    read.into_iter()
+        .map(|file| LedgerEntry {
+            path: file.path,
+            state: file.state,
+            consumed: file.consumed,
+            importer_version: plan::IMPORTER_VERSION.to_owned(),
+            options_key: options_key.clone(),
+        })
+        .collect()
+}
+
+fn join_error(error: tokio::task::JoinError) -> ImportError {
+    ImportError::Runtime(std::io::Error::other(format!("a database task failed: {error}")))
 }
 
 /// The project a session belongs to: its git root when the cwd is in a repository, else the cwd.

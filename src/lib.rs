@@ -8,6 +8,7 @@ pub mod filter;
 pub mod git;
 pub mod id;
 pub mod import;
+pub mod ledger;
 pub mod localdb;
 pub mod model;
 pub mod output;

@@ -40,7 +40,10 @@ pub struct ImportReport {
 
 #[derive(Debug, Default, Serialize)]
 pub struct FileCounts {
+    /// Files read.
     pub scanned: u64,
+    /// Files not opened because the ledger records them as imported and unchanged.
+    pub unchanged: u64,
     pub bytes: u64,
     pub lines: u64,
     pub malformed_lines: u64,
@@ -152,6 +155,13 @@ impl ImportReport {
             human_bytes(files.bytes),
             files.lines
         );
+        if files.unchanged > 0 {
+            let _ = writeln!(
+                out,
+                "  Not read, unchanged since their last import: {} files",
+                files.unchanged
+            );
+        }
         if !self.sessions.skipped.is_empty() {
             let _ = writeln!(
                 out,

@@ -145,10 +145,32 @@ async fn second_run_writes_nothing(tool: &str) {
     let before = row_versions(&client).await;
     assert_eq!(before.len() as u64, inserted);
 
-    let second = memtree(&args, home.path());
+    // Read everything again: the database finds every row current and writes none.
+    let rescan: Vec<&str> = args.iter().copied().chain(["--rescan"]).collect();
+    let second = memtree(&rescan, home.path());
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(written(&second.json()), (0, 0, inserted));
-    assert_eq!(row_versions(&client).await, before, "no row was rewritten");
+    assert_eq!(written(&second.json()), (0, 0, inserted), "{tool}");
+    assert_eq!(
+        row_versions(&client).await,
+        before,
+        "{tool}: no row was rewritten"
+    );
+
+    // Without --rescan the ledger skips unchanged files unopened (OpenCode's stores are always read).
+    let third = memtree(&args, home.path());
+    let report = third.json();
+    if tool == "opencode" {
+        assert_eq!(written(&report), (0, 0, inserted));
+    } else {
+        assert_eq!(report["files"]["scanned"], 0, "{tool}");
+        assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+        assert_eq!(written(&report), (0, 0, 0), "{tool}");
+    }
+    assert_eq!(
+        row_versions(&client).await,
+        before,
+        "{tool}: no row was rewritten"
+    );
 }
 
 #[tokio::test]
@@ -555,6 +577,7 @@ async fn a_slug_once_given_never_changes_whatever_later_runs_see() {
         "claude",
         "import",
         "--json",
+        "--rescan",
         "--database-url",
         &url,
         "--source",
@@ -607,4 +630,109 @@ async fn trees_and_sessions_can_be_queried_with_ltree_operators() {
     assert_eq!(row.get::<_, i64>(0), 2);
     assert_eq!(row.get::<_, String>(1), "2026-05-01 10:00:00+00");
     assert!(row.get::<_, bool>(2), "temporal is a point");
+}
+
+#[tokio::test]
+async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("projects");
+    write_claude_session(
+        &projects,
+        "44444444-0000-4000-8000-000000000004",
+        "/nonexistent/grow/app",
+    );
+    write_claude_session(
+        &projects,
+        "55555555-0000-4000-8000-000000000005",
+        "/nonexistent/still/app",
+    );
+    let url = db.url();
+    let source = projects.display().to_string();
+    let args = [
+        "claude",
+        "import",
+        "--json",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    assert_eq!(written(&memtree(&args, home.path()).json()), (6, 0, 0));
+
+    // The tool appends a message to one session: only that file is read, only the new row written.
+    let grown = projects.join("-nonexistent-grow-app/44444444-0000-4000-8000-000000000004.jsonl");
+    let mut text = std::fs::read_to_string(&grown).unwrap();
+    text.push_str(
+        &serde_json::json!({
+            "type": "user", "sessionId": "44444444-0000-4000-8000-000000000004", "uuid": "appended-1",
+            "cwd": "/nonexistent/grow/app", "timestamp": "2026-05-09T10:00:00.000Z",
+            "message": { "role": "user", "content": "a later prompt" },
+        })
+        .to_string(),
+    );
+    text.push('\n');
+    std::fs::write(&grown, &text).unwrap();
+    let report = memtree(&args, home.path()).json();
+    assert_eq!(
+        (
+            report["files"]["scanned"].as_u64(),
+            report["files"]["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(written(&report), (1, 0, 3));
+
+    // The file is rewritten shorter (history compacted away): what was imported stays.
+    let first_line = text.lines().next().unwrap().to_owned();
+    std::fs::write(&grown, first_line + "\n").unwrap();
+    let report = memtree(&[&args[..], &["--include-trivial"]].concat(), home.path()).json();
+    assert_eq!(report["files"]["scanned"], 2, "other options: every file is read");
+    let client = db.client().await;
+    let stored: i64 = client
+        .query_one("select count(*) from memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stored, 7,
+        "rewriting or deleting a source file never deletes its memories"
+    );
+
+    // A deleted source file leaves its memories in place too.
+    std::fs::remove_file(&grown).unwrap();
+    assert_eq!(memtree(&args, home.path()).code, 0);
+    let stored: i64 = client
+        .query_one("select count(*) from memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 7);
+}
+
+#[tokio::test]
+async fn files_with_problems_are_read_again_until_fixed() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let source = fixture("claude/damaged/source");
+    let args = [
+        "claude",
+        "import",
+        "--json",
+        "--include-trivial",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    for _ in 0..2 {
+        let run = memtree(&args, home.path());
+        assert_eq!(
+            run.code, 1,
+            "the malformed line is reported on every run: {}",
+            run.stderr
+        );
+        assert_eq!(run.json()["files"]["scanned"], 1);
+    }
 }

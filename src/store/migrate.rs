@@ -19,18 +19,28 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in the order they apply. Append only: never edit or reorder an entry.
+pub(crate) const MEMORY_VERSION: i32 = 1;
+pub(crate) const PROJECTS_VERSION: i32 = 2;
+pub(crate) const LEDGER_VERSION: i32 = 3;
+
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
-        version: 1,
+        version: MEMORY_VERSION,
         name: "memory",
         file: "0001_memory.sql",
         sql: include_str!("../../sql/0001_memory.sql"),
     },
     Migration {
-        version: 2,
+        version: PROJECTS_VERSION,
         name: "projects",
         file: "0002_projects.sql",
         sql: include_str!("../../sql/0002_projects.sql"),
+    },
+    Migration {
+        version: LEDGER_VERSION,
+        name: "ledger",
+        file: "0003_ledger.sql",
+        sql: include_str!("../../sql/0003_ledger.sql"),
     },
 ];
 
@@ -121,9 +131,12 @@ pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<()
     Ok(())
 }
 
-/// Read-only check for `--dry-run`: `false` when the schema lacks memtree's tables or has
-/// migrations still to apply; an error when its history disagrees with the embedded files.
-pub(crate) async fn verify_existing(client: &Client, schema: &SchemaName) -> Result<bool, StoreError> {
+/// Read-only check for `--dry-run`: the versions applied in `schema` (each checked against its embedded file), or `None` when
+/// memtree never migrated it. An error when its history disagrees with the embedded files.
+pub(crate) async fn verify_existing(
+    client: &Client,
+    schema: &SchemaName,
+) -> Result<Option<Vec<i32>>, StoreError> {
     let history_exists: bool = client
         .query_one(
             "select to_regclass($1) is not null",
@@ -133,12 +146,9 @@ pub(crate) async fn verify_existing(client: &Client, schema: &SchemaName) -> Res
         .map_err(StoreError::query("looking for the migration history"))?
         .get(0);
     if !history_exists {
-        return Ok(false);
+        return Ok(None);
     }
-    let applied = check_history(client, schema).await?;
-    Ok(MIGRATIONS
-        .iter()
-        .all(|migration| applied.contains(&migration.version)))
+    check_history(client, schema).await.map(Some)
 }
 
 async fn lock(client: &impl GenericClient, schema: &SchemaName) -> Result<(), StoreError> {

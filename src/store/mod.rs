@@ -5,6 +5,7 @@
 //! is validated ([`SchemaName`]) and always quoted.
 
 mod error;
+mod ledger;
 mod migrate;
 mod slugs;
 pub mod target;
@@ -101,6 +102,8 @@ pub struct Store {
     /// The quoted name of the ltree type, qualified with the schema the extension lives in, so
     /// casts work whatever the connection's search_path.
     ltree_type: String,
+    /// Whether the ledger table exists (a dry run may meet a database migrated before it).
+    has_ledger: bool,
 }
 
 impl Store {
@@ -120,6 +123,7 @@ impl Store {
             target,
             schema,
             ltree_type,
+            has_ledger: true,
         })
     }
 
@@ -132,9 +136,14 @@ impl Store {
         let schema = SchemaName::parse(schema)?;
         let (pool, target) = connect(config).await?;
         let client = pool.get().await.map_err(pool_error(&target))?;
-        if !migrate::verify_existing(&client, &schema).await? {
+        let applied = migrate::verify_existing(&client, &schema)
+            .await?
+            .unwrap_or_default();
+        // Classification needs the memory table and the slug book; the ledger is optional.
+        if !(applied.contains(&migrate::MEMORY_VERSION) && applied.contains(&migrate::PROJECTS_VERSION)) {
             return Ok(None);
         }
+        let has_ledger = applied.contains(&migrate::LEDGER_VERSION);
         let Some(ltree_type) = ltree_type(&client).await? else {
             return Ok(None);
         };
@@ -144,6 +153,7 @@ impl Store {
             target,
             schema,
             ltree_type,
+            has_ledger,
         }))
     }
 
