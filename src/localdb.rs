@@ -550,18 +550,8 @@ impl FileLock {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::ffi::OsString;
-
     use super::*;
-
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let vars: HashMap<String, OsString> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), OsString::from(v)))
-            .collect();
-        move |name| vars.get(name).cloned()
-    }
+    use crate::source::fake_env as env_of;
 
     #[test]
     fn the_data_dir_follows_xdg_then_home() {
@@ -687,7 +677,7 @@ mod tests {
         let env = env_of(&[("XDG_DATA_HOME", &data_home), ("PATH", &path)]);
 
         /// Stops the cluster even when an assertion fails: pg_ctl servers outlive their parent.
-        struct StopOnDrop<'a>(&'a dyn Fn(&str) -> Option<OsString>);
+        struct StopOnDrop<'a>(EnvLookup<'a>);
         impl Drop for StopOnDrop<'_> {
             fn drop(&mut self) {
                 let _ = stop(self.0);

@@ -74,3 +74,13 @@ pub(crate) fn home_dir(env: EnvLookup<'_>) -> Option<PathBuf> {
 pub(crate) fn env_path(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
     env(name).filter(|value| !value.is_empty()).map(PathBuf::from)
 }
+
+/// An environment holding exactly `vars`, for tests of environment-dependent defaults.
+#[cfg(test)]
+pub(crate) fn fake_env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+    let vars: std::collections::HashMap<String, OsString> = vars
+        .iter()
+        .map(|(name, value)| (name.to_string(), OsString::from(value)))
+        .collect();
+    move |name| vars.get(name).cloned()
+}

@@ -259,18 +259,8 @@ pub fn mask_password(conninfo: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::ffi::OsString;
-
     use super::*;
-
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let vars: HashMap<String, OsString> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), OsString::from(v)))
-            .collect();
-        move |name| vars.get(name).cloned()
-    }
+    use crate::source::fake_env as env_of;
 
     #[test]
     fn passwords_are_masked() {
