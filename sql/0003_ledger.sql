@@ -19,3 +19,16 @@ create table memtree_ledger (
     updated_at timestamptz not null default now(),
     primary key (host, tool, path)
 );
+
+-- The same for stores that keep many sessions in one database (OpenCode): per session, the
+-- store's own revision marker (`time_updated`) when its memories were last written.
+create table memtree_ledger_sessions (
+    host text not null,
+    tool text not null,
+    session_id text not null,
+    revision bigint not null,
+    importer_version text not null,
+    options_key text not null,
+    updated_at timestamptz not null default now(),
+    primary key (host, tool, session_id)
+);

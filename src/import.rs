@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use crate::cli::ImportArgs;
 use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
-use crate::ledger::{self, FileState, Ledger, LedgerEntry};
+use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
-use crate::model::{Session, Tool};
+use crate::model::{KnownRevisions, Session, Tool};
 use crate::output::Progress;
 use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
@@ -124,11 +124,11 @@ impl ImportSettings {
         })
     }
 
-    /// Whether unchanged files are skipped through the ledger. OpenCode keeps sessions in a
-    /// database and directory trees whose file states do not tell what changed, so it is
-    /// always read.
-    fn uses_ledger(&self) -> bool {
-        self.tool != Tool::OpenCode && !self.rescan
+    /// Whether the ledger tracks whole files (one or two sessions each) rather than sessions:
+    /// OpenCode keeps many sessions in one database or tree, whose file state does not tell
+    /// which changed, so its ledger records each session's own revision instead.
+    fn uses_file_ledger(&self) -> bool {
+        self.tool != Tool::OpenCode
     }
 
     /// The ledger key of this run: every option that changes what rows a file yields.
@@ -258,13 +258,23 @@ pub fn run(
     let discovery = source::discover(settings.tool, &roots, settings.project.as_ref());
     report.absorb_diagnostics(discovery.diagnostics);
     let host = ledger::host_name();
-    let ledger = match &store {
-        Some(store) if settings.uses_ledger() => Ledger::new(
-            runtime.block_on(store.load_ledger(&host, settings.tool.as_str()))?,
-            settings.accepted_ledger_keys(),
-            plan::IMPORTER_VERSION,
-        ),
-        _ => Ledger::default(),
+    let (ledger, known) = match &store {
+        Some(store) if !settings.rescan => {
+            let tool = settings.tool.as_str();
+            let files = if settings.uses_file_ledger() {
+                runtime.block_on(store.load_ledger(&host, tool))?
+            } else {
+                Vec::new()
+            };
+            let ledger = Ledger::new(files, settings.accepted_ledger_keys(), plan::IMPORTER_VERSION);
+            let known = if settings.uses_file_ledger() {
+                KnownRevisions::new()
+            } else {
+                ledger.known_revisions(runtime.block_on(store.load_session_ledger(&host, tool))?)
+            };
+            (ledger, known)
+        }
+        _ => (Ledger::default(), KnownRevisions::new()),
     };
     let mut candidates = Vec::with_capacity(discovery.candidates.len());
     for candidate in discovery.candidates {
@@ -290,7 +300,7 @@ pub fn run(
     // The previous chunk's write runs on the runtime while the next chunk is parsed.
     let mut in_flight: Option<tokio::task::JoinHandle<Result<WriteCounts, StoreError>>> = None;
     for chunk in chunks_by_size(&candidates) {
-        let (sessions, read) = parse_chunk(chunk, settings, &mut report, &progress);
+        let (sessions, read) = parse_chunk(chunk, settings, &known, &mut report, &progress);
         let located: Vec<(Session, ProjectKey, GitFacts)> = sessions
             .into_par_iter()
             .map(|session| {
@@ -345,15 +355,12 @@ pub fn run(
         if settings.dry_run {
             in_flight = Some(runtime.spawn(async move { store.classify(&memories).await }));
         } else {
-            let entries = if settings.uses_ledger() {
-                ledger_entries(settings, read)
-            } else {
-                Vec::new()
-            };
+            let (files, sessions) = ledger_entries(settings, read);
             let (host, tool) = (host.clone(), settings.tool.as_str());
             in_flight = Some(runtime.spawn(async move {
                 let counts = store.write(&memories).await?;
-                store.record_ledger(&host, tool, &entries).await?;
+                store.record_ledger(&host, tool, &files).await?;
+                store.record_session_ledger(&host, tool, &sessions).await?;
                 Ok(counts)
             }));
         }
@@ -419,31 +426,41 @@ struct ReadFile {
     consumed: u64,
 }
 
+/// What a chunk read that the ledger can record: whole files, and sessions with revisions.
+#[derive(Default)]
+struct ChunkRead {
+    files: Vec<ReadFile>,
+    /// Session id and revision of every session read from a multi-session store.
+    sessions: Vec<(String, i64)>,
+}
+
 /// Parses one chunk of candidates in parallel and returns the sessions that pass the filters
 /// (main sessions first, so that a message copied into a sidechain is stored with its main
 /// session) and the files that were read without problems.
 fn parse_chunk(
     chunk: &[(Candidate, Option<FileState>)],
     settings: &ImportSettings,
+    known: &KnownRevisions,
     report: &mut ImportReport,
     progress: &Progress,
-) -> (Vec<Session>, Vec<ReadFile>) {
+) -> (Vec<Session>, ChunkRead) {
     let outcomes: Vec<_> = chunk
         .par_iter()
         .map(|(candidate, _)| {
-            let outcome = source::parse(candidate);
+            let outcome = source::parse_known(candidate, known);
             progress.inc(1);
             outcome
         })
         .collect();
     let options = settings.filter_options();
     let mut kept = Vec::new();
-    let mut read = Vec::new();
+    let mut read = ChunkRead::default();
     for ((candidate, state), outcome) in chunk.iter().zip(outcomes) {
         report.absorb_file(&outcome.stats);
+        report.sessions.unchanged += outcome.unchanged_sessions;
         // Files with problems are read again next time, so the problem is reported until fixed.
         if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
-            read.push(ReadFile {
+            read.files.push(ReadFile {
                 path: ledger_path(candidate),
                 state,
                 consumed: outcome.stats.bytes,
@@ -452,6 +469,9 @@ fn parse_chunk(
         report.absorb_diagnostics(outcome.diagnostics);
         for session in outcome.sessions {
             report.sessions.found += 1;
+            if let Some(revision) = session.facts.revision {
+                read.sessions.push((session.id.clone(), revision));
+            }
             match filter::session_skip_reason(&session, &options) {
                 Some(reason) => {
                     *report.sessions.skipped.entry(reason).or_default() += 1;
@@ -493,9 +513,12 @@ fn ledger_path(candidate: &Candidate) -> String {
     candidate.path.to_string_lossy().into_owned()
 }
 
-fn ledger_entries(settings: &ImportSettings, read: Vec<ReadFile>) -> Vec<LedgerEntry> {
+/// The ledger entries of what a chunk read, under this run's options.
+fn ledger_entries(settings: &ImportSettings, read: ChunkRead) -> (Vec<LedgerEntry>, Vec<SessionLedgerEntry>) {
     let options_key = settings.ledger_key();
-    read.into_iter()
+    let files = read
+        .files
+        .into_iter()
         .map(|file| LedgerEntry {
             path: file.path,
             state: file.state,
@@ -503,7 +526,18 @@ fn ledger_entries(settings: &ImportSettings, read: Vec<ReadFile>) -> Vec<LedgerE
             importer_version: plan::IMPORTER_VERSION.to_owned(),
             options_key: options_key.clone(),
         })
-        .collect()
+        .collect();
+    let sessions = read
+        .sessions
+        .into_iter()
+        .map(|(session_id, revision)| SessionLedgerEntry {
+            session_id,
+            revision,
+            importer_version: plan::IMPORTER_VERSION.to_owned(),
+            options_key: options_key.clone(),
+        })
+        .collect();
+    (files, sessions)
 }
 
 fn join_error(error: tokio::task::JoinError) -> ImportError {

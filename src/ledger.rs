@@ -12,6 +12,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::model::KnownRevisions;
+
 /// What `stat` says about a file: enough to notice appends, rewrites and replacements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileState {
@@ -47,6 +49,16 @@ pub struct LedgerEntry {
     pub options_key: String,
 }
 
+/// One recorded session of a multi-session store (OpenCode's database or storage tree).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionLedgerEntry {
+    pub session_id: String,
+    /// The store's revision marker when the session was read.
+    pub revision: i64,
+    pub importer_version: String,
+    pub options_key: String,
+}
+
 /// The entries of one host and tool, with the option keys under which an entry still holds.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -73,10 +85,22 @@ impl Ledger {
 
     pub fn is_unchanged(&self, path: &str, state: &FileState) -> bool {
         self.entries.get(path).is_some_and(|entry| {
-            entry.state == *state
-                && entry.importer_version == self.importer_version
-                && self.accepted_keys.contains(&entry.options_key)
+            entry.state == *state && self.holds(&entry.importer_version, &entry.options_key)
         })
+    }
+
+    /// The session revisions recorded under this run's importer version and options: sessions
+    /// still at these revisions need not be read.
+    pub fn known_revisions(&self, sessions: Vec<SessionLedgerEntry>) -> KnownRevisions {
+        sessions
+            .into_iter()
+            .filter(|entry| self.holds(&entry.importer_version, &entry.options_key))
+            .map(|entry| (entry.session_id, entry.revision))
+            .collect()
+    }
+
+    fn holds(&self, importer_version: &str, options_key: &str) -> bool {
+        importer_version == self.importer_version && self.accepted_keys.iter().any(|key| key == options_key)
     }
 }
 
@@ -149,6 +173,27 @@ mod tests {
         }
         let bumped = Ledger::new(vec![entry("/a", 10, "k")], vec!["k".to_owned()], "v2");
         assert!(!bumped.is_unchanged("/a", &same), "another importer version");
+    }
+
+    #[test]
+    fn only_sessions_recorded_under_accepted_options_are_known() {
+        let session = |id: &str, version: &str, key: &str| SessionLedgerEntry {
+            session_id: id.to_owned(),
+            revision: 5,
+            importer_version: version.to_owned(),
+            options_key: key.to_owned(),
+        };
+        let ledger = Ledger::new(Vec::new(), vec!["k".to_owned(), "unfiltered".to_owned()], "v1");
+        let known = ledger.known_revisions(vec![
+            session("a", "v1", "k"),
+            session("b", "v1", "unfiltered"),
+            session("c", "v1", "other"),
+            session("d", "v0", "k"),
+        ]);
+        assert_eq!(
+            known,
+            KnownRevisions::from([("a".to_owned(), 5), ("b".to_owned(), 5)])
+        );
     }
 
     #[test]

@@ -163,6 +163,10 @@ pub struct SessionFacts {
     pub is_sidechain: bool,
     /// The session this one was spawned from (subagents) or forked from.
     pub parent_session_id: Option<String>,
+    /// The store's own change marker for the session (OpenCode `time_updated`, epoch ms). The
+    /// ledger skips sessions whose marker has not moved since they were imported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
 }
 
 /// A parsed session, ready for filtering and planning.
@@ -220,10 +224,15 @@ pub struct FileStats {
     pub torn_tail: bool,
 }
 
+/// Sessions the ledger has seen at their current revision: session id to revision.
+pub type KnownRevisions = std::collections::HashMap<String, i64>;
+
 /// Everything one source unit (a file, or a database) yielded.
 #[derive(Debug, Default)]
 pub struct ParseOutcome {
     pub sessions: Vec<Session>,
+    /// Sessions not read because their revision is in the [`KnownRevisions`] given.
+    pub unchanged_sessions: u64,
     pub diagnostics: Vec<Diagnostic>,
     pub stats: FileStats,
 }

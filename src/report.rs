@@ -55,6 +55,8 @@ pub struct FileCounts {
 #[derive(Debug, Default, Serialize)]
 pub struct SessionCounts {
     pub found: u64,
+    /// Sessions of a multi-session store not read: unchanged since their import.
+    pub unchanged: u64,
     pub imported: u64,
     pub skipped: BTreeMap<SkipReason, u64>,
 }
@@ -155,6 +157,13 @@ impl ImportReport {
             human_bytes(files.bytes),
             files.lines
         );
+        if self.sessions.unchanged > 0 {
+            let _ = writeln!(
+                out,
+                "  Not read, unchanged since their last import: {} sessions",
+                self.sessions.unchanged
+            );
+        }
         if files.unchanged > 0 {
             let _ = writeln!(
                 out,

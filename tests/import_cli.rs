@@ -156,15 +156,16 @@ async fn second_run_writes_nothing(tool: &str) {
         "{tool}: no row was rewritten"
     );
 
-    // Without --rescan the ledger skips unchanged files unopened (OpenCode's stores are always read).
+    // Without --rescan the ledger skips unchanged files (OpenCode: unchanged sessions) unread.
     let third = memtree(&args, home.path());
     let report = third.json();
+    assert_eq!(written(&report), (0, 0, 0), "{tool}");
     if tool == "opencode" {
-        assert_eq!(written(&report), (0, 0, inserted));
+        assert_eq!(report["sessions"]["found"], 0, "{tool}");
+        assert!(report["sessions"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
     } else {
         assert_eq!(report["files"]["scanned"], 0, "{tool}");
         assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
-        assert_eq!(written(&report), (0, 0, 0), "{tool}");
     }
     assert_eq!(
         row_versions(&client).await,
@@ -735,4 +736,46 @@ async fn files_with_problems_are_read_again_until_fixed() {
         );
         assert_eq!(run.json()["files"]["scanned"], 1);
     }
+}
+
+#[tokio::test]
+async fn an_opencode_session_that_changed_is_read_again_alone() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("opencode");
+    copy_tree(Path::new(&fixture("opencode/database-and-storage/source")), &data);
+    let url = db.url();
+    let source = data.display().to_string();
+    let args = [
+        "opencode",
+        "import",
+        "--json",
+        "--include-trivial",
+        "--include-sidechains",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    let first = memtree(&args, home.path()).json();
+    let n_sessions = first["sessions"]["found"].as_u64().unwrap();
+    assert!(n_sessions >= 2);
+
+    let database = data.join("opencode.db");
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    let changed: String = connection
+        .query_row("select id from session order by id limit 1", [], |row| row.get(0))
+        .unwrap();
+    connection
+        .execute(
+            "update session set time_updated = time_updated + 1 where id = ?1",
+            [&changed],
+        )
+        .unwrap();
+    drop(connection);
+
+    let second = memtree(&args, home.path()).json();
+    assert_eq!(second["sessions"]["found"], 1, "only the changed session is read");
+    assert_eq!(second["session_list"][0]["id"], changed.as_str());
+    assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), n_sessions - 1);
 }

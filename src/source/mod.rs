@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, ParseOutcome, Tool};
+use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Tool};
 
 /// Reads one environment variable; injected so tests can fake the environment.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -58,10 +58,16 @@ pub fn discover(tool: Tool, roots: &[PathBuf], scope: Option<&ProjectScope>) -> 
 /// Parses one candidate into sessions. Never panics on bad content and never returns an error:
 /// unreadable input is a diagnostic in the outcome.
 pub fn parse(candidate: &Candidate) -> ParseOutcome {
+    parse_known(candidate, &KnownRevisions::new())
+}
+
+/// [`parse`], skipping the sessions of stores that keep per-session revisions (OpenCode) whose
+/// revision is already `known`: they are counted, not read.
+pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
     match candidate.tool {
         Tool::Claude => claude::parse(candidate),
         Tool::Codex => codex::parse(candidate),
-        Tool::OpenCode => opencode::parse(candidate),
+        Tool::OpenCode => opencode::parse(candidate, known),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The persisted ledger (`memtree_ledger`): reading a host's entries, recording new ones.
 
-use crate::ledger::{FileState, LedgerEntry};
+use crate::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
 
 use super::{Store, StoreError};
 
@@ -75,6 +75,75 @@ impl Store {
             )
             .await
             .map_err(StoreError::query("recording the ledger"))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Every session revision recorded for this host and tool (none before the ledger existed).
+    pub async fn load_session_ledger(
+        &self,
+        host: &str,
+        tool: &str,
+    ) -> Result<Vec<SessionLedgerEntry>, StoreError> {
+        if !self.has_ledger {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "select session_id, revision, importer_version, options_key from {} \
+                     where host = $1 and tool = $2",
+                    self.table("memtree_ledger_sessions")
+                ),
+                &[&host, &tool],
+            )
+            .await
+            .map_err(StoreError::query("reading the session ledger"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionLedgerEntry {
+                session_id: row.get(0),
+                revision: row.get(1),
+                importer_version: row.get(2),
+                options_key: row.get(3),
+            })
+            .collect())
+    }
+
+    /// Records (or replaces) session revisions, after their memories are committed.
+    pub async fn record_session_ledger(
+        &self,
+        host: &str,
+        tool: &str,
+        entries: &[SessionLedgerEntry],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.session_id.as_str()).collect();
+        let revisions: Vec<i64> = entries.iter().map(|entry| entry.revision).collect();
+        let versions: Vec<&str> = entries
+            .iter()
+            .map(|entry| entry.importer_version.as_str())
+            .collect();
+        let keys: Vec<&str> = entries.iter().map(|entry| entry.options_key.as_str()).collect();
+        let client = self.client().await?;
+        client
+            .execute(
+                &format!(
+                    "insert into {} (host, tool, session_id, revision, importer_version, options_key) \
+                     select $1, $2, * from unnest($3::text[], $4::int8[], $5::text[], $6::text[]) \
+                     on conflict (host, tool, session_id) do update set revision = excluded.revision, \
+                       importer_version = excluded.importer_version, options_key = excluded.options_key, \
+                       updated_at = now()",
+                    self.table("memtree_ledger_sessions")
+                ),
+                &[&host, &tool, &ids, &revisions, &versions, &keys],
+            )
+            .await
+            .map_err(StoreError::query("recording the session ledger"))?;
         Ok(())
     }
 }

@@ -24,6 +24,8 @@ pub(super) struct SessionInfo {
     /// The session's `model` column (database 1.x only): `{id, providerID, variant?}`.
     pub model: Option<Value>,
     pub created_ms: Option<i64>,
+    /// `time_updated` / `time.updated`: the session's revision for the ledger.
+    pub updated_ms: Option<i64>,
 }
 
 /// One session as read from either store.
@@ -175,6 +177,7 @@ fn session_facts(info: &SessionInfo, messages: &[MessageRecord]) -> Result<Sessi
         started_at,
         is_sidechain: info.parent_id.is_some(),
         parent_session_id: info.parent_id.clone(),
+        revision: info.updated_ms,
         ..SessionFacts::default()
     })
 }

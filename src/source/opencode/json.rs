@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::{Diagnostic, DiagnosticKind, ParseOutcome};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome};
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 
@@ -31,6 +31,7 @@ pub(super) enum JsonLayout {
 pub(super) fn read_storage(
     storage: &Path,
     layout: JsonLayout,
+    known: &KnownRevisions,
     taken: &mut HashSet<String>,
     outcome: &mut ParseOutcome,
 ) {
@@ -39,6 +40,7 @@ pub(super) fn read_storage(
         layout,
         outcome,
         worktrees: HashMap::new(),
+        unchanged: Vec::new(),
     };
     let session_files = match layout {
         JsonLayout::Global => {
@@ -54,11 +56,13 @@ pub(super) fn read_storage(
         if taken.contains(&session_id) {
             continue;
         }
-        if let Some(session) = reader.read_session(session_id, &path) {
+        if let Some(session) = reader.read_session(session_id, &path, known) {
             taken.insert(session.id.clone());
             reader.outcome.sessions.push(session);
         }
     }
+    // An unchanged session is taken too: an older copy in another store must not replace it.
+    taken.extend(reader.unchanged);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,17 +77,33 @@ struct StorageReader<'a> {
     outcome: &'a mut ParseOutcome,
     /// Project worktrees by project id, read once each.
     worktrees: HashMap<String, Option<String>>,
+    /// Sessions skipped because their revision is known.
+    unchanged: Vec<String>,
 }
 
 impl StorageReader<'_> {
-    fn read_session(&mut self, session_id: String, path: &Path) -> Option<crate::model::Session> {
+    /// Reads one session, unless its revision is `known` (then it is counted and skipped before
+    /// its messages and parts are listed).
+    fn read_session(
+        &mut self,
+        session_id: String,
+        path: &Path,
+        known: &KnownRevisions,
+    ) -> Option<crate::model::Session> {
         let body = self.read_json(path)?;
+        let updated_ms = body.pointer("/time/updated").and_then(convert::epoch_ms);
+        if updated_ms.is_some() && known.get(&session_id) == updated_ms.as_ref() {
+            self.outcome.unchanged_sessions += 1;
+            self.unchanged.push(session_id);
+            return None;
+        }
         let mut info = SessionInfo {
             title: convert::text_field(&body, "/title"),
             directory: convert::text_field(&body, "/directory"),
             version: convert::text_field(&body, "/version"),
             parent_id: convert::text_field(&body, "/parentID"),
             created_ms: body.pointer("/time/created").and_then(convert::epoch_ms),
+            updated_ms,
             ..SessionInfo::default()
         };
         if info.directory.is_none() {

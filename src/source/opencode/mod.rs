@@ -15,7 +15,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, ParseOutcome, Tool};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Tool};
 
 use super::{env_path, home_dir, Candidate, Discovery, EnvLookup};
 
@@ -66,15 +66,16 @@ pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
 
 /// Reads every store under the candidate's root; a session found in several is taken from the
 /// first: databases (`opencode.db` first), then `storage/`, then the per-project trees.
-pub fn parse(candidate: &Candidate) -> ParseOutcome {
+/// Sessions whose revision is in `known` are counted as unchanged and not read.
+pub fn parse(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
     let stores = Stores::locate(&candidate.path);
     let mut outcome = ParseOutcome::default();
     let mut taken = HashSet::new();
     for database in &stores.databases {
-        sqlite::read_database(database, &mut taken, &mut outcome);
+        sqlite::read_database(database, known, &mut taken, &mut outcome);
     }
     for (storage, layout) in &stores.storages {
-        json::read_storage(storage, *layout, &mut taken, &mut outcome);
+        json::read_storage(storage, *layout, known, &mut taken, &mut outcome);
     }
     outcome
         .sessions

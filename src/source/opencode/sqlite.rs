@@ -31,7 +31,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 use serde_json::Value;
 
-use crate::model::{Diagnostic, DiagnosticKind, ParseOutcome, Session};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session};
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 
@@ -44,13 +44,18 @@ const ATTEMPTS: usize = 3;
 
 /// Reads every session of the database at `db` whose id is not in `taken`, adding the ids it
 /// imports. A database that cannot be read at all is one `Unreadable` diagnostic naming it.
-pub(super) fn read_database(db: &Path, taken: &mut HashSet<String>, outcome: &mut ParseOutcome) {
+pub(super) fn read_database(
+    db: &Path,
+    known: &KnownRevisions,
+    taken: &mut HashSet<String>,
+    outcome: &mut ParseOutcome,
+) {
     outcome.stats.bytes += [db.to_path_buf(), wal_path(db)]
         .iter()
         .filter_map(|path| std::fs::metadata(path).ok())
         .map(|meta| meta.len())
         .sum::<u64>();
-    let read = match read_consistently(db, taken) {
+    let read = match read_consistently(db, known, taken) {
         Ok(read) => read,
         Err(problem) => DatabaseRead {
             diagnostics: vec![diagnostic(db, DiagnosticKind::Unreadable, problem)],
@@ -62,6 +67,9 @@ pub(super) fn read_database(db: &Path, taken: &mut HashSet<String>, outcome: &mu
             outcome.sessions.push(session);
         }
     }
+    // An unchanged session is taken too: an older copy in another store must not replace it.
+    outcome.unchanged_sessions += read.unchanged.len() as u64;
+    taken.extend(read.unchanged);
     outcome.stats.malformed_lines += read
         .diagnostics
         .iter()
@@ -74,6 +82,8 @@ pub(super) fn read_database(db: &Path, taken: &mut HashSet<String>, outcome: &mu
 #[derive(Debug, Default)]
 struct DatabaseRead {
     sessions: Vec<Session>,
+    /// Sessions not read because their revision is known.
+    unchanged: Vec<String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -97,22 +107,26 @@ impl From<rusqlite::Error> for Failure {
     }
 }
 
-fn read_consistently(db: &Path, taken: &HashSet<String>) -> Result<DatabaseRead, String> {
+fn read_consistently(
+    db: &Path,
+    known: &KnownRevisions,
+    taken: &HashSet<String>,
+) -> Result<DatabaseRead, String> {
     for _ in 0..ATTEMPTS {
         let attempt = match choose_access(db)? {
-            Access::ReadOnly => match open_and_read(&file_uri(db, "mode=ro"), db, taken) {
+            Access::ReadOnly => match open_and_read(&file_uri(db, "mode=ro"), db, known, taken) {
                 // The read-only open cannot use the WAL index (e.g. `-shm` unwritable and
                 // uninitialised): read a private copy instead.
-                Err(Failure::Sqlite(error)) if needs_private_copy(&error) => read_copy(db, taken)?,
+                Err(Failure::Sqlite(error)) if needs_private_copy(&error) => read_copy(db, known, taken)?,
                 result => Some(result.map_err(describe)?),
             },
             Access::Immutable => {
                 let before = fingerprint(db);
-                let read =
-                    open_and_read(&file_uri(db, "mode=ro&immutable=1"), db, taken).map_err(describe)?;
+                let read = open_and_read(&file_uri(db, "mode=ro&immutable=1"), db, known, taken)
+                    .map_err(describe)?;
                 (fingerprint(db) == before).then_some(read)
             }
-            Access::Copy => read_copy(db, taken)?,
+            Access::Copy => read_copy(db, known, taken)?,
         };
         if let Some(read) = attempt {
             return Ok(read);
@@ -157,7 +171,11 @@ fn needs_private_copy(error: &rusqlite::Error) -> bool {
 
 /// Copies the database and its WAL into a private directory and reads the copy; `None` when
 /// either file changed during the copy.
-fn read_copy(db: &Path, taken: &HashSet<String>) -> Result<Option<DatabaseRead>, String> {
+fn read_copy(
+    db: &Path,
+    known: &KnownRevisions,
+    taken: &HashSet<String>,
+) -> Result<Option<DatabaseRead>, String> {
     let scratch = tempfile::Builder::new()
         .prefix("memtree-opencode-")
         .tempdir()
@@ -174,7 +192,7 @@ fn read_copy(db: &Path, taken: &HashSet<String>) -> Result<Option<DatabaseRead>,
     if (fingerprint(db), fingerprint(&wal)) != before {
         return Ok(None);
     }
-    open_and_read(&file_uri(&copy, "mode=ro"), db, taken)
+    open_and_read(&file_uri(&copy, "mode=ro"), db, known, taken)
         .map(Some)
         .map_err(describe)
 }
@@ -293,16 +311,29 @@ impl Schema {
     }
 }
 
-fn open_and_read(uri: &str, db: &Path, taken: &HashSet<String>) -> Result<DatabaseRead, Failure> {
+fn open_and_read(
+    uri: &str,
+    db: &Path,
+    known: &KnownRevisions,
+    taken: &HashSet<String>,
+) -> Result<DatabaseRead, Failure> {
     let conn = open(uri)?;
     let schema = Schema::load(&conn)?;
-    let ids: Vec<String> = {
-        let mut statement = conn.prepare("SELECT id FROM session ORDER BY id")?;
-        let ids = statement.query_map([], |row| row.get(0))?;
-        ids.collect::<rusqlite::Result<_>>()?
+    let sessions: Vec<(String, Option<i64>)> = {
+        let sql = format!(
+            "SELECT id, {} FROM session ORDER BY id",
+            Schema::column(&schema.session, "time_updated")
+        );
+        let mut statement = conn.prepare(&sql)?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, integer(row, 1))))?;
+        rows.collect::<rusqlite::Result<_>>()?
     };
     let mut read = DatabaseRead::default();
-    for id in ids.into_iter().filter(|id| !taken.contains(id)) {
+    for (id, updated_ms) in sessions.into_iter().filter(|(id, _)| !taken.contains(id)) {
+        if updated_ms.is_some() && known.get(&id) == updated_ms.as_ref() {
+            read.unchanged.push(id);
+            continue;
+        }
         // One read transaction per session: its rows are one snapshot, and OpenCode is never
         // kept from checkpointing for longer than one session takes to read.
         let session = conn
@@ -344,7 +375,7 @@ fn read_session(
 ) -> rusqlite::Result<Option<SessionRecord>> {
     let column = |name: &str| Schema::column(&schema.session, name);
     let sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM session WHERE id = ?1",
+        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM session WHERE id = ?1",
         column("parent_id"),
         column("directory"),
         column("title"),
@@ -353,6 +384,7 @@ fn read_session(
         column("model"),
         column("time_created"),
         column("project_id"),
+        column("time_updated"),
     );
     let row = conn
         .query_row(&sql, [id], |row| {
@@ -366,6 +398,7 @@ fn read_session(
                     model: None,
                     worktree: None,
                     created_ms: integer(row, 6),
+                    updated_ms: integer(row, 8),
                 },
                 text(row, 5),
                 text(row, 7),
