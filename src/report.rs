@@ -209,6 +209,14 @@ impl ImportReport {
                     project.key, project.tree, project.sessions, project.messages
                 );
             }
+            for session in &self.session_list {
+                let short_id: String = session.id.chars().take(8).collect();
+                let title = session.title.as_deref().unwrap_or("(untitled)");
+                let _ = match session.skipped {
+                    Some(reason) => writeln!(out, "  {short_id} {title}  skipped: {}", reason.as_str()),
+                    None => writeln!(out, "  {short_id} {title}  {} messages", session.messages),
+                };
+            }
         }
         let _ = writeln!(out, "  Finished in {:.1}s", self.duration_ms as f64 / 1000.0);
         let listed = if verbose {
