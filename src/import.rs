@@ -13,6 +13,7 @@ use chrono::Utc;
 use rayon::prelude::*;
 
 use crate::cli::ImportArgs;
+use crate::failpoint;
 use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
 use crate::localdb;
@@ -195,6 +196,7 @@ pub fn run(
     }
     let discovery = source::discover(settings.tool, &roots, settings.project.as_ref());
     report.absorb_diagnostics(discovery.diagnostics);
+    failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, discovery.candidates.len() as u64, "parsing");
     let git = GitCache::default();
     let imported_at = Utc::now();
@@ -231,6 +233,7 @@ pub fn run(
                 .unwrap_or_else(|| key.base_slug());
             let project = ProjectContext { slug, git: facts };
             let tree = project.tree(&plan_options);
+            failpoint::hit("plan.session");
             let plan = plan::plan_session(&session, &project, &plan_options, &mut seen);
             let n_rows = plan.memories.len() as u64;
             report.messages.planned += n_rows;
@@ -262,6 +265,7 @@ pub fn run(
                 runtime.block_on(store.write(&memories))?
             };
             report.messages.written += counts;
+            failpoint::hit("import.chunk_written");
         }
     }
     progress.finish();

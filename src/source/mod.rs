@@ -58,6 +58,7 @@ pub fn discover(tool: Tool, roots: &[PathBuf], scope: Option<&ProjectScope>) -> 
 /// Parses one candidate into sessions. Never panics on bad content and never returns an error:
 /// unreadable input is a diagnostic in the outcome.
 pub fn parse(candidate: &Candidate) -> ParseOutcome {
+    crate::failpoint::hit("parse.file");
     match candidate.tool {
         Tool::Claude => claude::parse(candidate),
         Tool::Codex => codex::parse(candidate),
