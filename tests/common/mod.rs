@@ -8,6 +8,9 @@
 //! durability off for speed. The cluster dies with the test binary: an `atexit` handler shuts it
 //! down and removes its directory, and on Linux the server also gets SIGKILL if the test process
 //! dies without running it (parent-death signal), so failing or killed runs leak no server.
+//!
+//! A test that takes the server away from a running import starts a [`PrivateCluster`] of its own
+//! (the same setup, crash-safe commits), which it can stop like a crash and start again.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
@@ -151,7 +154,7 @@ static CLUSTER_PID: AtomicI32 = AtomicI32::new(0);
 static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();
 
 fn start_cluster() -> Config {
-    let files = ClusterFiles::init();
+    let files = ClusterFiles::init(false);
     CLUSTER_DIR
         .set(files.dir.clone())
         .expect("one shared cluster per test binary");
@@ -170,11 +173,14 @@ struct ClusterFiles {
     account: Option<ServerAccount>,
     dir: PathBuf,
     data: PathBuf,
+    /// Whether an acknowledged commit survives the server crashing (`synchronous_commit=on`).
+    /// A server that is never crashed can skip waiting for its WAL, which is faster.
+    crash_safe: bool,
 }
 
 impl ClusterFiles {
     /// Creates the directory and runs initdb in it.
-    fn init() -> ClusterFiles {
+    fn init(crash_safe: bool) -> ClusterFiles {
         let install = PgInstall::find(&|name| std::env::var_os(name)).expect(
             "PostgreSQL must be installed for database tests (.ci/run installs it), or set TEST_DATABASE_URL",
         );
@@ -226,6 +232,7 @@ impl ClusterFiles {
             account,
             dir,
             data,
+            crash_safe,
         }
     }
 
@@ -250,7 +257,15 @@ impl ClusterFiles {
                 "-c",
                 "full_page_writes=off",
             ])
-            .args(["-c", "synchronous_commit=off", "-c", "max_connections=200"])
+            .args([
+                "-c",
+                if self.crash_safe {
+                    "synchronous_commit=on"
+                } else {
+                    "synchronous_commit=off"
+                },
+            ])
+            .args(["-c", "max_connections=200"])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
@@ -389,7 +404,8 @@ pub struct PrivateCluster {
 
 impl PrivateCluster {
     pub fn start() -> PrivateCluster {
-        let files = ClusterFiles::init();
+        // Crash-safe: the tests stop it like a crash and count on what it acknowledged.
+        let files = ClusterFiles::init(true);
         let pid = files.spawn_server();
         PrivateCluster {
             files,
