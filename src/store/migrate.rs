@@ -2,10 +2,10 @@
 //!
 //! Each migration runs in its own transaction together with its row in
 //! `<schema>.memtree_migrations`, under a transaction-level advisory lock keyed by the schema, so
-//! concurrent runs apply each file exactly once (two schemas migrating at once in one database can
-//! still race on `create extension`: the loser fails transiently and [`apply`] is run again). An
-//! applied file whose text changed is refused:
-//! the database would no longer match what the code expects.
+//! concurrent runs apply each file exactly once. Two schemas migrating at once in one database can
+//! still race on `create extension`: the loser's unique violation in the catalog is transient, and
+//! `apply` is run again (`Store::open`). An applied file whose text changed is refused: the
+//! database would no longer match what the code expects.
 
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, GenericClient};

@@ -111,11 +111,12 @@ impl Store {
         let (pool, target) = connect(config).await?;
         // A server that cannot be reached fails the run at once; one lost during the migrations,
         // or a race with another schema's migrations, is retried (the migrations are idempotent).
-        let client = pool.get().await.map_err(pool_error(&target))?;
+        drop(pool.get().await.map_err(pool_error(&target))?);
         retry::run(|| async {
             migrate::apply(&mut *pool.get().await.map_err(pool_error(&target))?, &schema).await
         })
         .await?;
+        let client = pool.get().await.map_err(pool_error(&target))?;
         let ltree_type = ltree_type(&client).await?.ok_or_else(|| StoreError::Query {
             action: "finding the ltree extension",
             detail: "the extension is missing after the migrations created it".to_owned(),
