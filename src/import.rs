@@ -14,6 +14,7 @@ use chrono::Utc;
 use rayon::prelude::*;
 
 use crate::cli::ImportArgs;
+use crate::failpoint;
 use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
 use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
@@ -285,6 +286,7 @@ pub fn run(
             candidates.push((candidate, state));
         }
     }
+    failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
     let git = GitCache::default();
     let plan_options = PlanOptions {
@@ -323,6 +325,7 @@ pub fn run(
                 .unwrap_or_else(|| key.base_slug());
             let project = ProjectContext { slug, git: facts };
             let tree = project.tree(&plan_options);
+            failpoint::hit("plan.session");
             let plan = plan::plan_session(&session, &project, &plan_options, &mut seen);
             let n_rows = plan.memories.len() as u64;
             report.messages.planned += n_rows;
@@ -361,6 +364,7 @@ pub fn run(
                 let counts = store.write(&memories).await?;
                 store.record_ledger(&host, tool, &files).await?;
                 store.record_session_ledger(&host, tool, &sessions).await?;
+                failpoint::hit("import.chunk_written");
                 Ok(counts)
             }));
         }

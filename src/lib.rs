@@ -4,6 +4,7 @@
 //! `store` (write); `import` runs them for one tool. See docs/ARCHITECTURE.md.
 
 pub mod cli;
+pub mod failpoint;
 pub mod filter;
 pub mod git;
 pub mod id;

@@ -5,7 +5,7 @@
 //! what becomes a memory.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -204,6 +204,25 @@ pub enum DiagnosticKind {
     Unreadable,
     /// A message that had to be cut to the size limit.
     Truncated,
+    /// A file discovery listed that was gone when it was opened: the tool deleted or renamed it
+    /// meanwhile. Not a problem: nothing is lost (rows already imported stay, a renamed file is
+    /// read under its new name next run), so it is a warning and does not change the exit code.
+    Vanished,
+}
+
+impl Diagnostic {
+    /// `file` was listed by discovery but no longer existed when it was opened.
+    pub fn vanished(file: &Path) -> Diagnostic {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: None,
+            kind: DiagnosticKind::Vanished,
+            message: format!(
+                "{} was deleted or renamed while the import ran; skipped (a renamed file is read next run)",
+                file.display()
+            ),
+        }
+    }
 }
 
 impl DiagnosticKind {

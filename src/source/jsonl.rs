@@ -48,6 +48,7 @@ where
     let mut buf = Vec::new();
     loop {
         buf.clear();
+        crate::failpoint::hit("parse.line");
         let read = read_line_limited(&mut reader, &mut buf, max_buffered)?;
         if read == LineEnd::Eof && buf.is_empty() {
             break;

@@ -64,6 +64,7 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
 /// [`parse`], skipping the sessions of stores that keep per-session revisions (OpenCode) whose
 /// revision is already `known`: they are counted, not read.
 pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
+    crate::failpoint::hit("parse.file");
     match candidate.tool {
         Tool::Claude => claude::parse(candidate),
         Tool::Codex => codex::parse(candidate),

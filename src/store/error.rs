@@ -37,14 +37,42 @@ pub enum StoreError {
 
     #[error("{action} failed: {detail}")]
     Query { action: &'static str, detail: String },
+
+    /// A failure that may pass when tried again: the connection dropped, the server is restarting,
+    /// or the transaction lost a serialization or deadlock race (see `retry.rs`).
+    #[error("{action} failed: {detail}")]
+    Transient { action: &'static str, detail: String },
+
+    #[error("{last}; gave up after {attempts} attempts in {waited_ms} ms; everything committed before is kept: run the import again once the database is reachable")]
+    GaveUp {
+        attempts: u32,
+        waited_ms: u64,
+        last: Box<StoreError>,
+    },
 }
 
 impl StoreError {
     pub(crate) fn query(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
-        move |error| StoreError::Query {
-            action,
-            detail: pg_detail(&error),
+        move |error| StoreError::classified(action, pg_detail(&error), &error)
+    }
+
+    /// `Transient` when trying again may help, else `Query`.
+    pub(crate) fn classified(
+        action: &'static str,
+        detail: String,
+        error: &tokio_postgres::Error,
+    ) -> StoreError {
+        if super::retry::is_transient(error) {
+            StoreError::Transient { action, detail }
+        } else {
+            StoreError::Query { action, detail }
         }
+    }
+
+    /// Whether the operation that failed may be tried again: it did not commit anything, or what
+    /// it committed is rewritten identically.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient { .. } | StoreError::Connect { .. })
     }
 }
 

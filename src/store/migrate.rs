@@ -2,13 +2,17 @@
 //!
 //! Each migration runs in its own transaction together with its row in
 //! `<schema>.memtree_migrations`, under a transaction-level advisory lock keyed by the schema, so
-//! concurrent runs apply each file exactly once. An applied file whose text changed is refused:
-//! the database would no longer match what the code expects.
+//! concurrent runs apply each file exactly once. Two schemas migrating at once in one database can
+//! still race on `create extension`: the loser's unique violation in the catalog is transient, and
+//! `apply` is run again (`Store::open`). An applied file whose text changed is refused: the
+//! database would no longer match what the code expects.
 
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, GenericClient};
 
-use super::{SchemaName, StoreError};
+use crate::failpoint;
+
+use super::{retry, SchemaName, StoreError};
 
 /// One embedded migration file.
 pub(crate) struct Migration {
@@ -89,11 +93,23 @@ pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<()
         {
             continue; // dropping the transaction rolls it back
         }
-        let failed = |error: tokio_postgres::Error| StoreError::Migration {
-            version: migration.version,
-            file: migration.file,
-            schema: schema.as_str().to_owned(),
-            detail: super::pg_detail(&error),
+        let failed = |error: tokio_postgres::Error| {
+            let detail = super::pg_detail(&error);
+            if retry::is_transient(&error) || retry::is_catalog_race(&error) {
+                return StoreError::Transient {
+                    action: "applying a migration",
+                    detail: format!(
+                        "migration {} (`sql/{}`): {detail}",
+                        migration.version, migration.file
+                    ),
+                };
+            }
+            StoreError::Migration {
+                version: migration.version,
+                file: migration.file,
+                schema: schema.as_str().to_owned(),
+                detail,
+            }
         };
         // The ltree type must resolve for `create table`; the extension lives where it was
         // installed (public when 0001 installs it).
@@ -120,7 +136,9 @@ pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<()
             )
             .await
             .map_err(failed)?;
+        failpoint::hit("migrate.before_commit");
         transaction.commit().await.map_err(failed)?;
+        failpoint::hit("migrate.after_commit");
         tracing::info!(
             version = migration.version,
             file = migration.file,

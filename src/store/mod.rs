@@ -7,6 +7,7 @@
 mod error;
 mod ledger;
 mod migrate;
+mod retry;
 mod slugs;
 pub mod target;
 mod write;
@@ -111,8 +112,14 @@ impl Store {
     pub async fn open(config: tokio_postgres::Config, schema: &str) -> Result<Store, StoreError> {
         let schema = SchemaName::parse(schema)?;
         let (pool, target) = connect(config).await?;
-        let mut client = pool.get().await.map_err(pool_error(&target))?;
-        migrate::apply(&mut client, &schema).await?;
+        // A server that cannot be reached fails the run at once; one lost during the migrations,
+        // or a race with another schema's migrations, is retried (the migrations are idempotent).
+        drop(pool.get().await.map_err(pool_error(&target))?);
+        retry::run(|| async {
+            migrate::apply(&mut *pool.get().await.map_err(pool_error(&target))?, &schema).await
+        })
+        .await?;
+        let client = pool.get().await.map_err(pool_error(&target))?;
         let ltree_type = ltree_type(&client).await?.ok_or_else(|| StoreError::Query {
             action: "finding the ltree extension",
             detail: "the extension is missing after the migrations created it".to_owned(),

@@ -1,8 +1,9 @@
 //! The persisted slug book (`memtree_projects`): once a project has a slug, it keeps it.
 
+use crate::failpoint;
 use crate::slug::{ProjectKey, SlugBook};
 
-use super::{Store, StoreError};
+use super::{retry, Store, StoreError};
 
 /// First key of the advisory lock serialising slug assignment (the second is the schema's hash).
 const SLUG_LOCK: i32 = 0x6d74_6d02;
@@ -17,7 +18,12 @@ impl Store {
     /// Under a transaction-level advisory lock: reads the book, assigns slugs to the projects not
     /// yet in it with [`SlugBook::assign`], inserts them and commits; returns the whole book.
     /// Concurrent runs queue on the lock, so the later one sees and keeps the earlier's slugs.
+    /// Retried on transient errors: a retry reads the book again, so a lost commit assigns nothing twice.
     pub async fn assign_slugs(&self, projects: &[ProjectKey]) -> Result<SlugBook, StoreError> {
+        retry::run(|| self.assign_slugs_once(projects)).await
+    }
+
+    async fn assign_slugs_once(&self, projects: &[ProjectKey]) -> Result<SlugBook, StoreError> {
         let mut pooled = self.client().await?;
         let client: &mut tokio_postgres::Client = &mut pooled;
         let transaction = client
@@ -52,10 +58,12 @@ impl Store {
                 .await
                 .map_err(StoreError::query("saving new project slugs"))?;
         }
+        failpoint::hit("slugs.before_commit");
         transaction
             .commit()
             .await
             .map_err(StoreError::query("saving new project slugs"))?;
+        failpoint::hit("slugs.after_commit");
         Ok(book)
     }
 }

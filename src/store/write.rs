@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::failpoint;
 use crate::plan::PlannedMemory;
 
-use super::{Store, StoreError, WriteCounts};
+use super::{retry, Store, StoreError, WriteCounts};
 
 /// Most rows in one write batch (one transaction).
 const BATCH_ROWS: usize = 1000;
@@ -62,12 +63,15 @@ impl Store {
         Ok(counts)
     }
 
-    /// Writes in batches bounded by rows and bytes, each batch one transaction (one statement),
+    /// Writes in batches bounded by rows and bytes, each batch one transaction,
     /// over the pool's connections concurrently. Rows already current are not touched; changed
     /// rows are rewritten in place (content, meta, tree, temporal, `updated_at = now()`),
     /// keeping their id and `created_at`. Repeated ids: the first is written.
     ///
-    /// On error, batches already committed stay written; re-running is safe.
+    /// Each batch inserts its rows in id order, so concurrent imports writing the same rows lock
+    /// them in the same order and wait for each other instead of deadlocking. A batch that fails
+    /// on a transient error (connection lost, deadlock) is retried (`retry.rs`); on any other
+    /// error, batches already committed stay written and re-running is safe.
     pub async fn write(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
         let (unique, duplicates) = first_of_each_id(memories);
         let batches = batches(&unique);
@@ -77,7 +81,7 @@ impl Store {
              changed as (select i.* from i left join {memory} m on m.id = i.id \
                  where m.id is null or not ({ROW_IS_CURRENT})) \
              insert into {memory} as m (id, content, meta, tree, temporal) \
-             select id, content, meta, tree::{ltree}, tstzrange(at, at, '[]') from changed \
+             select id, content, meta, tree::{ltree}, tstzrange(at, at, '[]') from changed order by id \
              on conflict (id) do update set content = excluded.content, meta = excluded.meta, \
                  tree = excluded.tree, temporal = excluded.temporal, updated_at = now() \
              returning (xmax = 0)",
@@ -87,14 +91,10 @@ impl Store {
         let next_batch = AtomicUsize::new(0);
         let worker = || async {
             let mut counts = WriteCounts::default();
-            let mut pooled = None;
             while let Some(batch) = batches.get(next_batch.fetch_add(1, Ordering::Relaxed)) {
-                // Connect lazily: a small write needs only one connection.
-                let client = match &mut pooled {
-                    Some(client) => client,
-                    empty => empty.insert(self.client().await?),
-                };
-                counts += write_batch(client, &sql, batch).await?;
+                // A batch is idempotent: when its connection fails, it is written again on another.
+                counts += retry::run(|| async { write_batch(&mut *self.client().await?, &sql, batch).await })
+                    .await?;
             }
             Ok::<_, StoreError>(counts)
         };
@@ -123,18 +123,24 @@ async fn write_batch(
     let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
     let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
     let metas: Vec<&Value> = metas.iter().map(|meta| meta.as_ref()).collect();
-    let rows = client
+    let failed = |error: tokio_postgres::Error| {
+        let detail = format!(
+            "batch of {} rows from id {}: {}",
+            batch.len(),
+            ids.first().map(Uuid::to_string).unwrap_or_default(),
+            super::pg_detail(&error)
+        );
+        StoreError::classified("writing memories", detail, &error)
+    };
+    failpoint::hit("write.before_batch");
+    let transaction = client.transaction().await.map_err(failed)?;
+    let rows = transaction
         .query(sql, &[&ids, &contents, &metas, &trees, &times])
         .await
-        .map_err(|error| StoreError::Query {
-            action: "writing memories",
-            detail: format!(
-                "batch of {} rows from id {}: {}",
-                batch.len(),
-                ids.first().map(Uuid::to_string).unwrap_or_default(),
-                super::pg_detail(&error)
-            ),
-        })?;
+        .map_err(failed)?;
+    failpoint::hit("write.before_commit");
+    transaction.commit().await.map_err(failed)?;
+    failpoint::hit("write.after_commit");
     let inserted = rows.iter().filter(|row| row.get::<_, bool>(0)).count() as u64;
     let written = rows.len() as u64;
     Ok(WriteCounts {

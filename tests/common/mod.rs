@@ -8,6 +8,9 @@
 //! durability off for speed. The cluster dies with the test binary: an `atexit` handler shuts it
 //! down and removes its directory, and on Linux the server also gets SIGKILL if the test process
 //! dies without running it (parent-death signal), so failing or killed runs leak no server.
+//!
+//! A test that takes the server away from a running import starts a [`PrivateCluster`] of its own
+//! (the same setup, crash-safe commits), which it can stop like a crash and start again.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
@@ -28,11 +31,16 @@ use tokio_postgres::{Config, NoTls};
 pub struct TestDb {
     pub config: Config,
     pub name: String,
+    /// On the server shared by the binary's tests (else on a [`PrivateCluster`], removed whole).
+    on_shared_server: bool,
 }
 
 impl Drop for TestDb {
     /// On a shared server, drops the database (a throwaway cluster is removed whole at exit).
     fn drop(&mut self) {
+        if !self.on_shared_server {
+            return;
+        }
         let server = server();
         if !server.shared || std::thread::panicking() {
             return; // keep a failed test's database for inspection
@@ -105,7 +113,11 @@ pub async fn test_db() -> TestDb {
         .expect("create the test database");
     let mut config = server.admin.clone();
     config.dbname(&name);
-    TestDb { config, name }
+    TestDb {
+        config,
+        name,
+        on_shared_server: true,
+    }
 }
 
 /// A connection to the server's maintenance database, driven on the current runtime.
@@ -142,106 +154,194 @@ static CLUSTER_PID: AtomicI32 = AtomicI32::new(0);
 static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();
 
 fn start_cluster() -> Config {
-    let install = PgInstall::find(&|name| std::env::var_os(name)).expect(
-        "PostgreSQL must be installed for database tests (.ci/run installs it), or set TEST_DATABASE_URL",
-    );
-    let account = ServerAccount::when_root().expect("a `postgres` user to run the test server as");
-    // Short and reachable by the server account: socket paths are limited to 107 bytes.
-    let base = if Path::new("/tmp").is_dir() {
-        PathBuf::from("/tmp")
-    } else {
-        std::env::temp_dir()
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("memtree-test-pg.")
-        .tempdir_in(base)
-        .expect("create a temp dir")
-        .keep();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("restrict the temp dir");
-    if let Some(account) = account {
-        account
-            .chown(&dir)
-            .expect("give the temp dir to the server account");
-    }
-    CLUSTER_DIR.set(dir.clone()).expect("one cluster per test binary");
-    let data = dir.join("data");
-
-    let mut initdb = Command::new(install.program("initdb"));
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ])
-        .current_dir(&dir);
-    if let Some(account) = account {
-        account.apply(&mut initdb);
-    }
-    let output = initdb.output().expect("run initdb");
-    assert!(
-        output.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-
-    let log = fs::File::create(dir.join("server.log")).expect("create the server log");
-    let mut postgres = Command::new(install.program("postgres"));
-    postgres
-        .arg("-D")
-        .arg(&data)
-        .arg("-k")
-        .arg(&dir)
-        .args([
-            "-c",
-            "listen_addresses=",
-            "-c",
-            "fsync=off",
-            "-c",
-            "full_page_writes=off",
-        ])
-        .args(["-c", "synchronous_commit=off", "-c", "max_connections=200"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("clone the log handle"))
-        .stderr(log);
-    let credentials = account.map(|account| (account.uid, account.gid));
-    // SAFETY: the closure only makes async-signal-safe system calls.
-    unsafe {
-        postgres.pre_exec(move || become_server_child(credentials));
-    }
-    // The parent-death signal fires when the *thread* that spawned the child ends, so spawn from
-    // a thread that lives as long as the process.
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(postgres.spawn().map(|child| child.id()));
-        loop {
-            std::thread::park();
-        }
-    });
-    let pid = receiver
-        .recv()
-        .expect("the spawning thread reports")
-        .expect("start postgres");
-    CLUSTER_PID.store(pid as i32, Ordering::SeqCst);
+    let files = ClusterFiles::init(false);
+    CLUSTER_DIR
+        .set(files.dir.clone())
+        .expect("one shared cluster per test binary");
+    let pid = files.spawn_server();
+    CLUSTER_PID.store(pid, Ordering::SeqCst);
     // SAFETY: registering a plain `extern "C" fn` has no preconditions.
     unsafe {
         libc::atexit(stop_cluster);
     }
-    wait_until_ready(&data, &dir);
+    files.admin()
+}
 
-    let mut admin = Config::new();
-    admin
-        .host_path(&dir)
-        .port(5432)
-        .user("postgres")
-        .dbname("postgres");
-    admin
+/// A throwaway cluster's directory: data, Unix socket, server log.
+struct ClusterFiles {
+    install: PgInstall,
+    account: Option<ServerAccount>,
+    dir: PathBuf,
+    data: PathBuf,
+    /// Whether an acknowledged commit survives the server crashing (`synchronous_commit=on`).
+    /// A server that is never crashed can skip waiting for its WAL, which is faster.
+    crash_safe: bool,
+}
+
+impl ClusterFiles {
+    /// Creates the directory and runs initdb in it.
+    fn init(crash_safe: bool) -> ClusterFiles {
+        let install = PgInstall::find(&|name| std::env::var_os(name)).expect(
+            "PostgreSQL must be installed for database tests (.ci/run installs it), or set TEST_DATABASE_URL",
+        );
+        let account = ServerAccount::when_root().expect("a `postgres` user to run the test server as");
+        // Short and reachable by the server account: socket paths are limited to 107 bytes.
+        let base = if Path::new("/tmp").is_dir() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("memtree-test-pg.")
+            .tempdir_in(base)
+            .expect("create a temp dir")
+            .keep();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("restrict the temp dir");
+        if let Some(account) = account {
+            account
+                .chown(&dir)
+                .expect("give the temp dir to the server account");
+        }
+        let data = dir.join("data");
+
+        let mut initdb = Command::new(install.program("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
+            .current_dir(&dir);
+        if let Some(account) = account {
+            account.apply(&mut initdb);
+        }
+        let output = initdb.output().expect("run initdb");
+        assert!(
+            output.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ClusterFiles {
+            install,
+            account,
+            dir,
+            data,
+            crash_safe,
+        }
+    }
+
+    /// Starts the server on the data directory and waits until it accepts connections.
+    fn spawn_server(&self) -> i32 {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .expect("open the server log");
+        let mut postgres = Command::new(self.install.program("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-k")
+            .arg(&self.dir)
+            .args([
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .args([
+                "-c",
+                if self.crash_safe {
+                    "synchronous_commit=on"
+                } else {
+                    "synchronous_commit=off"
+                },
+            ])
+            .args(["-c", "max_connections=200"])
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log);
+        let credentials = self.account.map(|account| (account.uid, account.gid));
+        // SAFETY: the closure only makes async-signal-safe system calls.
+        unsafe {
+            postgres.pre_exec(move || become_server_child(credentials));
+        }
+        let pid = spawn_from_lasting_thread(postgres);
+        self.wait_until_ready(pid);
+        pid
+    }
+
+    /// Waits until the server reports "ready" in its pid file.
+    fn wait_until_ready(&self, pid: i32) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let pid_file = fs::read_to_string(self.data.join("postmaster.pid")).unwrap_or_default();
+            let own = pid_file.lines().next().map(str::trim) == Some(pid.to_string().as_str());
+            if own
+                && pid_file.lines().any(|line| line.trim() == "ready")
+                && self.dir.join(".s.PGSQL.5432").exists()
+            {
+                return;
+            }
+            let mut status = 0;
+            // SAFETY: polling our own child without blocking.
+            let exited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid;
+            if exited || Instant::now() > deadline {
+                let log = fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                panic!("the test server did not start:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn admin(&self) -> Config {
+        let mut admin = Config::new();
+        admin
+            .host_path(&self.dir)
+            .port(5432)
+            .user("postgres")
+            .dbname("postgres");
+        admin
+    }
+}
+
+/// Spawns `command` and returns its pid. The parent-death signal fires when the *thread* that
+/// spawned the child ends, so every server is spawned by one thread that lives as long as the
+/// process.
+fn spawn_from_lasting_thread(command: Command) -> i32 {
+    type Request = (Command, std::sync::mpsc::Sender<std::io::Result<u32>>);
+    static SPAWNER: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Request>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (sender, requests) = std::sync::mpsc::channel::<Request>();
+        std::thread::spawn(move || {
+            for (mut command, reply) in requests {
+                let _ = reply.send(command.spawn().map(|child| child.id()));
+            }
+            loop {
+                std::thread::park();
+            }
+        });
+        std::sync::Mutex::new(sender)
+    });
+    let (reply, answer) = std::sync::mpsc::channel();
+    spawner
+        .lock()
+        .unwrap()
+        .send((command, reply))
+        .expect("the spawner thread runs");
+    answer
+        .recv()
+        .expect("the spawner thread answers")
+        .expect("start postgres") as i32
 }
 
 /// In the forked child before exec: drop to the server account, then ask for SIGKILL when the
@@ -262,32 +362,8 @@ fn become_server_child(credentials: Option<(u32, u32)>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Waits until the server reports "ready" in its pid file.
-fn wait_until_ready(data: &Path, dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let pid_file = fs::read_to_string(data.join("postmaster.pid")).unwrap_or_default();
-        if pid_file.lines().any(|line| line.trim() == "ready") && dir.join(".s.PGSQL.5432").exists() {
-            return;
-        }
-        let pid = CLUSTER_PID.load(Ordering::SeqCst);
-        let mut status = 0;
-        // SAFETY: polling our own child without blocking.
-        let exited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid;
-        if exited || Instant::now() > deadline {
-            let log = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            panic!("the test server did not start:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// At exit: immediate shutdown (SIGQUIT), reap the server, remove its directory.
-extern "C" fn stop_cluster() {
-    let pid = CLUSTER_PID.load(Ordering::SeqCst);
-    if pid <= 0 {
-        return;
-    }
+/// Immediate shutdown (SIGQUIT, what `pg_ctl stop -m immediate` sends), then reaps the server.
+fn stop_server(pid: i32) {
     // SAFETY: signalling and reaping our own child process.
     unsafe {
         libc::kill(pid, libc::SIGQUIT);
@@ -302,7 +378,76 @@ extern "C" fn stop_cluster() {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// At exit: stop the shared cluster and remove its directory.
+extern "C" fn stop_cluster() {
+    let pid = CLUSTER_PID.load(Ordering::SeqCst);
+    if pid <= 0 {
+        return;
+    }
+    stop_server(pid);
     if let Some(dir) = CLUSTER_DIR.get() {
         let _ = fs::remove_dir_all(dir);
+    }
+}
+
+/// A cluster of one test's own, which the test may stop and start again (to take the database
+/// away from a running import) without disturbing the shared one. Always a local throwaway
+/// cluster, even with `TEST_DATABASE_URL` set: a shared server must never be stopped. Dropping it
+/// stops the server and removes its directory.
+pub struct PrivateCluster {
+    files: ClusterFiles,
+    /// The running server, `None` while stopped.
+    pid: Option<i32>,
+}
+
+impl PrivateCluster {
+    pub fn start() -> PrivateCluster {
+        // Crash-safe: the tests stop it like a crash and count on what it acknowledged.
+        let files = ClusterFiles::init(true);
+        let pid = files.spawn_server();
+        PrivateCluster {
+            files,
+            pid: Some(pid),
+        }
+    }
+
+    /// Stops the server the way a crash or `pg_ctl stop -m immediate` does: every connection is
+    /// cut at once, nothing is checkpointed.
+    pub fn stop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            stop_server(pid);
+        }
+    }
+
+    /// Starts the stopped server again (it recovers from its WAL first).
+    pub fn start_again(&mut self) {
+        assert!(self.pid.is_none(), "the server is already running");
+        self.pid = Some(self.files.spawn_server());
+    }
+
+    /// Creates a fresh, empty database on this cluster.
+    pub async fn test_db(&self, name: &str) -> TestDb {
+        let admin = self.files.admin();
+        admin_client(&admin)
+            .await
+            .batch_execute(&format!("create database \"{name}\""))
+            .await
+            .expect("create the test database");
+        let mut config = admin;
+        config.dbname(name);
+        TestDb {
+            config,
+            name: name.to_owned(),
+            on_shared_server: false,
+        }
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(&self.files.dir);
     }
 }

@@ -38,6 +38,10 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
     let mut outcome = ParseOutcome::default();
     let file = match File::open(path) {
         Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            outcome.diagnostics.push(Diagnostic::vanished(path));
+            return outcome;
+        }
         Err(err) => {
             outcome.diagnostics.push(unreadable(path, &err));
             return outcome;

@@ -132,6 +132,10 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
     let name = file_name(path).unwrap_or_default();
     let file = match File::open(path) {
         Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            outcome.diagnostics.push(Diagnostic::vanished(path));
+            return outcome;
+        }
         Err(err) => {
             outcome.diagnostics.push(unreadable(path, &err.to_string()));
             return outcome;
