@@ -1,0 +1,584 @@
+//! Bad input, end to end: every kind of broken file, path and field value is written into a
+//! tempdir, imported by the `memtree` binary into a real PostgreSQL (tests/common), and checked for
+//! the exit code, the diagnostics (file, line, kind) and the rows that still made it in.
+//!
+//! Each tool has a data-driven table of cases; each case imports into a fresh database under its
+//! own tree root (`case_<name>`), and its rows are counted with `tree <@ 'case_<name>'`.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const CWD: &str = "/home/dev/proj";
+const TS: &str = "2025-09-01T10:00:00Z";
+const CLAUDE_SID: &str = "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5";
+const CODEX_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const CODEX_FILE: &str = "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+const OPENCODE_MS: i64 = 1_756_720_800_000;
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+/// What one import did.
+struct Outcome {
+    code: i32,
+    report: Value,
+    stderr: String,
+    /// Rows under the case's tree root (`None` for runs that do not write).
+    rows: Option<i64>,
+}
+
+impl Outcome {
+    /// `(file relative to base, line, kind)` of every diagnostic, sorted.
+    fn diagnostics(&self, base: &Path) -> Vec<(String, Option<u64>, String)> {
+        let mut found: Vec<_> = self.report["diagnostics"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no diagnostics in report; stderr:\n{}", self.stderr))
+            .iter()
+            .map(|diagnostic| {
+                let file = diagnostic["file"].as_str().unwrap_or_default();
+                let relative = Path::new(file)
+                    .strip_prefix(base)
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_else(|_| file.to_owned());
+                (
+                    relative,
+                    diagnostic["line"].as_u64(),
+                    diagnostic["kind"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+fn memtree_command(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::null());
+    command
+}
+
+fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsString> {
+    [
+        tool,
+        "import",
+        "--json",
+        "--full-transcript",
+        "--include-trivial",
+        "--include-sidechains",
+        "--tree-root",
+        tree_root,
+        "--source",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([source.as_os_str().to_owned()])
+    .collect()
+}
+
+fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        report,
+        stderr,
+        rows,
+    }
+}
+
+/// Imports `source` into `db` under the tree root `tree_root`.
+async fn import(db: &common::TestDb, tool: &str, source: &Path, tree_root: &str) -> Outcome {
+    let home = tempfile::tempdir().unwrap();
+    let output = memtree_command(home.path())
+        .args(import_args(tool, source, tree_root))
+        .args(["--database-url", &db.url()])
+        .output()
+        .expect("run memtree");
+    let rows = count_rows(db, tree_root).await;
+    finish(output, Some(rows))
+}
+
+async fn count_rows(db: &common::TestDb, tree_root: &str) -> i64 {
+    let client = db.client().await;
+    let exists: bool = client
+        .query_one("select to_regclass('memory') is not null", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if !exists {
+        return 0;
+    }
+    client
+        .query_one(
+            "select count(*) from memory where tree <@ $1::text::ltree",
+            &[&tree_root],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The case table
+
+/// One bad input: how to write it, and what the import must report.
+struct Case {
+    name: &'static str,
+    /// Writes the case's files under the directory given (the `--source`).
+    write: Box<dyn Fn(&Path)>,
+    code: i32,
+    /// `(path relative to the source, line, kind)`, in any order.
+    diagnostics: Vec<(String, Option<u64>, &'static str)>,
+    rows: i64,
+}
+
+fn case(
+    name: &'static str,
+    write: impl Fn(&Path) + 'static,
+    code: i32,
+    diagnostics: &[(&str, Option<u64>, &'static str)],
+    rows: i64,
+) -> Case {
+    Case {
+        name,
+        write: Box::new(write),
+        code,
+        diagnostics: diagnostics
+            .iter()
+            .map(|(file, line, kind)| ((*file).to_owned(), *line, *kind))
+            .collect(),
+        rows,
+    }
+}
+
+/// Runs every case of `tool`, each against a fresh database (message ids do not depend on the
+/// tree, so cases sharing ids must not share a table); reports every mismatch at once.
+async fn run_table(tool: &str, cases: Vec<Case>) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let db = common::test_db().await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("src");
+        fs::create_dir_all(&source).unwrap();
+        (case.write)(&source);
+        let tree_root = format!("case_{}", case.name);
+        let outcome = import(&db, tool, &source, &tree_root).await;
+        let mut expected: Vec<_> = case
+            .diagnostics
+            .iter()
+            .map(|(file, line, kind)| (file.clone(), *line, (*kind).to_owned()))
+            .collect();
+        expected.sort();
+        let actual = outcome.diagnostics(&source);
+        if outcome.code != case.code || actual != expected || outcome.rows != Some(case.rows) {
+            failures.push(format!(
+                "{tool}/{}: exit {} (want {}), rows {:?} (want {}),\n  diagnostics {actual:?}\n  want        {expected:?}\n  stderr: {}",
+                case.name,
+                outcome.code,
+                case.code,
+                outcome.rows,
+                case.rows,
+                outcome.stderr.trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+fn write_file(path: &Path, bytes: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+/// JSON lines, each ending in a newline.
+fn lines(records: &[Value]) -> Vec<u8> {
+    records
+        .iter()
+        .flat_map(|record| format!("{record}\n").into_bytes())
+        .collect()
+}
+
+/// Sets the member at `pointer` (which must exist, or its parent must) to `value`.
+fn set(mut record: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = record
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent}"));
+    match target {
+        Value::Object(object) => {
+            object.insert(key.to_owned(), value);
+        }
+        Value::Array(array) => array[key.parse::<usize>().unwrap()] = value,
+        _ => panic!("{parent} is not a container"),
+    }
+    record
+}
+
+/// A case of a three-record input whose middle record meets `fate` (`file` names its file).
+fn fate_case(name: &'static str, fate: Fate, file: &str, write: impl Fn(&Path) + 'static) -> Case {
+    match fate {
+        Fate::Kept => case(name, write, 0, &[], 3),
+        Fate::Ignored => case(name, write, 0, &[], 2),
+        Fate::Malformed => case(name, write, 1, &[(file, Some(2), "malformed")], 2),
+    }
+}
+
+/// A symlink pointing at itself.
+fn symlink_loop(path: &Path) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(path, path).unwrap();
+}
+
+fn deep_json(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claude Code
+
+fn claude_user(uuid: &str, text: &str) -> Value {
+    json!({"type":"user","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,"gitBranch":"main",
+        "version":"2.0.1","isSidechain":false,"isMeta":false,"isCompactSummary":false,"promptId":"p1",
+        "message":{"role":"user","content":text}})
+}
+
+fn claude_assistant(uuid: &str, text: &str) -> Value {
+    json!({"type":"assistant","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,
+        "isApiErrorMessage":false,"message":{"role":"assistant","model":"claude-sonnet-4-5","content":[
+            {"type":"thinking","thinking":"hmm"},
+            {"type":"text","text":text},
+            {"type":"tool_use","id":"tu1","name":"Bash","input":{"command":"ls"}}]}})
+}
+
+fn claude_tool_result(uuid: &str) -> Value {
+    json!({"type":"user","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,
+        "message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"tu1","content":[{"type":"text","text":"a.txt"}]}]}})
+}
+
+fn claude_file(dir: &Path) -> PathBuf {
+    dir.join("proj").join(format!("{CLAUDE_SID}.jsonl"))
+}
+
+fn claude_rel() -> String {
+    format!("proj/{CLAUDE_SID}.jsonl")
+}
+
+/// A three-line session whose middle line is `middle` (raw bytes).
+fn claude_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[claude_user("u1", "first prompt")]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[claude_assistant("a3", "last answer")]));
+    bytes
+}
+
+/// What becomes of a line with a mutated field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    /// Imported as one row.
+    Kept,
+    /// Reported as malformed on its line, and not imported.
+    Malformed,
+    /// Nothing to import, by the format's rules; not a problem.
+    Ignored,
+}
+
+/// Field mutations of every field the Claude parser reads: `(template, pointer, wrong value,
+/// fate of the line)`.
+fn claude_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    let envelope = [
+        "/type",
+        "/uuid",
+        "/sessionId",
+        "/timestamp",
+        "/cwd",
+        "/gitBranch",
+        "/version",
+        "/isSidechain",
+        "/isMeta",
+        "/isCompactSummary",
+        "/promptId",
+        "/message/model",
+    ];
+    for pointer in envelope {
+        for (template, value) in [
+            ("user", json!(7)),
+            ("user", json!(["x"])),
+            ("user", json!({"a":1})),
+        ] {
+            table.push((template, pointer, value, Fate::Malformed));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/isApiErrorMessage", json!("no"), Fate::Malformed),
+        ("user", "/summary", json!(7), Fate::Malformed),
+        ("user", "/aiTitle", json!([]), Fate::Malformed),
+        ("user", "/customTitle", json!({}), Fate::Malformed),
+        ("user", "/message/content", json!(7), Fate::Malformed),
+        ("user", "/message/content", json!({"text":"x"}), Fate::Malformed),
+        ("user", "/message", json!("a string"), Fate::Malformed),
+        ("user", "/message", json!(["x"]), Fate::Malformed),
+        ("user", "/message", json!(7), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/0/thinking",
+            json!(7),
+            Fate::Malformed,
+        ),
+        ("assistant", "/message/content/1/type", json!(7), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/1/text",
+            json!(["x"]),
+            Fate::Malformed,
+        ),
+        ("assistant", "/message/content/2/id", json!(7), Fate::Malformed),
+        ("assistant", "/message/content/2/name", json!({}), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/1",
+            json!("a string"),
+            Fate::Malformed,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/tool_use_id",
+            json!(7),
+            Fate::Malformed,
+        ),
+        // Any JSON is a valid tool input or result: it is kept as compact JSON.
+        (
+            "assistant",
+            "/message/content/2/input",
+            json!("a string"),
+            Fate::Kept,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/content",
+            json!({"a": [1]}),
+            Fate::Kept,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/content/0",
+            json!(7),
+            Fate::Kept,
+        ),
+        // Only string `text` parts are text (images and tool references are skipped).
+        (
+            "tool_result",
+            "/message/content/0/content/0/text",
+            json!(7),
+            Fate::Ignored,
+        ),
+        // An absent value where one is optional.
+        ("user", "/gitBranch", Value::Null, Fate::Kept),
+        ("user", "/cwd", Value::Null, Fate::Kept),
+        // Without an id or a time the message cannot be stored: reported, not silently lost.
+        ("user", "/uuid", Value::Null, Fate::Malformed),
+        ("user", "/timestamp", Value::Null, Fate::Malformed),
+        (
+            "user",
+            "/timestamp",
+            json!("99999-01-01T00:00:00Z"),
+            Fate::Malformed,
+        ),
+        ("user", "/timestamp", json!("not a time"), Fate::Malformed),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn claude_cases() -> Vec<Case> {
+    let rel = claude_rel();
+    let rel = rel.as_str();
+    let mut cases = vec![
+        case("empty", |dir| write_file(&claude_file(dir), ""), 0, &[], 0),
+        case(
+            "whitespace",
+            |dir| write_file(&claude_file(dir), " \n\t\r\n  "),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[claude_user("u1", "one"), claude_assistant("a2", "two")]);
+                bytes.extend(&lines(&[claude_user("u3", "three")])[..40]);
+                write_file(&claude_file(dir), bytes);
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| {
+                let line = claude_user("u2", "caf#").to_string().replace('#', "\u{1}");
+                let bytes = line
+                    .bytes()
+                    .map(|byte| if byte == 1 { 0xff } else { byte })
+                    .collect();
+                write_file(&claude_file(dir), claude_around(bytes));
+            },
+            0,
+            &[(rel, Some(2), "invalid_utf8")],
+            3,
+        ),
+        case(
+            "invalid_utf8_outside_strings",
+            |dir| write_file(&claude_file(dir), claude_around(b"{\"type\":\xff}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| {
+                write_file(
+                    &claude_file(dir),
+                    claude_around(b"{\"type\":\"user\",\0}".to_vec()),
+                )
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_id_and_cwd",
+            |dir| {
+                let line = set(
+                    set(
+                        claude_user("u\u{0}2", "a\u{0}b"),
+                        "/cwd",
+                        json!("/home/dev/p\u{0}q"),
+                    ),
+                    "/sessionId",
+                    json!("s\u{0}x"),
+                );
+                write_file(&claude_file(dir), claude_around(line.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "glued_records",
+            |dir| {
+                let glued = format!("{}{}", claude_user("u2", "two"), claude_user("u3", "three"));
+                write_file(&claude_file(dir), claude_around(glued.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let line = claude_user("u2", "x")
+                    .to_string()
+                    .replace("\"x\"", &deep_json(10_000));
+                write_file(&claude_file(dir), claude_around(line.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        // Fields memtree does not read are skipped without recursion: any depth is fine there.
+        case(
+            "deep_in_ignored_field",
+            |dir| {
+                let line = set(claude_user("u2", "x"), "/toolUseResult", json!("DEEP"))
+                    .to_string()
+                    .replace("\"DEEP\"", &deep_json(10_000));
+                write_file(&claude_file(dir), claude_around(line.into_bytes()));
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "unknown_record_types",
+            |dir| {
+                let mut unknown = claude_user("u2", "x");
+                unknown["type"] = json!("queue-operation-v9");
+                write_file(&claude_file(dir), claude_around(unknown.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "directory_named_like_a_transcript",
+            |dir| {
+                fs::create_dir_all(dir.join("proj").join("x.jsonl")).unwrap();
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join("proj").join("loop.jsonl"));
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            1,
+            &[("proj/loop.jsonl", None, "unreadable")],
+            1,
+        ),
+        case(
+            "directory_symlink_loop",
+            |dir| {
+                fs::create_dir_all(dir.join("proj")).unwrap();
+                std::os::unix::fs::symlink("..", dir.join("proj").join("up")).unwrap();
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in claude_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let record = match template {
+            "user" => claude_user("u2", "two"),
+            "assistant" => claude_assistant("a2", "two"),
+            _ => claude_tool_result("r2"),
+        };
+        let record = set(record, pointer, value.clone());
+        let middle = record.to_string().into_bytes();
+        cases.push(fate_case(name, fate, rel, move |dir| {
+            write_file(&claude_file(dir), claude_around(middle.clone()))
+        }));
+        eprintln!("{name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn claude_bad_inputs() {
+    run_table("claude", claude_cases()).await;
+}
