@@ -2,8 +2,8 @@
 //! tempdir, imported by the `memtree` binary into a real PostgreSQL (tests/common), and checked for
 //! the exit code, the diagnostics (file, line, kind) and the rows that still made it in.
 //!
-//! Each tool has a data-driven table of cases; each case imports into a fresh database under its
-//! own tree root (`case_<name>`), and its rows are counted with `tree <@ 'case_<name>'`.
+//! Each tool has a data-driven table of cases; each case imports into an emptied database under
+//! its own tree root (`case_<name>`), and its rows are counted with `tree <@ 'case_<name>'`.
 
 mod common;
 
@@ -115,6 +115,18 @@ async fn import(db: &common::TestDb, tool: &str, source: &Path, tree_root: &str)
     finish(output, Some(rows))
 }
 
+/// Removes every row (and project slug) an earlier case stored.
+async fn empty_tables(db: &common::TestDb) {
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "do $$ begin if to_regclass('memory') is not null then \
+             truncate memory, memtree_projects; end if; end $$",
+        )
+        .await
+        .unwrap();
+}
+
 async fn count_rows(db: &common::TestDb, tree_root: &str) -> i64 {
     let client = db.client().await;
     let exists: bool = client
@@ -168,12 +180,13 @@ fn case(
     }
 }
 
-/// Runs every case of `tool`, each against a fresh database (message ids do not depend on the
-/// tree, so cases sharing ids must not share a table); reports every mismatch at once.
+/// Runs every case of `tool`, each against an empty database (message ids do not depend on the
+/// tree, so cases sharing ids must not share rows); reports every mismatch at once.
 async fn run_table(tool: &str, cases: Vec<Case>) {
+    let db = common::test_db().await;
     let mut failures = Vec::new();
     for case in cases {
-        let db = common::test_db().await;
+        empty_tables(&db).await;
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("src");
         fs::create_dir_all(&source).unwrap();
@@ -581,4 +594,384 @@ fn claude_cases() -> Vec<Case> {
 #[tokio::test]
 async fn claude_bad_inputs() {
     run_table("claude", claude_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codex CLI
+
+fn codex_wrap(kind: &str, payload: Value) -> Value {
+    json!({"timestamp":TS,"type":kind,"payload":payload})
+}
+
+fn codex_meta() -> Value {
+    codex_wrap(
+        "session_meta",
+        json!({"id":CODEX_SID,"timestamp":TS,"cwd":CWD,"originator":"codex_cli_rs","cli_version":"0.50.0",
+            "source":"cli","model_provider":"openai","agent_role":null,"parent_thread_id":null,
+            "git":{"commit_hash":"abc123","branch":"main","repository_url":"https://example.com/r.git"}}),
+    )
+}
+
+fn codex_message(role: &str, text: &str) -> Value {
+    let part = if role == "user" {
+        "input_text"
+    } else {
+        "output_text"
+    };
+    codex_wrap(
+        "response_item",
+        json!({"type":"message","role":role,"id":format!("msg_{text}"),"content":[{"type":part,"text":text}]}),
+    )
+}
+
+/// The templates a mutation starts from: one record of every kind the parser reads.
+fn codex_template(name: &str) -> Value {
+    match name {
+        "meta" => codex_meta(),
+        "turn_context" => codex_wrap("turn_context", json!({"cwd":CWD,"model":"gpt-5"})),
+        "user" => codex_message("user", "two"),
+        "user_event" => codex_wrap("event_msg", json!({"type":"user_message","message":"two"})),
+        "call" => codex_wrap(
+            "response_item",
+            json!({"type":"function_call","name":"shell","arguments":"{\"cmd\":\"ls\"}","call_id":"c1"}),
+        ),
+        "output" => codex_wrap(
+            "response_item",
+            json!({"type":"function_call_output","call_id":"c1","output":"a.txt"}),
+        ),
+        "reasoning" => codex_wrap(
+            "response_item",
+            json!({"type":"reasoning","summary":[{"type":"summary_text","text":"think"}]}),
+        ),
+        "shell" => codex_wrap(
+            "response_item",
+            json!({"type":"local_shell_call","call_id":"c2","action":{"type":"exec","command":["ls","-l"]}}),
+        ),
+        "search" => codex_wrap(
+            "response_item",
+            json!({"type":"web_search_call","id":"ws1","action":{"type":"search","query":"rust"}}),
+        ),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Codex parser reads. Codex fields change type between
+/// versions, so a field of an unexpected type is read as absent (formats.md section 0): the line
+/// is never malformed for it, and only what it carried is missing.
+fn codex_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let kept_without = |template, pointer| {
+        [json!(7), json!(["x"]), json!({"a":1}), Value::Null]
+            .into_iter()
+            .map(move |value| (template, pointer, value, Fate::Kept))
+    };
+    let mut table: Vec<_> = [
+        ("user", "/timestamp"),
+        ("user", "/ordinal"),
+        ("user", "/payload/id"),
+        ("call", "/payload/name"),
+        ("call", "/payload/call_id"),
+        ("call", "/payload/arguments"),
+        ("output", "/payload/call_id"),
+        ("shell", "/payload/action"),
+        ("shell", "/payload/action/command"),
+        ("search", "/payload/action"),
+        ("search", "/payload/action/query"),
+    ]
+    .into_iter()
+    .flat_map(|(template, pointer)| kept_without(template, pointer))
+    .collect();
+    for pointer in [
+        "/payload/id",
+        "/payload/timestamp",
+        "/payload/cwd",
+        "/payload/originator",
+        "/payload/cli_version",
+        "/payload/source",
+        "/payload/model_provider",
+        "/payload/git",
+        "/payload/git/branch",
+        "/payload/git/commit_hash",
+        "/payload/git/repository_url",
+        "/payload/agent_role",
+        "/payload/parent_thread_id",
+        "/payload/forked_from_id",
+        "/payload/thread_source",
+    ] {
+        // The session still imports (the meta line is swapped for the mutated one).
+        table.push(("meta", pointer, json!(7), Fate::Kept));
+        table.push(("meta", pointer, json!([["x"]]), Fate::Kept));
+    }
+    for (template, pointer, value, fate) in [
+        ("turn_context", "/payload/model", json!(7), Fate::Ignored),
+        ("turn_context", "/payload/cwd", json!(["x"]), Fate::Ignored),
+        ("user", "/timestamp", json!("99999-01-01T00:00:00Z"), Fate::Kept),
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/payload/type", json!(7), Fate::Ignored),
+        ("user", "/payload/role", json!(["user"]), Fate::Ignored),
+        ("user", "/payload/content", json!(7), Fate::Ignored),
+        ("user", "/payload/content/0/text", json!({"t":1}), Fate::Ignored),
+        ("user", "/payload/content", json!("plain text"), Fate::Kept),
+        // The wrapper's payload must be an object: anything else is not a record.
+        ("user", "/payload", json!(7), Fate::Malformed),
+        ("user", "/payload", json!("text"), Fate::Malformed),
+        // serde reads a struct from an array too: an array payload is a record without fields.
+        ("user", "/payload", json!([1]), Fate::Ignored),
+        ("user_event", "/payload/message", json!(7), Fate::Kept),
+        (
+            "user_event",
+            "/payload/message",
+            json!([{"text":"two"}]),
+            Fate::Kept,
+        ),
+        (
+            "output",
+            "/payload/output",
+            json!({"content":"a.txt"}),
+            Fate::Kept,
+        ),
+        ("output", "/payload/output", json!(7), Fate::Kept),
+        ("output", "/payload/output", Value::Null, Fate::Ignored),
+        ("reasoning", "/payload/summary", json!(7), Fate::Ignored),
+        ("reasoning", "/payload/summary/0/text", json!(7), Fate::Ignored),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn codex_file(dir: &Path) -> PathBuf {
+    dir.join("2025").join("09").join("01").join(CODEX_FILE)
+}
+
+fn codex_rel() -> String {
+    format!("2025/09/01/{CODEX_FILE}")
+}
+
+/// A rollout of its meta line, `middle` (line 2), and two assistant messages.
+fn codex_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[codex_meta()]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[
+        codex_message("assistant", "three"),
+        codex_message("assistant", "four"),
+    ]));
+    bytes
+}
+
+fn codex_cases() -> Vec<Case> {
+    let rel = codex_rel();
+    let rel = rel.as_str();
+    let document = |dir: &Path, bytes: &[u8]| {
+        write_file(
+            &dir.join("rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json"),
+            bytes,
+        )
+    };
+    let document_rel = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
+    let mut cases = vec![
+        case("empty", |dir| write_file(&codex_file(dir), ""), 0, &[], 0),
+        case(
+            "whitespace",
+            |dir| write_file(&codex_file(dir), "\n \n\t"),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
+                bytes.extend(&lines(&[codex_message("assistant", "two")])[..30]);
+                write_file(&codex_file(dir), bytes);
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| {
+                let line = codex_message("user", "caf#").to_string().replace('#', "\u{1}");
+                let bytes = line
+                    .bytes()
+                    .map(|byte| if byte == 1 { 0xff } else { byte })
+                    .collect();
+                write_file(&codex_file(dir), codex_around(bytes));
+            },
+            0,
+            &[(rel, Some(2), "invalid_utf8")],
+            3,
+        ),
+        case(
+            "invalid_utf8_outside_strings",
+            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\xff}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\0\"x\"}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_ids_and_cwd",
+            |dir| {
+                let mut meta = codex_meta();
+                meta["payload"]["cwd"] = json!("/home/dev/p\u{0}q");
+                meta["payload"]["id"] = json!("s\u{0}1");
+                let mut message = codex_message("user", "a\u{0}b");
+                message["payload"]["id"] = json!("m\u{0}1");
+                write_file(&codex_file(dir), lines(&[meta, message]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "glued_records",
+            |dir| {
+                let glued = format!("{}{}", codex_message("user", "a"), codex_message("user", "b"));
+                write_file(&codex_file(dir), codex_around(glued.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let line = codex_message("user", "x")
+                    .to_string()
+                    .replace("\"x\"", &deep_json(10_000));
+                write_file(&codex_file(dir), codex_around(line.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "unknown_record_types",
+            |dir| {
+                let line = codex_wrap("brand_new_kind", json!({"type":"message","role":"user"}));
+                write_file(&codex_file(dir), codex_around(line.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "record_not_an_object",
+            |dir| write_file(&codex_file(dir), codex_around(b"\"just a string\"".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "directory_named_like_a_rollout",
+            |dir| {
+                fs::create_dir_all(dir.join(CODEX_FILE.replace("5973", "6973"))).unwrap();
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join(CODEX_FILE.replace("5973", "6973")));
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+            },
+            1,
+            &[(&CODEX_FILE.replace("5973", "6973"), None, "unreadable")],
+            1,
+        ),
+        case(
+            "symlinked_rollout_is_read",
+            |dir| {
+                write_file(
+                    &dir.join("elsewhere.txt"),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+                std::os::unix::fs::symlink(dir.join("elsewhere.txt"), dir.join(CODEX_FILE)).unwrap();
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "document_empty",
+            move |dir| document(dir, b""),
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_items_not_an_array",
+            move |dir| document(dir, br#"{"session":{"id":"s"},"items":7}"#),
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_bad_item_keeps_the_rest",
+            move |dir| {
+                let items = json!({"session":{"id":"s","timestamp":TS},"items":[
+                    {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
+                    7,
+                    {"role":"assistant","content":"two"}]});
+                document(dir, items.to_string().as_bytes())
+            },
+            1,
+            &[(document_rel, None, "malformed")],
+            2,
+        ),
+        case(
+            "document_nested_10000_deep",
+            move |dir| {
+                let text = format!(
+                    "{{\"session\":{{\"id\":\"s\"}},\"items\":[{}]}}",
+                    deep_json(10_000)
+                );
+                document(dir, text.as_bytes())
+            },
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(codex_template(template), pointer, value.clone());
+        let bytes = if template == "meta" {
+            let mut bytes = lines(&[mutated, codex_message("user", "two")]);
+            bytes.extend(lines(&[
+                codex_message("assistant", "three"),
+                codex_message("assistant", "four"),
+            ]));
+            bytes
+        } else {
+            codex_around(mutated.to_string().into_bytes())
+        };
+        cases.push(fate_case(name, fate, rel, move |dir| {
+            write_file(&codex_file(dir), &bytes)
+        }));
+        eprintln!("codex {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn codex_bad_inputs() {
+    run_table("codex", codex_cases()).await;
 }
