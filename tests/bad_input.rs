@@ -975,3 +975,464 @@ fn codex_cases() -> Vec<Case> {
 async fn codex_bad_inputs() {
     run_table("codex", codex_cases()).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenCode
+
+/// The files of one JSON-storage session (global layout): relative path and body.
+fn opencode_files() -> Vec<(&'static str, Value)> {
+    vec![
+        ("storage/project/prj1.json", json!({"id":"prj1","worktree":CWD})),
+        (
+            "storage/session/prj1/ses_1.json",
+            json!({"id":"ses_1","projectID":"prj1","directory":CWD,"title":"t","version":"1.0.0",
+                "parentID":null,"time":{"created":OPENCODE_MS,"updated":OPENCODE_MS}}),
+        ),
+        (
+            "storage/message/ses_1/msg_1.json",
+            json!({"id":"msg_1","sessionID":"ses_1","role":"user","time":{"created":OPENCODE_MS},
+                "agent":"build","model":{"providerID":"anthropic","modelID":"claude-x"}}),
+        ),
+        (
+            "storage/part/msg_1/prt_1.json",
+            json!({"id":"prt_1","type":"text","text":"one"}),
+        ),
+        (
+            "storage/message/ses_1/msg_2.json",
+            json!({"id":"msg_2","sessionID":"ses_1","role":"assistant","time":{"created":OPENCODE_MS + 1},
+                "modelID":"claude-x","providerID":"anthropic","mode":"build","path":{"cwd":CWD}}),
+        ),
+        (
+            "storage/part/msg_2/prt_2.json",
+            json!({"id":"prt_2","type":"tool","tool":"bash","state":{"status":"completed",
+                "input":{"command":"ls"},"output":"a.txt"}}),
+        ),
+        (
+            "storage/message/ses_1/msg_3.json",
+            json!({"id":"msg_3","sessionID":"ses_1","role":"assistant","time":{"created":OPENCODE_MS + 2}}),
+        ),
+        (
+            "storage/part/msg_3/prt_3.json",
+            json!({"id":"prt_3","type":"text","text":"three"}),
+        ),
+        (
+            "storage/part/msg_3/prt_4.json",
+            json!({"id":"prt_4","type":"file","filename":"a.png","mime":"image/png","url":"data:x"}),
+        ),
+        (
+            "storage/part/msg_3/prt_5.json",
+            json!({"id":"prt_5","type":"patch","files":["a.rs"]}),
+        ),
+        (
+            "storage/part/msg_3/prt_6.json",
+            json!({"id":"prt_6","type":"reasoning","text":"hmm"}),
+        ),
+    ]
+}
+
+/// Writes the session with `file`'s body replaced by `body` (bytes) when given.
+fn write_opencode(dir: &Path, replaced: Option<(&str, &[u8])>) {
+    for (file, body) in opencode_files() {
+        match replaced {
+            Some((target, bytes)) if target == file => write_file(&dir.join(file), bytes),
+            _ => write_file(&dir.join(file), body.to_string()),
+        }
+    }
+}
+
+/// Field mutations of every field the OpenCode conversion reads: `(file, pointer, value, rows)`.
+/// Fields of an unexpected type are read as absent; only what cannot be placed in time loses
+/// data, and that is reported (naming the file).
+fn opencode_wrong_types() -> Vec<(&'static str, &'static str, Value, i64, bool)> {
+    const SESSION: &str = "storage/session/prj1/ses_1.json";
+    const MSG1: &str = "storage/message/ses_1/msg_1.json";
+    const MSG2: &str = "storage/message/ses_1/msg_2.json";
+    const PART1: &str = "storage/part/msg_1/prt_1.json";
+    const PART2: &str = "storage/part/msg_2/prt_2.json";
+    const PART4: &str = "storage/part/msg_3/prt_4.json";
+    const PART5: &str = "storage/part/msg_3/prt_5.json";
+    let mut table = Vec::new();
+    for (file, pointer) in [
+        (SESSION, "/title"),
+        (SESSION, "/directory"),
+        (SESSION, "/version"),
+        (SESSION, "/parentID"),
+        (SESSION, "/projectID"),
+        (SESSION, "/time/created"),
+        (SESSION, "/time"),
+        (MSG1, "/role"),
+        (MSG1, "/agent"),
+        (MSG1, "/model"),
+        (MSG1, "/model/modelID"),
+        (MSG2, "/modelID"),
+        (MSG2, "/path"),
+        (MSG2, "/path/cwd"),
+        (PART2, "/tool"),
+        (PART2, "/state"),
+        (PART2, "/state/input"),
+        (PART2, "/state/output"),
+        (PART4, "/filename"),
+        (PART4, "/mime"),
+        (PART5, "/files"),
+        (PART5, "/files/0"),
+    ] {
+        for value in [json!("x7"), json!(7), json!([["x"]]), json!({"a":{}})] {
+            // A string where a string is read is not a wrong type; a parentID makes a sidechain.
+            if value.is_string() && !pointer.contains("time") && !pointer.ends_with("/state") {
+                continue;
+            }
+            table.push((file, pointer, value, 3, false));
+        }
+    }
+    for (file, pointer, value, rows, reported) in [
+        // A part without text contributes nothing; its message then has no content.
+        (PART1, "/text", json!(7), 2, false),
+        (PART1, "/type", json!(7), 2, false),
+        (PART1, "/text", Value::Null, 2, false),
+        // Without a creation time a message cannot be placed: reported, the rest imported.
+        (MSG1, "/time/created", Value::Null, 2, true),
+        (MSG1, "/time/created", json!("yesterday"), 2, true),
+        (MSG1, "/time", json!(7), 2, true),
+        // Year 99999 is a valid epoch-millisecond time (and within PostgreSQL's range).
+        (MSG1, "/time/created", json!(3_093_527_980_800_000_i64), 3, false),
+        (MSG1, "/time/created", json!(1.5e12), 3, false),
+        // The file is not a JSON object: the record is reported.
+        (PART1, "", json!([1]), 2, true),
+        (MSG2, "", json!("msg"), 2, true),
+    ] {
+        table.push((file, pointer, value, rows, reported));
+    }
+    table
+}
+
+fn opencode_cases() -> Vec<Case> {
+    const SESSION: &str = "storage/session/prj1/ses_1.json";
+    const PART1: &str = "storage/part/msg_1/prt_1.json";
+    let database = |bytes: Vec<u8>| {
+        move |dir: &Path| {
+            write_opencode(dir, None);
+            write_file(&dir.join("opencode.db"), &bytes);
+        }
+    };
+    let real_db = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/opencode/database-and-storage/source/opencode.db"),
+    )
+    .unwrap();
+    let mut cases = vec![
+        case(
+            "empty_session_file",
+            |dir| write_opencode(dir, Some((SESSION, b""))),
+            1,
+            &[(SESSION, None, "malformed")],
+            0,
+        ),
+        case(
+            "whitespace_part_file",
+            |dir| write_opencode(dir, Some((PART1, b" \n\t"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "torn_part_file",
+            |dir| write_opencode(dir, Some((PART1, b"{\"id\":\"prt_1\",\"type\":\"te"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"caf\xff\"}"))),
+            0,
+            &[(PART1, None, "invalid_utf8")],
+            3,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"a\0b\"}"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_and_directory",
+            |dir| {
+                write_opencode(dir, Some((PART1, br#"{"type":"text","text":"a\u0000b"}"#)));
+                let session = set(
+                    opencode_files()[1].1.clone(),
+                    "/directory",
+                    json!("/home/p\u{0}q"),
+                );
+                write_file(&dir.join(SESSION), session.to_string());
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "glued_objects",
+            |dir| {
+                write_opencode(
+                    dir,
+                    Some((PART1, br#"{"type":"text","text":"a"}{"type":"text"}"#)),
+                )
+            },
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let body = format!("{{\"type\":\"text\",\"text\":\"a\",\"x\":{}}}", deep_json(10_000));
+                write_opencode(dir, Some((PART1, body.as_bytes())));
+            },
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "unknown_part_type",
+            |dir| write_opencode(dir, Some((PART1, br#"{"type":"hologram","text":"a"}"#))),
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "directory_named_like_a_part",
+            |dir| {
+                write_opencode(dir, None);
+                fs::create_dir_all(dir.join("storage/part/msg_1/prt_0.json")).unwrap();
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                write_opencode(dir, None);
+                symlink_loop(&dir.join("storage/part/msg_1/prt_0.json"));
+            },
+            1,
+            &[("storage/part/msg_1/prt_0.json", None, "unreadable")],
+            3,
+        ),
+        case(
+            "not_sqlite_database",
+            database(b"this is not a database, just text".to_vec()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+        case(
+            "empty_database",
+            database(Vec::new()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+        case(
+            "truncated_database",
+            database(real_db[..real_db.len() / 3].to_vec()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+    ];
+    for (index, (file, pointer, value, rows, reported)) in opencode_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let body = opencode_files()
+            .into_iter()
+            .find(|(name, _)| *name == file)
+            .map(|(_, body)| body)
+            .unwrap();
+        let body = if pointer.is_empty() {
+            value.clone()
+        } else {
+            set(body, pointer, value.clone())
+        };
+        let bytes = body.to_string().into_bytes();
+        let diagnostics: &[(&str, Option<u64>, &'static str)] = if reported {
+            &[(file, None, "malformed")]
+        } else {
+            &[]
+        };
+        cases.push(case(
+            name,
+            move |dir| write_opencode(dir, Some((file, &bytes))),
+            i32::from(reported),
+            diagnostics,
+            rows,
+        ));
+        eprintln!("opencode {name}: {file} {pointer} = {value} -> {rows} rows, reported {reported}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn opencode_bad_inputs() {
+    run_table("opencode", opencode_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile paths and cwds
+
+/// Names that break naive quoting, ltree labels, LIKE patterns, lines and UTF-8.
+const HOSTILE: [&[u8]; 9] = [
+    b"with space",
+    b"quote'\"back`",
+    b"new\nline",
+    b"'; drop table memory; --",
+    b"a.b",
+    b"*",
+    b"%",
+    b"caf\xc3\xa9 \xff\xfe",
+    b"tab\tand\\slash",
+];
+
+/// A name made of `bytes` (not always UTF-8).
+fn os_name(bytes: &[u8]) -> &OsStr {
+    OsStr::from_bytes(bytes)
+}
+
+/// The cwd recorded for hostile case `index`: the name as text (JSON needs UTF-8).
+fn hostile_cwd(index: usize) -> String {
+    format!("/home/dev/{}", String::from_utf8_lossy(HOSTILE[index]))
+}
+
+/// The prompt of hostile case `index`, with a NUL (stored as U+FFFD) and the name itself.
+fn hostile_prompt(index: usize) -> String {
+    format!(
+        "prompt {index}: {} nul\u{0}here",
+        String::from_utf8_lossy(HOSTILE[index])
+    )
+}
+
+/// Checks an import of one session per hostile name: nothing reported, every row stored with the
+/// exact text (NUL as U+FFFD) and cwd, trees made of clean labels, one project per cwd.
+async fn check_hostile_import(db: &common::TestDb, outcome: &Outcome, session_ids: &[String]) {
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stderr, outcome.report);
+    assert_eq!(outcome.report["diagnostics"], json!([]));
+    assert_eq!(outcome.rows, Some(2 * HOSTILE.len() as i64), "{}", outcome.report);
+    let client = db.client().await;
+    let mut trees = std::collections::BTreeSet::new();
+    for (index, session_id) in session_ids.iter().enumerate() {
+        let rows = client
+            .query(
+                "select content, meta->>'source_cwd', tree::text from memory \
+                 where meta->>'source_session_id' = $1 and meta->>'source_message_role' = 'user'",
+                &[session_id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "session {session_id}");
+        let content: String = rows[0].get(0);
+        let cwd: String = rows[0].get(1);
+        let tree: String = rows[0].get(2);
+        assert_eq!(content, hostile_prompt(index).replace('\0', "\u{fffd}"));
+        assert_eq!(cwd, hostile_cwd(index));
+        let labels: Vec<&str> = tree.split('.').collect();
+        assert!(
+            labels.len() == 3
+                && labels[0] == "case_hostile"
+                && labels[2] == "agent_sessions"
+                && !labels[1].is_empty()
+                && labels[1]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "tree {tree:?} for cwd {cwd:?}"
+        );
+        trees.insert(tree);
+    }
+    assert_eq!(trees.len(), HOSTILE.len(), "one project per cwd: {trees:?}");
+}
+
+#[tokio::test]
+async fn claude_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff"));
+    let mut session_ids = Vec::new();
+    for (index, name) in HOSTILE.iter().enumerate() {
+        let session_id = format!("{index:08}-1111-4222-8333-444444444444");
+        let mut prompt = claude_user("u1", &hostile_prompt(index));
+        prompt["sessionId"] = json!(session_id);
+        prompt["cwd"] = json!(hostile_cwd(index));
+        let mut answer = claude_assistant("a1", "answer");
+        answer["sessionId"] = json!(session_id);
+        // The project directory and the file are both named by the hostile name.
+        let file = root
+            .join(os_name(name))
+            .join(os_name(&[*name, b".jsonl"].concat()));
+        write_file(&file, lines(&[prompt, answer]));
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "claude", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+#[tokio::test]
+async fn codex_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff"));
+    let mut session_ids = Vec::new();
+    for (index, name) in HOSTILE.iter().enumerate() {
+        let session_id = format!("{index:08}-1111-4222-8333-444444444444");
+        let mut meta = codex_meta();
+        meta["payload"]["id"] = json!(session_id);
+        meta["payload"]["cwd"] = json!(hostile_cwd(index));
+        meta["payload"]["git"] = Value::Null;
+        let file = root
+            .join(os_name(name))
+            .join(format!("rollout-2025-09-01T10-00-00-{session_id}.jsonl"));
+        write_file(
+            &file,
+            lines(&[
+                meta,
+                codex_message("user", &hostile_prompt(index)),
+                codex_message("assistant", "a"),
+            ]),
+        );
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "codex", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+#[tokio::test]
+async fn opencode_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff; %*.b"));
+    let mut session_ids = Vec::new();
+    for index in 0..HOSTILE.len() {
+        let session_id = format!("ses_{index}");
+        let storage = root.join("storage");
+        let session = json!({"id":session_id,"directory":hostile_cwd(index),"time":{"created":OPENCODE_MS}});
+        write_file(
+            &storage.join(format!("session/prj/{session_id}.json")),
+            session.to_string(),
+        );
+        for (n, (role, text)) in [("user", hostile_prompt(index)), ("assistant", "a".to_owned())]
+            .into_iter()
+            .enumerate()
+        {
+            let message_id = format!("msg_{index}_{n}");
+            let message = json!({"role":role,"time":{"created":OPENCODE_MS + n as i64}});
+            write_file(
+                &storage.join(format!("message/{session_id}/{message_id}.json")),
+                message.to_string(),
+            );
+            write_file(
+                &storage.join(format!("part/{message_id}/prt_1.json")),
+                json!({"type":"text","text":text}).to_string(),
+            );
+        }
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "opencode", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
