@@ -1436,3 +1436,169 @@ async fn opencode_hostile_paths_and_cwds() {
     let outcome = import(&db, "opencode", &root, "case_hostile").await;
     check_hostile_import(&db, &outcome, &session_ids).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A file without read permission
+
+/// Root reads every file regardless of its mode, so as root the import runs as `nobody`. It is
+/// a dry run: `nobody` cannot reach the test server's socket, and the planned rows are what a
+/// real import would write.
+#[test]
+fn unreadable_file_is_reported_and_the_rest_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("projects");
+    let readable = claude_file(&root);
+    write_file(
+        &readable,
+        lines(&[claude_user("u1", "one"), claude_assistant("a1", "two")]),
+    );
+    let locked = root.join("proj").join("locked.jsonl");
+    write_file(&locked, lines(&[claude_user("u9", "secret")]));
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    for path in [dir.path(), &root, &root.join("proj"), &home] {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::set_permissions(&readable, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+
+    let mut command = memtree_command(&home);
+    command
+        .args(import_args("claude", &root, "case_locked"))
+        .arg("--dry-run");
+    // SAFETY: reading our own effective uid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // SAFETY: getpwnam with a NUL-terminated literal; the result is only tested for null.
+        if unsafe { libc::getpwnam(c"nobody".as_ptr()) }.is_null() {
+            println!("NOTE: skipped: running as root and there is no `nobody` user to lose the permission");
+            return;
+        }
+        command.uid(65534).gid(65534);
+    }
+    let outcome = finish(command.output().expect("run memtree"), None);
+    assert_eq!(outcome.code, 1, "{}\n{}", outcome.stderr, outcome.report);
+    assert_eq!(
+        outcome.diagnostics(&root),
+        [("proj/locked.jsonl".to_owned(), None, "unreadable".to_owned())]
+    );
+    assert_eq!(outcome.report["messages"]["planned"], 2, "{}", outcome.report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One 64 MB line: bounded memory
+
+const HUGE: usize = 64 << 20;
+/// The whole process may use this much: the line itself once (64 MB), the 8 MB stored prefix a
+/// few times over, and the runtime. Several copies of the line do not fit.
+const PEAK_RSS_LIMIT_KB: i64 = 200 << 10;
+
+/// `record` with its `"HUGE"` string replaced by 64 MB of base64-looking text, as bytes (spliced
+/// in, so the test itself stays quick and small).
+fn with_huge_string(record: Value, prefix: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"QUJDRGVmZ2hpams0NTY3ODkrLw";
+    let text = record.to_string();
+    let at = text.find("\"HUGE\"").expect("a HUGE placeholder") + 1;
+    let mut bytes = Vec::with_capacity(text.len() + HUGE);
+    bytes.extend_from_slice(&text.as_bytes()[..at]);
+    bytes.extend_from_slice(prefix.as_bytes());
+    bytes.extend(ALPHABET.iter().copied().cycle().take(HUGE));
+    bytes.extend_from_slice(&text.as_bytes()[at + "HUGE".len()..]);
+    bytes
+}
+
+/// Runs the import and returns its exit code, its peak resident set in KiB (`VmHWM`, polled
+/// until it exits: `wait4`'s `ru_maxrss` would also count the test process, whose memory the
+/// child shares until it executes), and its report.
+fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -> (i32, i64, String) {
+    let mut child = memtree_command(home)
+        .args(import_args(tool, source, "case_huge"))
+        .args(["--database-url", db_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run memtree");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+    });
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0;
+    let status = loop {
+        let high_water = fs::read_to_string(&status_file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<i64>().ok());
+        peak_kb = peak_kb.max(high_water.unwrap_or(0));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let report = reader.join().unwrap().unwrap();
+    (status.code().unwrap_or(-1), peak_kb, report)
+}
+
+#[tokio::test]
+async fn a_64_mb_line_is_read_in_bounded_memory() {
+    let db = common::test_db().await;
+    type Writer = fn(&Path);
+    let cases: [(&str, &str, Writer); 5] = [
+        ("claude", "base64 image", |dir| {
+            let mut line = claude_assistant("a2", "look");
+            line["message"]["content"][1] =
+                json!({"type":"image","source":{"type":"base64","media_type":"image/png","data":"HUGE"}});
+            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+        }),
+        ("claude", "tool_result text", |dir| {
+            let line = set(
+                claude_tool_result("r2"),
+                "/message/content/0/content",
+                json!("HUGE"),
+            );
+            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+        }),
+        ("codex", "base64 image", |dir| {
+            let line = codex_wrap(
+                "response_item",
+                json!({"type":"message","role":"user","content":[{"type":"input_text","text":"look"},
+                    {"type":"input_image","image_url":"HUGE"}]}),
+            );
+            let bytes = with_huge_string(line, "data:image/png;base64,");
+            write_file(&codex_file(dir), codex_around(bytes));
+        }),
+        ("codex", "tool output text", |dir| {
+            let line = set(codex_template("output"), "/payload/output", json!("HUGE"));
+            write_file(&codex_file(dir), codex_around(with_huge_string(line, "")));
+        }),
+        ("opencode", "tool output text", |dir| {
+            let part = json!({"type":"tool","tool":"bash","state":{"input":{},"output":"HUGE"}});
+            write_opencode(
+                dir,
+                Some(("storage/part/msg_2/prt_2.json", &with_huge_string(part, ""))),
+            );
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (tool, what, write) in cases {
+        empty_tables(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path());
+        let started = std::time::Instant::now();
+        let (code, peak_kb, report) = import_measuring_peak(&db.url(), tool, dir.path(), dir.path());
+        let rows = count_rows(&db, "case_huge").await;
+        println!(
+            "{tool} {what}: exit {code}, {rows} rows, peak RSS {} MB, {:?}",
+            peak_kb >> 10,
+            started.elapsed()
+        );
+        if code != 0 || rows != 3 || peak_kb > PEAK_RSS_LIMIT_KB {
+            failures.push(format!(
+                "{tool} {what}: exit {code}, {rows} rows (want 3), peak {} MB\n{report}",
+                peak_kb >> 10
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
