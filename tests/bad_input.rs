@@ -1093,6 +1093,16 @@ fn opencode_wrong_types() -> Vec<(&'static str, &'static str, Value, i64, bool)>
         (MSG1, "/time/created", Value::Null, 2, true),
         (MSG1, "/time/created", json!("yesterday"), 2, true),
         (MSG1, "/time", json!(7), 2, true),
+        // Found by the property tests: a time outside every timestamp range lost the session.
+        (MSG1, "/time/created", json!(-8_334_601_228_800_001_i64), 2, true),
+        (MSG1, "/time/created", json!(1e20), 2, true),
+        (
+            SESSION,
+            "/time/created",
+            json!(-8_334_601_228_800_001_i64),
+            3,
+            false,
+        ),
         // Year 99999 is a valid epoch-millisecond time (and within PostgreSQL's range).
         (MSG1, "/time/created", json!(3_093_527_980_800_000_i64), 3, false),
         (MSG1, "/time/created", json!(1.5e12), 3, false),
@@ -1440,48 +1450,85 @@ async fn opencode_hostile_paths_and_cwds() {
 // ---------------------------------------------------------------------------------------------
 // A file without read permission
 
-/// Root reads every file regardless of its mode, so as root the import runs as `nobody`. It is
-/// a dry run: `nobody` cannot reach the test server's socket, and the planned rows are what a
+/// Root reads every file regardless of its mode, so as root the imports run as `nobody`. They
+/// are dry runs: `nobody` cannot reach the test server's socket, and the planned rows are what a
 /// real import would write.
 #[test]
-fn unreadable_file_is_reported_and_the_rest_imported() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("projects");
-    let readable = claude_file(&root);
-    write_file(
-        &readable,
-        lines(&[claude_user("u1", "one"), claude_assistant("a1", "two")]),
-    );
-    let locked = root.join("proj").join("locked.jsonl");
-    write_file(&locked, lines(&[claude_user("u9", "secret")]));
-    let home = dir.path().join("home");
-    fs::create_dir_all(&home).unwrap();
-    for path in [dir.path(), &root, &root.join("proj"), &home] {
-        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    fs::set_permissions(&readable, fs::Permissions::from_mode(0o644)).unwrap();
-    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-
-    let mut command = memtree_command(&home);
-    command
-        .args(import_args("claude", &root, "case_locked"))
-        .arg("--dry-run");
+fn an_unreadable_file_is_reported_and_the_rest_imported() {
+    type Writer = fn(&Path);
+    let cases: [(&str, Writer, &str, u64); 3] = [
+        (
+            "claude",
+            |dir| {
+                write_file(
+                    &claude_file(dir),
+                    lines(&[claude_user("u1", "one"), claude_assistant("a1", "two")]),
+                );
+                write_file(
+                    &dir.join("proj/locked.jsonl"),
+                    lines(&[claude_user("u9", "secret")]),
+                );
+            },
+            "proj/locked.jsonl",
+            2,
+        ),
+        (
+            "codex",
+            |dir| {
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+                write_file(
+                    &dir.join(CODEX_FILE.replace("5973", "6973")),
+                    lines(&[codex_meta()]),
+                );
+            },
+            "rollout-2025-09-01T10-00-00-6973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl",
+            1,
+        ),
+        (
+            "opencode",
+            |dir| write_opencode(dir, None),
+            "storage/part/msg_1/prt_1.json",
+            2,
+        ),
+    ];
     // SAFETY: reading our own effective uid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        // SAFETY: getpwnam with a NUL-terminated literal; the result is only tested for null.
-        if unsafe { libc::getpwnam(c"nobody".as_ptr()) }.is_null() {
-            println!("NOTE: skipped: running as root and there is no `nobody` user to lose the permission");
-            return;
-        }
-        command.uid(65534).gid(65534);
+    let as_nobody = unsafe { libc::geteuid() } == 0;
+    // SAFETY: getpwnam with a NUL-terminated literal; the result is only tested for null.
+    if as_nobody && unsafe { libc::getpwnam(c"nobody".as_ptr()) }.is_null() {
+        println!("NOTE: skipped: running as root and there is no `nobody` user to lose the permission");
+        return;
     }
-    let outcome = finish(command.output().expect("run memtree"), None);
-    assert_eq!(outcome.code, 1, "{}\n{}", outcome.stderr, outcome.report);
-    assert_eq!(
-        outcome.diagnostics(&root),
-        [("proj/locked.jsonl".to_owned(), None, "unreadable".to_owned())]
-    );
-    assert_eq!(outcome.report["messages"]["planned"], 2, "{}", outcome.report);
+    for (tool, write, locked, planned) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let source = dir.path().join("src");
+        write(&source);
+        fs::set_permissions(source.join(locked), fs::Permissions::from_mode(0o000)).unwrap();
+        let home = dir.path().join("home");
+        fs::create_dir_all(&home).unwrap();
+        let mut command = memtree_command(&home);
+        command
+            .args(import_args(tool, &source, "case_locked"))
+            .arg("--dry-run");
+        if as_nobody {
+            command.uid(65534).gid(65534);
+        }
+        let outcome = finish(command.output().expect("run memtree"), None);
+        assert_eq!(outcome.code, 1, "{tool}: {}\n{}", outcome.stderr, outcome.report);
+        assert_eq!(
+            outcome.diagnostics(&source),
+            [(locked.to_owned(), None, "unreadable".to_owned())],
+            "{tool}"
+        );
+        assert_eq!(
+            outcome.report["messages"]["planned"], planned,
+            "{tool}: {}",
+            outcome.report
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1542,7 +1589,6 @@ fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -
 
 #[tokio::test]
 async fn a_64_mb_line_is_read_in_bounded_memory() {
-    let db = common::test_db().await;
     type Writer = fn(&Path);
     let cases: [(&str, &str, Writer); 5] = [
         ("claude", "base64 image", |dir| {
@@ -1580,18 +1626,27 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
             );
         }),
     ];
-    let mut failures = Vec::new();
+    // The imports run side by side (each measured on its own), each into its own database.
+    let mut runs = Vec::new();
     for (tool, what, write) in cases {
-        empty_tables(&db).await;
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path());
-        let started = std::time::Instant::now();
-        let (code, peak_kb, report) = import_measuring_peak(&db.url(), tool, dir.path(), dir.path());
+        let db = common::test_db().await;
+        let url = db.url();
+        let run = std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path());
+            let started = std::time::Instant::now();
+            let measured = import_measuring_peak(&url, tool, dir.path(), dir.path());
+            (measured, started.elapsed())
+        });
+        runs.push((tool, what, db, run));
+    }
+    let mut failures = Vec::new();
+    for (tool, what, db, run) in runs {
+        let ((code, peak_kb, report), took) = run.join().unwrap();
         let rows = count_rows(&db, "case_huge").await;
         println!(
-            "{tool} {what}: exit {code}, {rows} rows, peak RSS {} MB, {:?}",
-            peak_kb >> 10,
-            started.elapsed()
+            "{tool} {what}: exit {code}, {rows} rows, peak RSS {} MB, {took:?}",
+            peak_kb >> 10
         );
         if code != 0 || rows != 3 || peak_kb > PEAK_RSS_LIMIT_KB {
             failures.push(format!(

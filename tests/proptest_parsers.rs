@@ -52,12 +52,19 @@ fn check_lines(outcome: &ParseOutcome, root: &Path, bytes: &[u8]) {
     for diagnostic in &outcome.diagnostics {
         assert!(diagnostic.file.starts_with(root), "{diagnostic:?}");
         if let Some(line) = diagnostic.line {
-            assert!((1..=lines).contains(&line), "line {line} of {lines}: {diagnostic:?}");
+            assert!(
+                (1..=lines).contains(&line),
+                "line {line} of {lines}: {diagnostic:?}"
+            );
         }
     }
     for session in &outcome.sessions {
         for message in &session.messages {
-            assert!(message.line <= lines, "message on line {} of {lines}", message.line);
+            assert!(
+                message.line <= lines,
+                "message on line {} of {lines}",
+                message.line
+            );
         }
     }
 }
@@ -105,7 +112,9 @@ fn mutated(template: Value, pointers: &'static [&'static str]) -> impl Strategy<
     prop::collection::vec((prop::sample::select(pointers), any_json()), 1..4).prop_map(move |changes| {
         changes
             .into_iter()
-            .fold(template.clone(), |record, (pointer, value)| mutate(record, pointer, value))
+            .fold(template.clone(), |record, (pointer, value)| {
+                mutate(record, pointer, value)
+            })
     })
 }
 

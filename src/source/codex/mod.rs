@@ -70,8 +70,9 @@ pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
 }
 
 /// Every rollout under `roots` (recursively; symlinked directories are not followed, symlinked
-/// rollouts are read), sorted by path within each root. A root may also be a single file. A root that does not exist is skipped: a fresh Codex
-/// home has no `archived_sessions`. Codex folders are date-sharded, so `--project` cannot prune.
+/// rollouts are read), sorted by path within each root. A root may also be a single file. A root
+/// that does not exist is skipped: a fresh Codex home has no `archived_sessions`. Codex folders
+/// are date-sharded, so `--project` cannot prune.
 pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
     let mut discovery = Discovery::default();
     let mut seen = HashSet::new();

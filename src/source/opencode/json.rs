@@ -122,7 +122,7 @@ impl StorageReader<'_> {
                 self.diagnose(
                     &path,
                     DiagnosticKind::Malformed,
-                    "message has no time.created".to_owned(),
+                    "message has no valid time.created".to_owned(),
                 );
                 continue;
             };
