@@ -22,7 +22,10 @@ pub fn parse_file(tool: Tool, name: &str, data: &[u8]) {
     let lines = data.iter().filter(|&&byte| byte == b'\n').count() as u64;
     for diagnostic in &outcome.diagnostics {
         if let Some(line) = diagnostic.line {
-            assert!(line >= 1 && line <= lines, "line {line} of {lines}: {diagnostic:?}");
+            assert!(
+                line >= 1 && line <= lines,
+                "line {line} of {lines}: {diagnostic:?}"
+            );
         }
     }
     for session in &outcome.sessions {
@@ -44,7 +47,10 @@ pub fn split<'a>(data: &'a [u8], separator: &'a [u8]) -> impl Iterator<Item = &'
     let mut rest = Some(data);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.windows(separator.len()).position(|window| window == separator) {
+        match current
+            .windows(separator.len())
+            .position(|window| window == separator)
+        {
             Some(at) => {
                 rest = Some(&current[at + separator.len()..]);
                 Some(&current[..at])
