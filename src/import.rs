@@ -557,10 +557,21 @@ fn project_of(session: &Session, git: &GitCache) -> (ProjectKey, GitFacts) {
         git.facts(cwd)
     };
     let key = ProjectKey {
-        key: facts.root.clone().unwrap_or_else(|| cwd.to_owned()),
-        remote: session.facts.git_repo.clone().or_else(|| facts.remote.clone()),
+        key: without_nul(facts.root.as_deref().unwrap_or(cwd)),
+        remote: session
+            .facts
+            .git_repo
+            .as_deref()
+            .or(facts.remote.as_deref())
+            .map(without_nul),
     };
     (key, facts)
+}
+
+/// The key is stored as PostgreSQL text, which cannot hold U+0000 (a cwd of a bad record may);
+/// it is replaced the way the planner replaces it in meta, so key and `source_cwd` agree.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
 }
 
 fn session_entry(

@@ -210,10 +210,13 @@ impl<R: BufRead> Read for LineRest<'_, R> {
             self.ended = Some(LineEnd::Eof);
             return Ok(0);
         }
-        let newline = memchr::memchr(b'\n', available);
-        let wanted = newline.unwrap_or(available.len()).min(out.len());
+        // Only look as far as the caller can take: the decoder reads one byte per call, and
+        // searching the whole buffer each time would make a long line quadratic.
+        let window = &available[..available.len().min(out.len())];
+        let newline = memchr::memchr(b'\n', window);
+        let wanted = newline.unwrap_or(window.len());
         out[..wanted].copy_from_slice(&available[..wanted]);
-        let at_newline = newline == Some(wanted);
+        let at_newline = newline.is_some();
         self.inner.consume(wanted + usize::from(at_newline));
         self.consumed += wanted as u64;
         if at_newline {
@@ -290,6 +293,18 @@ mod tests {
         assert_eq!(stats.bytes, input.len() as u64);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].line, Some(3));
+    }
+
+    #[test]
+    fn streaming_a_long_line_takes_linear_time() {
+        // The decoder pulls the streamed rest one byte at a time from a reader whose buffer
+        // holds the whole input: scanning that buffer per byte would never finish.
+        let input = format!("{{\"n\":1,\"s\":\"{}\"}}\n{{\"n\":2}}\n", "z".repeat(4 << 20));
+        let started = std::time::Instant::now();
+        let (records, stats, _) = read(input.as_bytes(), 16);
+        assert_eq!(records.len(), 2);
+        assert_eq!(stats.lines, 2);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]

@@ -198,17 +198,19 @@ impl Walk<'_> {
     }
 }
 
+/// Compared as bytes: a name that is not UTF-8 is still a transcript (its session id comes
+/// from its lines).
 fn is_session_file_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.len() > SESSION_EXTENSION.len() && name.ends_with(SESSION_EXTENSION))
+    path.file_name().is_some_and(|name| {
+        let name = name.as_encoded_bytes();
+        name.len() > SESSION_EXTENSION.len() && name.ends_with(SESSION_EXTENSION.as_bytes())
+    })
 }
 
 /// `agent-<id>.jsonl`: a subagent transcript (flat 2.0.x or 2.1.x `subagents/`).
 pub(super) fn is_agent_file_name(path: &Path) -> bool {
     path.file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with(AGENT_PREFIX))
+        .is_some_and(|name| name.as_encoded_bytes().starts_with(AGENT_PREFIX.as_bytes()))
 }
 
 #[cfg(test)]

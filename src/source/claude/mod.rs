@@ -271,8 +271,13 @@ impl<'a> FileBuilder<'a> {
         if blocks.is_empty() {
             return None;
         }
-        let id = record.uuid.filter(|id| !id.is_empty())?;
-        let timestamp = record.timestamp.as_deref().and_then(parse_timestamp)?;
+        let id = record.uuid.filter(|id| !id.is_empty());
+        let timestamp = record.timestamp.as_deref().and_then(parse_timestamp);
+        let (Some(id), Some(timestamp)) = (id, timestamp) else {
+            // Without an id or a time the message cannot be stored: say so rather than lose it.
+            self.malformed_message(line, "a message without a `uuid` or an RFC 3339 `timestamp`");
+            return None;
+        };
         if !self.seen_message_ids.insert(id.clone()) {
             return None;
         }
@@ -300,16 +305,21 @@ impl<'a> FileBuilder<'a> {
                 content: message.content,
             }),
             MessageField::NotAnObject => {
-                self.malformed_messages += 1;
-                self.diagnostics.push(Diagnostic {
-                    file: self.path.to_path_buf(),
-                    line: Some(line),
-                    kind: DiagnosticKind::Malformed,
-                    message: "malformed record: `message` is not an object".to_owned(),
-                });
+                self.malformed_message(line, "`message` is not an object");
                 None
             }
         }
+    }
+
+    /// Reports a conversation line whose message cannot be imported.
+    fn malformed_message(&mut self, line: u64, problem: &str) {
+        self.malformed_messages += 1;
+        self.diagnostics.push(Diagnostic {
+            file: self.path.to_path_buf(),
+            line: Some(line),
+            kind: DiagnosticKind::Malformed,
+            message: format!("malformed record: {problem}"),
+        });
     }
 
     /// The SDK re-sends a hook-wrapped prompt as a replay bundle under the `promptId` of the

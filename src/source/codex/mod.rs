@@ -69,9 +69,10 @@ pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
     vec![codex_home.join("sessions"), codex_home.join("archived_sessions")]
 }
 
-/// Every rollout under `roots` (recursively, symlinks not followed), sorted by path within each
-/// root. A root may also be a single file. A root that does not exist is skipped: a fresh Codex
-/// home has no `archived_sessions`. Codex folders are date-sharded, so `--project` cannot prune.
+/// Every rollout under `roots` (recursively; symlinked directories are not followed, symlinked
+/// rollouts are read), sorted by path within each root. A root may also be a single file. A root
+/// that does not exist is skipped: a fresh Codex home has no `archived_sessions`. Codex folders
+/// are date-sharded, so `--project` cannot prune.
 pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
     let mut discovery = Discovery::default();
     let mut seen = HashSet::new();
@@ -110,11 +111,19 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
         match entry {
             Ok(entry) => {
                 let name = entry.file_name().to_str().unwrap_or_default();
-                if entry.file_type().is_file()
-                    && name.starts_with("rollout-")
-                    && Container::of(name).is_some()
-                {
+                if !name.starts_with("rollout-") || Container::of(name).is_none() {
+                    continue;
+                }
+                if entry.file_type().is_file() {
                     found.push(entry.into_path());
+                } else if entry.path_is_symlink() {
+                    // A symlinked rollout is read (a file symlink cannot loop the walk); one that
+                    // does not resolve (dangling, a loop) is reported rather than skipped unseen.
+                    match std::fs::metadata(entry.path()) {
+                        Ok(meta) if meta.is_file() => found.push(entry.into_path()),
+                        Ok(_) => {}
+                        Err(err) => diagnostics.push(unreadable(entry.path(), &err.to_string())),
+                    }
                 }
             }
             Err(err) => {

@@ -60,10 +60,13 @@ pub(super) fn created_ms(info: &Value) -> Option<i64> {
 }
 
 /// An epoch-millisecond number; OpenCode writes integers, but a float must not lose the record.
+/// A number outside the range of timestamps counts as absent, so the one record is reported
+/// without losing the rest of its session.
 pub(super) fn epoch_ms(value: &Value) -> Option<i64> {
     value
         .as_i64()
         .or_else(|| value.as_f64().filter(|ms| ms.is_finite()).map(|ms| ms as i64))
+        .filter(|ms| timestamp(*ms).is_some())
 }
 
 /// A non-empty string field.
@@ -468,6 +471,17 @@ mod tests {
             build_session(session).unwrap().facts.cwd.as_deref(),
             Some("/repo/sub")
         );
+    }
+
+    #[test]
+    fn epoch_ms_takes_numbers_that_are_instants() {
+        assert_eq!(epoch_ms(&json!(1_756_720_800_000_i64)), Some(1_756_720_800_000));
+        assert_eq!(epoch_ms(&json!(1.5e12)), Some(1_500_000_000_000));
+        // Year 99999 is an instant; beyond chrono's range (and PostgreSQL's) is not.
+        assert!(epoch_ms(&json!(3_093_527_980_800_000_i64)).is_some());
+        assert_eq!(epoch_ms(&json!(-8_334_601_228_800_001_i64)), None);
+        assert_eq!(epoch_ms(&json!(1e20)), None);
+        assert_eq!(epoch_ms(&json!("1756720800000")), None);
     }
 
     #[test]

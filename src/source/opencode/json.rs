@@ -142,7 +142,7 @@ impl StorageReader<'_> {
                 self.diagnose(
                     &path,
                     DiagnosticKind::Malformed,
-                    "message has no time.created".to_owned(),
+                    "message has no valid time.created".to_owned(),
                 );
                 continue;
             };
@@ -245,7 +245,15 @@ impl StorageReader<'_> {
             }
         };
         self.outcome.stats.bytes += bytes.len() as u64;
-        match serde_json::from_str::<Value>(&String::from_utf8_lossy(&bytes)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if matches!(text, std::borrow::Cow::Owned(_)) {
+            self.diagnose(
+                path,
+                DiagnosticKind::InvalidUtf8,
+                "invalid UTF-8 replaced with U+FFFD".to_owned(),
+            );
+        }
+        match serde_json::from_str::<Value>(&text) {
             Ok(value) if value.is_object() => Some(value),
             Ok(_) => {
                 self.diagnose(path, DiagnosticKind::Malformed, "not a JSON object".to_owned());

@@ -1,0 +1,1659 @@
+//! Bad input, end to end: every kind of broken file, path and field value is written into a
+//! tempdir, imported by the `memtree` binary into a real PostgreSQL (tests/common), and checked for
+//! the exit code, the diagnostics (file, line, kind) and the rows that still made it in.
+//!
+//! Each tool has a data-driven table of cases; each case imports into an emptied database under
+//! its own tree root (`case_<name>`), and its rows are counted with `tree <@ 'case_<name>'`.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const CWD: &str = "/home/dev/proj";
+const TS: &str = "2025-09-01T10:00:00Z";
+const CLAUDE_SID: &str = "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5";
+const CODEX_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const CODEX_FILE: &str = "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+const OPENCODE_MS: i64 = 1_756_720_800_000;
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+/// What one import did.
+struct Outcome {
+    code: i32,
+    report: Value,
+    stderr: String,
+    /// Rows under the case's tree root (`None` for runs that do not write).
+    rows: Option<i64>,
+}
+
+impl Outcome {
+    /// `(file relative to base, line, kind)` of every diagnostic, sorted.
+    fn diagnostics(&self, base: &Path) -> Vec<(String, Option<u64>, String)> {
+        let mut found: Vec<_> = self.report["diagnostics"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no diagnostics in report; stderr:\n{}", self.stderr))
+            .iter()
+            .map(|diagnostic| {
+                let file = diagnostic["file"].as_str().unwrap_or_default();
+                let relative = Path::new(file)
+                    .strip_prefix(base)
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_else(|_| file.to_owned());
+                (
+                    relative,
+                    diagnostic["line"].as_u64(),
+                    diagnostic["kind"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+fn memtree_command(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::null());
+    command
+}
+
+fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsString> {
+    [
+        tool,
+        "import",
+        "--json",
+        "--full-transcript",
+        "--include-trivial",
+        "--include-sidechains",
+        "--tree-root",
+        tree_root,
+        "--source",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([source.as_os_str().to_owned()])
+    .collect()
+}
+
+fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        report,
+        stderr,
+        rows,
+    }
+}
+
+/// Imports `source` into `db` under the tree root `tree_root`.
+async fn import(db: &common::TestDb, tool: &str, source: &Path, tree_root: &str) -> Outcome {
+    let home = tempfile::tempdir().unwrap();
+    let output = memtree_command(home.path())
+        .args(import_args(tool, source, tree_root))
+        .args(["--database-url", &db.url()])
+        .output()
+        .expect("run memtree");
+    let rows = count_rows(db, tree_root).await;
+    finish(output, Some(rows))
+}
+
+/// Removes every row (and project slug) an earlier case stored.
+async fn empty_tables(db: &common::TestDb) {
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "do $$ begin if to_regclass('memory') is not null then \
+             truncate memory, memtree_projects; end if; end $$",
+        )
+        .await
+        .unwrap();
+}
+
+async fn count_rows(db: &common::TestDb, tree_root: &str) -> i64 {
+    let client = db.client().await;
+    let exists: bool = client
+        .query_one("select to_regclass('memory') is not null", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if !exists {
+        return 0;
+    }
+    client
+        .query_one(
+            "select count(*) from memory where tree <@ $1::text::ltree",
+            &[&tree_root],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The case table
+
+/// One bad input: how to write it, and what the import must report.
+struct Case {
+    name: &'static str,
+    /// Writes the case's files under the directory given (the `--source`).
+    write: Box<dyn Fn(&Path)>,
+    code: i32,
+    /// `(path relative to the source, line, kind)`, in any order.
+    diagnostics: Vec<(String, Option<u64>, &'static str)>,
+    rows: i64,
+}
+
+fn case(
+    name: &'static str,
+    write: impl Fn(&Path) + 'static,
+    code: i32,
+    diagnostics: &[(&str, Option<u64>, &'static str)],
+    rows: i64,
+) -> Case {
+    Case {
+        name,
+        write: Box::new(write),
+        code,
+        diagnostics: diagnostics
+            .iter()
+            .map(|(file, line, kind)| ((*file).to_owned(), *line, *kind))
+            .collect(),
+        rows,
+    }
+}
+
+/// Runs every case of `tool`, each against an empty database (message ids do not depend on the
+/// tree, so cases sharing ids must not share rows); reports every mismatch at once.
+async fn run_table(tool: &str, cases: Vec<Case>) {
+    let db = common::test_db().await;
+    let mut failures = Vec::new();
+    for case in cases {
+        empty_tables(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("src");
+        fs::create_dir_all(&source).unwrap();
+        (case.write)(&source);
+        let tree_root = format!("case_{}", case.name);
+        let outcome = import(&db, tool, &source, &tree_root).await;
+        let mut expected: Vec<_> = case
+            .diagnostics
+            .iter()
+            .map(|(file, line, kind)| (file.clone(), *line, (*kind).to_owned()))
+            .collect();
+        expected.sort();
+        let actual = outcome.diagnostics(&source);
+        if outcome.code != case.code || actual != expected || outcome.rows != Some(case.rows) {
+            failures.push(format!(
+                "{tool}/{}: exit {} (want {}), rows {:?} (want {}),\n  diagnostics {actual:?}\n  want        {expected:?}\n  stderr: {}",
+                case.name,
+                outcome.code,
+                case.code,
+                outcome.rows,
+                case.rows,
+                outcome.stderr.trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+fn write_file(path: &Path, bytes: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+/// JSON lines, each ending in a newline.
+fn lines(records: &[Value]) -> Vec<u8> {
+    records
+        .iter()
+        .flat_map(|record| format!("{record}\n").into_bytes())
+        .collect()
+}
+
+/// Sets the member at `pointer` (which must exist, or its parent must) to `value`.
+fn set(mut record: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = record
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent}"));
+    match target {
+        Value::Object(object) => {
+            object.insert(key.to_owned(), value);
+        }
+        Value::Array(array) => array[key.parse::<usize>().unwrap()] = value,
+        _ => panic!("{parent} is not a container"),
+    }
+    record
+}
+
+/// A case of a three-record input whose middle record meets `fate` (`file` names its file).
+fn fate_case(name: &'static str, fate: Fate, file: &str, write: impl Fn(&Path) + 'static) -> Case {
+    match fate {
+        Fate::Kept => case(name, write, 0, &[], 3),
+        Fate::Ignored => case(name, write, 0, &[], 2),
+        Fate::Malformed => case(name, write, 1, &[(file, Some(2), "malformed")], 2),
+    }
+}
+
+/// A symlink pointing at itself.
+fn symlink_loop(path: &Path) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(path, path).unwrap();
+}
+
+fn deep_json(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claude Code
+
+fn claude_user(uuid: &str, text: &str) -> Value {
+    json!({"type":"user","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,"gitBranch":"main",
+        "version":"2.0.1","isSidechain":false,"isMeta":false,"isCompactSummary":false,"promptId":"p1",
+        "message":{"role":"user","content":text}})
+}
+
+fn claude_assistant(uuid: &str, text: &str) -> Value {
+    json!({"type":"assistant","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,
+        "isApiErrorMessage":false,"message":{"role":"assistant","model":"claude-sonnet-4-5","content":[
+            {"type":"thinking","thinking":"hmm"},
+            {"type":"text","text":text},
+            {"type":"tool_use","id":"tu1","name":"Bash","input":{"command":"ls"}}]}})
+}
+
+fn claude_tool_result(uuid: &str) -> Value {
+    json!({"type":"user","uuid":uuid,"sessionId":CLAUDE_SID,"timestamp":TS,"cwd":CWD,
+        "message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"tu1","content":[{"type":"text","text":"a.txt"}]}]}})
+}
+
+fn claude_file(dir: &Path) -> PathBuf {
+    dir.join("proj").join(format!("{CLAUDE_SID}.jsonl"))
+}
+
+fn claude_rel() -> String {
+    format!("proj/{CLAUDE_SID}.jsonl")
+}
+
+/// A three-line session whose middle line is `middle` (raw bytes).
+fn claude_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[claude_user("u1", "first prompt")]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[claude_assistant("a3", "last answer")]));
+    bytes
+}
+
+/// What becomes of a line with a mutated field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    /// Imported as one row.
+    Kept,
+    /// Reported as malformed on its line, and not imported.
+    Malformed,
+    /// Nothing to import, by the format's rules; not a problem.
+    Ignored,
+}
+
+/// Field mutations of every field the Claude parser reads: `(template, pointer, wrong value,
+/// fate of the line)`.
+fn claude_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    let envelope = [
+        "/type",
+        "/uuid",
+        "/sessionId",
+        "/timestamp",
+        "/cwd",
+        "/gitBranch",
+        "/version",
+        "/isSidechain",
+        "/isMeta",
+        "/isCompactSummary",
+        "/promptId",
+        "/message/model",
+    ];
+    for pointer in envelope {
+        for (template, value) in [
+            ("user", json!(7)),
+            ("user", json!(["x"])),
+            ("user", json!({"a":1})),
+        ] {
+            table.push((template, pointer, value, Fate::Malformed));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/isApiErrorMessage", json!("no"), Fate::Malformed),
+        ("user", "/summary", json!(7), Fate::Malformed),
+        ("user", "/aiTitle", json!([]), Fate::Malformed),
+        ("user", "/customTitle", json!({}), Fate::Malformed),
+        ("user", "/message/content", json!(7), Fate::Malformed),
+        ("user", "/message/content", json!({"text":"x"}), Fate::Malformed),
+        ("user", "/message", json!("a string"), Fate::Malformed),
+        ("user", "/message", json!(["x"]), Fate::Malformed),
+        ("user", "/message", json!(7), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/0/thinking",
+            json!(7),
+            Fate::Malformed,
+        ),
+        ("assistant", "/message/content/1/type", json!(7), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/1/text",
+            json!(["x"]),
+            Fate::Malformed,
+        ),
+        ("assistant", "/message/content/2/id", json!(7), Fate::Malformed),
+        ("assistant", "/message/content/2/name", json!({}), Fate::Malformed),
+        (
+            "assistant",
+            "/message/content/1",
+            json!("a string"),
+            Fate::Malformed,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/tool_use_id",
+            json!(7),
+            Fate::Malformed,
+        ),
+        // Any JSON is a valid tool input or result: it is kept as compact JSON.
+        (
+            "assistant",
+            "/message/content/2/input",
+            json!("a string"),
+            Fate::Kept,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/content",
+            json!({"a": [1]}),
+            Fate::Kept,
+        ),
+        (
+            "tool_result",
+            "/message/content/0/content/0",
+            json!(7),
+            Fate::Kept,
+        ),
+        // Only string `text` parts are text (images and tool references are skipped).
+        (
+            "tool_result",
+            "/message/content/0/content/0/text",
+            json!(7),
+            Fate::Ignored,
+        ),
+        // An absent value where one is optional.
+        ("user", "/gitBranch", Value::Null, Fate::Kept),
+        ("user", "/cwd", Value::Null, Fate::Kept),
+        // Without an id or a time the message cannot be stored: reported, not silently lost.
+        ("user", "/uuid", Value::Null, Fate::Malformed),
+        ("user", "/timestamp", Value::Null, Fate::Malformed),
+        (
+            "user",
+            "/timestamp",
+            json!("99999-01-01T00:00:00Z"),
+            Fate::Malformed,
+        ),
+        ("user", "/timestamp", json!("not a time"), Fate::Malformed),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn claude_cases() -> Vec<Case> {
+    let rel = claude_rel();
+    let rel = rel.as_str();
+    let mut cases = vec![
+        case("empty", |dir| write_file(&claude_file(dir), ""), 0, &[], 0),
+        case(
+            "whitespace",
+            |dir| write_file(&claude_file(dir), " \n\t\r\n  "),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[claude_user("u1", "one"), claude_assistant("a2", "two")]);
+                bytes.extend(&lines(&[claude_user("u3", "three")])[..40]);
+                write_file(&claude_file(dir), bytes);
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| {
+                let line = claude_user("u2", "caf#").to_string().replace('#', "\u{1}");
+                let bytes = line
+                    .bytes()
+                    .map(|byte| if byte == 1 { 0xff } else { byte })
+                    .collect();
+                write_file(&claude_file(dir), claude_around(bytes));
+            },
+            0,
+            &[(rel, Some(2), "invalid_utf8")],
+            3,
+        ),
+        case(
+            "invalid_utf8_outside_strings",
+            |dir| write_file(&claude_file(dir), claude_around(b"{\"type\":\xff}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| {
+                write_file(
+                    &claude_file(dir),
+                    claude_around(b"{\"type\":\"user\",\0}".to_vec()),
+                )
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_id_and_cwd",
+            |dir| {
+                let line = set(
+                    set(
+                        claude_user("u\u{0}2", "a\u{0}b"),
+                        "/cwd",
+                        json!("/home/dev/p\u{0}q"),
+                    ),
+                    "/sessionId",
+                    json!("s\u{0}x"),
+                );
+                write_file(&claude_file(dir), claude_around(line.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "glued_records",
+            |dir| {
+                let glued = format!("{}{}", claude_user("u2", "two"), claude_user("u3", "three"));
+                write_file(&claude_file(dir), claude_around(glued.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let line = claude_user("u2", "x")
+                    .to_string()
+                    .replace("\"x\"", &deep_json(10_000));
+                write_file(&claude_file(dir), claude_around(line.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        // Fields memtree does not read are skipped without recursion: any depth is fine there.
+        case(
+            "deep_in_ignored_field",
+            |dir| {
+                let line = set(claude_user("u2", "x"), "/toolUseResult", json!("DEEP"))
+                    .to_string()
+                    .replace("\"DEEP\"", &deep_json(10_000));
+                write_file(&claude_file(dir), claude_around(line.into_bytes()));
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "unknown_record_types",
+            |dir| {
+                let mut unknown = claude_user("u2", "x");
+                unknown["type"] = json!("queue-operation-v9");
+                write_file(&claude_file(dir), claude_around(unknown.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "directory_named_like_a_transcript",
+            |dir| {
+                fs::create_dir_all(dir.join("proj").join("x.jsonl")).unwrap();
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join("proj").join("loop.jsonl"));
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            1,
+            &[("proj/loop.jsonl", None, "unreadable")],
+            1,
+        ),
+        case(
+            "directory_symlink_loop",
+            |dir| {
+                fs::create_dir_all(dir.join("proj")).unwrap();
+                std::os::unix::fs::symlink("..", dir.join("proj").join("up")).unwrap();
+                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in claude_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let record = match template {
+            "user" => claude_user("u2", "two"),
+            "assistant" => claude_assistant("a2", "two"),
+            _ => claude_tool_result("r2"),
+        };
+        let record = set(record, pointer, value.clone());
+        let middle = record.to_string().into_bytes();
+        cases.push(fate_case(name, fate, rel, move |dir| {
+            write_file(&claude_file(dir), claude_around(middle.clone()))
+        }));
+        eprintln!("{name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn claude_bad_inputs() {
+    run_table("claude", claude_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codex CLI
+
+fn codex_wrap(kind: &str, payload: Value) -> Value {
+    json!({"timestamp":TS,"type":kind,"payload":payload})
+}
+
+fn codex_meta() -> Value {
+    codex_wrap(
+        "session_meta",
+        json!({"id":CODEX_SID,"timestamp":TS,"cwd":CWD,"originator":"codex_cli_rs","cli_version":"0.50.0",
+            "source":"cli","model_provider":"openai","agent_role":null,"parent_thread_id":null,
+            "git":{"commit_hash":"abc123","branch":"main","repository_url":"https://example.com/r.git"}}),
+    )
+}
+
+fn codex_message(role: &str, text: &str) -> Value {
+    let part = if role == "user" {
+        "input_text"
+    } else {
+        "output_text"
+    };
+    codex_wrap(
+        "response_item",
+        json!({"type":"message","role":role,"id":format!("msg_{text}"),"content":[{"type":part,"text":text}]}),
+    )
+}
+
+/// The templates a mutation starts from: one record of every kind the parser reads.
+fn codex_template(name: &str) -> Value {
+    match name {
+        "meta" => codex_meta(),
+        "turn_context" => codex_wrap("turn_context", json!({"cwd":CWD,"model":"gpt-5"})),
+        "user" => codex_message("user", "two"),
+        "user_event" => codex_wrap("event_msg", json!({"type":"user_message","message":"two"})),
+        "call" => codex_wrap(
+            "response_item",
+            json!({"type":"function_call","name":"shell","arguments":"{\"cmd\":\"ls\"}","call_id":"c1"}),
+        ),
+        "output" => codex_wrap(
+            "response_item",
+            json!({"type":"function_call_output","call_id":"c1","output":"a.txt"}),
+        ),
+        "reasoning" => codex_wrap(
+            "response_item",
+            json!({"type":"reasoning","summary":[{"type":"summary_text","text":"think"}]}),
+        ),
+        "shell" => codex_wrap(
+            "response_item",
+            json!({"type":"local_shell_call","call_id":"c2","action":{"type":"exec","command":["ls","-l"]}}),
+        ),
+        "search" => codex_wrap(
+            "response_item",
+            json!({"type":"web_search_call","id":"ws1","action":{"type":"search","query":"rust"}}),
+        ),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Codex parser reads. Codex fields change type between
+/// versions, so a field of an unexpected type is read as absent (formats.md section 0): the line
+/// is never malformed for it, and only what it carried is missing.
+fn codex_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let kept_without = |template, pointer| {
+        [json!(7), json!(["x"]), json!({"a":1}), Value::Null]
+            .into_iter()
+            .map(move |value| (template, pointer, value, Fate::Kept))
+    };
+    let mut table: Vec<_> = [
+        ("user", "/timestamp"),
+        ("user", "/ordinal"),
+        ("user", "/payload/id"),
+        ("call", "/payload/name"),
+        ("call", "/payload/call_id"),
+        ("call", "/payload/arguments"),
+        ("output", "/payload/call_id"),
+        ("shell", "/payload/action"),
+        ("shell", "/payload/action/command"),
+        ("search", "/payload/action"),
+        ("search", "/payload/action/query"),
+    ]
+    .into_iter()
+    .flat_map(|(template, pointer)| kept_without(template, pointer))
+    .collect();
+    for pointer in [
+        "/payload/id",
+        "/payload/timestamp",
+        "/payload/cwd",
+        "/payload/originator",
+        "/payload/cli_version",
+        "/payload/source",
+        "/payload/model_provider",
+        "/payload/git",
+        "/payload/git/branch",
+        "/payload/git/commit_hash",
+        "/payload/git/repository_url",
+        "/payload/agent_role",
+        "/payload/parent_thread_id",
+        "/payload/forked_from_id",
+        "/payload/thread_source",
+    ] {
+        // The session still imports (the meta line is swapped for the mutated one).
+        table.push(("meta", pointer, json!(7), Fate::Kept));
+        table.push(("meta", pointer, json!([["x"]]), Fate::Kept));
+    }
+    for (template, pointer, value, fate) in [
+        ("turn_context", "/payload/model", json!(7), Fate::Ignored),
+        ("turn_context", "/payload/cwd", json!(["x"]), Fate::Ignored),
+        ("user", "/timestamp", json!("99999-01-01T00:00:00Z"), Fate::Kept),
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/payload/type", json!(7), Fate::Ignored),
+        ("user", "/payload/role", json!(["user"]), Fate::Ignored),
+        ("user", "/payload/content", json!(7), Fate::Ignored),
+        ("user", "/payload/content/0/text", json!({"t":1}), Fate::Ignored),
+        ("user", "/payload/content", json!("plain text"), Fate::Kept),
+        // The wrapper's payload must be an object: anything else is not a record.
+        ("user", "/payload", json!(7), Fate::Malformed),
+        ("user", "/payload", json!("text"), Fate::Malformed),
+        // serde reads a struct from an array too: an array payload is a record without fields.
+        ("user", "/payload", json!([1]), Fate::Ignored),
+        ("user_event", "/payload/message", json!(7), Fate::Kept),
+        (
+            "user_event",
+            "/payload/message",
+            json!([{"text":"two"}]),
+            Fate::Kept,
+        ),
+        (
+            "output",
+            "/payload/output",
+            json!({"content":"a.txt"}),
+            Fate::Kept,
+        ),
+        ("output", "/payload/output", json!(7), Fate::Kept),
+        ("output", "/payload/output", Value::Null, Fate::Ignored),
+        ("reasoning", "/payload/summary", json!(7), Fate::Ignored),
+        ("reasoning", "/payload/summary/0/text", json!(7), Fate::Ignored),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn codex_file(dir: &Path) -> PathBuf {
+    dir.join("2025").join("09").join("01").join(CODEX_FILE)
+}
+
+fn codex_rel() -> String {
+    format!("2025/09/01/{CODEX_FILE}")
+}
+
+/// A rollout of its meta line, `middle` (line 2), and two assistant messages.
+fn codex_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[codex_meta()]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[
+        codex_message("assistant", "three"),
+        codex_message("assistant", "four"),
+    ]));
+    bytes
+}
+
+fn codex_cases() -> Vec<Case> {
+    let rel = codex_rel();
+    let rel = rel.as_str();
+    let document = |dir: &Path, bytes: &[u8]| {
+        write_file(
+            &dir.join("rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json"),
+            bytes,
+        )
+    };
+    let document_rel = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
+    let mut cases = vec![
+        case("empty", |dir| write_file(&codex_file(dir), ""), 0, &[], 0),
+        case(
+            "whitespace",
+            |dir| write_file(&codex_file(dir), "\n \n\t"),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
+                bytes.extend(&lines(&[codex_message("assistant", "two")])[..30]);
+                write_file(&codex_file(dir), bytes);
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| {
+                let line = codex_message("user", "caf#").to_string().replace('#', "\u{1}");
+                let bytes = line
+                    .bytes()
+                    .map(|byte| if byte == 1 { 0xff } else { byte })
+                    .collect();
+                write_file(&codex_file(dir), codex_around(bytes));
+            },
+            0,
+            &[(rel, Some(2), "invalid_utf8")],
+            3,
+        ),
+        case(
+            "invalid_utf8_outside_strings",
+            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\xff}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\0\"x\"}".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_ids_and_cwd",
+            |dir| {
+                let mut meta = codex_meta();
+                meta["payload"]["cwd"] = json!("/home/dev/p\u{0}q");
+                meta["payload"]["id"] = json!("s\u{0}1");
+                let mut message = codex_message("user", "a\u{0}b");
+                message["payload"]["id"] = json!("m\u{0}1");
+                write_file(&codex_file(dir), lines(&[meta, message]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "glued_records",
+            |dir| {
+                let glued = format!("{}{}", codex_message("user", "a"), codex_message("user", "b"));
+                write_file(&codex_file(dir), codex_around(glued.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let line = codex_message("user", "x")
+                    .to_string()
+                    .replace("\"x\"", &deep_json(10_000));
+                write_file(&codex_file(dir), codex_around(line.into_bytes()));
+            },
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "unknown_record_types",
+            |dir| {
+                let line = codex_wrap("brand_new_kind", json!({"type":"message","role":"user"}));
+                write_file(&codex_file(dir), codex_around(line.to_string().into_bytes()));
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "record_not_an_object",
+            |dir| write_file(&codex_file(dir), codex_around(b"\"just a string\"".to_vec())),
+            1,
+            &[(rel, Some(2), "malformed")],
+            2,
+        ),
+        case(
+            "directory_named_like_a_rollout",
+            |dir| {
+                fs::create_dir_all(dir.join(CODEX_FILE.replace("5973", "6973"))).unwrap();
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join(CODEX_FILE.replace("5973", "6973")));
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+            },
+            1,
+            &[(&CODEX_FILE.replace("5973", "6973"), None, "unreadable")],
+            1,
+        ),
+        case(
+            "symlinked_rollout_is_read",
+            |dir| {
+                write_file(
+                    &dir.join("elsewhere.txt"),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+                std::os::unix::fs::symlink(dir.join("elsewhere.txt"), dir.join(CODEX_FILE)).unwrap();
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "document_empty",
+            move |dir| document(dir, b""),
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_items_not_an_array",
+            move |dir| document(dir, br#"{"session":{"id":"s"},"items":7}"#),
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_bad_item_keeps_the_rest",
+            move |dir| {
+                let items = json!({"session":{"id":"s","timestamp":TS},"items":[
+                    {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
+                    7,
+                    {"role":"assistant","content":"two"}]});
+                document(dir, items.to_string().as_bytes())
+            },
+            1,
+            &[(document_rel, None, "malformed")],
+            2,
+        ),
+        case(
+            "document_nested_10000_deep",
+            move |dir| {
+                let text = format!(
+                    "{{\"session\":{{\"id\":\"s\"}},\"items\":[{}]}}",
+                    deep_json(10_000)
+                );
+                document(dir, text.as_bytes())
+            },
+            1,
+            &[(document_rel, None, "malformed")],
+            0,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(codex_template(template), pointer, value.clone());
+        let bytes = if template == "meta" {
+            let mut bytes = lines(&[mutated, codex_message("user", "two")]);
+            bytes.extend(lines(&[
+                codex_message("assistant", "three"),
+                codex_message("assistant", "four"),
+            ]));
+            bytes
+        } else {
+            codex_around(mutated.to_string().into_bytes())
+        };
+        cases.push(fate_case(name, fate, rel, move |dir| {
+            write_file(&codex_file(dir), &bytes)
+        }));
+        eprintln!("codex {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn codex_bad_inputs() {
+    run_table("codex", codex_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenCode
+
+/// The files of one JSON-storage session (global layout): relative path and body.
+fn opencode_files() -> Vec<(&'static str, Value)> {
+    vec![
+        ("storage/project/prj1.json", json!({"id":"prj1","worktree":CWD})),
+        (
+            "storage/session/prj1/ses_1.json",
+            json!({"id":"ses_1","projectID":"prj1","directory":CWD,"title":"t","version":"1.0.0",
+                "parentID":null,"time":{"created":OPENCODE_MS,"updated":OPENCODE_MS}}),
+        ),
+        (
+            "storage/message/ses_1/msg_1.json",
+            json!({"id":"msg_1","sessionID":"ses_1","role":"user","time":{"created":OPENCODE_MS},
+                "agent":"build","model":{"providerID":"anthropic","modelID":"claude-x"}}),
+        ),
+        (
+            "storage/part/msg_1/prt_1.json",
+            json!({"id":"prt_1","type":"text","text":"one"}),
+        ),
+        (
+            "storage/message/ses_1/msg_2.json",
+            json!({"id":"msg_2","sessionID":"ses_1","role":"assistant","time":{"created":OPENCODE_MS + 1},
+                "modelID":"claude-x","providerID":"anthropic","mode":"build","path":{"cwd":CWD}}),
+        ),
+        (
+            "storage/part/msg_2/prt_2.json",
+            json!({"id":"prt_2","type":"tool","tool":"bash","state":{"status":"completed",
+                "input":{"command":"ls"},"output":"a.txt"}}),
+        ),
+        (
+            "storage/message/ses_1/msg_3.json",
+            json!({"id":"msg_3","sessionID":"ses_1","role":"assistant","time":{"created":OPENCODE_MS + 2}}),
+        ),
+        (
+            "storage/part/msg_3/prt_3.json",
+            json!({"id":"prt_3","type":"text","text":"three"}),
+        ),
+        (
+            "storage/part/msg_3/prt_4.json",
+            json!({"id":"prt_4","type":"file","filename":"a.png","mime":"image/png","url":"data:x"}),
+        ),
+        (
+            "storage/part/msg_3/prt_5.json",
+            json!({"id":"prt_5","type":"patch","files":["a.rs"]}),
+        ),
+        (
+            "storage/part/msg_3/prt_6.json",
+            json!({"id":"prt_6","type":"reasoning","text":"hmm"}),
+        ),
+    ]
+}
+
+/// Writes the session with `file`'s body replaced by `body` (bytes) when given.
+fn write_opencode(dir: &Path, replaced: Option<(&str, &[u8])>) {
+    for (file, body) in opencode_files() {
+        match replaced {
+            Some((target, bytes)) if target == file => write_file(&dir.join(file), bytes),
+            _ => write_file(&dir.join(file), body.to_string()),
+        }
+    }
+}
+
+/// Field mutations of every field the OpenCode conversion reads: `(file, pointer, value, rows)`.
+/// Fields of an unexpected type are read as absent; only what cannot be placed in time loses
+/// data, and that is reported (naming the file).
+fn opencode_wrong_types() -> Vec<(&'static str, &'static str, Value, i64, bool)> {
+    const SESSION: &str = "storage/session/prj1/ses_1.json";
+    const MSG1: &str = "storage/message/ses_1/msg_1.json";
+    const MSG2: &str = "storage/message/ses_1/msg_2.json";
+    const PART1: &str = "storage/part/msg_1/prt_1.json";
+    const PART2: &str = "storage/part/msg_2/prt_2.json";
+    const PART4: &str = "storage/part/msg_3/prt_4.json";
+    const PART5: &str = "storage/part/msg_3/prt_5.json";
+    let mut table = Vec::new();
+    for (file, pointer) in [
+        (SESSION, "/title"),
+        (SESSION, "/directory"),
+        (SESSION, "/version"),
+        (SESSION, "/parentID"),
+        (SESSION, "/projectID"),
+        (SESSION, "/time/created"),
+        (SESSION, "/time"),
+        (MSG1, "/role"),
+        (MSG1, "/agent"),
+        (MSG1, "/model"),
+        (MSG1, "/model/modelID"),
+        (MSG2, "/modelID"),
+        (MSG2, "/path"),
+        (MSG2, "/path/cwd"),
+        (PART2, "/tool"),
+        (PART2, "/state"),
+        (PART2, "/state/input"),
+        (PART2, "/state/output"),
+        (PART4, "/filename"),
+        (PART4, "/mime"),
+        (PART5, "/files"),
+        (PART5, "/files/0"),
+    ] {
+        for value in [json!("x7"), json!(7), json!([["x"]]), json!({"a":{}})] {
+            // A string where a string is read is not a wrong type; a parentID makes a sidechain.
+            if value.is_string() && !pointer.contains("time") && !pointer.ends_with("/state") {
+                continue;
+            }
+            table.push((file, pointer, value, 3, false));
+        }
+    }
+    for (file, pointer, value, rows, reported) in [
+        // A part without text contributes nothing; its message then has no content.
+        (PART1, "/text", json!(7), 2, false),
+        (PART1, "/type", json!(7), 2, false),
+        (PART1, "/text", Value::Null, 2, false),
+        // Without a creation time a message cannot be placed: reported, the rest imported.
+        (MSG1, "/time/created", Value::Null, 2, true),
+        (MSG1, "/time/created", json!("yesterday"), 2, true),
+        (MSG1, "/time", json!(7), 2, true),
+        // Found by the property tests: a time outside every timestamp range lost the session.
+        (MSG1, "/time/created", json!(-8_334_601_228_800_001_i64), 2, true),
+        (MSG1, "/time/created", json!(1e20), 2, true),
+        (
+            SESSION,
+            "/time/created",
+            json!(-8_334_601_228_800_001_i64),
+            3,
+            false,
+        ),
+        // Year 99999 is a valid epoch-millisecond time (and within PostgreSQL's range).
+        (MSG1, "/time/created", json!(3_093_527_980_800_000_i64), 3, false),
+        (MSG1, "/time/created", json!(1.5e12), 3, false),
+        // The file is not a JSON object: the record is reported.
+        (PART1, "", json!([1]), 2, true),
+        (MSG2, "", json!("msg"), 2, true),
+    ] {
+        table.push((file, pointer, value, rows, reported));
+    }
+    table
+}
+
+fn opencode_cases() -> Vec<Case> {
+    const SESSION: &str = "storage/session/prj1/ses_1.json";
+    const PART1: &str = "storage/part/msg_1/prt_1.json";
+    let database = |bytes: Vec<u8>| {
+        move |dir: &Path| {
+            write_opencode(dir, None);
+            write_file(&dir.join("opencode.db"), &bytes);
+        }
+    };
+    let real_db = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/opencode/database-and-storage/source/opencode.db"),
+    )
+    .unwrap();
+    let mut cases = vec![
+        case(
+            "empty_session_file",
+            |dir| write_opencode(dir, Some((SESSION, b""))),
+            1,
+            &[(SESSION, None, "malformed")],
+            0,
+        ),
+        case(
+            "whitespace_part_file",
+            |dir| write_opencode(dir, Some((PART1, b" \n\t"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "torn_part_file",
+            |dir| write_opencode(dir, Some((PART1, b"{\"id\":\"prt_1\",\"type\":\"te"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"caf\xff\"}"))),
+            0,
+            &[(PART1, None, "invalid_utf8")],
+            3,
+        ),
+        case(
+            "raw_nul_byte",
+            |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"a\0b\"}"))),
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "escaped_nul_in_content_and_directory",
+            |dir| {
+                write_opencode(dir, Some((PART1, br#"{"type":"text","text":"a\u0000b"}"#)));
+                let session = set(
+                    opencode_files()[1].1.clone(),
+                    "/directory",
+                    json!("/home/p\u{0}q"),
+                );
+                write_file(&dir.join(SESSION), session.to_string());
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "glued_objects",
+            |dir| {
+                write_opencode(
+                    dir,
+                    Some((PART1, br#"{"type":"text","text":"a"}{"type":"text"}"#)),
+                )
+            },
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "nested_10000_deep",
+            |dir| {
+                let body = format!("{{\"type\":\"text\",\"text\":\"a\",\"x\":{}}}", deep_json(10_000));
+                write_opencode(dir, Some((PART1, body.as_bytes())));
+            },
+            1,
+            &[(PART1, None, "malformed")],
+            2,
+        ),
+        case(
+            "unknown_part_type",
+            |dir| write_opencode(dir, Some((PART1, br#"{"type":"hologram","text":"a"}"#))),
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "directory_named_like_a_part",
+            |dir| {
+                write_opencode(dir, None);
+                fs::create_dir_all(dir.join("storage/part/msg_1/prt_0.json")).unwrap();
+            },
+            0,
+            &[],
+            3,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                write_opencode(dir, None);
+                symlink_loop(&dir.join("storage/part/msg_1/prt_0.json"));
+            },
+            1,
+            &[("storage/part/msg_1/prt_0.json", None, "unreadable")],
+            3,
+        ),
+        case(
+            "not_sqlite_database",
+            database(b"this is not a database, just text".to_vec()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+        case(
+            "empty_database",
+            database(Vec::new()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+        case(
+            "truncated_database",
+            database(real_db[..real_db.len() / 3].to_vec()),
+            1,
+            &[("opencode.db", None, "unreadable")],
+            3,
+        ),
+    ];
+    for (index, (file, pointer, value, rows, reported)) in opencode_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let body = opencode_files()
+            .into_iter()
+            .find(|(name, _)| *name == file)
+            .map(|(_, body)| body)
+            .unwrap();
+        let body = if pointer.is_empty() {
+            value.clone()
+        } else {
+            set(body, pointer, value.clone())
+        };
+        let bytes = body.to_string().into_bytes();
+        let diagnostics: &[(&str, Option<u64>, &'static str)] = if reported {
+            &[(file, None, "malformed")]
+        } else {
+            &[]
+        };
+        cases.push(case(
+            name,
+            move |dir| write_opencode(dir, Some((file, &bytes))),
+            i32::from(reported),
+            diagnostics,
+            rows,
+        ));
+        eprintln!("opencode {name}: {file} {pointer} = {value} -> {rows} rows, reported {reported}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn opencode_bad_inputs() {
+    run_table("opencode", opencode_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile paths and cwds
+
+/// Names that break naive quoting, ltree labels, LIKE patterns, lines and UTF-8.
+const HOSTILE: [&[u8]; 9] = [
+    b"with space",
+    b"quote'\"back`",
+    b"new\nline",
+    b"'; drop table memory; --",
+    b"a.b",
+    b"*",
+    b"%",
+    b"caf\xc3\xa9 \xff\xfe",
+    b"tab\tand\\slash",
+];
+
+/// A name made of `bytes` (not always UTF-8).
+fn os_name(bytes: &[u8]) -> &OsStr {
+    OsStr::from_bytes(bytes)
+}
+
+/// The cwd recorded for hostile case `index`: the name as text (JSON needs UTF-8).
+fn hostile_cwd(index: usize) -> String {
+    format!("/home/dev/{}", String::from_utf8_lossy(HOSTILE[index]))
+}
+
+/// The prompt of hostile case `index`, with a NUL (stored as U+FFFD) and the name itself.
+fn hostile_prompt(index: usize) -> String {
+    format!(
+        "prompt {index}: {} nul\u{0}here",
+        String::from_utf8_lossy(HOSTILE[index])
+    )
+}
+
+/// Checks an import of one session per hostile name: nothing reported, every row stored with the
+/// exact text (NUL as U+FFFD) and cwd, trees made of clean labels, one project per cwd.
+async fn check_hostile_import(db: &common::TestDb, outcome: &Outcome, session_ids: &[String]) {
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stderr, outcome.report);
+    assert_eq!(outcome.report["diagnostics"], json!([]));
+    assert_eq!(outcome.rows, Some(2 * HOSTILE.len() as i64), "{}", outcome.report);
+    let client = db.client().await;
+    let mut trees = std::collections::BTreeSet::new();
+    for (index, session_id) in session_ids.iter().enumerate() {
+        let rows = client
+            .query(
+                "select content, meta->>'source_cwd', tree::text from memory \
+                 where meta->>'source_session_id' = $1 and meta->>'source_message_role' = 'user'",
+                &[session_id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "session {session_id}");
+        let content: String = rows[0].get(0);
+        let cwd: String = rows[0].get(1);
+        let tree: String = rows[0].get(2);
+        assert_eq!(content, hostile_prompt(index).replace('\0', "\u{fffd}"));
+        assert_eq!(cwd, hostile_cwd(index));
+        let labels: Vec<&str> = tree.split('.').collect();
+        assert!(
+            labels.len() == 3
+                && labels[0] == "case_hostile"
+                && labels[2] == "agent_sessions"
+                && !labels[1].is_empty()
+                && labels[1]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "tree {tree:?} for cwd {cwd:?}"
+        );
+        trees.insert(tree);
+    }
+    assert_eq!(trees.len(), HOSTILE.len(), "one project per cwd: {trees:?}");
+}
+
+#[tokio::test]
+async fn claude_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff"));
+    let mut session_ids = Vec::new();
+    for (index, name) in HOSTILE.iter().enumerate() {
+        let session_id = format!("{index:08}-1111-4222-8333-444444444444");
+        let mut prompt = claude_user("u1", &hostile_prompt(index));
+        prompt["sessionId"] = json!(session_id);
+        prompt["cwd"] = json!(hostile_cwd(index));
+        let mut answer = claude_assistant("a1", "answer");
+        answer["sessionId"] = json!(session_id);
+        // The project directory and the file are both named by the hostile name.
+        let file = root
+            .join(os_name(name))
+            .join(os_name(&[*name, b".jsonl"].concat()));
+        write_file(&file, lines(&[prompt, answer]));
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "claude", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+#[tokio::test]
+async fn codex_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff"));
+    let mut session_ids = Vec::new();
+    for (index, name) in HOSTILE.iter().enumerate() {
+        let session_id = format!("{index:08}-1111-4222-8333-444444444444");
+        let mut meta = codex_meta();
+        meta["payload"]["id"] = json!(session_id);
+        meta["payload"]["cwd"] = json!(hostile_cwd(index));
+        meta["payload"]["git"] = Value::Null;
+        let file = root
+            .join(os_name(name))
+            .join(format!("rollout-2025-09-01T10-00-00-{session_id}.jsonl"));
+        write_file(
+            &file,
+            lines(&[
+                meta,
+                codex_message("user", &hostile_prompt(index)),
+                codex_message("assistant", "a"),
+            ]),
+        );
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "codex", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+#[tokio::test]
+async fn opencode_hostile_paths_and_cwds() {
+    let db = common::test_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(os_name(b"root 'x\xff; %*.b"));
+    let mut session_ids = Vec::new();
+    for index in 0..HOSTILE.len() {
+        let session_id = format!("ses_{index}");
+        let storage = root.join("storage");
+        let session = json!({"id":session_id,"directory":hostile_cwd(index),"time":{"created":OPENCODE_MS}});
+        write_file(
+            &storage.join(format!("session/prj/{session_id}.json")),
+            session.to_string(),
+        );
+        for (n, (role, text)) in [("user", hostile_prompt(index)), ("assistant", "a".to_owned())]
+            .into_iter()
+            .enumerate()
+        {
+            let message_id = format!("msg_{index}_{n}");
+            let message = json!({"role":role,"time":{"created":OPENCODE_MS + n as i64}});
+            write_file(
+                &storage.join(format!("message/{session_id}/{message_id}.json")),
+                message.to_string(),
+            );
+            write_file(
+                &storage.join(format!("part/{message_id}/prt_1.json")),
+                json!({"type":"text","text":text}).to_string(),
+            );
+        }
+        session_ids.push(session_id);
+    }
+    let outcome = import(&db, "opencode", &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A file without read permission
+
+/// Root reads every file regardless of its mode, so as root the imports run as `nobody`. They
+/// are dry runs: `nobody` cannot reach the test server's socket, and the planned rows are what a
+/// real import would write.
+#[test]
+fn an_unreadable_file_is_reported_and_the_rest_imported() {
+    type Writer = fn(&Path);
+    let cases: [(&str, Writer, &str, u64); 3] = [
+        (
+            "claude",
+            |dir| {
+                write_file(
+                    &claude_file(dir),
+                    lines(&[claude_user("u1", "one"), claude_assistant("a1", "two")]),
+                );
+                write_file(
+                    &dir.join("proj/locked.jsonl"),
+                    lines(&[claude_user("u9", "secret")]),
+                );
+            },
+            "proj/locked.jsonl",
+            2,
+        ),
+        (
+            "codex",
+            |dir| {
+                write_file(
+                    &codex_file(dir),
+                    lines(&[codex_meta(), codex_message("user", "one")]),
+                );
+                write_file(
+                    &dir.join(CODEX_FILE.replace("5973", "6973")),
+                    lines(&[codex_meta()]),
+                );
+            },
+            "rollout-2025-09-01T10-00-00-6973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl",
+            1,
+        ),
+        (
+            "opencode",
+            |dir| write_opencode(dir, None),
+            "storage/part/msg_1/prt_1.json",
+            2,
+        ),
+    ];
+    // SAFETY: reading our own effective uid has no preconditions.
+    let as_nobody = unsafe { libc::geteuid() } == 0;
+    // SAFETY: getpwnam with a NUL-terminated literal; the result is only tested for null.
+    if as_nobody && unsafe { libc::getpwnam(c"nobody".as_ptr()) }.is_null() {
+        println!("NOTE: skipped: running as root and there is no `nobody` user to lose the permission");
+        return;
+    }
+    for (tool, write, locked, planned) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let source = dir.path().join("src");
+        write(&source);
+        fs::set_permissions(source.join(locked), fs::Permissions::from_mode(0o000)).unwrap();
+        let home = dir.path().join("home");
+        fs::create_dir_all(&home).unwrap();
+        let mut command = memtree_command(&home);
+        command
+            .args(import_args(tool, &source, "case_locked"))
+            .arg("--dry-run");
+        if as_nobody {
+            command.uid(65534).gid(65534);
+        }
+        let outcome = finish(command.output().expect("run memtree"), None);
+        assert_eq!(outcome.code, 1, "{tool}: {}\n{}", outcome.stderr, outcome.report);
+        assert_eq!(
+            outcome.diagnostics(&source),
+            [(locked.to_owned(), None, "unreadable".to_owned())],
+            "{tool}"
+        );
+        assert_eq!(
+            outcome.report["messages"]["planned"], planned,
+            "{tool}: {}",
+            outcome.report
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One 64 MB line: bounded memory
+
+const HUGE: usize = 64 << 20;
+/// The whole process may use this much: the line itself once (64 MB), the 8 MB stored prefix a
+/// few times over, and the runtime. Several copies of the line do not fit.
+const PEAK_RSS_LIMIT_KB: i64 = 200 << 10;
+
+/// `record` with its `"HUGE"` string replaced by 64 MB of base64-looking text, as bytes (spliced
+/// in, so the test itself stays quick and small).
+fn with_huge_string(record: Value, prefix: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"QUJDRGVmZ2hpams0NTY3ODkrLw";
+    let text = record.to_string();
+    let at = text.find("\"HUGE\"").expect("a HUGE placeholder") + 1;
+    let mut bytes = Vec::with_capacity(text.len() + HUGE);
+    bytes.extend_from_slice(&text.as_bytes()[..at]);
+    bytes.extend_from_slice(prefix.as_bytes());
+    bytes.extend(ALPHABET.iter().copied().cycle().take(HUGE));
+    bytes.extend_from_slice(&text.as_bytes()[at + "HUGE".len()..]);
+    bytes
+}
+
+/// Runs the import and returns its exit code, its peak resident set in KiB (`VmHWM`, polled
+/// until it exits: `wait4`'s `ru_maxrss` would also count the test process, whose memory the
+/// child shares until it executes), and its report.
+fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -> (i32, i64, String) {
+    let mut child = memtree_command(home)
+        .args(import_args(tool, source, "case_huge"))
+        .args(["--database-url", db_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run memtree");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+    });
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0;
+    let status = loop {
+        let high_water = fs::read_to_string(&status_file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<i64>().ok());
+        peak_kb = peak_kb.max(high_water.unwrap_or(0));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let report = reader.join().unwrap().unwrap();
+    (status.code().unwrap_or(-1), peak_kb, report)
+}
+
+#[tokio::test]
+async fn a_64_mb_line_is_read_in_bounded_memory() {
+    type Writer = fn(&Path);
+    let cases: [(&str, &str, Writer); 5] = [
+        ("claude", "base64 image", |dir| {
+            let mut line = claude_assistant("a2", "look");
+            line["message"]["content"][1] =
+                json!({"type":"image","source":{"type":"base64","media_type":"image/png","data":"HUGE"}});
+            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+        }),
+        ("claude", "tool_result text", |dir| {
+            let line = set(
+                claude_tool_result("r2"),
+                "/message/content/0/content",
+                json!("HUGE"),
+            );
+            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+        }),
+        ("codex", "base64 image", |dir| {
+            let line = codex_wrap(
+                "response_item",
+                json!({"type":"message","role":"user","content":[{"type":"input_text","text":"look"},
+                    {"type":"input_image","image_url":"HUGE"}]}),
+            );
+            let bytes = with_huge_string(line, "data:image/png;base64,");
+            write_file(&codex_file(dir), codex_around(bytes));
+        }),
+        ("codex", "tool output text", |dir| {
+            let line = set(codex_template("output"), "/payload/output", json!("HUGE"));
+            write_file(&codex_file(dir), codex_around(with_huge_string(line, "")));
+        }),
+        ("opencode", "tool output text", |dir| {
+            let part = json!({"type":"tool","tool":"bash","state":{"input":{},"output":"HUGE"}});
+            write_opencode(
+                dir,
+                Some(("storage/part/msg_2/prt_2.json", &with_huge_string(part, ""))),
+            );
+        }),
+    ];
+    // The imports run side by side (each measured on its own), each into its own database.
+    let mut runs = Vec::new();
+    for (tool, what, write) in cases {
+        let db = common::test_db().await;
+        let url = db.url();
+        let run = std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path());
+            let started = std::time::Instant::now();
+            let measured = import_measuring_peak(&url, tool, dir.path(), dir.path());
+            (measured, started.elapsed())
+        });
+        runs.push((tool, what, db, run));
+    }
+    let mut failures = Vec::new();
+    for (tool, what, db, run) in runs {
+        let ((code, peak_kb, report), took) = run.join().unwrap();
+        let rows = count_rows(&db, "case_huge").await;
+        println!(
+            "{tool} {what}: exit {code}, {rows} rows, peak RSS {} MB, {took:?}",
+            peak_kb >> 10
+        );
+        if code != 0 || rows != 3 || peak_kb > PEAK_RSS_LIMIT_KB {
+            failures.push(format!(
+                "{tool} {what}: exit {code}, {rows} rows (want 3), peak {} MB\n{report}",
+                peak_kb >> 10
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
