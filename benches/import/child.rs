@@ -1,15 +1,19 @@
 //! Running the release `memtree` binary as a child process: a clean environment pointing at
 //! the corpus's private home and the benchmark's database only, the wall time, the peak RSS
-//! (from `wait4`), and the counts of its `--json` report.
+//! (sampled from /proc), and the counts of its `--json` report.
 
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::Value;
+
+/// How often the child's peak memory is sampled.
+const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(2);
 
 /// The tools, in the order every scenario imports them.
 pub const TOOLS: [&str; 3] = ["claude", "codex", "opencode"];
@@ -60,11 +64,20 @@ impl Runner {
             .stderr(File::create(&log_path)?);
         let started = Instant::now();
         let mut child = command.spawn().context("start memtree")?;
-        let mut stdout = Vec::new();
-        if let Some(mut pipe) = child.stdout.take() {
-            pipe.read_to_end(&mut stdout)?;
-        }
-        let (status, peak_rss_bytes) = wait_with_peak_rss(child.id())?;
+        // The report comes at the end: read it on a thread while this one samples memory.
+        let reader = child.stdout.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut stdout = Vec::new();
+                pipe.read_to_end(&mut stdout).map(|_| stdout)
+            })
+        });
+        let (status, peak_rss_bytes) = wait_with_peak_rss(&mut child)?;
+        let stdout = match reader {
+            Some(reader) => reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            None => Vec::new(),
+        };
         let wall = started.elapsed();
         // 0: clean; 1: finished with problems in the input; anything else: could not run.
         if status != 0 && status != 1 {
@@ -96,30 +109,59 @@ impl Runner {
     }
 }
 
-/// Reaps the child with `wait4`, which also returns its resource usage: `ru_maxrss` is the peak
-/// resident set size in KiB on Linux. Returns the exit code (128 + signal when killed).
-fn wait_with_peak_rss(pid: u32) -> anyhow::Result<(i32, u64)> {
-    let pid = pid as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+/// Samples the child's peak resident set size (`VmHWM` in /proc/<pid>/status) until it has
+/// exited, then reaps it. Not `wait4`'s `ru_maxrss`: Linux folds the parent's own peak into it
+/// when the child is spawned (the exec inherits the spawning address space's high-water mark),
+/// which would charge the benchmark's memory to memtree. Growth in the last sampling interval
+/// before exit can be missed. Returns the exit code and the peak in bytes.
+fn wait_with_peak_rss(child: &mut Child) -> anyhow::Result<(i32, u64)> {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
     loop {
-        // SAFETY: waiting for our own child with valid pointers to locals.
-        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if reaped == pid {
+        if let Some(kib) = vm_hwm_kib(&status_path) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if exited_unreaped(child.id())? {
             break;
+        }
+        std::thread::sleep(RSS_SAMPLE_INTERVAL);
+    }
+    let status = child.wait().context("reap memtree")?;
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok((code, peak_kib * 1024))
+}
+
+fn vm_hwm_kib(status_path: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status_path).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether the child has exited, leaving it unreaped (so its pid cannot be reused while sampled).
+fn exited_unreaped(pid: u32) -> anyhow::Result<bool> {
+    // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: polling our own child with a valid pointer to a local.
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if result == 0 {
+            // SAFETY: waitid filled `info`; si_pid is 0 while the child still runs.
+            return Ok(unsafe { info.si_pid() } != 0);
         }
         let error = std::io::Error::last_os_error();
         if error.kind() != std::io::ErrorKind::Interrupted {
             return Err(error).context("wait for memtree");
         }
     }
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    Ok((code, usage.ru_maxrss as u64 * 1024))
 }
 
 /// The end of a run's stderr, for error messages.
