@@ -5,7 +5,7 @@
 //! databases) and drop their databases when done. Otherwise the first test to ask starts a
 //! throwaway cluster in a temporary directory: initialised and run as the `postgres` user when
 //! the tests run as root (PostgreSQL refuses root), reached over a Unix socket only, with
-//! durability off for speed. The cluster dies with the test binary: an `atexit` handler shuts it
+//! durability off for speed (benchmarks call [`keep_durability`] first). The cluster dies with the test binary: an `atexit` handler shuts it
 //! down and removes its directory, and on Linux the server also gets SIGKILL if the test process
 //! dies without running it (parent-death signal), so failing or killed runs leak no server.
 //!
@@ -20,7 +20,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -149,6 +149,16 @@ fn server() -> &'static Server {
     })
 }
 
+/// Whether the throwaway cluster keeps PostgreSQL's normal durability (see [`keep_durability`]).
+static DURABLE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the throwaway cluster keep PostgreSQL's default durability (fsync, full page writes,
+/// synchronous commit), so that measurements reflect a real server; tests leave it off for speed.
+/// Call before the first [`test_db`].
+pub fn keep_durability() {
+    DURABLE.store(true, Ordering::SeqCst);
+}
+
 /// The throwaway cluster's server pid and directory, for the exit handler.
 static CLUSTER_PID: AtomicI32 = AtomicI32::new(0);
 static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -249,27 +259,22 @@ impl ClusterFiles {
             .arg(&self.data)
             .arg("-k")
             .arg(&self.dir)
-            .args([
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-            ])
-            .args([
-                "-c",
-                if self.crash_safe {
-                    "synchronous_commit=on"
-                } else {
-                    "synchronous_commit=off"
-                },
-            ])
-            .args(["-c", "max_connections=200"])
+            .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log);
+        if !DURABLE.load(Ordering::SeqCst) {
+            // Tests never lose the machine, only the server: skip flushing to disk, and skip
+            // waiting for the WAL too unless the test crashes the server.
+            postgres.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+            let synchronous_commit = if self.crash_safe {
+                "synchronous_commit=on"
+            } else {
+                "synchronous_commit=off"
+            };
+            postgres.args(["-c", synchronous_commit]);
+        }
         let credentials = self.account.map(|account| (account.uid, account.gid));
         // SAFETY: the closure only makes async-signal-safe system calls.
         unsafe {

@@ -1,0 +1,157 @@
+//! The two ceilings the importer is measured against, timed in-process: parsing every JSONL
+//! line with the fastest JSON parser at hand (2 threads, as many as the machine has), and loading
+//! the imported rows back with a plain `COPY` into the same fully indexed table.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde::de::IgnoredAny;
+
+/// Threads for the parse ceiling: the benchmark machine's cores.
+const PARSE_THREADS: usize = 2;
+/// The columns a `COPY` moves: the whole row, as the import left it.
+const COLUMNS: &str = "id, content, meta, tree, temporal, created_at, updated_at";
+
+/// One pass of one parser over every line.
+#[derive(Clone, Copy, Debug)]
+pub struct ParsePass {
+    pub parser: &'static str,
+    pub wall: Duration,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Lines the parser rejected (the corpus has none: a non-zero count is a generator bug).
+    pub rejected: u64,
+}
+
+/// Both parsers' passes, fastest first.
+pub struct ParseCeiling {
+    pub passes: Vec<ParsePass>,
+}
+
+impl ParseCeiling {
+    pub fn fastest(&self) -> &ParsePass {
+        &self.passes[0]
+    }
+}
+
+/// Parses every line of `files` with serde_json (into `IgnoredAny`: validation without building
+/// values) and with simd-json (its tape: validated structure, no values either).
+pub fn parse_ceiling(files: &[PathBuf]) -> io::Result<ParseCeiling> {
+    let mut by_size: Vec<(u64, &Path)> = files
+        .iter()
+        .map(|path| Ok((std::fs::metadata(path)?.len(), path.as_path())))
+        .collect::<io::Result<_>>()?;
+    // Largest first, so that the two threads finish together.
+    by_size.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    let files: Vec<&Path> = by_size.into_iter().map(|(_, path)| path).collect();
+    let mut passes = vec![
+        parse_all("serde_json", &files, |line| {
+            serde_json::from_slice::<IgnoredAny>(line).is_ok()
+        })?,
+        parse_all("simd-json", &files, |line| simd_json::to_tape(line).is_ok())?,
+    ];
+    passes.sort_by_key(|pass| pass.wall);
+    Ok(ParseCeiling { passes })
+}
+
+fn parse_all(
+    parser: &'static str,
+    files: &[&Path],
+    parse: impl Fn(&mut [u8]) -> bool + Sync,
+) -> io::Result<ParsePass> {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let worker = || -> io::Result<(u64, u64, u64)> {
+        let (mut lines, mut bytes, mut rejected) = (0, 0, 0);
+        let mut line = Vec::with_capacity(1 << 16);
+        while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+            loop {
+                line.clear();
+                let read = reader.read_until(b'\n', &mut line)?;
+                if read == 0 {
+                    break;
+                }
+                bytes += read as u64;
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                lines += 1;
+                rejected += u64::from(!parse(&mut line));
+            }
+        }
+        Ok((lines, bytes, rejected))
+    };
+    let totals = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARSE_THREADS).map(|_| scope.spawn(worker)).collect();
+        workers
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<io::Result<Vec<_>>>()
+    })?;
+    let wall = started.elapsed();
+    let (lines, bytes, rejected) = totals.iter().fold((0, 0, 0), |sum, part| {
+        (sum.0 + part.0, sum.1 + part.1, sum.2 + part.2)
+    });
+    Ok(ParsePass {
+        parser,
+        wall,
+        lines,
+        bytes,
+        rejected,
+    })
+}
+
+/// Saves the rows of `memory` in binary COPY format, split by id into one file per path (each
+/// file is one parallel load stream); returns the row count.
+pub async fn export_rows(client: &tokio_postgres::Client, paths: &[PathBuf]) -> anyhow::Result<u64> {
+    for (part, path) in paths.iter().enumerate() {
+        // The last byte of a UUIDv7 is random: an even split.
+        let sql = format!(
+            "COPY (SELECT {COLUMNS} FROM memory WHERE get_byte(uuid_send(id), 15) % {} = {part}) \
+             TO STDOUT (FORMAT binary)",
+            paths.len()
+        );
+        let stream = client.copy_out(&sql).await.context("start COPY TO")?;
+        let mut stream = Box::pin(stream);
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        while let Some(chunk) = stream.next().await {
+            out.write_all(&chunk.context("COPY TO")?)?;
+        }
+        out.flush()?;
+    }
+    let rows: i64 = client.query_one("SELECT count(*) FROM memory", &[]).await?.get(0);
+    Ok(rows as u64)
+}
+
+/// Loads one file saved by [`export_rows`] with one `COPY FROM STDIN`; returns the rows loaded.
+pub async fn load_rows(client: &tokio_postgres::Client, path: &Path) -> anyhow::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut chunk = vec![0u8; 1 << 20];
+    let sql = format!("COPY memory ({COLUMNS}) FROM STDIN (FORMAT binary)");
+    let sink = client
+        .copy_in::<_, Bytes>(&sql)
+        .await
+        .context("start COPY FROM")?;
+    let mut sink = Box::pin(sink);
+    loop {
+        let read = file.read(&mut chunk)?;
+        if read == 0 {
+            break;
+        }
+        sink.send(Bytes::copy_from_slice(&chunk[..read]))
+            .await
+            .context("COPY FROM")?;
+    }
+    sink.as_mut().finish().await.context("finish COPY FROM")
+}

@@ -1,0 +1,302 @@
+//! The synthetic session history the import benchmark reads: Claude Code, Codex CLI and OpenCode
+//! data laid out in a private home directory exactly where each tool keeps it (formats.md
+//! sections 1-3), generated deterministically from a fixed seed and a scale.
+//!
+//! At scale 1.0 the corpus is about 1 GB: half Claude transcripts (including one 200 MB
+//! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line) and the
+//! rest an OpenCode database. Session lengths and tool output sizes are log-uniform, a few tool
+//! outputs are over 100 KB, and some sessions have a single prompt (which the importer skips by
+//! default). Every size, the big file and the big line included, scales linearly.
+
+mod claude;
+mod codex;
+mod opencode;
+mod text;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use text::{Rng, TextPools};
+
+/// Bytes of the corpus at scale 1.0 (the issue asks for about 1 GB / 500k messages).
+const FULL_SCALE_BYTES: f64 = 1.0e9;
+/// Each tool's part of the corpus bytes.
+const CLAUDE_SHARE: f64 = 0.50;
+const CODEX_SHARE: f64 = 0.35;
+const OPENCODE_SHARE: f64 = 0.15;
+/// The one long Claude session at scale 1.0.
+const BIG_FILE_BYTES: f64 = 200.0e6;
+/// The one huge Codex tool output line at scale 1.0.
+const BIG_LINE_BYTES: f64 = 64.0e6;
+/// Distinct project directories the sessions were run in.
+const PROJECTS: usize = 60;
+/// Sessions start between 2026-01-05 and about six months later.
+const FIRST_SESSION_MS: i64 = 1_767_571_200_000;
+const SESSION_SPREAD_MS: i64 = 180 * 24 * 3600 * 1000;
+const SEED: u64 = 0x6d65_6d74_7265_6521;
+
+/// What was generated for one tool.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ToolStats {
+    /// Transcript files, or sessions in the OpenCode database.
+    pub sessions: u64,
+    pub bytes: u64,
+    /// JSONL lines, or OpenCode message and part rows.
+    pub records: u64,
+    /// Conversation records a full-transcript import can store: prompts, answers, thinking,
+    /// tool calls and tool results (progress and bookkeeping lines not counted).
+    pub messages: u64,
+}
+
+impl std::ops::AddAssign for ToolStats {
+    fn add_assign(&mut self, other: ToolStats) {
+        self.sessions += other.sessions;
+        self.bytes += other.bytes;
+        self.records += other.records;
+        self.messages += other.messages;
+    }
+}
+
+/// The generated history, and what is needed to grow it.
+pub struct Corpus {
+    /// The private home directory holding `.claude`, `.codex` and `.local/share/opencode`.
+    pub home: PathBuf,
+    pub claude: ToolStats,
+    pub codex: ToolStats,
+    pub opencode: ToolStats,
+    transcripts: Vec<Box<dyn Session>>,
+    opencode_db: opencode::Database,
+    text: TextPools,
+}
+
+impl Corpus {
+    pub fn total(&self) -> ToolStats {
+        let mut total = self.claude;
+        total += self.codex;
+        total += self.opencode;
+        total
+    }
+
+    /// Every JSONL transcript (Claude and Codex), for the parse ceiling.
+    pub fn jsonl_files(&self) -> Vec<PathBuf> {
+        self.transcripts
+            .iter()
+            .map(|transcript| transcript.path().to_path_buf())
+            .collect()
+    }
+
+    /// Appends about 10% more lines (whole turns) to every tenth transcript, and 10% more
+    /// messages to every tenth OpenCode session: sessions resumed since the last import.
+    pub fn append_to_a_tenth(&mut self) -> io::Result<ToolStats> {
+        let mut added = ToolStats::default();
+        for transcript in self.transcripts.iter_mut().skip(9).step_by(10) {
+            let mut out = JsonlOut::append(transcript.path())?;
+            let target = (transcript.lines() / 10).max(1);
+            let mut messages = 0;
+            while out.lines < target {
+                messages += transcript.write_turn(&mut out, &self.text)?;
+            }
+            out.finish()?;
+            transcript.add_lines(out.lines);
+            added += ToolStats {
+                sessions: 1,
+                bytes: out.bytes,
+                records: out.lines,
+                messages,
+            };
+        }
+        added += self.opencode_db.append_to_a_tenth(&self.text)?;
+        Ok(added)
+    }
+}
+
+/// Writes the corpus into `home` (which must exist and be empty).
+pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
+    let text = TextPools::new(SEED);
+    let mut rng = Rng::new(SEED);
+    let projects: Vec<Project> = (0..PROJECTS).map(|_| Project::new(&mut rng)).collect();
+    let budget = |share: f64| (FULL_SCALE_BYTES * scale * share) as u64;
+    let mut transcripts: Vec<Box<dyn Session>> = Vec::new();
+
+    let claude_dir = home.join(".claude").join("projects");
+    let mut claude = ToolStats::default();
+    let big_file = (BIG_FILE_BYTES * scale) as u64;
+    let mut big = claude::Session::new(&claude_dir, rng.choose(&projects), rng.fork(), true);
+    claude += write_session(&mut big, &text, |out| out.bytes < big_file)?;
+    transcripts.push(Box::new(big));
+    while claude.bytes < budget(CLAUDE_SHARE) {
+        let mut session = claude::Session::new(&claude_dir, rng.choose(&projects), rng.fork(), false);
+        claude += write_session(&mut session, &text, turns(&mut rng))?;
+        transcripts.push(Box::new(session));
+    }
+
+    let codex_dir = home.join(".codex").join("sessions");
+    let mut codex = ToolStats::default();
+    let big_line = (BIG_LINE_BYTES * scale) as usize;
+    let mut giant = codex::Session::new(&codex_dir, rng.choose(&projects), rng.fork(), Some(big_line));
+    codex += write_session(&mut giant, &text, turns(&mut rng))?;
+    transcripts.push(Box::new(giant));
+    while codex.bytes < budget(CODEX_SHARE) {
+        let mut session = codex::Session::new(&codex_dir, rng.choose(&projects), rng.fork(), None);
+        codex += write_session(&mut session, &text, turns(&mut rng))?;
+        transcripts.push(Box::new(session));
+    }
+
+    let opencode_dir = home.join(".local").join("share").join("opencode");
+    fs::create_dir_all(&opencode_dir)?;
+    let (opencode_db, opencode) = opencode::Database::generate(
+        &opencode_dir.join("opencode.db"),
+        &projects,
+        rng.fork(),
+        &text,
+        budget(OPENCODE_SHARE),
+    )?;
+
+    Ok(Corpus {
+        home: home.to_path_buf(),
+        claude,
+        codex,
+        opencode,
+        transcripts,
+        opencode_db,
+        text,
+    })
+}
+
+/// A session's length in turns: log-uniform from 1 to 120 (one in seven has a single prompt).
+fn turns(rng: &mut Rng) -> impl FnMut(&JsonlOut) -> bool {
+    let turns = rng.log_uniform(1.0, 120.0) as u64;
+    let mut written = 0;
+    move |_| {
+        written += 1;
+        written <= turns
+    }
+}
+
+/// Writes turns while `more` says so (asked before each turn), then closes the file.
+fn write_session(
+    session: &mut dyn Session,
+    text: &TextPools,
+    mut more: impl FnMut(&JsonlOut) -> bool,
+) -> io::Result<ToolStats> {
+    let mut out = JsonlOut::create(session.path())?;
+    let mut messages = session.write_header(&mut out, text)?;
+    while more(&out) {
+        messages += session.write_turn(&mut out, text)?;
+    }
+    out.finish()?;
+    session.add_lines(out.lines);
+    Ok(ToolStats {
+        sessions: 1,
+        bytes: out.bytes,
+        records: out.lines,
+        messages,
+    })
+}
+
+/// A JSONL transcript that can be written turn by turn, and continued later.
+trait Session {
+    fn path(&self) -> &Path;
+    /// Lines written so far.
+    fn lines(&self) -> u64;
+    fn add_lines(&mut self, lines: u64);
+    /// The lines before the first prompt; returns the messages among them.
+    fn write_header(&mut self, out: &mut JsonlOut, text: &TextPools) -> io::Result<u64>;
+    /// One prompt and everything up to the final answer; returns the messages written.
+    fn write_turn(&mut self, out: &mut JsonlOut, text: &TextPools) -> io::Result<u64>;
+}
+
+/// A directory sessions run in, with its git facts.
+pub struct Project {
+    pub cwd: String,
+    pub branch: String,
+    pub remote: String,
+}
+
+impl Project {
+    fn new(rng: &mut Rng) -> Project {
+        const OWNERS: &[&str] = &["dev", "alex", "sam", "kim"];
+        const NAMES: &[&str] = &[
+            "api", "web", "cli", "core", "infra", "docs", "engine", "tools", "mobile", "data",
+        ];
+        let name = format!("{}-{}{}", rng.pick(NAMES), rng.pick(NAMES), rng.below(100));
+        Project {
+            cwd: format!("/home/{}/src/{name}", rng.pick(OWNERS)),
+            branch: rng
+                .pick(&["main", "main", "main", "develop", "feature/import", "fix/parser"])
+                .to_string(),
+            remote: format!("https://github.com/example/{name}.git"),
+        }
+    }
+}
+
+/// A buffered JSONL file that counts its lines and bytes.
+pub struct JsonlOut {
+    writer: BufWriter<File>,
+    line: Vec<u8>,
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+impl JsonlOut {
+    fn create(path: &Path) -> io::Result<JsonlOut> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        Ok(JsonlOut::new(File::create(path)?))
+    }
+
+    fn append(path: &Path) -> io::Result<JsonlOut> {
+        Ok(JsonlOut::new(OpenOptions::new().append(true).open(path)?))
+    }
+
+    fn new(file: File) -> JsonlOut {
+        JsonlOut {
+            writer: BufWriter::with_capacity(1 << 20, file),
+            line: Vec::with_capacity(64 * 1024),
+            bytes: 0,
+            lines: 0,
+        }
+    }
+
+    pub fn write(&mut self, record: &Value) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)?;
+        self.line.push(b'\n');
+        self.writer.write_all(&self.line)?;
+        self.bytes += self.line.len() as u64;
+        self.lines += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// A tool output's size: mostly tens of bytes to a few KB, and one in 700 from 100 to 400 KB.
+fn tool_output_len(rng: &mut Rng) -> usize {
+    if rng.chance(0.0015) {
+        rng.log_uniform(100_000.0, 400_000.0) as usize
+    } else {
+        rng.log_uniform(20.0, 2_500.0) as usize
+    }
+}
+
+/// A typed prompt's size.
+fn prompt_len(rng: &mut Rng) -> usize {
+    rng.log_uniform(15.0, 2_000.0) as usize
+}
+
+/// An answer's size.
+fn answer_len(rng: &mut Rng) -> usize {
+    rng.log_uniform(20.0, 2_500.0) as usize
+}
+
+/// A new session's start time.
+fn session_start(rng: &mut Rng) -> i64 {
+    FIRST_SESSION_MS + rng.below(SESSION_SPREAD_MS as usize) as i64
+}
