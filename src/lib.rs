@@ -14,6 +14,7 @@ pub mod localdb;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod redact;
 pub mod report;
 pub mod slug;
 pub mod source;
