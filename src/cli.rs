@@ -155,6 +155,11 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Store secrets as they are instead of replacing them with `[REDACTED:<kind>]` (API keys,
+    /// tokens, private keys, passwords in URLs and `*_SECRET=`-style assignments)
+    #[arg(long)]
+    pub no_redact: bool,
+
     /// Read every file again, even those the database's ledger records as unchanged since
     /// they were imported (for example after deleting rows by hand)
     #[arg(long)]

@@ -22,6 +22,7 @@ use crate::localdb;
 use crate::model::{KnownRevisions, Session, Tool};
 use crate::output::Progress;
 use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
+use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
 use crate::source::{self, Candidate, EnvLookup};
@@ -51,6 +52,8 @@ pub struct ImportSettings {
     pub dry_run: bool,
     /// Read every file, even those the ledger says are unchanged.
     pub rescan: bool,
+    /// Replace secrets before anything is stored (off with `--no-redact`).
+    pub redact: bool,
     pub database: DbTarget,
     pub schema: String,
 }
@@ -120,6 +123,7 @@ impl ImportSettings {
             include_trivial: args.include_trivial,
             dry_run: args.dry_run,
             rescan: args.rescan,
+            redact: !args.no_redact,
             database,
             schema: args.schema.clone(),
         })
@@ -154,6 +158,7 @@ impl ImportSettings {
             ("include_sidechains", self.include_sidechains.to_string()),
             ("include_temp_cwd", self.include_temp_cwd.to_string()),
             ("include_trivial", self.include_trivial.to_string()),
+            ("redact", self.redact.to_string()),
         ]
     }
 
@@ -289,12 +294,14 @@ pub fn run(
     failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
     let git = GitCache::default();
+    let redactor = settings.redact.then(Redactor::new);
     let plan_options = PlanOptions {
         tree_root: &settings.tree_root,
         sessions_node_name: &settings.sessions_node_name,
         mode: settings.mode,
         window: settings.window,
         imported_at: Utc::now(),
+        redactor: redactor.as_ref(),
     };
     let mut seen = HashSet::new();
     let mut projects: BTreeMap<String, ProjectEntry> = BTreeMap::new();
@@ -330,6 +337,7 @@ pub fn run(
             let n_rows = plan.memories.len() as u64;
             report.messages.planned += n_rows;
             report.messages.truncated += plan.truncated;
+            report.messages.redactions.merge(&plan.redactions);
             for (reason, n) in plan.skipped {
                 *report.messages.skipped.entry(reason).or_default() += n;
             }

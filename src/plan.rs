@@ -13,9 +13,14 @@ use crate::filter::TimeWindow;
 use crate::git::{strip_credentials, GitFacts};
 use crate::id::memory_id;
 use crate::model::{Block, BlockKind, Session};
+use crate::redact::{Redactions, Redactor};
 
 /// Written into every row's meta; rows carrying another version are re-rendered.
 pub const IMPORTER_VERSION: &str = "memtree-1";
+
+/// The meta keys that say how a row was rendered. A stored row whose values for all of them
+/// equal the planned row's is current and left untouched; otherwise it is rewritten in place.
+pub const RENDERING_KEYS: [&str; 3] = ["importer_version", "content_mode", "secrets_redacted"];
 
 /// Which blocks a memory's content is rendered from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -84,6 +89,8 @@ pub struct PlanOptions<'a> {
     pub mode: ContentMode,
     pub window: TimeWindow,
     pub imported_at: DateTime<Utc>,
+    /// Replaces secrets in content and meta before anything is stored; `None` with `--no-redact`.
+    pub redactor: Option<&'a Redactor>,
 }
 
 /// The project a session belongs to, as resolved before planning.
@@ -109,6 +116,8 @@ pub struct SessionPlan {
     pub skipped: BTreeMap<MessageSkip, u64>,
     /// Messages whose content was cut to [`MAX_CONTENT_BYTES`].
     pub truncated: u64,
+    /// Secrets replaced in this session's rows, by kind.
+    pub redactions: Redactions,
 }
 
 /// Plans the rows of one session. `seen` holds the ids planned earlier in the run, so a message
@@ -121,7 +130,17 @@ pub fn plan_session(
 ) -> SessionPlan {
     let mut plan = SessionPlan::default();
     let tree = project.tree(options);
-    let session_meta = session_meta(session, project, options);
+    let mut session_meta = session_meta(session, project, options);
+    // Secrets in session facts (a title, a remote URL with a password) are replaced once for all
+    // rows; ids are never touched, so identity does not depend on the rules.
+    let mut session_redactions = Redactions::default();
+    if let Some(redactor) = options.redactor {
+        let mut wrapped = Value::Object(std::mem::take(&mut session_meta));
+        redactor.redact_json(&mut wrapped, &mut session_redactions);
+        if let Value::Object(map) = wrapped {
+            session_meta = map;
+        }
+    }
     for message in &session.messages {
         if !options.window.contains(message.timestamp) {
             *plan.skipped.entry(MessageSkip::OutsideWindow).or_default() += 1;
@@ -137,6 +156,12 @@ pub fn plan_session(
             *plan.skipped.entry(MessageSkip::Duplicate).or_default() += 1;
             continue;
         }
+        let mut redactions = session_redactions.clone();
+        // Before the size bound, so that a secret cut at the boundary is still recognised.
+        let content = match options.redactor {
+            Some(redactor) => redactor.redact(&content, &mut redactions).into_owned(),
+            None => content,
+        };
         let (content, truncated) = bound_content(content);
         plan.truncated += u64::from(truncated);
         let mut meta = session_meta.clone();
@@ -145,7 +170,11 @@ pub fn plan_session(
         put(&mut meta, "source_message_role", Some(message.role.as_str()));
         meta.insert("source_message_block_kinds".to_owned(), kinds.into());
         if let Some(cwd) = message.cwd.as_deref() {
-            put(&mut meta, "source_cwd", Some(cwd));
+            let cwd = match options.redactor {
+                Some(redactor) => redactor.redact(cwd, &mut redactions),
+                None => cwd.into(),
+            };
+            put(&mut meta, "source_cwd", Some(&cwd));
         }
         if let Some(model) = message.model.as_deref() {
             put(&mut meta, "source_model", Some(model));
@@ -157,6 +186,13 @@ pub fn plan_session(
         put(&mut meta, "source_tool_name", tool_name);
         if truncated {
             meta.insert("content_truncated".to_owned(), true.into());
+        }
+        if !redactions.is_empty() {
+            meta.insert(
+                "redactions".to_owned(),
+                serde_json::to_value(&redactions).unwrap_or_default(),
+            );
+            plan.redactions.merge(&redactions);
         }
         plan.memories.push(PlannedMemory {
             id,
@@ -215,6 +251,7 @@ fn session_meta(
         Some(&options.imported_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
     );
     put(&mut meta, "importer_version", Some(IMPORTER_VERSION));
+    meta.insert("secrets_redacted".to_owned(), options.redactor.is_some().into());
     meta
 }
 
@@ -328,6 +365,7 @@ mod tests {
             mode,
             window: TimeWindow::default(),
             imported_at: at(59),
+            redactor: None,
         }
     }
 
@@ -447,5 +485,72 @@ mod tests {
         assert!(row.content.ends_with("more bytes not stored]"));
         assert_eq!(row.meta["content_truncated"], true);
         assert_eq!(plan.truncated, 1);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use crate::model::{Message, Role, SessionFacts, Tool};
+
+    #[test]
+    fn secrets_are_replaced_in_content_and_meta_and_counted_per_row() {
+        let redactor = Redactor::new();
+        let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
+        let secret = "ghp_R8x2Lq9ZtV4mWc7NpK3sYd6HbF1jGe5QaU0o";
+        let session = Session {
+            tool: Tool::Claude,
+            id: "s".to_owned(),
+            source_file: "/f.jsonl".to_owned(),
+            facts: SessionFacts {
+                git_repo: Some("https://github.com/o/r.git".to_owned()),
+                title: Some(format!("use {secret} please")),
+                ..SessionFacts::default()
+            },
+            messages: vec![Message {
+                id: "m".to_owned(),
+                origin_session_id: None,
+                timestamp: at,
+                role: Role::User,
+                blocks: vec![Block::new(
+                    BlockKind::Text,
+                    format!("export GITHUB_TOKEN={secret}"),
+                )],
+                tool_name: None,
+                model: None,
+                cwd: None,
+                line: 1,
+            }],
+        };
+        let project = ProjectContext {
+            slug: "p".to_owned(),
+            git: GitFacts::default(),
+        };
+        let mut options = PlanOptions {
+            tree_root: "projects",
+            sessions_node_name: "agent_sessions",
+            mode: ContentMode::Default,
+            window: TimeWindow::default(),
+            imported_at: at,
+            redactor: Some(&redactor),
+        };
+        let plan = plan_session(&session, &project, &options, &mut HashSet::new());
+        let row = &plan.memories[0];
+        assert!(!row.content.contains(secret) && !row.meta.to_string().contains(secret));
+        assert!(row.content.contains("[REDACTED:github_token]"), "{}", row.content);
+        assert_eq!(
+            row.meta["redactions"]["github_token"], 2,
+            "one in the content, one in the title"
+        );
+        assert_eq!(plan.redactions.get(crate::redact::SecretKind::GithubToken), 2);
+        assert_eq!(row.meta["source_message_id"], "m");
+
+        options.redactor = None;
+        let plan = plan_session(&session, &project, &options, &mut HashSet::new());
+        assert!(
+            plan.memories[0].content.contains(secret),
+            "--no-redact keeps the text as it is"
+        );
+        assert!(plan.memories[0].meta.get("redactions").is_none());
     }
 }

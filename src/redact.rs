@@ -539,6 +539,12 @@ pub struct Redactor {
     rules: Vec<Rule>,
 }
 
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor").finish_non_exhaustive()
+    }
+}
+
 impl Default for Redactor {
     fn default() -> Self {
         Self::new()

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::filter::SkipReason;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, Tool};
 use crate::plan::{ContentMode, MessageSkip};
+use crate::redact::Redactions;
 use crate::store::WriteCounts;
 
 /// How many diagnostics the text summary lists before pointing at `--json`.
@@ -71,6 +72,8 @@ pub struct MessageCounts {
     pub written: WriteCounts,
     pub skipped: BTreeMap<MessageSkip, u64>,
     pub truncated: u64,
+    /// Secrets replaced before storing, by kind.
+    pub redactions: Redactions,
 }
 
 #[derive(Debug, Serialize)]
@@ -187,6 +190,19 @@ impl ImportReport {
         }
         if messages.truncated > 0 {
             let _ = writeln!(out, "  Messages cut to the size limit: {}", messages.truncated);
+        }
+        if !messages.redactions.is_empty() {
+            let kinds: Vec<String> = messages
+                .redactions
+                .iter()
+                .map(|(kind, n)| format!("{}={n}", kind.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  Secrets redacted: {} ({})",
+                messages.redactions.total(),
+                kinds.join(", ")
+            );
         }
         if files.malformed_lines > 0 {
             let _ = writeln!(out, "  Malformed lines: {}", files.malformed_lines);

@@ -779,3 +779,88 @@ async fn an_opencode_session_that_changed_is_read_again_alone() {
     assert_eq!(second["session_list"][0]["id"], changed.as_str());
     assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), n_sessions - 1);
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_database_unless_asked() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("projects");
+    let secret = "sk-ant-api03-Zq8mR2vX7nT4pL9wK3cY6hB1jF5dG0sA8eU2iO7rN4tM9xQ3zV6bC1kH5gJ0fD2lP8aS7wE4yR";
+    write_claude_session(
+        &projects,
+        "66666666-0000-4000-8000-000000000006",
+        "/nonexistent/keys/app",
+    );
+    let file = projects.join("-nonexistent-keys-app/66666666-0000-4000-8000-000000000006.jsonl");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("second prompt", &format!("my key is {secret}"));
+    std::fs::write(&file, text).unwrap();
+    let url = db.url();
+    let source = projects.display().to_string();
+
+    let dry = memtree(
+        &["claude", "import", "--json", "--dry-run", "--source", &source],
+        home.path(),
+    )
+    .json();
+    assert_eq!(
+        dry["messages"]["redactions"]["anthropic_key"], 1,
+        "a dry run shows the counts"
+    );
+
+    let run = memtree(
+        &[
+            "claude",
+            "import",
+            "--json",
+            "--database-url",
+            &url,
+            "--source",
+            &source,
+        ],
+        home.path(),
+    );
+    assert_eq!(run.json()["messages"]["redactions"]["anthropic_key"], 1);
+    let client = db.client().await;
+    let leaked: i64 = client
+        .query_one("select count(*) from memory where content like '%' || $1 || '%' or meta::text like '%' || $1 || '%'", &[&secret])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(leaked, 0);
+    let marked: i64 = client
+        .query_one("select count(*) from memory where content like '%[REDACTED:anthropic_key]%' and meta->'redactions'->>'anthropic_key' = '1'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(marked, 1);
+
+    let kept = memtree(
+        &[
+            "claude",
+            "import",
+            "--json",
+            "--no-redact",
+            "--database-url",
+            &url,
+            "--source",
+            &source,
+        ],
+        home.path(),
+    );
+    assert_eq!(
+        written(&kept.json()).1,
+        3,
+        "--no-redact is another option set: rows are re-rendered"
+    );
+    let stored: i64 = client
+        .query_one(
+            "select count(*) from memory where content like '%' || $1 || '%'",
+            &[&secret],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1, "--no-redact stores the text as it is");
+}

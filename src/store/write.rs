@@ -1,7 +1,7 @@
 //! Classifying and writing planned memories: batched upserts that skip rows already current.
 //!
-//! A stored row is current when it has the same id and its meta has the same `importer_version`
-//! and `content_mode` as the planned row. Current rows are filtered out before the upsert
+//! A stored row is current when it has the same id and its meta has the same rendering keys
+//! ([`RENDERING_KEYS`]: importer version, content mode, redaction) as the planned row. Current rows are filtered out before the upsert
 //! (`ON CONFLICT ... DO UPDATE ... WHERE` would still lock and WAL-log them), so a re-run writes
 //! nothing at all, not even a fresh `imported_at`.
 
@@ -14,7 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::failpoint;
-use crate::plan::PlannedMemory;
+use crate::plan::{PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, Store, StoreError, WriteCounts};
 
@@ -26,9 +26,13 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 const CLASSIFY_ROWS: usize = 10_000;
 
 /// SQL condition, over input row `i` (with a `meta`) and stored row `m`, for "m is current".
-const ROW_IS_CURRENT: &str =
-    "m.meta -> 'importer_version' is not distinct from i.meta -> 'importer_version' \
-     and m.meta -> 'content_mode' is not distinct from i.meta -> 'content_mode'";
+static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    RENDERING_KEYS
+        .iter()
+        .map(|key| format!("m.meta -> '{key}' is not distinct from i.meta -> '{key}'"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+});
 
 impl Store {
     /// Read-only: how many of these rows would be inserted, updated or left unchanged.
@@ -42,10 +46,11 @@ impl Store {
         let client: &mut tokio_postgres::Client = &mut pooled;
         let sql = format!(
             "select count(*) filter (where m.id is null), \
-                    count(*) filter (where m.id is not null and not ({ROW_IS_CURRENT})), \
-                    count(*) filter (where m.id is not null and {ROW_IS_CURRENT}) \
+                    count(*) filter (where m.id is not null and not ({row_is_current})), \
+                    count(*) filter (where m.id is not null and {row_is_current}) \
              from unnest($1::uuid[], $2::jsonb[]) as i(id, meta) left join {} m on m.id = i.id",
-            self.table("memory")
+            self.table("memory"),
+            row_is_current = *ROW_IS_CURRENT,
         );
         for chunk in unique.chunks(CLASSIFY_ROWS) {
             let ids: Vec<Uuid> = chunk.iter().map(|memory| memory.id).collect();
@@ -79,7 +84,7 @@ impl Store {
             "with i as (select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
                  as i(id, content, meta, tree, at)), \
              changed as (select i.* from i left join {memory} m on m.id = i.id \
-                 where m.id is null or not ({ROW_IS_CURRENT})) \
+                 where m.id is null or not ({row_is_current})) \
              insert into {memory} as m (id, content, meta, tree, temporal) \
              select id, content, meta, tree::{ltree}, tstzrange(at, at, '[]') from changed order by id \
              on conflict (id) do update set content = excluded.content, meta = excluded.meta, \
@@ -87,6 +92,7 @@ impl Store {
              returning (xmax = 0)",
             memory = self.table("memory"),
             ltree = self.ltree_type,
+            row_is_current = *ROW_IS_CURRENT,
         );
         let next_batch = AtomicUsize::new(0);
         let worker = || async {
@@ -199,7 +205,7 @@ fn json_size(value: &Value) -> usize {
 /// Just the keys that decide whether a stored row is current, for classification.
 fn version_keys(meta: &Value) -> Value {
     let mut keys = serde_json::Map::new();
-    for key in ["importer_version", "content_mode"] {
+    for key in RENDERING_KEYS {
         if let Some(value) = meta.get(key) {
             keys.insert(key.to_owned(), value.clone());
         }
