@@ -113,8 +113,10 @@ fn run() -> anyhow::Result<()> {
         added.sessions
     ));
     let append = db.scenario(&runner, "(4) append re-run", false)?;
-    progress("marking every row as written by an older importer (not timed)");
+    progress("marking every row and ledger entry as written by an older importer (not timed)");
     db.execute("UPDATE memory SET meta = jsonb_set(meta, '{importer_version}', '\"old\"')")?;
+    db.execute("UPDATE memtree_ledger SET importer_version = 'old'")?;
+    db.execute("UPDATE memtree_ledger_sessions SET importer_version = 'old'")?;
     let version_bump = db.scenario(&runner, "(5) version bump", false)?;
     let copy = db.copy_loads(&exports)?;
 
