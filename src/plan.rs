@@ -2,6 +2,7 @@
 //!
 //! Pure: no I/O. Given the same sessions, slugs and options it produces the same rows.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -158,10 +159,15 @@ pub fn plan_session(
         }
         let mut redactions = session_redactions.clone();
         // Before the size bound, so that a secret cut at the boundary is still recognised.
-        let content = match options.redactor {
-            Some(redactor) => redactor.redact(&content, &mut redactions).into_owned(),
-            None => content,
-        };
+        // Replaced only when a secret was found: a giant clean text is never copied.
+        let redacted =
+            options
+                .redactor
+                .and_then(|redactor| match redactor.redact(&content, &mut redactions) {
+                    Cow::Owned(redacted) => Some(redacted),
+                    Cow::Borrowed(_) => None,
+                });
+        let content = redacted.unwrap_or(content);
         let (content, truncated) = bound_content(content);
         plan.truncated += u64::from(truncated);
         let mut meta = session_meta.clone();
