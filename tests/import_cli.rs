@@ -864,3 +864,31 @@ async fn secrets_never_reach_the_database_unless_asked() {
         .get(0);
     assert_eq!(stored, 1, "--no-redact stores the text as it is");
 }
+
+/// The README's first command must keep working on the bundled fixtures (checked here as a dry
+/// run, so no local database is started).
+#[test]
+fn the_readme_quickstart_imports_without_problems() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .find_map(|line| line.strip_prefix("cargo run --release -- "))
+        .expect("the README shows a `cargo run --release -- ...` command");
+    let home = tempfile::tempdir().unwrap();
+    let manifest_dir = env!("CARGO_MANIFEST_DIR");
+    let args: Vec<String> = command
+        .split_whitespace()
+        .map(|arg| {
+            if arg.starts_with("fixtures/") {
+                format!("{manifest_dir}/{arg}")
+            } else {
+                arg.to_owned()
+            }
+        })
+        .chain(["--dry-run".to_owned(), "--json".to_owned()])
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = memtree(&args, home.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.json()["messages"]["planned"].as_u64().unwrap() > 0);
+}
