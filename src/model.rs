@@ -211,6 +211,16 @@ pub enum DiagnosticKind {
 }
 
 impl Diagnostic {
+    /// `file` could not be opened or read.
+    pub fn unreadable(file: &Path, error: impl fmt::Display) -> Diagnostic {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: None,
+            kind: DiagnosticKind::Unreadable,
+            message: format!("cannot read {}: {error}", file.display()),
+        }
+    }
+
     /// `file` was listed by discovery but no longer existed when it was opened.
     pub fn vanished(file: &Path) -> Diagnostic {
         Diagnostic {

@@ -11,7 +11,7 @@ pub mod jsonl;
 pub mod opencode;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Tool};
@@ -69,6 +69,22 @@ pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcom
         Tool::Claude => claude::parse(candidate),
         Tool::Codex => codex::parse(candidate),
         Tool::OpenCode => opencode::parse(candidate, known),
+    }
+}
+
+/// Opens a file listed by discovery. One that vanished since is a `vanished` warning, any other
+/// failure an `Unreadable` diagnostic naming it; either way there is nothing to read.
+pub(crate) fn open_listed_file(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<std::fs::File> {
+    match std::fs::File::open(path) {
+        Ok(file) => Some(file),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            diagnostics.push(Diagnostic::vanished(path));
+            None
+        }
+        Err(err) => {
+            diagnostics.push(Diagnostic::unreadable(path, err));
+            None
+        }
     }
 }
 

@@ -8,7 +8,7 @@ mod wire;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufReader};
 use std::path::Path;
 
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     Block, BlockKind, Diagnostic, DiagnosticKind, Message, ParseOutcome, Role, Session, SessionFacts, Tool,
 };
-use crate::source::{jsonl, Candidate};
+use crate::source::{jsonl, open_listed_file, Candidate};
 
 pub use discover::{default_roots, discover};
 
@@ -36,16 +36,8 @@ const READ_BUFFER: usize = 256 << 10;
 pub fn parse(candidate: &Candidate) -> ParseOutcome {
     let path = candidate.path.as_path();
     let mut outcome = ParseOutcome::default();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            outcome.diagnostics.push(Diagnostic::vanished(path));
-            return outcome;
-        }
-        Err(err) => {
-            outcome.diagnostics.push(unreadable(path, &err));
-            return outcome;
-        }
+    let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
+        return outcome;
     };
     let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
     let mut builder = FileBuilder::new(path, is_agent_file);
@@ -54,7 +46,7 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
         builder.push(line, record)
     }) {
         Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(unreadable(path, &err)),
+        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
     }
     outcome.stats.malformed_lines += builder.malformed_messages;
     outcome.diagnostics.append(&mut builder.diagnostics);
@@ -574,7 +566,7 @@ fn read_agent_meta(transcript: &Path, diagnostics: &mut Vec<Diagnostic>) -> Opti
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
         Err(err) => {
-            diagnostics.push(unreadable(&meta_path, &err));
+            diagnostics.push(Diagnostic::unreadable(&meta_path, &err));
             return None;
         }
     };
@@ -589,15 +581,6 @@ fn read_agent_meta(transcript: &Path, diagnostics: &mut Vec<Diagnostic>) -> Opti
             });
             None
         }
-    }
-}
-
-fn unreadable(path: &Path, err: &io::Error) -> Diagnostic {
-    Diagnostic {
-        file: path.to_path_buf(),
-        line: None,
-        kind: DiagnosticKind::Unreadable,
-        message: format!("cannot read {}: {err}", path.display()),
     }
 }
 

@@ -25,7 +25,7 @@ use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
 
 use super::jsonl::read_records;
-use super::{env_path, home_dir, Candidate, Discovery, EnvLookup};
+use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
 use record::Record;
 use session::SessionBuilder;
 
@@ -80,7 +80,7 @@ pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
         let mut found = Vec::new();
         match std::fs::metadata(root) {
             Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-            Err(err) => discovery.diagnostics.push(unreadable(root, &err.to_string())),
+            Err(err) => discovery.diagnostics.push(Diagnostic::unreadable(root, &err)),
             Ok(meta) if meta.is_file() => {
                 if file_name(root).and_then(Container::of).is_some() {
                     found.push(root.clone());
@@ -122,13 +122,13 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
                     match std::fs::metadata(entry.path()) {
                         Ok(meta) if meta.is_file() => found.push(entry.into_path()),
                         Ok(_) => {}
-                        Err(err) => diagnostics.push(unreadable(entry.path(), &err.to_string())),
+                        Err(err) => diagnostics.push(Diagnostic::unreadable(entry.path(), &err)),
                     }
                 }
             }
             Err(err) => {
                 let path = err.path().unwrap_or(root).to_path_buf();
-                diagnostics.push(unreadable(&path, &err.to_string()));
+                diagnostics.push(Diagnostic::unreadable(&path, &err));
             }
         }
     }
@@ -139,16 +139,8 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
     let path = &candidate.path;
     let mut outcome = ParseOutcome::default();
     let name = file_name(path).unwrap_or_default();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            outcome.diagnostics.push(Diagnostic::vanished(path));
-            return outcome;
-        }
-        Err(err) => {
-            outcome.diagnostics.push(unreadable(path, &err.to_string()));
-            return outcome;
-        }
+    let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
+        return outcome;
     };
     let mut builder = SessionBuilder::default();
     let read = match Container::of(name).unwrap_or(Container::Jsonl) {
@@ -165,7 +157,7 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
     };
     match read {
         Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(unreadable(path, &err.to_string())),
+        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
     }
     let (fallback_id, fallback_start) = names_of(name);
     let source_file = path.to_string_lossy().into_owned();
@@ -234,15 +226,6 @@ fn naive_start(text: &str) -> Option<NaiveDateTime> {
 
 fn file_name(path: &Path) -> Option<&str> {
     path.file_name()?.to_str()
-}
-
-fn unreadable(path: &Path, message: &str) -> Diagnostic {
-    Diagnostic {
-        file: path.to_path_buf(),
-        line: None,
-        kind: DiagnosticKind::Unreadable,
-        message: message.to_owned(),
-    }
 }
 
 #[cfg(test)]
