@@ -8,6 +8,8 @@
 //!
 //! `MEMTREE_BENCH_SCALE` (default 1.0, about 1 GB) scales the corpus; 0.02 is a quick run.
 //! `MEMTREE_BENCH_FULL_TRANSCRIPT=0` imports conversation text only instead of full transcripts.
+//! `MEMTREE_BENCH_CORPUS_ONLY=<dir>` only generates the corpus into `<dir>` (its `home/`) and
+//! exits, to profile memtree by hand on it.
 //! The temp directory and the cluster are removed at exit, also after a panic.
 
 #[path = "../../tests/common/mod.rs"]
@@ -44,6 +46,17 @@ fn run() -> anyhow::Result<()> {
         bail!("MEMTREE_BENCH_SCALE must be in (0, 10], not {scale}");
     }
     let full_transcript = env_number("MEMTREE_BENCH_FULL_TRANSCRIPT", 1.0)? != 0.0;
+    if let Some(dir) = std::env::var_os("MEMTREE_BENCH_CORPUS_ONLY") {
+        let home = PathBuf::from(dir).join("home");
+        std::fs::create_dir_all(&home)?;
+        let corpus = corpus::generate(&home, scale).context("generate the corpus")?;
+        progress(&format!(
+            "corpus of {:.1} MB generated in {}",
+            corpus.total().bytes as f64 / 1e6,
+            home.display()
+        ));
+        return Ok(());
+    }
     let load_before = load_average();
     let work = tempfile::Builder::new().prefix("memtree-bench.").tempdir()?;
     let home = work.path().join("home");
