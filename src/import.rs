@@ -324,38 +324,53 @@ pub fn run(
                 slugs.assign(&keys);
             }
         }
+        // Selecting is cheap and decides, in order, which copy of a repeated message is kept;
+        // planning (rendering, redaction, meta) then runs on every session at once.
+        let selections: Vec<plan::Selection> = located
+            .iter()
+            .map(|(session, _, _)| plan::select(session, &plan_options, &mut seen))
+            .collect();
+        let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
+            .into_par_iter()
+            .zip(selections)
+            .map(|((session, key, facts), selection)| {
+                let slug = slugs
+                    .get(&key.key)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| key.base_slug());
+                let project = ProjectContext { slug, git: facts };
+                let tree = project.tree(&plan_options);
+                failpoint::hit("plan.session");
+                let plan = plan::plan_selected(&session, &selection, &project, &plan_options);
+                let rows = plan.memories.len() as u64;
+                let entry = ProjectEntry {
+                    slug: project.slug,
+                    key: key.key,
+                    tree: tree.clone(),
+                    sessions: 1,
+                    messages: rows,
+                };
+                (plan, entry, session_entry(&session, Some(tree), rows, None))
+            })
+            .collect();
         let mut memories: Vec<PlannedMemory> = Vec::new();
-        for (session, key, facts) in located {
-            let slug = slugs
-                .get(&key.key)
-                .map(str::to_owned)
-                .unwrap_or_else(|| key.base_slug());
-            let project = ProjectContext { slug, git: facts };
-            let tree = project.tree(&plan_options);
-            failpoint::hit("plan.session");
-            let plan = plan::plan_session(&session, &project, &plan_options, &mut seen);
-            let n_rows = plan.memories.len() as u64;
-            report.messages.planned += n_rows;
+        for (plan, project, session) in planned {
+            report.messages.planned += plan.memories.len() as u64;
             report.messages.truncated += plan.truncated;
             report.messages.redactions.merge(&plan.redactions);
             for (reason, n) in plan.skipped {
                 *report.messages.skipped.entry(reason).or_default() += n;
             }
-            let entry = projects
-                .entry(project.slug.clone())
-                .or_insert_with(|| ProjectEntry {
-                    slug: project.slug.clone(),
-                    key: key.key.clone(),
-                    tree: tree.clone(),
-                    sessions: 0,
-                    messages: 0,
-                });
-            entry.sessions += 1;
-            entry.messages += n_rows;
+            let (sessions, messages) = (project.sessions, project.messages);
+            let entry = projects.entry(project.slug.clone()).or_insert(ProjectEntry {
+                sessions: 0,
+                messages: 0,
+                ..project
+            });
+            entry.sessions += sessions;
+            entry.messages += messages;
             report.sessions.imported += 1;
-            report
-                .session_list
-                .push(session_entry(&session, Some(tree), n_rows, None));
+            report.session_list.push(session);
             memories.extend(plan.memories);
         }
         if let Some(previous) = in_flight.take() {

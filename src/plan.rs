@@ -121,13 +121,58 @@ pub struct SessionPlan {
     pub redactions: Redactions,
 }
 
-/// Plans the rows of one session. `seen` holds the ids planned earlier in the run, so a message
-/// copied into several files is stored once.
+/// Which messages of one session become rows, decided before any rendering: each message's id,
+/// or why it is skipped. Deciding is cheap and runs in the run's order (it sees every id planned
+/// before); rendering, the costly part, can then run on many sessions at once.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// One entry per message of the session, in order.
+    ids: Vec<Result<Uuid, MessageSkip>>,
+}
+
+/// Selects the messages of `session` to store. `seen` holds the ids selected earlier in the run,
+/// so a message copied into several files is stored once, from the first file selected.
+pub fn select(session: &Session, options: &PlanOptions<'_>, seen: &mut HashSet<Uuid>) -> Selection {
+    let ids = session
+        .messages
+        .iter()
+        .map(|message| {
+            if !options.window.contains(message.timestamp) {
+                return Err(MessageSkip::OutsideWindow);
+            }
+            if !has_content(&message.blocks, options.mode) {
+                return Err(MessageSkip::NoText);
+            }
+            let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
+            let id = memory_id(session.tool, session_id, &message.id, message.timestamp);
+            if seen.insert(id) {
+                Ok(id)
+            } else {
+                Err(MessageSkip::Duplicate)
+            }
+        })
+        .collect();
+    Selection { ids }
+}
+
+/// Plans the rows of one session: [`select`], then [`plan_selected`].
 pub fn plan_session(
     session: &Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
     seen: &mut HashSet<Uuid>,
+) -> SessionPlan {
+    let selection = select(session, options, seen);
+    plan_selected(session, &selection, project, options)
+}
+
+/// Renders the selected messages of one session into rows. Pure and independent of every other
+/// session, so sessions are planned in parallel.
+pub fn plan_selected(
+    session: &Session,
+    selection: &Selection,
+    project: &ProjectContext,
+    options: &PlanOptions<'_>,
 ) -> SessionPlan {
     let mut plan = SessionPlan::default();
     let tree = project.tree(options);
@@ -142,21 +187,20 @@ pub fn plan_session(
             session_meta = map;
         }
     }
-    for message in &session.messages {
-        if !options.window.contains(message.timestamp) {
-            *plan.skipped.entry(MessageSkip::OutsideWindow).or_default() += 1;
-            continue;
-        }
+    for (message, selected) in session.messages.iter().zip(&selection.ids) {
+        let id = match selected {
+            Ok(id) => *id,
+            Err(skip) => {
+                *plan.skipped.entry(*skip).or_default() += 1;
+                continue;
+            }
+        };
         let Some((content, kinds)) = render(&message.blocks, options.mode) else {
+            // `select` found text in this mode; `render` keeps exactly that text.
             *plan.skipped.entry(MessageSkip::NoText).or_default() += 1;
             continue;
         };
         let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
-        let id = memory_id(session.tool, session_id, &message.id, message.timestamp);
-        if !seen.insert(id) {
-            *plan.skipped.entry(MessageSkip::Duplicate).or_default() += 1;
-            continue;
-        }
         let mut redactions = session_redactions.clone();
         // Before the size bound, so that a secret cut at the boundary is still recognised.
         // Replaced only when a secret was found: a giant clean text is never copied.
@@ -275,6 +319,14 @@ fn without_nul(text: String) -> String {
     } else {
         text
     }
+}
+
+/// Whether [`render`] leaves anything of these blocks in this mode (without rendering them).
+fn has_content(blocks: &[Block], mode: ContentMode) -> bool {
+    blocks.iter().any(|block| {
+        (mode == ContentMode::FullTranscript || block.kind == BlockKind::Text)
+            && !block.text.trim().is_empty()
+    })
 }
 
 /// Renders the blocks this mode keeps: each trimmed at the end, empty ones dropped, joined by a
