@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use rayon::prelude::*;
+use uuid::Uuid;
 
 use crate::cli::ImportArgs;
 use crate::failpoint;
@@ -19,7 +20,7 @@ use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
 use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
-use crate::model::{KnownRevisions, Session, Tool};
+use crate::model::{KnownRevisions, ParseOutcome, Session, Tool};
 use crate::output::Progress;
 use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
 use crate::redact::Redactor;
@@ -31,8 +32,13 @@ use crate::store::{Store, StoreError, WriteCounts};
 
 /// Files parsed together before their rows are written.
 const CHUNK_FILES: usize = 256;
-/// Bytes of files parsed together before their rows are written (a larger file goes alone).
-const CHUNK_BYTES: u64 = 64 << 20;
+/// Bytes of files parsed together before their rows are written (a larger file goes alone); also
+/// the most message text of one group of sessions streamed from a store.
+const CHUNK_BYTES: u64 = 8 << 20;
+/// Most sessions of one group streamed from a store.
+const GROUP_SESSIONS: usize = 256;
+/// Sessions read ahead from a store while a group is planned.
+const STREAM_QUEUE: usize = 4;
 
 /// A fully resolved import: every flag validated, every default filled in.
 #[derive(Clone, Debug)]
@@ -236,7 +242,7 @@ pub fn run(
     };
     let store = runtime.block_on(connect(settings, env, &mut report))?;
     report.messages.compared_with_database = store.is_some();
-    let mut slugs = match (&store, settings.dry_run) {
+    let slugs = match (&store, settings.dry_run) {
         (Some(store), true) => runtime.block_on(store.load_slugs())?,
         _ => SlugBook::default(),
     };
@@ -293,43 +299,206 @@ pub fn run(
     }
     failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
-    let git = GitCache::default();
     let redactor = settings.redact.then(Redactor::new);
-    let plan_options = PlanOptions {
-        tree_root: &settings.tree_root,
-        sessions_node_name: &settings.sessions_node_name,
-        mode: settings.mode,
-        window: settings.window,
-        imported_at: Utc::now(),
-        redactor: redactor.as_ref(),
+    let mut pipeline = Pipeline {
+        settings,
+        runtime: &runtime,
+        store: store.map(Arc::new),
+        host: ledger::host_name(),
+        plan_options: PlanOptions {
+            tree_root: &settings.tree_root,
+            sessions_node_name: &settings.sessions_node_name,
+            mode: settings.mode,
+            window: settings.window,
+            imported_at: Utc::now(),
+            redactor: redactor.as_ref(),
+        },
+        git: GitCache::default(),
+        slugs,
+        seen: HashSet::new(),
+        projects: BTreeMap::new(),
+        in_flight: None,
+        report,
     };
-    let mut seen = HashSet::new();
-    let mut projects: BTreeMap<String, ProjectEntry> = BTreeMap::new();
-    let store = store.map(Arc::new);
-    // The previous chunk's write runs on the runtime while the next chunk is parsed.
-    let mut in_flight: Option<tokio::task::JoinHandle<Result<WriteCounts, StoreError>>> = None;
     for chunk in chunks_by_size(&candidates) {
-        let (sessions, read) = parse_chunk(chunk, settings, &known, &mut report, &progress);
+        match chunk {
+            [(candidate, state)] if source::holds_many_sessions(candidate.tool) => {
+                pipeline.stream_store(candidate, *state, &known)?;
+                progress.inc(1);
+            }
+            files => {
+                let outcomes: Vec<_> = files
+                    .par_iter()
+                    .map(|(candidate, _)| {
+                        let outcome = source::parse_known(candidate, &known);
+                        progress.inc(1);
+                        outcome
+                    })
+                    .collect();
+                let mut kept = Vec::new();
+                let mut read = ChunkRead::default();
+                for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
+                    kept.extend(
+                        std::mem::take(&mut outcome.sessions)
+                            .into_iter()
+                            .filter_map(|session| pipeline.admit(session, &mut read)),
+                    );
+                    pipeline.absorb(candidate, *state, outcome, &mut read);
+                }
+                pipeline.plan_and_write(kept, read)?;
+            }
+        }
+    }
+    progress.finish();
+    let mut report = pipeline.finish()?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// A write of planned rows (and then their ledger entries) running on the database runtime.
+type PendingWrite = tokio::task::JoinHandle<Result<WriteCounts, StoreError>>;
+
+/// Everything after parsing, for one run: filtering, project slugs, planning and writing, with
+/// the report they fill in. Groups of sessions go through it one after the other; each group's
+/// write runs while the next group is parsed.
+struct Pipeline<'a> {
+    settings: &'a ImportSettings,
+    runtime: &'a tokio::runtime::Runtime,
+    store: Option<Arc<Store>>,
+    host: String,
+    plan_options: PlanOptions<'a>,
+    git: GitCache,
+    slugs: SlugBook,
+    /// Ids planned so far in this run: a message copied into several files is stored once.
+    seen: HashSet<Uuid>,
+    projects: BTreeMap<String, ProjectEntry>,
+    in_flight: Option<PendingWrite>,
+    report: ImportReport,
+}
+
+impl Pipeline<'_> {
+    /// Counts a parsed session and returns it if it passes the session filters.
+    fn admit(&mut self, session: Session, read: &mut ChunkRead) -> Option<Session> {
+        self.report.sessions.found += 1;
+        if let Some(revision) = session.facts.revision {
+            read.sessions.push((session.id.clone(), revision));
+        }
+        match filter::session_skip_reason(&session, &self.settings.filter_options()) {
+            Some(reason) => {
+                *self.report.sessions.skipped.entry(reason).or_default() += 1;
+                self.report
+                    .session_list
+                    .push(session_entry(&session, None, 0, Some(reason)));
+                None
+            }
+            None => Some(session),
+        }
+    }
+
+    /// Takes in what reading one candidate found besides its sessions. A candidate read without
+    /// problems is recorded in the ledger with its group; one with problems is read again next
+    /// time, so the problem is reported until it is fixed.
+    fn absorb(
+        &mut self,
+        candidate: &Candidate,
+        state: Option<FileState>,
+        outcome: ParseOutcome,
+        read: &mut ChunkRead,
+    ) {
+        self.report.absorb_file(&outcome.stats);
+        self.report.sessions.unchanged += outcome.unchanged_sessions;
+        if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
+            read.files.push(ReadFile {
+                path: ledger_path(candidate),
+                state,
+                consumed: outcome.stats.bytes,
+            });
+        }
+        self.report.absorb_diagnostics(outcome.diagnostics);
+    }
+
+    /// Reads a store of many sessions (OpenCode) on its own thread, and plans and writes its
+    /// sessions in groups as they arrive, so memory follows one group, not the store.
+    fn stream_store(
+        &mut self,
+        candidate: &Candidate,
+        state: Option<FileState>,
+        known: &KnownRevisions,
+    ) -> Result<(), ImportError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Session>(STREAM_QUEUE);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                // Sending fails only once the receiver has stopped on an error; the sessions
+                // read after that are dropped, and the run fails with that error.
+                source::read_known(candidate, known, &mut |session| {
+                    let _ = sender.send(session);
+                })
+            });
+            let mut read = ChunkRead::default();
+            // The receiver is consumed (and dropped) before the reader is joined, so a reader
+            // blocked on a full queue is released when planning fails.
+            let streamed = self.plan_stream(receiver, &mut read);
+            let outcome = reader
+                .join()
+                .map_err(|_| ImportError::Runtime(std::io::Error::other("the store reader panicked")))?;
+            let last_group = streamed?;
+            self.absorb(candidate, state, outcome, &mut read);
+            self.plan_and_write(last_group, read)
+        })
+    }
+
+    /// Admits the sessions arriving from a store reader and plans and writes them in groups
+    /// bounded by sessions and text; returns the last, incomplete group.
+    fn plan_stream(
+        &mut self,
+        receiver: std::sync::mpsc::Receiver<Session>,
+        read: &mut ChunkRead,
+    ) -> Result<Vec<Session>, ImportError> {
+        let mut group = Vec::new();
+        let mut group_bytes = 0;
+        for session in receiver {
+            if let Some(session) = self.admit(session, read) {
+                group_bytes += text_bytes(&session);
+                group.push(session);
+            }
+            if group.len() >= GROUP_SESSIONS || group_bytes >= CHUNK_BYTES {
+                self.plan_and_write(std::mem::take(&mut group), std::mem::take(read))?;
+                group_bytes = 0;
+            }
+        }
+        Ok(group)
+    }
+
+    /// Plans one group of admitted sessions and starts writing it (in a dry run, comparing it
+    /// with the database) once the previous group's write finished.
+    fn plan_and_write(&mut self, mut sessions: Vec<Session>, read: ChunkRead) -> Result<(), ImportError> {
+        // Main sessions first, so that a message copied into a sidechain is stored with its main
+        // session.
+        sessions.sort_by(|a, b| {
+            (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
+        });
+        let git = &self.git;
         let located: Vec<(Session, ProjectKey, GitFacts)> = sessions
             .into_par_iter()
             .map(|session| {
-                let (key, facts) = project_of(&session, &git);
+                let (key, facts) = project_of(&session, git);
                 (session, key, facts)
             })
             .collect();
         let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _)| key.clone()).collect();
-        match (&store, settings.dry_run) {
-            (Some(store), false) => slugs = runtime.block_on(store.assign_slugs(&keys))?,
+        match (&self.store, self.settings.dry_run) {
+            (Some(store), false) => self.slugs = self.runtime.block_on(store.assign_slugs(&keys))?,
             _ => {
-                slugs.assign(&keys);
+                self.slugs.assign(&keys);
             }
         }
         // Selecting is cheap and decides, in order, which copy of a repeated message is kept;
         // planning (rendering, redaction, meta) then runs on every session at once.
         let selections: Vec<plan::Selection> = located
             .iter()
-            .map(|(session, _, _)| plan::select(session, &plan_options, &mut seen))
+            .map(|(session, _, _)| plan::select(session, &self.plan_options, &mut self.seen))
             .collect();
+        let (slugs, plan_options) = (&self.slugs, &self.plan_options);
         let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
             .zip(selections)
@@ -339,9 +508,9 @@ pub fn run(
                     .map(str::to_owned)
                     .unwrap_or_else(|| key.base_slug());
                 let project = ProjectContext { slug, git: facts };
-                let tree = project.tree(&plan_options);
+                let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
-                let plan = plan::plan_selected(&session, &selection, &project, &plan_options);
+                let plan = plan::plan_selected(&session, &selection, &project, plan_options);
                 let rows = plan.memories.len() as u64;
                 let entry = ProjectEntry {
                     slug: project.slug,
@@ -353,6 +522,7 @@ pub fn run(
                 (plan, entry, session_entry(&session, Some(tree), rows, None))
             })
             .collect();
+        let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
         for (plan, project, session) in planned {
             report.messages.planned += plan.memories.len() as u64;
@@ -362,7 +532,7 @@ pub fn run(
                 *report.messages.skipped.entry(reason).or_default() += n;
             }
             let (sessions, messages) = (project.sessions, project.messages);
-            let entry = projects.entry(project.slug.clone()).or_insert(ProjectEntry {
+            let entry = self.projects.entry(project.slug.clone()).or_insert(ProjectEntry {
                 sessions: 0,
                 messages: 0,
                 ..project
@@ -373,17 +543,15 @@ pub fn run(
             report.session_list.push(session);
             memories.extend(plan.memories);
         }
-        if let Some(previous) = in_flight.take() {
-            report.messages.written += runtime.block_on(previous).map_err(join_error)??;
-        }
-        let Some(store) = &store else { continue };
+        self.wait_for_write()?;
+        let Some(store) = &self.store else { return Ok(()) };
         let store = Arc::clone(store);
-        if settings.dry_run {
-            in_flight = Some(runtime.spawn(async move { store.classify(&memories).await }));
+        if self.settings.dry_run {
+            self.in_flight = Some(self.runtime.spawn(async move { store.classify(&memories).await }));
         } else {
-            let (files, sessions) = ledger_entries(settings, read);
-            let (host, tool) = (host.clone(), settings.tool.as_str());
-            in_flight = Some(runtime.spawn(async move {
+            let (files, sessions) = ledger_entries(self.settings, read);
+            let (host, tool) = (self.host.clone(), self.settings.tool.as_str());
+            self.in_flight = Some(self.runtime.spawn(async move {
                 let counts = store.write(&memories).await?;
                 store.record_ledger(&host, tool, &files).await?;
                 store.record_session_ledger(&host, tool, &sessions).await?;
@@ -391,14 +559,32 @@ pub fn run(
                 Ok(counts)
             }));
         }
+        Ok(())
     }
-    if let Some(last) = in_flight.take() {
-        report.messages.written += runtime.block_on(last).map_err(join_error)??;
+
+    fn wait_for_write(&mut self) -> Result<(), ImportError> {
+        if let Some(write) = self.in_flight.take() {
+            self.report.messages.written += self.runtime.block_on(write).map_err(join_error)??;
+        }
+        Ok(())
     }
-    progress.finish();
-    report.projects = projects.into_values().collect();
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+
+    /// Waits for the last write and completes the report.
+    fn finish(mut self) -> Result<ImportReport, ImportError> {
+        self.wait_for_write()?;
+        self.report.projects = self.projects.into_values().collect();
+        Ok(self.report)
+    }
+}
+
+/// Bytes of message text in a session: what planning it will hold in memory.
+fn text_bytes(session: &Session) -> u64 {
+    session
+        .messages
+        .iter()
+        .flat_map(|message| &message.blocks)
+        .map(|block| block.text.len() as u64)
+        .sum()
 }
 
 /// Opens the database this run uses. A real import must reach it; a dry run uses it when it can
@@ -459,61 +645,6 @@ struct ChunkRead {
     files: Vec<ReadFile>,
     /// Session id and revision of every session read from a multi-session store.
     sessions: Vec<(String, i64)>,
-}
-
-/// Parses one chunk of candidates in parallel and returns the sessions that pass the filters
-/// (main sessions first, so that a message copied into a sidechain is stored with its main
-/// session) and the files that were read without problems.
-fn parse_chunk(
-    chunk: &[(Candidate, Option<FileState>)],
-    settings: &ImportSettings,
-    known: &KnownRevisions,
-    report: &mut ImportReport,
-    progress: &Progress,
-) -> (Vec<Session>, ChunkRead) {
-    let outcomes: Vec<_> = chunk
-        .par_iter()
-        .map(|(candidate, _)| {
-            let outcome = source::parse_known(candidate, known);
-            progress.inc(1);
-            outcome
-        })
-        .collect();
-    let options = settings.filter_options();
-    let mut kept = Vec::new();
-    let mut read = ChunkRead::default();
-    for ((candidate, state), outcome) in chunk.iter().zip(outcomes) {
-        report.absorb_file(&outcome.stats);
-        report.sessions.unchanged += outcome.unchanged_sessions;
-        // Files with problems are read again next time, so the problem is reported until fixed.
-        if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
-            read.files.push(ReadFile {
-                path: ledger_path(candidate),
-                state,
-                consumed: outcome.stats.bytes,
-            });
-        }
-        report.absorb_diagnostics(outcome.diagnostics);
-        for session in outcome.sessions {
-            report.sessions.found += 1;
-            if let Some(revision) = session.facts.revision {
-                read.sessions.push((session.id.clone(), revision));
-            }
-            match filter::session_skip_reason(&session, &options) {
-                Some(reason) => {
-                    *report.sessions.skipped.entry(reason).or_default() += 1;
-                    report
-                        .session_list
-                        .push(session_entry(&session, None, 0, Some(reason)));
-                }
-                None => kept.push(session),
-            }
-        }
-    }
-    kept.sort_by(|a, b| {
-        (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
-    });
-    (kept, read)
 }
 
 /// Splits candidates into chunks of at most [`CHUNK_FILES`] files and about [`CHUNK_BYTES`].

@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Tool};
+use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Session, Tool};
 
 /// Reads one environment variable; injected so tests can fake the environment.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -70,6 +70,29 @@ pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcom
         Tool::Codex => codex::parse(candidate),
         Tool::OpenCode => opencode::parse(candidate, known),
     }
+}
+
+/// Whether one candidate of this tool can hold any number of sessions (a store, not a
+/// transcript): such a candidate is read with [`read_known`], session by session.
+pub fn holds_many_sessions(tool: Tool) -> bool {
+    tool == Tool::OpenCode
+}
+
+/// [`parse_known`] for a store of many sessions: each session goes to `emit` as soon as it is
+/// read, so memory follows one session, not the store. The outcome carries no sessions.
+pub fn read_known(
+    candidate: &Candidate,
+    known: &KnownRevisions,
+    emit: &mut dyn FnMut(Session),
+) -> ParseOutcome {
+    crate::failpoint::hit("parse.file");
+    let mut outcome = match candidate.tool {
+        Tool::Claude => claude::parse(candidate),
+        Tool::Codex => codex::parse(candidate),
+        Tool::OpenCode => return opencode::read(candidate, known, emit),
+    };
+    outcome.sessions.drain(..).for_each(emit);
+    outcome
 }
 
 /// Opens a file listed by discovery. One that vanished since is a `vanished` warning, any other

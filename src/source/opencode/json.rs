@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session};
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 
@@ -27,13 +27,15 @@ pub(super) enum JsonLayout {
     PerProject,
 }
 
-/// Reads every session under `storage` whose id is not in `taken`, adding the ids it imports.
+/// Reads every session under `storage` whose id is not in `taken`, handing each to `emit` as
+/// soon as it is read and adding its id to `taken`.
 pub(super) fn read_storage(
     storage: &Path,
     layout: JsonLayout,
     known: &KnownRevisions,
     taken: &mut HashSet<String>,
     outcome: &mut ParseOutcome,
+    emit: &mut dyn FnMut(Session),
 ) {
     let mut reader = StorageReader {
         storage,
@@ -58,7 +60,7 @@ pub(super) fn read_storage(
         }
         if let Some(session) = reader.read_session(session_id, &path, known) {
             taken.insert(session.id.clone());
-            reader.outcome.sessions.push(session);
+            emit(session);
         }
     }
     // An unchanged session is taken too: an older copy in another store must not replace it.
@@ -84,12 +86,7 @@ struct StorageReader<'a> {
 impl StorageReader<'_> {
     /// Reads one session, unless its revision is `known` (then it is counted and skipped before
     /// its messages and parts are listed).
-    fn read_session(
-        &mut self,
-        session_id: String,
-        path: &Path,
-        known: &KnownRevisions,
-    ) -> Option<crate::model::Session> {
+    fn read_session(&mut self, session_id: String, path: &Path, known: &KnownRevisions) -> Option<Session> {
         let body = self.read_json(path)?;
         let updated_ms = body.pointer("/time/updated").and_then(convert::epoch_ms);
         if updated_ms.is_some() && known.get(&session_id) == updated_ms.as_ref() {

@@ -15,7 +15,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Tool};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session, Tool};
 
 use super::{env_path, home_dir, Candidate, Discovery, EnvLookup};
 
@@ -64,22 +64,30 @@ pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
     discovery
 }
 
-/// Reads every store under the candidate's root; a session found in several is taken from the
-/// first: databases (`opencode.db` first), then `storage/`, then the per-project trees.
-/// Sessions whose revision is in `known` are counted as unchanged and not read.
-pub fn parse(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
+/// Reads every store under the candidate's root and hands each session to `emit` as soon as it
+/// is read, so that a store of any size is never held whole; a session found in several stores
+/// is taken from the first: databases (`opencode.db` first), then `storage/`, then the
+/// per-project trees. Sessions whose revision is in `known` are counted as unchanged and not
+/// read. The outcome carries no sessions.
+pub fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
     let stores = Stores::locate(&candidate.path);
     let mut outcome = ParseOutcome::default();
     let mut taken = HashSet::new();
     for database in &stores.databases {
-        sqlite::read_database(database, known, &mut taken, &mut outcome);
+        sqlite::read_database(database, known, &mut taken, &mut outcome, emit);
     }
     for (storage, layout) in &stores.storages {
-        json::read_storage(storage, *layout, known, &mut taken, &mut outcome);
+        json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
     }
     outcome
-        .sessions
-        .sort_by(|a, b| (a.facts.started_at, &a.id).cmp(&(b.facts.started_at, &b.id)));
+}
+
+/// [`read`], collecting the sessions in the order they started.
+pub fn parse(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
+    let mut sessions = Vec::new();
+    let mut outcome = read(candidate, known, &mut |session| sessions.push(session));
+    sessions.sort_by(|a, b| (a.facts.started_at, &a.id).cmp(&(b.facts.started_at, &b.id)));
+    outcome.sessions = sessions;
     outcome
 }
 

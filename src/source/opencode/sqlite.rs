@@ -42,34 +42,32 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a read that raced with a checkpoint is retried.
 const ATTEMPTS: usize = 3;
 
-/// Reads every session of the database at `db` whose id is not in `taken`, adding the ids it
-/// imports. A database that cannot be read at all is one `Unreadable` diagnostic naming it.
+/// Reads every session of the database at `db` whose id is not in `taken`, handing each to
+/// `emit` as soon as it is read and adding its id to `taken`. A database that cannot be read at
+/// all is one `Unreadable` diagnostic naming it.
 pub(super) fn read_database(
     db: &Path,
     known: &KnownRevisions,
     taken: &mut HashSet<String>,
     outcome: &mut ParseOutcome,
+    emit: &mut dyn FnMut(Session),
 ) {
     outcome.stats.bytes += [db.to_path_buf(), wal_path(db)]
         .iter()
         .filter_map(|path| std::fs::metadata(path).ok())
         .map(|meta| meta.len())
         .sum::<u64>();
-    let read = match read_consistently(db, known, taken) {
-        Ok(read) => read,
-        Err(problem) => DatabaseRead {
-            diagnostics: vec![diagnostic(db, DiagnosticKind::Unreadable, problem)],
-            ..DatabaseRead::default()
-        },
+    let mut read = DatabaseRead {
+        taken,
+        emit,
+        unchanged: 0,
+        diagnostics: Vec::new(),
     };
-    for session in read.sessions {
-        if taken.insert(session.id.clone()) {
-            outcome.sessions.push(session);
-        }
+    if let Err(problem) = read_consistently(db, known, &mut read) {
+        read.diagnostics
+            .push(diagnostic(db, DiagnosticKind::Unreadable, problem));
     }
-    // An unchanged session is taken too: an older copy in another store must not replace it.
-    outcome.unchanged_sessions += read.unchanged.len() as u64;
-    taken.extend(read.unchanged);
+    outcome.unchanged_sessions += read.unchanged;
     outcome.stats.malformed_lines += read
         .diagnostics
         .iter()
@@ -78,12 +76,14 @@ pub(super) fn read_database(
     outcome.diagnostics.extend(read.diagnostics);
 }
 
-/// What one read of a database yielded.
-#[derive(Debug, Default)]
-struct DatabaseRead {
-    sessions: Vec<Session>,
-    /// Sessions not read because their revision is known.
-    unchanged: Vec<String>,
+/// Where one read of a database delivers what it finds.
+struct DatabaseRead<'a> {
+    /// Ids of the sessions already delivered or known unchanged (by any store).
+    taken: &'a mut HashSet<String>,
+    emit: &'a mut dyn FnMut(Session),
+    /// Sessions not read because their revision is known; they are taken too, so that an older
+    /// copy in another store does not replace them.
+    unchanged: u64,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -107,30 +107,39 @@ impl From<rusqlite::Error> for Failure {
     }
 }
 
-fn read_consistently(
-    db: &Path,
-    known: &KnownRevisions,
-    taken: &HashSet<String>,
-) -> Result<DatabaseRead, String> {
+/// Reads the database, retrying when it changed under a read that cannot see changes. Sessions
+/// are delivered as they are read; a retry skips those already delivered, and the diagnostics of
+/// an abandoned attempt are dropped (the retry reports them again).
+fn read_consistently(db: &Path, known: &KnownRevisions, read: &mut DatabaseRead<'_>) -> Result<(), String> {
     for _ in 0..ATTEMPTS {
-        let attempt = match choose_access(db)? {
-            Access::ReadOnly => match open_and_read(&file_uri(db, "mode=ro"), db, known, taken) {
+        let reported = read.diagnostics.len();
+        let completed = match choose_access(db)? {
+            Access::ReadOnly => match open_and_read(&file_uri(db, "mode=ro"), db, known, None, read) {
                 // The read-only open cannot use the WAL index (e.g. `-shm` unwritable and
                 // uninitialised): read a private copy instead.
-                Err(Failure::Sqlite(error)) if needs_private_copy(&error) => read_copy(db, known, taken)?,
-                result => Some(result.map_err(describe)?),
+                Err(Failure::Sqlite(error)) if needs_private_copy(&error) => read_copy(db, known, read)?,
+                result => result.map_err(describe)?,
             },
             Access::Immutable => {
+                // Nothing shows an immutable read that the file changed: each session is kept
+                // only if the file is still as it was when the read began.
                 let before = fingerprint(db);
-                let read = open_and_read(&file_uri(db, "mode=ro&immutable=1"), db, known, taken)
-                    .map_err(describe)?;
-                (fingerprint(db) == before).then_some(read)
+                let unchanged = || fingerprint(db) == before;
+                open_and_read(
+                    &file_uri(db, "mode=ro&immutable=1"),
+                    db,
+                    known,
+                    Some(&unchanged),
+                    read,
+                )
+                .map_err(describe)?
             }
-            Access::Copy => read_copy(db, known, taken)?,
+            Access::Copy => read_copy(db, known, read)?,
         };
-        if let Some(read) = attempt {
-            return Ok(read);
+        if completed {
+            return Ok(());
         }
+        read.diagnostics.truncate(reported);
     }
     Err(format!(
         "the database kept changing while it was read ({ATTEMPTS} attempts); run the import again"
@@ -169,13 +178,9 @@ fn needs_private_copy(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// Copies the database and its WAL into a private directory and reads the copy; `None` when
-/// either file changed during the copy.
-fn read_copy(
-    db: &Path,
-    known: &KnownRevisions,
-    taken: &HashSet<String>,
-) -> Result<Option<DatabaseRead>, String> {
+/// Copies the database and its WAL into a private directory and reads the copy; `false` when
+/// either file changed during the copy (nothing was read then).
+fn read_copy(db: &Path, known: &KnownRevisions, read: &mut DatabaseRead<'_>) -> Result<bool, String> {
     let scratch = tempfile::Builder::new()
         .prefix("memtree-opencode-")
         .tempdir()
@@ -190,11 +195,9 @@ fn read_copy(
         Err(error) => return Err(format!("cannot copy the database's WAL file: {error}")),
     }
     if (fingerprint(db), fingerprint(&wal)) != before {
-        return Ok(None);
+        return Ok(false);
     }
-    open_and_read(&file_uri(&copy, "mode=ro"), db, known, taken)
-        .map(Some)
-        .map_err(describe)
+    open_and_read(&file_uri(&copy, "mode=ro"), db, known, None, read).map_err(describe)
 }
 
 fn describe(failure: Failure) -> String {
@@ -311,12 +314,16 @@ impl Schema {
     }
 }
 
+/// Reads every session not yet taken and delivers it. Returns `false`, abandoning the read, as
+/// soon as `still_valid` says the file changed under it (the sessions delivered before were read
+/// while it had not).
 fn open_and_read(
     uri: &str,
     db: &Path,
     known: &KnownRevisions,
-    taken: &HashSet<String>,
-) -> Result<DatabaseRead, Failure> {
+    still_valid: Option<&dyn Fn() -> bool>,
+    read: &mut DatabaseRead<'_>,
+) -> Result<bool, Failure> {
     let conn = open(uri)?;
     let schema = Schema::load(&conn)?;
     let sessions: Vec<(String, Option<i64>)> = {
@@ -328,20 +335,29 @@ fn open_and_read(
         let rows = statement.query_map([], |row| Ok((row.get(0)?, integer(row, 1))))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let mut read = DatabaseRead::default();
-    for (id, updated_ms) in sessions.into_iter().filter(|(id, _)| !taken.contains(id)) {
+    for (id, updated_ms) in sessions {
+        if read.taken.contains(&id) {
+            continue;
+        }
         if updated_ms.is_some() && known.get(&id) == updated_ms.as_ref() {
-            read.unchanged.push(id);
+            read.unchanged += 1;
+            read.taken.insert(id);
             continue;
         }
         // One read transaction per session: its rows are one snapshot, and OpenCode is never
         // kept from checkpointing for longer than one session takes to read.
         let session = conn
             .unchecked_transaction()
-            .and_then(|tx| read_session(&tx, &schema, db, &id, &mut read));
+            .and_then(|tx| read_session(&tx, &schema, db, &id, &mut read.diagnostics));
+        if still_valid.is_some_and(|still_valid| !still_valid()) {
+            return Ok(false);
+        }
         match session {
             Ok(Some(record)) => match convert::build_session(record) {
-                Ok(session) => read.sessions.push(session),
+                Ok(session) => {
+                    read.taken.insert(id);
+                    (read.emit)(session);
+                }
                 Err(problem) => read.diagnostics.push(diagnostic(
                     db,
                     DiagnosticKind::Malformed,
@@ -362,7 +378,7 @@ fn open_and_read(
             }
         }
     }
-    Ok(read)
+    Ok(true)
 }
 
 /// Reads one session's rows; `None` when the session no longer exists.
@@ -371,7 +387,7 @@ fn read_session(
     schema: &Schema,
     db: &Path,
     id: &str,
-    read: &mut DatabaseRead,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> rusqlite::Result<Option<SessionRecord>> {
     let column = |name: &str| Schema::column(&schema.session, name);
     let sql = format!(
@@ -415,7 +431,7 @@ fn read_session(
     if let Some(model) = model {
         match serde_json::from_str::<Value>(&model) {
             Ok(model) => info.model = Some(model),
-            Err(error) => read.diagnostics.push(diagnostic(
+            Err(error) => diagnostics.push(diagnostic(
                 db,
                 DiagnosticKind::Malformed,
                 format!("session {id}: `model` column is not JSON: {error}"),
@@ -453,7 +469,7 @@ fn read_session(
                     .entry(message_id)
                     .or_default()
                     .push(PartRecord { id: part_id, data }),
-                Err(problem) => read.diagnostics.push(diagnostic(
+                Err(problem) => diagnostics.push(diagnostic(
                     db,
                     DiagnosticKind::Malformed,
                     format!("session {id}, part {part_id}: {problem}"),
@@ -475,15 +491,13 @@ fn read_session(
             Ok(info) => info,
             Err(problem) => {
                 let problem = format!("session {id}, message {message_id}: {problem}");
-                read.diagnostics
-                    .push(diagnostic(db, DiagnosticKind::Malformed, problem));
+                diagnostics.push(diagnostic(db, DiagnosticKind::Malformed, problem));
                 continue;
             }
         };
         let Some(created_ms) = convert::created_ms(&info).or_else(|| integer(row, 1)) else {
             let problem = format!("session {id}, message {message_id}: no creation time");
-            read.diagnostics
-                .push(diagnostic(db, DiagnosticKind::Malformed, problem));
+            diagnostics.push(diagnostic(db, DiagnosticKind::Malformed, problem));
             continue;
         };
         let parts = parts.remove(&message_id).unwrap_or_default();
