@@ -1,9 +1,14 @@
 //! Streaming JSONL reading with bounded memory: one typed record per line, bad lines reported.
 //!
-//! Lines up to [`MAX_BUFFERED_LINE`] bytes are read whole and decoded from the buffer; longer
-//! lines are decoded straight from the stream, so a 64 MB line costs only the fields the record
-//! type keeps (an ignored base64 image costs nothing). A last line without a newline is a torn
-//! write the tool has not finished: it is left for the next run, not reported as malformed.
+//! Lines up to [`MAX_BUFFERED_LINE`] bytes are read whole and decoded from the buffer. Longer
+//! lines are first [reduced](reduce): read in chunks with every string longer than
+//! [`STRING_BUDGET`] cut, then decoded from the reduced text, so a 64 MB tool output costs a few
+//! copies of what the planner stores, not of the line. A line that is still too long after that
+//! (many long strings, or mostly structure) is decoded from the stream for its rest. A last line
+//! without a newline is a torn write the tool has not finished: it is left for the next run, not
+//! reported as malformed.
+
+mod reduce;
 
 use std::io::{self, BufRead, Read};
 use std::path::Path;
@@ -12,8 +17,35 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
 
-/// Lines longer than this are decoded from the stream instead of from a buffer.
+/// Lines longer than this are reduced before they are decoded.
 pub const MAX_BUFFERED_LINE: usize = 8 << 20;
+
+/// Strings in an overlong line keep this many decoded bytes: more than the planner stores, so it
+/// still sees such a string as too long and cuts it with its marker and count.
+pub const STRING_BUDGET: usize = crate::plan::MAX_CONTENT_BYTES + (64 << 10);
+
+/// A reduced line longer than this is decoded from the stream for its rest.
+pub const MAX_REDUCED_LINE: usize = 32 << 20;
+
+/// How much of one line is held in memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineLimits {
+    /// Lines up to this long are decoded as they are.
+    pub buffered: usize,
+    pub reduce: reduce::Limits,
+}
+
+impl Default for LineLimits {
+    fn default() -> Self {
+        LineLimits {
+            buffered: MAX_BUFFERED_LINE,
+            reduce: reduce::Limits {
+                string_budget: STRING_BUDGET,
+                reduced_text: MAX_REDUCED_LINE,
+            },
+        }
+    }
+}
 
 /// Reads every line of `reader` as a `T`, calling `on_record(line_number, record)` for each
 /// well-formed one. Malformed lines become diagnostics; an I/O error ends the file early and is
@@ -28,16 +60,16 @@ where
     R: BufRead,
     T: DeserializeOwned,
 {
-    read_records_limited(reader, path, diagnostics, MAX_BUFFERED_LINE, on_record)
+    read_records_limited(reader, path, diagnostics, LineLimits::default(), on_record)
 }
 
-/// [`read_records`] with an explicit buffering limit, so tests can exercise the streaming path
+/// [`read_records`] with explicit limits, so tests can exercise the reducing and streaming paths
 /// with small lines.
 pub(crate) fn read_records_limited<R, T>(
     mut reader: R,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
-    max_buffered: usize,
+    limits: LineLimits,
     mut on_record: impl FnMut(u64, T),
 ) -> io::Result<FileStats>
 where
@@ -49,7 +81,7 @@ where
     loop {
         buf.clear();
         crate::failpoint::hit("parse.line");
-        let read = read_line_limited(&mut reader, &mut buf, max_buffered)?;
+        let read = read_line_limited(&mut reader, &mut buf, limits.buffered)?;
         if read == LineEnd::Eof && buf.is_empty() {
             break;
         }
@@ -71,21 +103,43 @@ where
                 decode_buffered::<T>(&buf, path, line_number, diagnostics)
             }
             LineEnd::Overflow => {
-                let mut rest = LineRest {
-                    inner: &mut reader,
-                    ended: None,
-                    consumed: 0,
+                let reduced = reduce::reduce(&buf, &mut reader, reduce::Extent::Line, limits.reduce)?;
+                let (decoded, ended, consumed) = match reduced.end {
+                    reduce::End::Newline => (
+                        decode_buffered::<T>(&reduced.text, path, line_number, diagnostics),
+                        LineEnd::Newline,
+                        reduced.consumed,
+                    ),
+                    reduce::End::Eof => {
+                        stats.torn_tail = true;
+                        break;
+                    }
+                    reduce::End::Full { prefix_rest } => {
+                        let mut rest = LineRest {
+                            inner: &mut reader,
+                            ended: None,
+                            consumed: 0,
+                        };
+                        let result = serde_json::from_reader::<_, T>(
+                            io::Cursor::new(&reduced.text[..])
+                                .chain(&buf[prefix_rest..])
+                                .chain(&mut rest),
+                        );
+                        let ended = rest.drain()?;
+                        (
+                            result.map_err(|err| malformed(path, line_number, &err)),
+                            ended,
+                            reduced.consumed + rest.consumed,
+                        )
+                    }
                 };
-                let result = serde_json::from_reader::<_, T>(io::Cursor::new(&buf[..]).chain(&mut rest));
-                let ended = rest.drain()?;
-                let consumed = buf.len() as u64 + rest.consumed;
                 if ended == LineEnd::Eof {
                     stats.torn_tail = true;
                     break;
                 }
                 stats.lines += 1;
-                stats.bytes += consumed + 1;
-                result.map_err(|err| malformed(path, line_number, &err))
+                stats.bytes += buf.len() as u64 + consumed + 1;
+                decoded
             }
         };
         match decoded {
@@ -97,6 +151,56 @@ where
         }
     }
     Ok(stats)
+}
+
+/// One JSON document decoded by [`decode_document`].
+pub(crate) struct Document<T> {
+    pub decoded: serde_json::Result<T>,
+    /// The bytes read.
+    pub bytes: u64,
+    /// Invalid UTF-8 was replaced with U+FFFD to decode it.
+    pub invalid_utf8_replaced: bool,
+}
+
+/// Decodes one JSON document (which may span lines) from `reader`, reduced like an overlong
+/// line, so a big document costs a few copies of what the planner stores, not of the file.
+pub(crate) fn decode_document<T: DeserializeOwned>(mut reader: impl BufRead) -> io::Result<Document<T>> {
+    let limits = LineLimits::default().reduce;
+    let reduced = reduce::reduce(&[], &mut reader, reduce::Extent::Input, limits)?;
+    if !matches!(reduced.end, reduce::End::Full { .. }) {
+        let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8(&reduced.text);
+        return Ok(Document {
+            decoded,
+            bytes: reduced.consumed,
+            invalid_utf8_replaced,
+        });
+    }
+    let mut rest = CountingReader {
+        inner: reader,
+        count: 0,
+    };
+    match serde_json::from_reader(io::Cursor::new(&reduced.text[..]).chain(&mut rest)) {
+        Err(err) if err.is_io() => Err(err.into()),
+        decoded => Ok(Document {
+            decoded,
+            bytes: reduced.consumed + rest.count,
+            invalid_utf8_replaced: false,
+        }),
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(out)?;
+        self.count += read as u64;
+        Ok(read)
+    }
 }
 
 /// How a line read stopped.
@@ -152,25 +256,29 @@ fn decode_buffered<T: DeserializeOwned>(
     line_number: u64,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<T, Diagnostic> {
-    match serde_json::from_slice::<T>(line) {
-        Ok(record) => Ok(record),
-        Err(err) if std::str::from_utf8(line).is_err() => {
-            // Invalid UTF-8 inside a string: keep the line, with the bad bytes replaced.
-            let lossy = String::from_utf8_lossy(line);
-            match serde_json::from_str::<T>(&lossy) {
-                Ok(record) => {
-                    diagnostics.push(Diagnostic {
-                        file: path.to_path_buf(),
-                        line: Some(line_number),
-                        kind: DiagnosticKind::InvalidUtf8,
-                        message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-                    });
-                    Ok(record)
-                }
-                Err(_) => Err(malformed(path, line_number, &err)),
+    let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8(line);
+    if invalid_utf8_replaced {
+        diagnostics.push(Diagnostic {
+            file: path.to_path_buf(),
+            line: Some(line_number),
+            kind: DiagnosticKind::InvalidUtf8,
+            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
+        });
+    }
+    decoded.map_err(|err| malformed(path, line_number, &err))
+}
+
+/// Decodes `text`; text that does not decode because it holds invalid UTF-8 (inside a string)
+/// is decoded again with the bad bytes replaced, and says so. The first error is the one kept.
+fn decode_replacing_invalid_utf8<T: DeserializeOwned>(text: &[u8]) -> (serde_json::Result<T>, bool) {
+    match serde_json::from_slice::<T>(text) {
+        Err(err) if std::str::from_utf8(text).is_err() => {
+            match serde_json::from_str::<T>(&String::from_utf8_lossy(text)) {
+                Ok(record) => (Ok(record), true),
+                Err(_) => (Err(err), false),
             }
         }
-        Err(err) => Err(malformed(path, line_number, &err)),
+        decoded => (decoded, false),
     }
 }
 
@@ -239,11 +347,23 @@ mod tests {
     }
 
     fn read(input: &[u8], max: usize) -> (Vec<(u64, Rec)>, FileStats, Vec<Diagnostic>) {
+        let limits = LineLimits {
+            buffered: max,
+            ..LineLimits::default()
+        };
+        read_with(input, limits)
+    }
+
+    fn read_with(input: &[u8], limits: LineLimits) -> (Vec<(u64, Rec)>, FileStats, Vec<Diagnostic>) {
         let mut records = Vec::new();
         let mut diagnostics = Vec::new();
-        let stats = read_records_limited(input, Path::new("f.jsonl"), &mut diagnostics, max, |line, rec| {
-            records.push((line, rec))
-        })
+        let stats = read_records_limited(
+            input,
+            Path::new("f.jsonl"),
+            &mut diagnostics,
+            limits,
+            |line, rec| records.push((line, rec)),
+        )
         .unwrap();
         (records, stats, diagnostics)
     }
@@ -293,6 +413,93 @@ mod tests {
         assert_eq!(stats.bytes, input.len() as u64);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].line, Some(3));
+    }
+
+    fn small_limits(string_budget: usize, reduced_text: usize) -> LineLimits {
+        LineLimits {
+            buffered: 16,
+            reduce: reduce::Limits {
+                string_budget,
+                reduced_text,
+            },
+        }
+    }
+
+    #[test]
+    fn overlong_lines_have_their_long_strings_cut() {
+        let input = format!(
+            "{{\"n\":1,\"s\":\"{}\",\"x\":\"{}\"}}\n{{\"n\":2}}\n",
+            "é".repeat(50),
+            "z".repeat(50)
+        );
+        let (records, stats, diagnostics) = read_with(input.as_bytes(), small_limits(9, 1024));
+        assert_eq!(records[0].1.s, "é".repeat(5));
+        assert_eq!(records[1].1.n, 2);
+        assert_eq!(stats.lines, 2);
+        assert_eq!(stats.bytes, input.len() as u64);
+        assert!(diagnostics.is_empty());
+    }
+
+    #[test]
+    fn overlong_lines_with_invalid_utf8_are_kept_as_buffered_ones_are() {
+        let input = b"{\"n\":1,\"s\":\"a\xffbcdefghijklmnopqrstuvwxyz\"}\n";
+        let (records, _, diagnostics) = read_with(input, small_limits(4, 1024));
+        assert_eq!(records[0].1.s, "a\u{fffd}bc");
+        assert_eq!(diagnostics[0].kind, DiagnosticKind::InvalidUtf8);
+        assert_eq!(diagnostics[0].line, Some(1));
+    }
+
+    #[test]
+    fn a_line_too_long_even_reduced_is_decoded_from_the_stream_for_its_rest() {
+        // The reduced text fills up inside the structure: the first string is cut, the one
+        // after the stop is decoded whole, and the accounting stays exact.
+        let line = format!(
+            "{{\"x\":\"{}\",\"pad\":[{}0],\"n\":7,\"s\":\"{}\"}}",
+            "w".repeat(40),
+            "1,".repeat(40),
+            "y".repeat(40)
+        );
+        let input = format!("{line}\n{line}\n{}", &line[..60]);
+        let (records, stats, diagnostics) = read_with(input.as_bytes(), small_limits(8, 48));
+        assert_eq!(records.len(), 2);
+        assert_eq!((records[0].1.n, records[0].1.s.len()), (7, 40));
+        assert_eq!(records[1].0, 2);
+        assert_eq!(stats.lines, 2);
+        assert_eq!(stats.bytes, 2 * (line.len() as u64 + 1));
+        assert!(stats.torn_tail);
+        assert!(diagnostics.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_overlong_line_is_reported_on_its_line() {
+        let input = format!("{{\"n\":1,\"s\":\"{}\" oops}}\n{{\"n\":2}}\n", "q".repeat(40));
+        for limits in [small_limits(8, 1024), small_limits(8, 20)] {
+            let (records, stats, diagnostics) = read_with(input.as_bytes(), limits);
+            assert_eq!(records.len(), 1);
+            assert_eq!(stats.malformed_lines, 1);
+            assert_eq!(diagnostics[0].line, Some(1));
+            assert_eq!(stats.bytes, input.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_document_spans_lines_and_counts_its_bytes() {
+        let text = format!("{{\n  \"n\": 3,\n  \"s\": \"{}\"\n}}\n", "d".repeat(100));
+        let document = decode_document::<Rec>(text.as_bytes()).unwrap();
+        assert_eq!(
+            document.decoded.unwrap(),
+            Rec {
+                n: 3,
+                s: "d".repeat(100)
+            }
+        );
+        assert_eq!(document.bytes, text.len() as u64);
+        assert!(!document.invalid_utf8_replaced);
+        let document = decode_document::<Rec>(&b"{\"n\": 3} trailing"[..]).unwrap();
+        assert!(document.decoded.is_err());
+        let document = decode_document::<Rec>(&b"{\"n\": 3, \"s\": \"\xff\"}"[..]).unwrap();
+        assert_eq!(document.decoded.unwrap().s, "\u{fffd}");
+        assert!(document.invalid_utf8_replaced);
     }
 
     #[test]

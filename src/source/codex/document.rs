@@ -5,6 +5,7 @@
 //! `{role:"tool", tool_call_id, content}`). Items carry no timestamps: every message takes the
 //! session's start. The file is rewritten whole, so items keep their index as it grows.
 
+use std::io::{self, BufRead};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
+use crate::source::jsonl::decode_document;
 
 use super::record::{part_texts, str_field, value_text, Record};
 use super::session::{Call, Position, SessionBuilder};
@@ -24,19 +26,29 @@ struct Document {
     items: Vec<Value>,
 }
 
-/// Feeds a whole document to `builder`; a document that does not decode, or an item that does
-/// not, is a diagnostic.
+/// Feeds a whole document to `builder` and returns the bytes read; a document that does not
+/// decode, or an item that does not, is a diagnostic. Overlong strings are cut as in JSONL lines
+/// (`jsonl::decode_document`), so a big document is not read into memory whole.
 pub(super) fn observe_document(
     builder: &mut SessionBuilder,
-    bytes: &[u8],
+    reader: impl BufRead,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
-) {
-    let document: Document = match serde_json::from_slice(bytes) {
+) -> io::Result<u64> {
+    let read = decode_document::<Document>(reader)?;
+    if read.invalid_utf8_replaced {
+        diagnostics.push(Diagnostic {
+            file: path.to_path_buf(),
+            line: None,
+            kind: DiagnosticKind::InvalidUtf8,
+            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
+        });
+    }
+    let document = match read.decoded {
         Ok(document) => document,
         Err(err) => {
             diagnostics.push(malformed(path, format!("malformed session document: {err}")));
-            return;
+            return Ok(read.bytes);
         }
     };
     let start = match &document.session {
@@ -54,6 +66,7 @@ pub(super) fn observe_document(
             Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
         }
     }
+    Ok(read.bytes)
 }
 
 /// A chat-completion item: its reasoning, text and tool calls become separate messages.

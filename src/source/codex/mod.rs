@@ -13,7 +13,7 @@ mod session;
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -179,16 +179,14 @@ fn read_rollout(
 }
 
 fn read_document(
-    mut file: File,
+    file: File,
     path: &Path,
     builder: &mut SessionBuilder,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> io::Result<FileStats> {
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    document::observe_document(builder, &bytes, path, diagnostics);
+    let bytes = document::observe_document(builder, BufReader::new(file), path, diagnostics)?;
     Ok(FileStats {
-        bytes: bytes.len() as u64,
+        bytes,
         malformed_lines: diagnostics
             .iter()
             .filter(|diagnostic| diagnostic.kind == DiagnosticKind::Malformed)

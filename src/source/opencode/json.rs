@@ -7,12 +7,14 @@
 //! is a diagnostic.
 
 use std::collections::{HashMap, HashSet};
-use std::io::ErrorKind;
+use std::fs::File;
+use std::io::{BufReader, ErrorKind};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session};
+use crate::source::jsonl::decode_document;
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 
@@ -229,8 +231,11 @@ impl StorageReader<'_> {
 
     /// Reads one JSON object file; `None` when it vanished or is reported as unreadable/malformed.
     fn read_json(&mut self, path: &Path) -> Option<Value> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
+        // Read like an overlong JSONL line: a part holding a 64 MB tool output is cut to what
+        // the planner stores while it is read, not held whole.
+        let read = File::open(path).and_then(|file| decode_document::<Value>(BufReader::new(file)));
+        let read = match read {
+            Ok(read) => read,
             Err(error) if error.kind() == ErrorKind::NotFound => return None,
             Err(error) => {
                 self.diagnose(
@@ -241,16 +246,15 @@ impl StorageReader<'_> {
                 return None;
             }
         };
-        self.outcome.stats.bytes += bytes.len() as u64;
-        let text = String::from_utf8_lossy(&bytes);
-        if matches!(text, std::borrow::Cow::Owned(_)) {
+        self.outcome.stats.bytes += read.bytes;
+        if read.invalid_utf8_replaced {
             self.diagnose(
                 path,
                 DiagnosticKind::InvalidUtf8,
                 "invalid UTF-8 replaced with U+FFFD".to_owned(),
             );
         }
-        match serde_json::from_str::<Value>(&text) {
+        match read.decoded {
             Ok(value) if value.is_object() => Some(value),
             Ok(_) => {
                 self.diagnose(path, DiagnosticKind::Malformed, "not a JSON object".to_owned());
