@@ -366,7 +366,11 @@ fn bound_content(content: String) -> (String, bool) {
     }
     let dropped = content.len() - cut;
     content.truncate(cut);
-    content.push_str(&format!("\n\n[memtree: {dropped} more bytes not stored]"));
+    // "At least": a string far over the bound was already cut while its line was read
+    // (source::jsonl), so the bytes dropped here are not all that was dropped.
+    content.push_str(&format!(
+        "\n\n[memtree: at least {dropped} more bytes not stored]"
+    ));
     (content, true)
 }
 

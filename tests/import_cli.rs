@@ -780,6 +780,79 @@ async fn an_opencode_session_that_changed_is_read_again_alone() {
     assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), n_sessions - 1);
 }
 
+/// Sessions added to `database`: `copies` copies of its first main session, each with its own
+/// session, message and part ids.
+fn add_session_copies(database: &Path, copies: usize) {
+    let connection = rusqlite::Connection::open(database).unwrap();
+    let original: String = connection
+        .query_row(
+            "select id from session where parent_id is null order by id limit 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    for n in 0..copies {
+        let suffix = format!("copy{n:04}");
+        connection
+            .execute_batch(&format!(
+                "create temp table s as select * from session where id = '{original}';
+                 update s set id = id || '{suffix}';
+                 insert into session select * from s;
+                 create temp table m as select * from message where session_id = '{original}';
+                 update m set id = id || '{suffix}', session_id = session_id || '{suffix}';
+                 insert into message select * from m;
+                 create temp table p as select * from part where session_id = '{original}';
+                 update p set id = id || '{suffix}', message_id = message_id || '{suffix}',
+                     session_id = session_id || '{suffix}';
+                 insert into part select * from p;
+                 drop table s; drop table m; drop table p;"
+            ))
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_opencode_store_larger_than_one_group_is_imported_whole_and_recorded() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("opencode");
+    copy_tree(Path::new(&fixture("opencode/database-and-storage/source")), &data);
+    // More sessions than one planning group holds (256), so the store is written in groups.
+    add_session_copies(&data.join("opencode.db"), 600);
+    let url = db.url();
+    let source = data.display().to_string();
+    let args = [
+        "opencode",
+        "import",
+        "--json",
+        "--include-trivial",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    let first = memtree(&args, home.path());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let first = first.json();
+    let found = first["sessions"]["found"].as_u64().unwrap();
+    assert!(found > 600, "{first}");
+    let planned = first["messages"]["planned"].as_u64().unwrap();
+    assert_eq!(written(&first), (planned, 0, 0));
+    let stored: i64 = db
+        .client()
+        .await
+        .query_one("select count(*) from memory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored as u64, planned);
+
+    // Every group recorded its sessions: nothing is read again.
+    let second = memtree(&args, home.path()).json();
+    assert_eq!(second["sessions"]["found"], 0, "{second}");
+    assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), found);
+}
+
 #[tokio::test]
 async fn secrets_never_reach_the_database_unless_asked() {
     let db = common::test_db().await;
