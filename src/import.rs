@@ -648,11 +648,20 @@ struct ChunkRead {
 }
 
 /// Splits candidates into chunks of at most [`CHUNK_FILES`] files and about [`CHUNK_BYTES`].
+/// A file larger than half a chunk counts as half a chunk: the files after it are parsed beside
+/// it, instead of the other threads waiting while it is parsed alone. Every store of many
+/// sessions is a chunk of its own, streamed (`Pipeline::stream_store`).
 fn chunks_by_size(candidates: &[(Candidate, Option<FileState>)]) -> Vec<&[(Candidate, Option<FileState>)]> {
+    if candidates
+        .iter()
+        .any(|(candidate, _)| source::holds_many_sessions(candidate.tool))
+    {
+        return candidates.chunks(1).collect();
+    }
     let mut chunks = Vec::new();
     let (mut start, mut bytes) = (0, 0u64);
     for (index, (_, state)) in candidates.iter().enumerate() {
-        let size = state.map_or(0, |state| state.size);
+        let size = state.map_or(0, |state| state.size).min(CHUNK_BYTES / 2);
         if index > start && (index - start >= CHUNK_FILES || bytes + size > CHUNK_BYTES) {
             chunks.push(&candidates[start..index]);
             (start, bytes) = (index, 0);
@@ -742,5 +751,52 @@ fn session_entry(
         tree,
         messages,
         skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates(tool: Tool, sizes: &[u64]) -> Vec<(Candidate, Option<FileState>)> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(n, &size)| {
+                let candidate = Candidate {
+                    tool,
+                    path: PathBuf::from(format!("/f{n}")),
+                    sidechain: false,
+                };
+                let state = FileState {
+                    size,
+                    mtime_ns: 0,
+                    inode: n as u64,
+                };
+                (candidate, Some(state))
+            })
+            .collect()
+    }
+
+    fn chunk_lengths(tool: Tool, sizes: &[u64]) -> Vec<usize> {
+        chunks_by_size(&candidates(tool, sizes))
+            .iter()
+            .map(|chunk| chunk.len())
+            .collect()
+    }
+
+    #[test]
+    fn chunks_are_bounded_by_bytes_and_files_and_a_big_file_shares_its_chunk() {
+        const MB: u64 = 1 << 20;
+        assert_eq!(chunk_lengths(Tool::Claude, &[3 * MB, 3 * MB, 3 * MB, 1]), [2, 2]);
+        // A 200 MB file counts as half a chunk: 4 MB of small files are parsed beside it.
+        assert_eq!(
+            chunk_lengths(Tool::Claude, &[200 * MB, MB, MB, MB, MB, MB]),
+            [5, 1]
+        );
+        assert_eq!(chunk_lengths(Tool::Codex, &vec![1; 600]), [256, 256, 88]);
+        assert!(chunk_lengths(Tool::Codex, &[]).is_empty());
+        // Stores are streamed, each on its own.
+        assert_eq!(chunk_lengths(Tool::OpenCode, &[1, 1]), [1, 1]);
     }
 }
