@@ -48,8 +48,10 @@ impl ContentMode {
 pub struct PlannedMemory {
     pub id: Uuid,
     pub content: String,
-    /// A JSON object; `importer_version` and `content_mode` decide whether a stored row is current.
-    pub meta: serde_json::Value,
+    /// A JSON object, as text: a row's meta is only ever sent to the database, so it is
+    /// serialised once when planned instead of being held as a tree of values. Its
+    /// [`RENDERING_KEYS`] decide whether a stored row is current.
+    pub meta: String,
     /// `<tree-root>.<project_slug>.<sessions-node-name>`.
     pub tree: String,
     /// The message's time; stored as the point range `[at, at]`.
@@ -187,6 +189,11 @@ pub fn plan_selected(
             session_meta = map;
         }
     }
+    // Serialised once: every row of the session starts with these fields.
+    let session_fields: Vec<(String, String)> = session_meta
+        .iter()
+        .map(|(key, value)| (key.clone(), JsonObject::field(key, value)))
+        .collect();
     for (message, selected) in session.messages.iter().zip(&selection.ids) {
         let id = match selected {
             Ok(id) => *id,
@@ -214,40 +221,49 @@ pub fn plan_selected(
         let content = redacted.unwrap_or(content);
         let (content, truncated) = bound_content(content);
         plan.truncated += u64::from(truncated);
-        let mut meta = session_meta.clone();
-        put(&mut meta, "source_session_id", Some(session_id));
-        put(&mut meta, "source_message_id", Some(&message.id));
-        put(&mut meta, "source_message_role", Some(message.role.as_str()));
-        meta.insert("source_message_block_kinds".to_owned(), kinds.into());
-        if let Some(cwd) = message.cwd.as_deref() {
-            let cwd = match options.redactor {
-                Some(redactor) => redactor.redact(cwd, &mut redactions),
-                None => cwd.into(),
-            };
-            put(&mut meta, "source_cwd", Some(&cwd));
-        }
-        if let Some(model) = message.model.as_deref() {
-            put(&mut meta, "source_model", Some(model));
-        }
+        let cwd = message.cwd.as_deref().map(|cwd| match options.redactor {
+            Some(redactor) => redactor.redact(cwd, &mut redactions),
+            None => cwd.into(),
+        });
         let tool_name = message
             .tool_name
             .as_deref()
             .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.as_deref()));
-        put(&mut meta, "source_tool_name", tool_name);
+        // A message's own cwd and model replace the session's.
+        let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
+        let own_model = message.model.as_deref().filter(|model| !model.is_empty());
+        let mut meta = JsonObject::with_capacity(
+            session_fields
+                .iter()
+                .map(|(_, field)| field.len() + 1)
+                .sum::<usize>()
+                + 256,
+        );
+        for (key, field) in &session_fields {
+            let replaced =
+                (key == "source_cwd" && own_cwd.is_some()) || (key == "source_model" && own_model.is_some());
+            if !replaced {
+                meta.push_field(field);
+            }
+        }
+        meta.put("source_session_id", Some(session_id));
+        meta.put("source_message_id", Some(&message.id));
+        meta.put("source_message_role", Some(message.role.as_str()));
+        meta.push("source_message_block_kinds", &kinds);
+        meta.put("source_cwd", own_cwd);
+        meta.put("source_model", own_model);
+        meta.put("source_tool_name", tool_name);
         if truncated {
-            meta.insert("content_truncated".to_owned(), true.into());
+            meta.push("content_truncated", &true);
         }
         if !redactions.is_empty() {
-            meta.insert(
-                "redactions".to_owned(),
-                serde_json::to_value(&redactions).unwrap_or_default(),
-            );
+            meta.push("redactions", &redactions);
             plan.redactions.merge(&redactions);
         }
         plan.memories.push(PlannedMemory {
             id,
             content,
-            meta: Value::Object(meta),
+            meta: meta.finish(),
             tree: tree.clone(),
             at: message.timestamp,
         });
@@ -303,6 +319,62 @@ fn session_meta(
     put(&mut meta, "importer_version", Some(IMPORTER_VERSION));
     meta.insert("secrets_redacted".to_owned(), options.redactor.is_some().into());
     meta
+}
+
+/// A JSON object written as text, field by field.
+struct JsonObject(Vec<u8>);
+
+impl JsonObject {
+    fn with_capacity(capacity: usize) -> JsonObject {
+        let mut json = Vec::with_capacity(capacity);
+        json.push(b'{');
+        JsonObject(json)
+    }
+
+    /// One field, `"key":value`, as JSON text.
+    fn field(key: &str, value: &impl Serialize) -> String {
+        let mut object = JsonObject(Vec::new());
+        object.write(key, value);
+        String::from_utf8_lossy(&object.0).into_owned()
+    }
+
+    /// Appends a field made by [`JsonObject::field`].
+    fn push_field(&mut self, field: &str) {
+        self.separate();
+        self.0.extend_from_slice(field.as_bytes());
+    }
+
+    fn push(&mut self, key: &str, value: &impl Serialize) {
+        self.separate();
+        self.write(key, value);
+    }
+
+    /// [`put`] for an object written as text.
+    fn put(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            self.push(key, &without_nul(value.to_owned()));
+        }
+    }
+
+    fn separate(&mut self) {
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+    }
+
+    fn write(&mut self, key: &str, value: &impl Serialize) {
+        // Writing strings, string lists, booleans and counts into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, key);
+        self.0.push(b':');
+        let _ = serde_json::to_writer(&mut self.0, value);
+    }
+
+    fn finish(mut self) -> String {
+        self.0.push(b'}');
+        // serde_json writes UTF-8 only.
+        String::from_utf8(self.0)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    }
 }
 
 /// Sets `key` to a non-empty value; absent or empty facts are omitted, never stored as "".
@@ -431,6 +503,10 @@ mod tests {
         }
     }
 
+    pub(super) fn meta_of(row: &PlannedMemory) -> Value {
+        serde_json::from_str(&row.meta).expect("meta is a JSON object")
+    }
+
     fn text(text: &str) -> Block {
         Block::new(BlockKind::Text, text)
     }
@@ -471,7 +547,8 @@ mod tests {
         assert_eq!(row.id.to_string(), "019d487c-54e8-7f5b-b31f-90dcb043b69f");
         assert_eq!(row.tree, "projects.p.agent_sessions");
         assert_eq!(row.content, "hello");
-        let meta = row.meta.as_object().unwrap();
+        let meta = meta_of(row);
+        let meta = meta.as_object().unwrap();
         assert_eq!(meta["type"], "agent_session");
         assert_eq!(meta["source_session_id"], session.id.as_str());
         assert_eq!(meta["source_message_role"], "user");
@@ -490,7 +567,7 @@ mod tests {
         let first = session(vec![copy.clone()]);
         let mut seen = HashSet::new();
         let plan = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
-        assert_eq!(plan.memories[0].meta["source_session_id"], "older-session");
+        assert_eq!(meta_of(&plan.memories[0])["source_session_id"], "older-session");
         let again = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
         assert!(again.memories.is_empty());
         assert_eq!(again.skipped[&MessageSkip::Duplicate], 1);
@@ -529,7 +606,7 @@ mod tests {
         );
         let row = &plan.memories[0];
         assert_eq!(row.content, "a\u{fffd}b");
-        assert!(!row.meta.to_string().contains("\\u0000"));
+        assert!(!row.meta.contains("\\u0000"));
     }
 
     #[test]
@@ -545,13 +622,14 @@ mod tests {
         let row = &plan.memories[0];
         assert!(row.content.len() < MAX_CONTENT_BYTES + 100);
         assert!(row.content.ends_with("more bytes not stored]"));
-        assert_eq!(row.meta["content_truncated"], true);
+        assert_eq!(meta_of(row)["content_truncated"], true);
         assert_eq!(plan.truncated, 1);
     }
 }
 
 #[cfg(test)]
 mod redaction_tests {
+    use super::tests::meta_of;
     use super::*;
     use crate::model::{Message, Role, SessionFacts, Tool};
 
@@ -598,14 +676,15 @@ mod redaction_tests {
         };
         let plan = plan_session(&session, &project, &options, &mut HashSet::new());
         let row = &plan.memories[0];
-        assert!(!row.content.contains(secret) && !row.meta.to_string().contains(secret));
+        assert!(!row.content.contains(secret) && !row.meta.contains(secret));
         assert!(row.content.contains("[REDACTED:github_token]"), "{}", row.content);
         assert_eq!(
-            row.meta["redactions"]["github_token"], 2,
+            meta_of(row)["redactions"]["github_token"],
+            2,
             "one in the content, one in the title"
         );
         assert_eq!(plan.redactions.get(crate::redact::SecretKind::GithubToken), 2);
-        assert_eq!(row.meta["source_message_id"], "m");
+        assert_eq!(meta_of(row)["source_message_id"], "m");
 
         options.redactor = None;
         let plan = plan_session(&session, &project, &options, &mut HashSet::new());
@@ -613,6 +692,6 @@ mod redaction_tests {
             plan.memories[0].content.contains(secret),
             "--no-redact keeps the text as it is"
         );
-        assert!(plan.memories[0].meta.get("redactions").is_none());
+        assert!(meta_of(&plan.memories[0]).get("redactions").is_none());
     }
 }

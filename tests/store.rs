@@ -26,10 +26,23 @@ fn memory(message: &str, second: u32) -> PlannedMemory {
             "source_message_id": message,
             "content_mode": "default",
             "importer_version": IMPORTER_VERSION,
-        }),
+        })
+        .to_string(),
         tree: "claude.proj.sessions".to_owned(),
         at: at(second),
     }
+}
+
+/// A row's meta (JSON text) as a value.
+fn meta_of(row: &PlannedMemory) -> Value {
+    serde_json::from_str(&row.meta).unwrap()
+}
+
+/// Changes a row's meta with `edit`.
+fn edit_meta(row: &mut PlannedMemory, edit: impl FnOnce(&mut Value)) {
+    let mut meta = meta_of(row);
+    edit(&mut meta);
+    row.meta = meta.to_string();
 }
 
 fn memories(count: u32) -> Vec<PlannedMemory> {
@@ -263,7 +276,7 @@ async fn a_second_identical_write_changes_nothing() {
     let first = before.iter().find(|row| row.0 == rows[0].id).unwrap();
     assert_eq!(
         (&first.1, &first.2, first.3.as_str()),
-        (&rows[0].content, &rows[0].meta, "claude.proj.sessions")
+        (&rows[0].content, &meta_of(&rows[0]), "claude.proj.sessions")
     );
     assert_eq!(first.4, "[\"2026-04-01 10:00:00+00\",\"2026-04-01 10:00:00+00\"]");
     assert!(first.6.is_none());
@@ -271,7 +284,7 @@ async fn a_second_identical_write_changes_nothing() {
     // Even with a fresh imported_at, an up-to-date row is not rewritten.
     let mut again = rows.clone();
     for row in &mut again {
-        row.meta["imported_at"] = json!("2030-01-01T00:00:00Z");
+        edit_meta(row, |meta| meta["imported_at"] = json!("2030-01-01T00:00:00Z"));
     }
     assert_eq!(store.write(&again).await.unwrap(), counts(0, 0, 5));
     assert_eq!(
@@ -292,11 +305,13 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
 
     let mut full = rows.clone();
     for row in &mut full {
-        row.meta["content_mode"] = json!("full_transcript");
+        edit_meta(row, |meta| meta["content_mode"] = json!("full_transcript"));
         row.content.push_str(" with tools");
         row.tree = "claude.moved.sessions".to_owned();
     }
-    full[2].meta["importer_version"] = json!("older-but-different");
+    edit_meta(&mut full[2], |meta| {
+        meta["importer_version"] = json!("older-but-different")
+    });
     assert_eq!(store.classify(&full).await.unwrap(), counts(0, 3, 0));
     assert_eq!(store.write(&full).await.unwrap(), counts(0, 3, 0));
     let after = stored(&client, "public").await;
@@ -309,7 +324,9 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
     }
 
     let mut version_bump = full.clone();
-    version_bump[0].meta["importer_version"] = json!("memtree-next");
+    edit_meta(&mut version_bump[0], |meta| {
+        meta["importer_version"] = json!("memtree-next")
+    });
     assert_eq!(store.write(&version_bump).await.unwrap(), counts(0, 1, 2));
 
     // Content alone does not decide: without a new mode or version, a row stays as it is.
@@ -345,12 +362,12 @@ async fn classify_counts_without_writing() {
     assert_eq!(store.classify(&rows).await.unwrap(), counts(10, 0, 0));
     store.write(&rows[..4]).await.unwrap();
     let mut changed = rows.clone();
-    changed[0].meta["content_mode"] = json!("full_transcript");
-    changed[1]
-        .meta
-        .as_object_mut()
-        .unwrap()
-        .remove("importer_version");
+    edit_meta(&mut changed[0], |meta| {
+        meta["content_mode"] = json!("full_transcript")
+    });
+    edit_meta(&mut changed[1], |meta| {
+        meta.as_object_mut().unwrap().remove("importer_version");
+    });
     assert_eq!(store.classify(&changed).await.unwrap(), counts(6, 2, 2));
     assert_eq!(
         store.classify(&changed).await.unwrap(),
@@ -511,8 +528,10 @@ async fn hostile_strings_round_trip() {
     let hostile = "'; drop table memory; -- $1 $$ \\x00 \\ \" \u{202e}é 🦀 \r\n\t";
     let mut row = memory("hostile", 2);
     row.content = format!("{hostile} and a NUL: \0.");
-    row.meta["source_session_title"] = json!(hostile);
-    row.meta[hostile] = json!([hostile, {"nested": "\0"}]);
+    edit_meta(&mut row, |meta| meta["source_session_title"] = json!(hostile));
+    edit_meta(&mut row, |meta| {
+        meta[hostile] = json!([hostile, {"nested": "\0"}])
+    });
     store.write(std::slice::from_ref(&row)).await.unwrap();
 
     let client = connect(&db.config).await;
@@ -526,7 +545,7 @@ async fn hostile_strings_round_trip() {
         format!("{hostile} and a NUL: \u{fffd}."),
         "NUL, which PostgreSQL cannot store, is replaced"
     );
-    let mut expected = row.meta.clone();
+    let mut expected = meta_of(&row);
     expected[hostile] = json!([hostile, {"nested": "\u{fffd}"}]);
     assert_eq!(meta, expected);
     let tables: i64 = client

@@ -81,7 +81,8 @@ impl Store {
         let (unique, duplicates) = first_of_each_id(memories);
         let batches = batches(&unique);
         let sql = format!(
-            "with i as (select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
+            "with i as (select id, content, meta::jsonb as meta, tree, at \
+                 from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
                  as i(id, content, meta, tree, at)), \
              changed as (select i.* from i left join {memory} m on m.id = i.id \
                  where m.id is null or not ({row_is_current})) \
@@ -121,14 +122,14 @@ async fn write_batch(
 ) -> Result<WriteCounts, StoreError> {
     let ids: Vec<Uuid> = batch.iter().map(|memory| memory.id).collect();
     let contents: Vec<Cow<'_, str>> = batch.iter().map(|memory| without_nul(&memory.content)).collect();
-    let metas: Vec<Cow<'_, Value>> = batch
+    let metas: Vec<Cow<'_, str>> = batch
         .iter()
         .map(|memory| meta_without_nul(&memory.meta))
         .collect();
     let trees: Vec<&str> = batch.iter().map(|memory| memory.tree.as_str()).collect();
     let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
     let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
-    let metas: Vec<&Value> = metas.iter().map(|meta| meta.as_ref()).collect();
+    let metas: Vec<&str> = metas.iter().map(|meta| meta.as_ref()).collect();
     let failed = |error: tokio_postgres::Error| {
         let detail = format!(
             "batch of {} rows from id {}: {}",
@@ -172,7 +173,7 @@ fn batches<'a>(memories: &[&'a PlannedMemory]) -> Vec<Vec<&'a PlannedMemory>> {
     let mut batch: Vec<&PlannedMemory> = Vec::new();
     let mut bytes = 0;
     for &memory in memories {
-        let size = memory.content.len() + memory.tree.len() + json_size(&memory.meta);
+        let size = memory.content.len() + memory.tree.len() + memory.meta.len();
         if !batch.is_empty() && (batch.len() == BATCH_ROWS || bytes + size > BATCH_BYTES) {
             batches.push(std::mem::take(&mut batch));
             bytes = 0;
@@ -186,30 +187,13 @@ fn batches<'a>(memories: &[&'a PlannedMemory]) -> Vec<Vec<&'a PlannedMemory>> {
     batches
 }
 
-/// Roughly the serialised size of a JSON value: enough to bound a batch.
-fn json_size(value: &Value) -> usize {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
-        Value::String(text) => text.len() + 2,
-        Value::Array(items) => items.iter().map(json_size).sum::<usize>() + 2,
-        Value::Object(fields) => {
-            fields
-                .iter()
-                .map(|(key, value)| key.len() + 3 + json_size(value))
-                .sum::<usize>()
-                + 2
-        }
-    }
-}
-
 /// Just the keys that decide whether a stored row is current, for classification.
-fn version_keys(meta: &Value) -> Value {
-    let mut keys = serde_json::Map::new();
-    for key in RENDERING_KEYS {
-        if let Some(value) = meta.get(key) {
-            keys.insert(key.to_owned(), value.clone());
-        }
-    }
+fn version_keys(meta: &str) -> Value {
+    let mut meta: serde_json::Map<String, Value> = serde_json::from_str(meta).unwrap_or_default();
+    let keys = RENDERING_KEYS
+        .iter()
+        .filter_map(|key| meta.remove(*key).map(|value| (key.to_string(), value)))
+        .collect();
     Value::Object(keys)
 }
 
@@ -227,34 +211,29 @@ fn without_nul(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn meta_without_nul(meta: &Value) -> Cow<'_, Value> {
-    fn has_nul(value: &Value) -> bool {
+/// [`without_nul`] for meta as JSON text, where a NUL is the escape `\u0000` (which jsonb
+/// rejects too).
+fn meta_without_nul(meta: &str) -> Cow<'_, str> {
+    fn replace(value: Value) -> Value {
         match value {
-            Value::String(text) => text.contains('\0'),
-            Value::Array(items) => items.iter().any(has_nul),
-            Value::Object(fields) => fields
-                .iter()
-                .any(|(key, value)| key.contains('\0') || has_nul(value)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => false,
-        }
-    }
-    fn replace(value: &Value) -> Value {
-        match value {
-            Value::String(text) => Value::String(without_nul(text).into_owned()),
-            Value::Array(items) => Value::Array(items.iter().map(replace).collect()),
+            Value::String(text) => Value::String(without_nul(&text).into_owned()),
+            Value::Array(items) => Value::Array(items.into_iter().map(replace).collect()),
             Value::Object(fields) => Value::Object(
                 fields
-                    .iter()
-                    .map(|(key, value)| (without_nul(key).into_owned(), replace(value)))
+                    .into_iter()
+                    .map(|(key, value)| (without_nul(&key).into_owned(), replace(value)))
                     .collect(),
             ),
-            other => other.clone(),
+            other => other,
         }
     }
-    if has_nul(meta) {
-        Cow::Owned(replace(meta))
-    } else {
-        Cow::Borrowed(meta)
+    // Also matches an escaped backslash followed by `u0000`, which re-serialises unchanged.
+    if !meta.contains("\\u0000") {
+        return Cow::Borrowed(meta);
+    }
+    match serde_json::from_str::<Value>(meta) {
+        Ok(value) => Cow::Owned(replace(value).to_string()),
+        Err(_) => Cow::Borrowed(meta),
     }
 }
 
@@ -266,7 +245,7 @@ mod tests {
         PlannedMemory {
             id: Uuid::from_u128(id),
             content: "x".repeat(content_len),
-            meta: serde_json::json!({}),
+            meta: "{}".to_owned(),
             tree: "t".to_owned(),
             at: DateTime::from_timestamp(0, 0).unwrap(),
         }
@@ -313,20 +292,25 @@ mod tests {
     fn nul_characters_are_replaced_everywhere() {
         assert_eq!(without_nul("a\0b"), "a\u{fffd}b");
         assert!(matches!(without_nul("plain"), Cow::Borrowed(_)));
-        let meta = serde_json::json!({"k\0": ["x\0", {"y": "\0"}], "n": 1});
+        let meta = serde_json::json!({"k\0": ["x\0", {"y": "\0"}], "n": 1}).to_string();
+        let cleaned: Value = serde_json::from_str(&meta_without_nul(&meta)).unwrap();
         assert_eq!(
-            meta_without_nul(&meta).into_owned(),
+            cleaned,
             serde_json::json!({"k\u{fffd}": ["x\u{fffd}", {"y": "\u{fffd}"}], "n": 1})
         );
-        let clean = serde_json::json!({"a": "b"});
-        assert!(matches!(meta_without_nul(&clean), Cow::Borrowed(_)));
+        let clean = serde_json::json!({"a": "b", "path": "C:\\u0000"}).to_string();
+        assert_eq!(
+            meta_without_nul(&clean),
+            clean,
+            "an escaped backslash is not a NUL"
+        );
     }
 
     #[test]
     fn version_keys_keep_only_what_decides_currency() {
         let meta = serde_json::json!({"importer_version": "memtree-1", "content_mode": "default", "imported_at": "x"});
         assert_eq!(
-            version_keys(&meta),
+            version_keys(&meta.to_string()),
             serde_json::json!({"importer_version": "memtree-1", "content_mode": "default"})
         );
     }
