@@ -103,6 +103,16 @@ fn written(report: &Value) -> (u64, u64, u64) {
 }
 
 /// Every stored row's id with its transaction id: equal snapshots mean nothing was rewritten.
+/// Rows in `table` (a fixed name from the test, never input).
+async fn count_rows(client: &tokio_postgres::Client, table: &str) -> u64 {
+    let count: i64 = client
+        .query_one(&format!("select count(*) from {table}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    count as u64
+}
+
 async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, String)> {
     client
         .query("select id, xmin::text from memory order by id", &[])
@@ -377,14 +387,10 @@ async fn a_custom_schema_holds_the_table() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (inserted, _, _) = written(&run.json());
-    let stored: i64 = db
-        .client()
-        .await
-        .query_one("select count(*) from agent_history.memory", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(stored as u64, inserted);
+    assert_eq!(
+        count_rows(&db.client().await, "agent_history.memory").await,
+        inserted
+    );
 }
 
 #[test]
@@ -690,25 +696,16 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     let report = memtree(&[&args[..], &["--include-trivial"]].concat(), home.path()).json();
     assert_eq!(report["files"]["scanned"], 2, "other options: every file is read");
     let client = db.client().await;
-    let stored: i64 = client
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0);
     assert_eq!(
-        stored, 7,
+        count_rows(&client, "memory").await,
+        7,
         "rewriting or deleting a source file never deletes its memories"
     );
 
     // A deleted source file leaves its memories in place too.
     std::fs::remove_file(&grown).unwrap();
     assert_eq!(memtree(&args, home.path()).code, 0);
-    let stored: i64 = client
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(stored, 7);
+    assert_eq!(count_rows(&client, "memory").await, 7);
 }
 
 #[tokio::test]
@@ -838,14 +835,7 @@ async fn an_opencode_store_larger_than_one_group_is_imported_whole_and_recorded(
     assert!(found > 600, "{first}");
     let planned = first["messages"]["planned"].as_u64().unwrap();
     assert_eq!(written(&first), (planned, 0, 0));
-    let stored: i64 = db
-        .client()
-        .await
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(stored as u64, planned);
+    assert_eq!(count_rows(&db.client().await, "memory").await, planned);
 
     // Every group recorded its sessions: nothing is read again.
     let second = memtree(&args, home.path()).json();
