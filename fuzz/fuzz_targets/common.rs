@@ -1,10 +1,72 @@
-//! Shared by the targets: write the input to a file, parse it, check the outcome's invariants.
+//! The fuzz targets' entry points, shared by the targets and by `tests/fuzz_regressions.rs`
+//! (which replays every input kept under `fuzz/regressions/<target>/` in `cargo test`): write
+//! the input to files, parse them, check the outcome's invariants.
 #![allow(dead_code)] // each target uses its own part
 
 use std::path::Path;
 
 use memtree::model::{ParseOutcome, Tool};
 use memtree::source::{self, Candidate};
+
+/// A target's entry point: one fuzz input.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
+pub const TARGETS: [(&str, Target); 4] = [
+    ("claude_lines", claude_lines),
+    ("codex_rollout", codex_rollout),
+    ("codex_document", codex_document),
+    ("opencode_storage", opencode_storage),
+];
+
+/// A Claude Code `<uuid>.jsonl` transcript.
+pub fn claude_lines(data: &[u8]) {
+    parse_file(Tool::Claude, "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5.jsonl", data);
+}
+
+/// A Codex `rollout-….jsonl`.
+pub fn codex_rollout(data: &[u8]) {
+    parse_file(
+        Tool::Codex,
+        "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl",
+        data,
+    );
+}
+
+/// A Codex 2025 single-document `rollout-….json`.
+pub fn codex_document(data: &[u8]) {
+    parse_file(
+        Tool::Codex,
+        "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json",
+        data,
+    );
+}
+
+/// The files of one OpenCode session in the global `storage/` layout, cut from the input at
+/// `\n--\n` (missing pieces are `{}`); the whole tree is converted.
+pub fn opencode_storage(data: &[u8]) {
+    const FILES: [&str; 4] = [
+        "session/prj/ses_1.json",
+        "message/ses_1/msg_1.json",
+        "part/msg_1/prt_1.json",
+        "part/msg_1/prt_2.json",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("storage");
+    let mut pieces = split(data, b"\n--\n");
+    for file in FILES {
+        let path = storage.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, pieces.next().unwrap_or(b"{}")).unwrap();
+    }
+    let candidate = Candidate {
+        tool: Tool::OpenCode,
+        path: storage.clone(),
+        sidechain: false,
+    };
+    let outcome = source::parse(&candidate);
+    check(&outcome, &storage);
+}
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must
 /// point at lines the file has.

@@ -1,0 +1,60 @@
+//! Redaction throughput on realistic clean content: the message texts of every parser fixture
+//! (`fixtures/<tool>/<case>/source`), one `redact` call per block as the planner makes them,
+//! repeated to about 50 MB. Not a test (timing is noise on shared machines): run by hand,
+//! `cargo run --release --example redact_throughput [MB]`, and compare MB/s before and after a
+//! change to `src/redact.rs`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use memtree::model::Tool;
+use memtree::redact::{Redactions, Redactor};
+use memtree::source;
+
+fn main() {
+    let target_mb: usize = std::env::args()
+        .nth(1)
+        .and_then(|mb| mb.parse().ok())
+        .unwrap_or(50);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut texts = Vec::new();
+    for (tool, name) in [
+        (Tool::Claude, "claude"),
+        (Tool::Codex, "codex"),
+        (Tool::OpenCode, "opencode"),
+    ] {
+        let Ok(cases) = std::fs::read_dir(fixtures.join(name)) else {
+            continue;
+        };
+        for case in cases.flatten() {
+            let discovery = source::discover(tool, &[case.path().join("source")], None);
+            for candidate in &discovery.candidates {
+                for session in source::parse(candidate).sessions {
+                    for message in session.messages {
+                        texts.extend(message.blocks.into_iter().map(|block| block.text));
+                    }
+                }
+            }
+        }
+    }
+    let redactor = Redactor::new();
+    let mut counts = Redactions::default();
+    let fixture_bytes: usize = texts.iter().map(String::len).sum();
+    assert!(fixture_bytes > 0, "no fixture text found");
+    let rounds = (target_mb * 1_000_000).div_ceil(fixture_bytes);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for text in &texts {
+            std::hint::black_box(redactor.redact(text, &mut counts));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mb = (fixture_bytes * rounds) as f64 / 1e6;
+    println!(
+        "{} texts, {:.1} MB in {seconds:.2} s: {:.0} MB/s ({} secrets per round)",
+        texts.len(),
+        mb,
+        mb / seconds,
+        counts.total() / rounds as u64
+    );
+}
