@@ -266,9 +266,19 @@ fn is_base64_char(c: char) -> bool {
 const SECRET_WORD: &str = "(?i:secret|token|password|passwd|passphrase|api[_-]?key|apikey|access[_-]?key|\
                            private[_-]?key|secret[_-]?key|auth[_-]?key|pass|pwd)";
 /// An unquoted value: printable ASCII without whitespace, quotes, brackets and shell separators.
-const UNQUOTED_VALUE: &str = r"[A-Za-z0-9!#$%*+./:=?@^_~-]+";
-/// A quoted value: printable ASCII without whitespace, quotes, backslash and backtick.
-const QUOTED_VALUE: &str = r"[!#-&(-\[\]-_a-~]+";
+/// At most [`MAX_VALUE`] characters (no password is longer), so that trying a rule costs the same
+/// wherever it starts: unbounded, text such as `password=password=…` made each try run to the
+/// end of the text, and the whole search quadratic.
+const UNQUOTED_VALUE: &str = r"[A-Za-z0-9!#$%*+./:=?@^_~-]{1,256}";
+/// A quoted value: printable ASCII without whitespace, quotes, backslash and backtick; at most
+/// [`MAX_VALUE`] characters.
+const QUOTED_VALUE: &str = r"[!#-&(-\[\]-_a-~]{1,256}";
+/// The longest value the assignment rules take (the bound written in the two patterns above). An
+/// unquoted secret value that reaches it is redacted to its end all the same.
+const MAX_VALUE: usize = 256;
+/// The longest text one rule is tried on from where it can start: longer than any secret (a
+/// private key block included), short enough that the search stays linear in the text.
+const MAX_MATCH: usize = 8 << 10;
 
 /// Every rule's match starts with one of these (ASCII case-insensitively): the cheap literal
 /// search that finds where a rule can start, so that text without any is never given to the
@@ -703,7 +713,11 @@ impl Redactor {
             } else {
                 &self.regex
             };
-            let Some(captures) = regex.captures(&haystack[start..]) else {
+            let mut window_end = (start + MAX_MATCH).min(haystack.len());
+            while !haystack.is_char_boundary(window_end) {
+                window_end -= 1;
+            }
+            let Some(captures) = regex.captures(&haystack[start..window_end]) else {
                 continue;
             };
             match self.judge(haystack, start, &captures) {
@@ -784,8 +798,18 @@ impl Redactor {
                     // Nothing in the value is a token (searched above): go on after it.
                     return Verdict::Resume(secret.end);
                 }
+                // The pattern stops at MAX_VALUE characters; the value itself goes on.
+                let end = if !quoted && secret_text.len() >= MAX_VALUE {
+                    secret.end
+                        + text[secret.end..]
+                            .bytes()
+                            .take_while(|&b| is_unquoted_value_byte(b))
+                            .count()
+                } else {
+                    secret.start + value.len()
+                };
                 return Verdict::Secret(Found {
-                    span: secret.start..secret.start + value.len(),
+                    span: secret.start..end,
                     kind: rule.kind,
                 });
             }
@@ -799,6 +823,11 @@ impl Redactor {
             Verdict::Resume(start + 1)
         }
     }
+}
+
+/// Whether `byte` is in [`UNQUOTED_VALUE`]'s class.
+fn is_unquoted_value_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%*+./:=?@^_~-".contains(&byte)
 }
 
 /// One anchored regex of all `patterns`: pattern i is capture group 2i+1, its secret 2i+2.
@@ -1052,6 +1081,17 @@ mod tests {
     fn every_kind_has_a_distinct_name() {
         let names: std::collections::BTreeSet<_> = SecretKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), SecretKind::ALL.len());
+    }
+
+    #[test]
+    fn a_value_longer_than_the_pattern_bound_is_redacted_whole() {
+        let long = "a1".repeat(MAX_VALUE);
+        let (text, counts) = redact(&format!("API_KEY={long} next"));
+        assert_eq!(text, "API_KEY=[REDACTED:secret_assignment] next");
+        assert_eq!(counts.total(), 1);
+        // Dense candidates cost a bounded try each: all of them are tried, none is a secret.
+        let dense = "password=".repeat(4 * MAX_VALUE) + " end";
+        assert_eq!(redact(&dense).0, dense);
     }
 
     #[test]
