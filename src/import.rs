@@ -268,6 +268,19 @@ pub fn run(
         ));
     }
     let discovery = source::discover(settings.tool, &roots, settings.project.as_ref());
+    if settings.roots_given && discovery.candidates.is_empty() && discovery.diagnostics.is_empty() {
+        report.source_note = Some(format!(
+            "no {} sessions under {}: give the directory where {} keeps them ({}), or a session file",
+            settings.tool,
+            roots
+                .iter()
+                .map(|root| format!("`{}`", root.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            settings.tool,
+            source::layout(settings.tool),
+        ));
+    }
     report.absorb_diagnostics(discovery.diagnostics);
     let host = ledger::host_name();
     let (ledger, known) = match &store {

@@ -412,6 +412,41 @@ fn a_tool_never_used_here_imports_nothing_without_error() {
 }
 
 #[test]
+fn a_source_without_sessions_says_where_they_are_kept() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let source = empty.display().to_string();
+    for (tool, hint) in [
+        ("claude", "~/.claude/projects"),
+        ("codex", "~/.codex/sessions"),
+        ("opencode", "opencode.db"),
+    ] {
+        let run = memtree(
+            &[tool, "import", "--dry-run", "--json", "--source", &source],
+            home.path(),
+        );
+        assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
+        let note = run.json()["source_note"].as_str().unwrap_or_default().to_owned();
+        assert!(note.contains(&source) && note.contains(hint), "{tool}: {note}");
+    }
+    // Claude's config directory itself is read through its `projects/`.
+    let config = home.path().join(".claude");
+    copy_tree(
+        Path::new(&fixture("claude/noise/source")),
+        &config.join("projects"),
+    );
+    let config = config.display().to_string();
+    let run = memtree(
+        &["claude", "import", "--dry-run", "--json", "--source", &config],
+        home.path(),
+    );
+    let report = run.json();
+    assert!(report["files"]["scanned"].as_u64().unwrap() > 0, "{report}");
+    assert!(report.get("source_note").is_none_or(Value::is_null), "{report}");
+}
+
+#[test]
 fn default_locations_follow_the_tools_environment_variables() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("claude-config");

@@ -72,6 +72,15 @@ pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcom
     }
 }
 
+/// Where the tool keeps its sessions, for messages that tell the user what to point memtree at.
+pub fn layout(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Claude => "`~/.claude` or `~/.claude/projects`, holding `<project>/<session>.jsonl`",
+        Tool::Codex => "`~/.codex` or `~/.codex/sessions`, holding `YYYY/MM/DD/rollout-*.jsonl`",
+        Tool::OpenCode => "`~/.local/share/opencode`, holding `opencode.db` or `storage/`",
+    }
+}
+
 /// Whether one candidate of this tool can hold any number of sessions (a store, not a
 /// transcript): such a candidate is read with [`read_known`], session by session.
 pub fn holds_many_sessions(tool: Tool) -> bool {

@@ -32,6 +32,11 @@ pub fn discover(roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery {
     let prefixes = scope.map(ProjectPrefixes::new);
     let mut discovery = Discovery::default();
     for root in roots {
+        // The config directory itself (`~/.claude`, `$CLAUDE_CONFIG_DIR`) keeps its transcripts
+        // under `projects/`; a project directory is never named `projects` (a launch cwd's
+        // encoding starts with `-`).
+        let projects = root.join("projects");
+        let root = if projects.is_dir() { &projects } else { root };
         let mut walk = Walk {
             candidates: Vec::new(),
             diagnostics: &mut discovery.diagnostics,
@@ -311,6 +316,19 @@ mod tests {
         let discovery = discover(std::slice::from_ref(&file), None);
         assert_eq!(discovery.candidates.len(), 1);
         assert!(discovery.candidates[0].sidechain);
+    }
+
+    #[test]
+    fn the_config_directory_is_read_through_its_projects_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join(".claude");
+        touch(&config.join("projects/-p/s.jsonl"));
+        touch(&config.join("todos/t.json"));
+        let discovery = discover(std::slice::from_ref(&config), None);
+        assert_eq!(
+            relative_paths(&discovery, &config),
+            vec![("projects/-p/s.jsonl".to_owned(), false)]
+        );
     }
 
     #[test]
