@@ -5,7 +5,7 @@
 //! next one is read, so memory follows the chunk, not the history. The only I/O here is calling
 //! the stages that own it; the store runs on a small tokio runtime owned by this module.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,9 +34,12 @@ use crate::store::{Store, StoreError, WriteCounts};
 const CHUNK_FILES: usize = 256;
 /// Bytes of files parsed together before their rows are written (a larger file goes alone); also
 /// the most message text of one group of sessions streamed from a store.
-const CHUNK_BYTES: u64 = 8 << 20;
+const CHUNK_BYTES: u64 = 4 << 20;
+/// Group writes running at once: the next group's batches keep both connections busy while the
+/// last batch of the previous group finishes.
+const WRITES_IN_FLIGHT: usize = 2;
 /// Most sessions of one group streamed from a store.
-const GROUP_SESSIONS: usize = 256;
+const GROUP_SESSIONS: usize = 128;
 /// Sessions read ahead from a store while a group is planned.
 const STREAM_QUEUE: usize = 4;
 
@@ -330,7 +333,7 @@ pub fn run(
         slugs,
         seen: HashSet::new(),
         projects: BTreeMap::new(),
-        in_flight: None,
+        in_flight: VecDeque::new(),
         report,
     };
     for chunk in chunks_by_size(&candidates) {
@@ -385,7 +388,8 @@ struct Pipeline<'a> {
     /// Ids planned so far in this run: a message copied into several files is stored once.
     seen: HashSet<Uuid>,
     projects: BTreeMap<String, ProjectEntry>,
-    in_flight: Option<PendingWrite>,
+    /// Writes started and not yet awaited, oldest first: at most [`WRITES_IN_FLIGHT`].
+    in_flight: VecDeque<PendingWrite>,
     report: ImportReport,
 }
 
@@ -556,15 +560,20 @@ impl Pipeline<'_> {
             report.session_list.push(session);
             memories.extend(plan.memories);
         }
-        self.wait_for_write()?;
+        while self.in_flight.len() >= WRITES_IN_FLIGHT {
+            self.wait_for_write()?;
+        }
         let Some(store) = &self.store else { return Ok(()) };
         let store = Arc::clone(store);
         if self.settings.dry_run {
-            self.in_flight = Some(self.runtime.spawn(async move { store.classify(&memories).await }));
+            self.in_flight
+                .push_back(self.runtime.spawn(async move { store.classify(&memories).await }));
         } else {
+            // Each group records its own files and sessions after its own rows: groups never
+            // share a file, so two writes in flight never record a file ahead of its rows.
             let (files, sessions) = ledger_entries(self.settings, read);
             let (host, tool) = (self.host.clone(), self.settings.tool.as_str());
-            self.in_flight = Some(self.runtime.spawn(async move {
+            self.in_flight.push_back(self.runtime.spawn(async move {
                 let counts = store.write(&memories).await?;
                 store.record_ledger(&host, tool, &files).await?;
                 store.record_session_ledger(&host, tool, &sessions).await?;
@@ -575,16 +584,19 @@ impl Pipeline<'_> {
         Ok(())
     }
 
+    /// Waits for the oldest write in flight.
     fn wait_for_write(&mut self) -> Result<(), ImportError> {
-        if let Some(write) = self.in_flight.take() {
+        if let Some(write) = self.in_flight.pop_front() {
             self.report.messages.written += self.runtime.block_on(write).map_err(join_error)??;
         }
         Ok(())
     }
 
-    /// Waits for the last write and completes the report.
+    /// Waits for the last writes and completes the report.
     fn finish(mut self) -> Result<ImportReport, ImportError> {
-        self.wait_for_write()?;
+        while !self.in_flight.is_empty() {
+            self.wait_for_write()?;
+        }
         self.report.projects = self.projects.into_values().collect();
         Ok(self.report)
     }
@@ -800,12 +812,16 @@ mod tests {
 
     #[test]
     fn chunks_are_bounded_by_bytes_and_files_and_a_big_file_shares_its_chunk() {
-        const MB: u64 = 1 << 20;
-        assert_eq!(chunk_lengths(Tool::Claude, &[3 * MB, 3 * MB, 3 * MB, 1]), [2, 2]);
-        // A 200 MB file counts as half a chunk: 4 MB of small files are parsed beside it.
+        let third = CHUNK_BYTES / 3;
         assert_eq!(
-            chunk_lengths(Tool::Claude, &[200 * MB, MB, MB, MB, MB, MB]),
-            [5, 1]
+            chunk_lengths(Tool::Claude, &[third, third, third, third, 1]),
+            [3, 2]
+        );
+        // A file fifty chunks long counts as half a chunk: small files are parsed beside it.
+        let small = CHUNK_BYTES / 4;
+        assert_eq!(
+            chunk_lengths(Tool::Claude, &[50 * CHUNK_BYTES, small, small, small]),
+            [3, 1]
         );
         assert_eq!(chunk_lengths(Tool::Codex, &vec![1; 600]), [256, 256, 88]);
         assert!(chunk_lengths(Tool::Codex, &[]).is_empty());

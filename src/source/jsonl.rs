@@ -103,13 +103,19 @@ where
                 decode_buffered::<T>(&buf, path, line_number, diagnostics)
             }
             LineEnd::Overflow => {
+                let prefix_len = buf.len() as u64;
                 let reduced = reduce::reduce(&buf, &mut reader, reduce::Extent::Line, limits.reduce)?;
                 let (decoded, ended, consumed) = match reduced.end {
-                    reduce::End::Newline => (
-                        decode_buffered::<T>(&reduced.text, path, line_number, diagnostics),
-                        LineEnd::Newline,
-                        reduced.consumed,
-                    ),
+                    reduce::End::Newline => {
+                        // The reduced text holds the line now: free the full buffer first, so
+                        // the line is never held three times while it is decoded.
+                        buf = Vec::new();
+                        (
+                            decode_buffered::<T>(&reduced.text, path, line_number, diagnostics),
+                            LineEnd::Newline,
+                            reduced.consumed,
+                        )
+                    }
                     reduce::End::Eof => {
                         stats.torn_tail = true;
                         break;
@@ -138,7 +144,7 @@ where
                     break;
                 }
                 stats.lines += 1;
-                stats.bytes += buf.len() as u64 + consumed + 1;
+                stats.bytes += prefix_len + consumed + 1;
                 decoded
             }
         };
