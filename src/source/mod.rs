@@ -94,14 +94,13 @@ pub fn read_known(
     known: &KnownRevisions,
     emit: &mut dyn FnMut(Session),
 ) -> ParseOutcome {
+    if !holds_many_sessions(candidate.tool) {
+        let mut outcome = parse_known(candidate, known);
+        outcome.sessions.drain(..).for_each(emit);
+        return outcome;
+    }
     crate::failpoint::hit("parse.file");
-    let mut outcome = match candidate.tool {
-        Tool::Claude => claude::parse(candidate),
-        Tool::Codex => codex::parse(candidate),
-        Tool::OpenCode => return opencode::read(candidate, known, emit),
-    };
-    outcome.sessions.drain(..).for_each(emit);
-    outcome
+    opencode::read(candidate, known, emit)
 }
 
 /// Opens a file listed by discovery. One that vanished since is a `vanished` warning, any other
