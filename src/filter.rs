@@ -170,7 +170,11 @@ pub fn session_skip_reason(session: &Session, options: &FilterOptions<'_>) -> Op
     if !options.include_temp_cwd && cwd.is_some_and(is_temp_cwd) {
         return Some(SkipReason::TempCwd);
     }
-    if !options.include_trivial && count_user_text_messages(session) < TRIVIAL_USER_MESSAGE_THRESHOLD {
+    // A resumed session's earlier messages passed this rule when they were imported.
+    if !options.include_trivial
+        && !session.facts.resumed
+        && count_user_text_messages(session) < TRIVIAL_USER_MESSAGE_THRESHOLD
+    {
         return Some(SkipReason::Trivial);
     }
     if let Some(project) = options.project {

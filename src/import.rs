@@ -5,7 +5,7 @@
 //! next one is read, so memory follows the chunk, not the history. The only I/O here is calling
 //! the stages that own it; the store runs on a small tokio runtime owned by this module.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,13 +20,13 @@ use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
 use crate::git::{GitCache, GitFacts};
 use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
-use crate::model::{KnownRevisions, ParseOutcome, Session, Tool};
+use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
 use crate::output::Progress;
 use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
-use crate::source::{self, Candidate, EnvLookup};
+use crate::source::{self, Candidate, EnvLookup, ResumeRequest};
 use crate::store::target::{self, DbTarget};
 use crate::store::{Store, StoreError, WriteCounts};
 
@@ -343,10 +343,16 @@ pub fn run(
                 progress.inc(1);
             }
             files => {
+                let checkpoints = pipeline.checkpoints_for(files, &ledger)?;
+                let checkpoint_wanted = pipeline.records_ledger();
                 let outcomes: Vec<_> = files
                     .par_iter()
                     .map(|(candidate, _)| {
-                        let outcome = source::parse_known(candidate, &known);
+                        let resume = ResumeRequest {
+                            from: checkpoints.get(&ledger_path(candidate)),
+                            checkpoint_wanted,
+                        };
+                        let outcome = source::parse_resuming(candidate, &known, resume);
                         progress.inc(1);
                         outcome
                     })
@@ -354,11 +360,18 @@ pub fn run(
                 let mut kept = Vec::new();
                 let mut read = ChunkRead::default();
                 for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
+                    let sessions = std::mem::take(&mut outcome.sessions);
+                    let (yielded, before) = (sessions.len(), kept.len());
                     kept.extend(
-                        std::mem::take(&mut outcome.sessions)
+                        sessions
                             .into_iter()
                             .filter_map(|session| pipeline.admit(session, &mut read)),
                     );
+                    if kept.len() - before < yielded {
+                        // A skipped session may be taken once it grows (a trivial one gets a
+                        // second prompt): its file is read whole next time, not on from here.
+                        outcome.checkpoint = None;
+                    }
                     pipeline.absorb(candidate, *state, outcome, &mut read);
                 }
                 pipeline.plan_and_write(kept, read)?;
@@ -394,6 +407,39 @@ struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
+    /// Whether this run records what it read in the ledger (a real import with a database).
+    fn records_ledger(&self) -> bool {
+        self.store.is_some() && !self.settings.dry_run
+    }
+
+    /// The recorded checkpoints of the files of a chunk that can be read on from them.
+    fn checkpoints_for(
+        &self,
+        files: &[(Candidate, Option<FileState>)],
+        ledger: &Ledger,
+    ) -> Result<HashMap<String, Checkpoint>, ImportError> {
+        let Some(store) = &self.store else {
+            return Ok(HashMap::new());
+        };
+        let paths: Vec<String> = files
+            .iter()
+            .filter_map(|(candidate, state)| {
+                let path = ledger_path(candidate);
+                state
+                    .is_some_and(|state| ledger.can_resume(&path, &state))
+                    .then_some(path)
+            })
+            .collect();
+        if paths.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let tool = self.settings.tool.as_str();
+        Ok(self
+            .runtime
+            .block_on(store.load_checkpoints(&self.host, tool, &paths))?)
+    }
+
     /// Counts a parsed session and returns it if it passes the session filters.
     fn admit(&mut self, session: Session, read: &mut ChunkRead) -> Option<Session> {
         self.report.sessions.found += 1;
@@ -424,11 +470,17 @@ impl Pipeline<'_> {
     ) {
         self.report.absorb_file(&outcome.stats);
         self.report.sessions.unchanged += outcome.unchanged_sessions;
+        match outcome.resume {
+            ResumeOutcome::Resumed { .. } => self.report.files.resumed += 1,
+            ResumeOutcome::Restarted => self.report.files.restarted += 1,
+            ResumeOutcome::NotTried => {}
+        }
         if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
             read.files.push(ReadFile {
                 path: ledger_path(candidate),
                 state,
-                consumed: outcome.stats.bytes,
+                consumed: outcome.consumed(),
+                checkpoint: outcome.checkpoint,
             });
         }
         self.report.absorb_diagnostics(outcome.diagnostics);
@@ -662,6 +714,8 @@ struct ReadFile {
     path: String,
     state: FileState,
     consumed: u64,
+    /// Where the next read can go on from; `None` reads the file whole when it changes.
+    checkpoint: Option<Checkpoint>,
 }
 
 /// What a chunk read that the ledger can record: whole files, and sessions with revisions.
@@ -705,18 +759,25 @@ fn ledger_path(candidate: &Candidate) -> String {
     candidate.path.to_string_lossy().into_owned()
 }
 
+/// Ledger entries of files, each with its checkpoint.
+type FileRecords = Vec<(LedgerEntry, Option<Checkpoint>)>;
+
 /// The ledger entries of what a chunk read, under this run's options.
-fn ledger_entries(settings: &ImportSettings, read: ChunkRead) -> (Vec<LedgerEntry>, Vec<SessionLedgerEntry>) {
+fn ledger_entries(settings: &ImportSettings, read: ChunkRead) -> (FileRecords, Vec<SessionLedgerEntry>) {
     let options_key = settings.ledger_key();
     let files = read
         .files
         .into_iter()
-        .map(|file| LedgerEntry {
-            path: file.path,
-            state: file.state,
-            consumed: file.consumed,
-            importer_version: plan::IMPORTER_VERSION.to_owned(),
-            options_key: options_key.clone(),
+        .map(|file| {
+            let entry = LedgerEntry {
+                path: file.path,
+                state: file.state,
+                consumed: file.consumed,
+                importer_version: plan::IMPORTER_VERSION.to_owned(),
+                options_key: options_key.clone(),
+                resumable: file.checkpoint.is_some(),
+            };
+            (entry, file.checkpoint)
         })
         .collect();
     let sessions = read

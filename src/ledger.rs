@@ -2,9 +2,12 @@
 //! written, so that a re-run can skip them without opening them.
 //!
 //! A file is unchanged when its size, modification time and inode match the entry recorded by a
-//! run with the same importer version and the same row-shaping options. Anything else (growth,
-//! rewrite, truncation, replacement, another importer version or content mode) means the file is
-//! read again in full; rows that are already current are then filtered out by the store.
+//! run with the same importer version and the same row-shaping options. A file that changed
+//! otherwise, is the same inode and is at least as long as the bytes its entry accounts for, is
+//! read on from the entry's checkpoint, when it has one (`source::resume` then checks that the
+//! prefix is unchanged). Anything else (another importer version or content mode, a replaced or
+//! truncated file, no checkpoint) means the file is read again in full; rows that are already
+//! current are then filtered out by the store.
 //! This module is pure apart from `stat` and the host name; the store persists entries.
 
 use std::collections::HashMap;
@@ -47,6 +50,8 @@ pub struct LedgerEntry {
     pub consumed: u64,
     pub importer_version: String,
     pub options_key: String,
+    /// A checkpoint is recorded with the entry (it is loaded only for files that grew).
+    pub resumable: bool,
 }
 
 /// One recorded session of a multi-session store (OpenCode's database or storage tree).
@@ -86,6 +91,17 @@ impl Ledger {
     pub fn is_unchanged(&self, path: &str, state: &FileState) -> bool {
         self.entries.get(path).is_some_and(|entry| {
             entry.state == *state && self.holds(&entry.importer_version, &entry.options_key)
+        })
+    }
+
+    /// Whether a changed file can be read on from its entry's checkpoint: the same file (inode),
+    /// not shorter than what the checkpoint accounts for, recorded under accepted options.
+    pub fn can_resume(&self, path: &str, state: &FileState) -> bool {
+        self.entries.get(path).is_some_and(|entry| {
+            entry.resumable
+                && entry.state.inode == state.inode
+                && state.size >= entry.consumed
+                && self.holds(&entry.importer_version, &entry.options_key)
         })
     }
 
@@ -146,6 +162,7 @@ mod tests {
             consumed: size,
             importer_version: "v1".to_owned(),
             options_key: key.to_owned(),
+            resumable: true,
         }
     }
 
@@ -173,6 +190,42 @@ mod tests {
         }
         let bumped = Ledger::new(vec![entry("/a", 10, "k")], vec!["k".to_owned()], "v2");
         assert!(!bumped.is_unchanged("/a", &same), "another importer version");
+    }
+
+    #[test]
+    fn only_grown_files_with_a_checkpoint_under_accepted_options_resume() {
+        let without_checkpoint = LedgerEntry {
+            resumable: false,
+            ..entry("/n", 10, "k")
+        };
+        let ledger = Ledger::new(
+            vec![entry("/a", 10, "k"), entry("/b", 10, "other"), without_checkpoint],
+            vec!["k".to_owned()],
+            "v1",
+        );
+        let grown = FileState {
+            size: 15,
+            mtime_ns: 8,
+            inode: 9,
+        };
+        assert!(ledger.can_resume("/a", &grown));
+        assert!(
+            ledger.can_resume("/a", &FileState { size: 10, ..grown }),
+            "rewritten in place"
+        );
+        assert!(
+            !ledger.can_resume("/a", &FileState { size: 9, ..grown }),
+            "truncated"
+        );
+        assert!(
+            !ledger.can_resume("/a", &FileState { inode: 1, ..grown }),
+            "replaced"
+        );
+        assert!(!ledger.can_resume("/b", &grown), "recorded under other options");
+        assert!(!ledger.can_resume("/n", &grown), "no checkpoint");
+        assert!(!ledger.can_resume("/c", &grown), "never recorded");
+        let bumped = Ledger::new(vec![entry("/a", 10, "k")], vec!["k".to_owned()], "v2");
+        assert!(!bumped.can_resume("/a", &grown), "another importer version");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The agent tool a session was recorded by. Its name is part of every memory id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -144,7 +144,7 @@ pub struct Message {
 }
 
 /// Facts about a session that do not change per message.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionFacts {
     pub title: Option<String>,
     pub cwd: Option<String>,
@@ -167,6 +167,10 @@ pub struct SessionFacts {
     /// ledger skips sessions whose marker has not moved since they were imported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+    /// Read on from a [`Checkpoint`]: only the messages after it are here, the earlier ones were
+    /// imported by an earlier run, so rules that count a session's messages do not apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 /// A parsed session, ready for filtering and planning.
@@ -253,6 +257,33 @@ pub struct FileStats {
     pub torn_tail: bool,
 }
 
+/// Where a transcript that only ever grows can be read on from: the parser's state after the
+/// file's first `consumed` bytes, and what those bytes were (`source::resume`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Bytes of complete lines the state accounts for.
+    pub consumed: u64,
+    /// Lines in those bytes: line numbers (and ids made from them) go on from here.
+    pub lines: u64,
+    /// SHA-256 of those bytes: a file whose prefix changed is read again from its start.
+    pub prefix_sha256: Vec<u8>,
+    /// The parser's state, as JSON of the parser's own shape.
+    pub state: String,
+}
+
+/// How a read of a transcript that had a checkpoint began.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResumeOutcome {
+    /// No checkpoint was given: read from the start.
+    #[default]
+    NotTried,
+    /// Read on from the checkpoint, `at` this many bytes into the file.
+    Resumed { at: u64 },
+    /// The file's prefix is not what the checkpoint saw (rewritten, truncated, replaced), or the
+    /// state is not one this parser reads: read from the start.
+    Restarted,
+}
+
 /// Sessions the ledger has seen at their current revision: session id to revision.
 pub type KnownRevisions = std::collections::HashMap<String, i64>;
 
@@ -263,5 +294,20 @@ pub struct ParseOutcome {
     /// Sessions not read because their revision is in the [`KnownRevisions`] given.
     pub unchanged_sessions: u64,
     pub diagnostics: Vec<Diagnostic>,
+    /// Counts what this read parsed: after the checkpoint only, when it read on from one.
     pub stats: FileStats,
+    /// Whether the read went on from a checkpoint.
+    pub resume: ResumeOutcome,
+    /// Where the next read can go on from, when one was asked for and the parser can.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+impl ParseOutcome {
+    /// Bytes of complete lines from the file's start through this read.
+    pub fn consumed(&self) -> u64 {
+        match self.resume {
+            ResumeOutcome::Resumed { at } => at + self.stats.bytes,
+            _ => self.stats.bytes,
+        }
+    }
 }

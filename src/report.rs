@@ -45,6 +45,11 @@ pub struct FileCounts {
     pub scanned: u64,
     /// Files not opened because the ledger records them as imported and unchanged.
     pub unchanged: u64,
+    /// Files that grew and were read on from their checkpoint: only the new lines were parsed
+    /// (and counted in `bytes` and `lines`).
+    pub resumed: u64,
+    /// Files with a checkpoint whose start had changed (rewritten, truncated): read whole again.
+    pub restarted: u64,
     pub bytes: u64,
     pub lines: u64,
     pub malformed_lines: u64,
@@ -160,6 +165,20 @@ impl ImportReport {
             human_bytes(files.bytes),
             files.lines
         );
+        if files.resumed > 0 {
+            let _ = writeln!(
+                out,
+                "  Read on from where the last import stopped: {} grown files (only their new lines)",
+                files.resumed
+            );
+        }
+        if files.restarted > 0 {
+            let _ = writeln!(
+                out,
+                "  Read again from the start: {} files whose beginning changed since their last import",
+                files.restarted
+            );
+        }
         if self.sessions.unchanged > 0 {
             let _ = writeln!(
                 out,

@@ -675,6 +675,40 @@ async fn trees_and_sessions_can_be_queried_with_ltree_operators() {
 }
 
 #[tokio::test]
+async fn a_skipped_trivial_session_that_grows_is_read_whole() {
+    let db = common::test_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("projects");
+    let id = "66666666-0000-4000-8000-000000000006";
+    write_claude_session(&projects, id, "/nonexistent/late/app");
+    let file = projects.join(format!("-nonexistent-late-app/{id}.jsonl"));
+    let whole = std::fs::read_to_string(&file).unwrap();
+    let first_two: String = whole.lines().take(2).map(|line| format!("{line}\n")).collect();
+    std::fs::write(&file, &first_two).unwrap();
+    let url = db.url();
+    let source = projects.display().to_string();
+    let args = [
+        "claude",
+        "import",
+        "--json",
+        "--database-url",
+        &url,
+        "--source",
+        &source,
+    ];
+    let report = memtree(&args, home.path()).json();
+    assert_eq!(report["sessions"]["skipped"]["trivial"], 1);
+    assert_eq!(written(&report), (0, 0, 0));
+
+    // A second prompt makes it a conversation: its first prompt and answer are imported too, so
+    // the file is read from its start, not on from where the last run stopped.
+    std::fs::write(&file, &whole).unwrap();
+    let report = memtree(&args, home.path()).json();
+    assert_eq!(report["files"]["resumed"], 0);
+    assert_eq!(written(&report), (3, 0, 0));
+}
+
+#[tokio::test]
 async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     let db = common::test_db().await;
     let home = tempfile::tempdir().unwrap();
@@ -702,28 +736,55 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     ];
     assert_eq!(written(&memtree(&args, home.path()).json()), (6, 0, 0));
 
-    // The tool appends a message to one session: only that file is read, only the new row written.
+    // The tool appends a message to one session: only that file is opened, and only its new line
+    // is parsed (read on from the checkpoint the ledger keeps); only the new row is written.
     let grown = projects.join("-nonexistent-grow-app/44444444-0000-4000-8000-000000000004.jsonl");
     let mut text = std::fs::read_to_string(&grown).unwrap();
-    text.push_str(
-        &serde_json::json!({
-            "type": "user", "sessionId": "44444444-0000-4000-8000-000000000004", "uuid": "appended-1",
+    let appended_line = |uuid: &str, prompt: &str| {
+        serde_json::json!({
+            "type": "user", "sessionId": "44444444-0000-4000-8000-000000000004", "uuid": uuid,
             "cwd": "/nonexistent/grow/app", "timestamp": "2026-05-09T10:00:00.000Z",
-            "message": { "role": "user", "content": "a later prompt" },
+            "message": { "role": "user", "content": prompt },
         })
-        .to_string(),
-    );
-    text.push('\n');
+        .to_string()
+            + "\n"
+    };
+    let line = appended_line("appended-1", "a later prompt");
+    text.push_str(&line);
     std::fs::write(&grown, &text).unwrap();
     let report = memtree(&args, home.path()).json();
+    let files = &report["files"];
     assert_eq!(
         (
-            report["files"]["scanned"].as_u64(),
-            report["files"]["unchanged"].as_u64()
+            files["scanned"].as_u64(),
+            files["unchanged"].as_u64(),
+            files["resumed"].as_u64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(1), Some(1))
     );
-    assert_eq!(written(&report), (1, 0, 3));
+    assert_eq!(
+        files["bytes"].as_u64(),
+        Some(line.len() as u64),
+        "only the new line is parsed"
+    );
+    assert_eq!(written(&report), (1, 0, 0));
+
+    // The same file edited before its end (and grown): the checkpoint no longer describes its
+    // start, so it is read again from the beginning, and nothing already stored is written again.
+    text = text.replacen("\"uuid\"", "\"uuid\" ", 1);
+    text.push_str(&appended_line("appended-2", "yet another prompt"));
+    std::fs::write(&grown, &text).unwrap();
+    let report = memtree(&args, home.path()).json();
+    let files = &report["files"];
+    assert_eq!(
+        (
+            files["resumed"].as_u64(),
+            files["restarted"].as_u64(),
+            files["bytes"].as_u64()
+        ),
+        (Some(0), Some(1), Some(text.len() as u64))
+    );
+    assert_eq!(written(&report), (1, 0, 4));
 
     // The file is rewritten shorter (history compacted away): what was imported stays.
     let first_line = text.lines().next().unwrap().to_owned();
@@ -733,14 +794,14 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     let client = db.client().await;
     assert_eq!(
         count_rows(&client, "memory").await,
-        7,
+        8,
         "rewriting or deleting a source file never deletes its memories"
     );
 
     // A deleted source file leaves its memories in place too.
     std::fs::remove_file(&grown).unwrap();
     assert_eq!(memtree(&args, home.path()).code, 0);
-    assert_eq!(count_rows(&client, "memory").await, 7);
+    assert_eq!(count_rows(&client, "memory").await, 8);
 }
 
 #[tokio::test]

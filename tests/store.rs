@@ -121,7 +121,15 @@ async fn migrations_apply_once_and_are_recorded() {
         .iter()
         .map(|(v, n, len, _)| (*v, n.as_str(), *len))
         .collect();
-    assert_eq!(names, [(1, "memory", 32), (2, "projects", 32), (3, "ledger", 32)]);
+    assert_eq!(
+        names,
+        [
+            (1, "memory", 32),
+            (2, "projects", 32),
+            (3, "ledger", 32),
+            (4, "ledger_checkpoints", 32)
+        ]
+    );
 
     Store::open(db.config.clone(), "public").await.unwrap();
     assert_eq!(history(&client).await, first, "a re-open applies nothing");

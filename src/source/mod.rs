@@ -9,12 +9,14 @@ pub mod claude;
 pub mod codex;
 pub mod jsonl;
 pub mod opencode;
+pub mod resume;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Session, Tool};
+pub use resume::ResumeRequest;
 
 /// Reads one environment variable; injected so tests can fake the environment.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -64,10 +66,21 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
 /// [`parse`], skipping the sessions of stores that keep per-session revisions (OpenCode) whose
 /// revision is already `known`: they are counted, not read.
 pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
+    parse_resuming(candidate, known, ResumeRequest::default())
+}
+
+/// [`parse_known`], reading a transcript on from a checkpoint when its prefix is unchanged, and
+/// taking the next one if asked (see [`resume`]). Stores and files that cannot be read on from
+/// (compressed, single documents) ignore the request and are read whole.
+pub fn parse_resuming(
+    candidate: &Candidate,
+    known: &KnownRevisions,
+    resume: ResumeRequest<'_>,
+) -> ParseOutcome {
     crate::failpoint::hit("parse.file");
     match candidate.tool {
-        Tool::Claude => claude::parse(candidate),
-        Tool::Codex => codex::parse(candidate),
+        Tool::Claude => claude::parse(candidate, resume),
+        Tool::Codex => codex::parse(candidate, resume),
         Tool::OpenCode => opencode::parse(candidate, known),
     }
 }

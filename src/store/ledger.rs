@@ -1,6 +1,9 @@
 //! The persisted ledger (`memtree_ledger`): reading a host's entries, recording new ones.
 
+use std::collections::HashMap;
+
 use crate::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
+use crate::model::Checkpoint;
 
 use super::{Store, StoreError};
 
@@ -12,10 +15,15 @@ impl Store {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
+        let resumable = if self.has_checkpoints {
+            "checkpoint is not null"
+        } else {
+            "false"
+        };
         let rows = client
             .query(
                 &format!(
-                    "select path, size, mtime_ns, inode, consumed, importer_version, options_key \
+                    "select path, size, mtime_ns, inode, consumed, importer_version, options_key, {resumable} \
                      from {} where host = $1 and tool = $2",
                     self.table("memtree_ledger")
                 ),
@@ -35,43 +43,106 @@ impl Store {
                 consumed: row.get::<_, i64>(4) as u64,
                 importer_version: row.get(5),
                 options_key: row.get(6),
+                resumable: row.get(7),
             })
             .collect())
     }
 
-    /// Records (or replaces) entries. Call only after the memories read from these files are
-    /// committed, so the ledger is never ahead of the data.
+    /// The checkpoints recorded for these files (those that have one).
+    pub async fn load_checkpoints(
+        &self,
+        host: &str,
+        tool: &str,
+        paths: &[&str],
+    ) -> Result<HashMap<String, Checkpoint>, StoreError> {
+        if !self.has_checkpoints || paths.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "select path, consumed, lines, prefix_sha256, checkpoint from {} \
+                     where host = $1 and tool = $2 and path = any($3) and checkpoint is not null",
+                    self.table("memtree_ledger")
+                ),
+                &[&host, &tool, &paths],
+            )
+            .await
+            .map_err(StoreError::query("reading the ledger's checkpoints"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let checkpoint = Checkpoint {
+                    consumed: row.get::<_, i64>(1) as u64,
+                    lines: row.get::<_, Option<i64>>(2).unwrap_or_default() as u64,
+                    prefix_sha256: row.get::<_, Option<Vec<u8>>>(3).unwrap_or_default(),
+                    state: row.get(4),
+                };
+                (row.get(0), checkpoint)
+            })
+            .collect())
+    }
+
+    /// Records (or replaces) entries, each with the checkpoint to read its file on from, if any.
+    /// Call only after the memories read from these files are committed, so the ledger is never
+    /// ahead of the data.
     pub async fn record_ledger(
         &self,
         host: &str,
         tool: &str,
-        entries: &[LedgerEntry],
+        entries: &[(LedgerEntry, Option<Checkpoint>)],
     ) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
-        let paths: Vec<&str> = entries.iter().map(|entry| entry.path.as_str()).collect();
-        let sizes: Vec<i64> = entries.iter().map(|entry| entry.state.size as i64).collect();
-        let mtimes: Vec<i64> = entries.iter().map(|entry| entry.state.mtime_ns).collect();
-        let inodes: Vec<i64> = entries.iter().map(|entry| entry.state.inode as i64).collect();
-        let consumed: Vec<i64> = entries.iter().map(|entry| entry.consumed as i64).collect();
+        let column = |value: fn(&LedgerEntry) -> i64| -> Vec<i64> {
+            entries.iter().map(|(entry, _)| value(entry)).collect()
+        };
+        let paths: Vec<&str> = entries.iter().map(|(entry, _)| entry.path.as_str()).collect();
+        let sizes = column(|entry| entry.state.size as i64);
+        let mtimes = column(|entry| entry.state.mtime_ns);
+        let inodes = column(|entry| entry.state.inode as i64);
+        let consumed = column(|entry| entry.consumed as i64);
         let versions: Vec<&str> = entries
             .iter()
-            .map(|entry| entry.importer_version.as_str())
+            .map(|(entry, _)| entry.importer_version.as_str())
             .collect();
-        let keys: Vec<&str> = entries.iter().map(|entry| entry.options_key.as_str()).collect();
+        let keys: Vec<&str> = entries
+            .iter()
+            .map(|(entry, _)| entry.options_key.as_str())
+            .collect();
+        let lines: Vec<Option<i64>> = entries
+            .iter()
+            .map(|(_, checkpoint)| checkpoint.as_ref().map(|checkpoint| checkpoint.lines as i64))
+            .collect();
+        let hashes: Vec<Option<&[u8]>> = entries
+            .iter()
+            .map(|(_, checkpoint)| {
+                checkpoint
+                    .as_ref()
+                    .map(|checkpoint| checkpoint.prefix_sha256.as_slice())
+            })
+            .collect();
+        let states: Vec<Option<&str>> = entries
+            .iter()
+            .map(|(_, checkpoint)| checkpoint.as_ref().map(|checkpoint| checkpoint.state.as_str()))
+            .collect();
         let client = self.client().await?;
         client
             .execute(
                 &format!(
-                    "insert into {} as l (host, tool, path, size, mtime_ns, inode, consumed, importer_version, options_key) \
-                     select $1, $2, * from unnest($3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[]) \
+                    "insert into {} as l (host, tool, path, size, mtime_ns, inode, consumed, importer_version, options_key, \
+                       lines, prefix_sha256, checkpoint) \
+                     select $1, $2, * from unnest($3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[], \
+                       $10::int8[], $11::bytea[], $12::text[]) \
                      on conflict (host, tool, path) do update set size = excluded.size, mtime_ns = excluded.mtime_ns, \
                        inode = excluded.inode, consumed = excluded.consumed, importer_version = excluded.importer_version, \
-                       options_key = excluded.options_key, updated_at = now()",
+                       options_key = excluded.options_key, lines = excluded.lines, prefix_sha256 = excluded.prefix_sha256, \
+                       checkpoint = excluded.checkpoint, updated_at = now()",
                     self.table("memtree_ledger")
                 ),
-                &[&host, &tool, &paths, &sizes, &mtimes, &inodes, &consumed, &versions, &keys],
+                &[&host, &tool, &paths, &sizes, &mtimes, &inodes, &consumed, &versions, &keys, &lines, &hashes, &states],
             )
             .await
             .map_err(StoreError::query("recording the ledger"))?;

@@ -26,6 +26,7 @@ pub(crate) struct Migration {
 pub(crate) const MEMORY_VERSION: i32 = 1;
 pub(crate) const PROJECTS_VERSION: i32 = 2;
 pub(crate) const LEDGER_VERSION: i32 = 3;
+pub(crate) const CHECKPOINTS_VERSION: i32 = 4;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -45,6 +46,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ledger",
         file: "0003_ledger.sql",
         sql: include_str!("../../sql/0003_ledger.sql"),
+    },
+    Migration {
+        version: CHECKPOINTS_VERSION,
+        name: "ledger_checkpoints",
+        file: "0004_ledger_checkpoints.sql",
+        sql: include_str!("../../sql/0004_ledger_checkpoints.sql"),
     },
 ];
 

@@ -105,6 +105,8 @@ pub struct Store {
     ltree_type: String,
     /// Whether the ledger table exists (a dry run may meet a database migrated before it).
     has_ledger: bool,
+    /// Whether the ledger has its checkpoint columns (the same).
+    has_checkpoints: bool,
 }
 
 impl Store {
@@ -131,6 +133,7 @@ impl Store {
             schema,
             ltree_type,
             has_ledger: true,
+            has_checkpoints: true,
         })
     }
 
@@ -151,6 +154,7 @@ impl Store {
             return Ok(None);
         }
         let has_ledger = applied.contains(&migrate::LEDGER_VERSION);
+        let has_checkpoints = applied.contains(&migrate::CHECKPOINTS_VERSION);
         let Some(ltree_type) = ltree_type(&client).await? else {
             return Ok(None);
         };
@@ -161,6 +165,7 @@ impl Store {
             schema,
             ltree_type,
             has_ledger,
+            has_checkpoints,
         }))
     }
 

@@ -13,10 +13,12 @@ use std::io::{self, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Block, BlockKind, Diagnostic, DiagnosticKind, Message, ParseOutcome, Role, Session, SessionFacts, Tool,
 };
+use crate::source::resume::{self, ResumeRequest};
 use crate::source::{jsonl, open_listed_file, Candidate};
 
 pub use discover::{default_roots, discover};
@@ -32,24 +34,40 @@ const TITLE_MAX_CHARS: usize = 80;
 const READ_BUFFER: usize = 256 << 10;
 
 /// Parses one transcript file. A file yields no session (empty, or no session id anywhere), one,
-/// or two (main thread plus inline 1.0.x sidechain lines).
-pub fn parse(candidate: &Candidate) -> ParseOutcome {
+/// or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it yields
+/// only the sessions that have new messages, holding only those.
+pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
     let path = candidate.path.as_path();
     let mut outcome = ParseOutcome::default();
-    let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
+    let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
         return outcome;
     };
     let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
-    let mut builder = FileBuilder::new(path, is_agent_file);
-    let reader = BufReader::with_capacity(READ_BUFFER, file);
-    match jsonl::read_records(reader, path, &mut outcome.diagnostics, |line, record| {
-        builder.push(line, record)
+    let (start, carried) = match resume::begin::<Carried>(&mut file, resume) {
+        Ok(begun) => begun,
+        Err(err) => {
+            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+            return outcome;
+        }
+    };
+    outcome.resume = start.outcome;
+    let mut builder = FileBuilder::new(path, is_agent_file, carried);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
+    match jsonl::read_records(&mut reader, path, &mut outcome.diagnostics, |line, record| {
+        builder.push(start.line(line), record)
     }) {
         Ok(stats) => outcome.stats = stats,
         Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
     }
+    drop(reader);
+    start.renumber(&mut outcome.diagnostics);
     outcome.stats.malformed_lines += builder.malformed_messages;
     outcome.diagnostics.append(&mut builder.diagnostics);
+    let state = resume
+        .checkpoint_wanted
+        .then(|| serde_json::to_string(&builder.carried).ok())
+        .flatten();
+    outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
     let agent_meta = if is_agent_file {
         read_agent_meta(path, &mut outcome.diagnostics)
     } else {
@@ -73,17 +91,21 @@ fn looks_like_session_id(stem: &str) -> bool {
         })
 }
 
-/// The conversation of one session as it is read.
-#[derive(Default)]
+/// The conversation of one session as it is read. All but the messages is carried to the next
+/// read in a checkpoint.
+#[derive(Default, Serialize, Deserialize)]
 struct Thread {
     /// Lines routed to this thread, of any type.
     records: u64,
+    #[serde(skip)]
     messages: Vec<Message>,
     cwd: Option<String>,
     git_branch: Option<String>,
     tool_version: Option<String>,
     model: Option<String>,
     started_at: Option<DateTime<Utc>>,
+    /// The first typed prompt, on one line: the title of last resort.
+    first_prompt: Option<String>,
 }
 
 impl Thread {
@@ -100,15 +122,16 @@ impl Thread {
         }
     }
 
-    /// The first typed prompt, on one line, as a title of last resort.
-    fn first_prompt(&self) -> Option<String> {
-        self.messages
-            .iter()
-            .filter(|message| message.role == Role::User)
-            .flat_map(|message| &message.blocks)
-            .find(|block| block.kind == BlockKind::Text)
-            .map(|block| one_line(&block.text, TITLE_MAX_CHARS))
-            .filter(|title| !title.is_empty())
+    fn push(&mut self, message: Message) {
+        if self.first_prompt.is_none() && message.role == Role::User {
+            self.first_prompt = message
+                .blocks
+                .iter()
+                .find(|block| block.kind == BlockKind::Text)
+                .map(|block| one_line(&block.text, TITLE_MAX_CHARS))
+                .filter(|title| !title.is_empty());
+        }
+        self.messages.push(message);
     }
 
     fn into_session(
@@ -117,6 +140,7 @@ impl Thread {
         id: &str,
         title: Option<String>,
         sidechain_of: Option<&str>,
+        resumed: bool,
     ) -> Session {
         let mut messages = self.messages;
         for message in &mut messages {
@@ -145,6 +169,7 @@ impl Thread {
                 started_at: self.started_at,
                 is_sidechain: sidechain_of.is_some(),
                 parent_session_id: sidechain_of.map(str::to_owned),
+                resumed,
                 ..SessionFacts::default()
             },
             messages,
@@ -153,18 +178,16 @@ impl Thread {
 }
 
 /// Session titles recorded in the file; the last of each kind wins (formats.md §1.3).
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct Titles {
     custom: Option<String>,
     ai: Option<String>,
     summary: Option<String>,
 }
 
-/// Per-file parsing state.
-struct FileBuilder<'a> {
-    path: &'a Path,
-    /// A subagent transcript: every line belongs to one sidechain session.
-    is_agent_file: bool,
+/// What the rules for later lines consult: carried from one read to the next in a checkpoint.
+#[derive(Default, Serialize, Deserialize)]
+struct Carried {
     first_session_id: Option<String>,
     main: Thread,
     /// Inline 1.0.x subagent lines (`isSidechain: true` in a main file, formats.md §1.7).
@@ -174,36 +197,42 @@ struct FileBuilder<'a> {
     tool_names: HashMap<String, String>,
     /// `promptId`s of `isMeta` lines: a later SDK replay of the same prompt is dropped.
     meta_prompt_ids: HashSet<String>,
+}
+
+/// Per-file parsing state.
+struct FileBuilder<'a> {
+    path: &'a Path,
+    /// A subagent transcript: every line belongs to one sidechain session.
+    is_agent_file: bool,
+    /// Read on from a checkpoint: the sessions hold only the messages after it.
+    resumed: bool,
+    carried: Carried,
     diagnostics: Vec<Diagnostic>,
     malformed_messages: u64,
 }
 
 impl<'a> FileBuilder<'a> {
-    fn new(path: &'a Path, is_agent_file: bool) -> Self {
+    fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>) -> Self {
         FileBuilder {
             path,
             is_agent_file,
-            first_session_id: None,
-            main: Thread::default(),
-            inline_sidechain: Thread::default(),
-            titles: Titles::default(),
-            seen_message_ids: HashSet::new(),
-            tool_names: HashMap::new(),
-            meta_prompt_ids: HashSet::new(),
+            resumed: resumed_from.is_some(),
+            carried: resumed_from.unwrap_or_default(),
             diagnostics: Vec::new(),
             malformed_messages: 0,
         }
     }
 
     fn push(&mut self, line: u64, mut record: Record) {
-        if self.first_session_id.is_none() {
-            self.first_session_id = record.session_id.clone().filter(|id| !id.is_empty());
+        let carried = &mut self.carried;
+        if carried.first_session_id.is_none() {
+            carried.first_session_id = record.session_id.clone().filter(|id| !id.is_empty());
         }
         match record.kind {
-            RecordKind::Summary => replace_if_present(&mut self.titles.summary, record.summary.take()),
-            RecordKind::AiTitle => replace_if_present(&mut self.titles.ai, record.ai_title.take()),
+            RecordKind::Summary => replace_if_present(&mut carried.titles.summary, record.summary.take()),
+            RecordKind::AiTitle => replace_if_present(&mut carried.titles.ai, record.ai_title.take()),
             RecordKind::CustomTitle => {
-                replace_if_present(&mut self.titles.custom, record.custom_title.take())
+                replace_if_present(&mut carried.titles.custom, record.custom_title.take())
             }
             RecordKind::User | RecordKind::Assistant | RecordKind::Other => {}
         }
@@ -212,15 +241,15 @@ impl<'a> FileBuilder<'a> {
         thread.records += 1;
         thread.note_facts(&record);
         if let Some(message) = self.message(line, record, sidechain) {
-            self.thread(sidechain).messages.push(message);
+            self.thread(sidechain).push(message);
         }
     }
 
     fn thread(&mut self, sidechain: bool) -> &mut Thread {
         if sidechain {
-            &mut self.inline_sidechain
+            &mut self.carried.inline_sidechain
         } else {
-            &mut self.main
+            &mut self.carried.main
         }
     }
 
@@ -241,7 +270,7 @@ impl<'a> FileBuilder<'a> {
         } else {
             if record.is_meta == Some(true) {
                 if let Some(prompt_id) = record.prompt_id {
-                    self.meta_prompt_ids.insert(prompt_id);
+                    self.carried.meta_prompt_ids.insert(prompt_id);
                 }
                 return None;
             }
@@ -270,7 +299,7 @@ impl<'a> FileBuilder<'a> {
             self.malformed_message(line, "a message without a `uuid` or an RFC 3339 `timestamp`");
             return None;
         };
-        if !self.seen_message_ids.insert(id.clone()) {
+        if !self.carried.seen_message_ids.insert(id.clone()) {
             return None;
         }
         Some(Message {
@@ -319,7 +348,7 @@ impl<'a> FileBuilder<'a> {
     /// so only replay bundles are dropped: tool results and real prompts under that id are kept
     /// (the aside-question and skill-body lines in the samples).
     fn is_replay_of_meta_prompt(&self, prompt_id: Option<&str>, content: &Content) -> bool {
-        prompt_id.is_some_and(|id| self.meta_prompt_ids.contains(id))
+        prompt_id.is_some_and(|id| self.carried.meta_prompt_ids.contains(id))
             && first_text(content).is_some_and(noise::is_sdk_replay_bundle)
     }
 
@@ -342,7 +371,7 @@ impl<'a> FileBuilder<'a> {
             BlockType::ToolUse => {
                 let name = block.name.filter(|name| !name.is_empty())?;
                 if let Some(id) = block.id {
-                    self.tool_names.insert(id, name.clone());
+                    self.carried.tool_names.insert(id, name.clone());
                 }
                 let text = match block.input.as_deref().map(|input| compact_json(input.get())) {
                     Some(input) => format!("{name}({input})"),
@@ -352,7 +381,9 @@ impl<'a> FileBuilder<'a> {
             }
             BlockType::ToolResult => {
                 let text = non_blank(tool_result_text(block.content.as_deref()))?;
-                let tool_name = block.tool_use_id.and_then(|id| self.tool_names.get(&id).cloned());
+                let tool_name = block
+                    .tool_use_id
+                    .and_then(|id| self.carried.tool_names.get(&id).cloned());
                 Some(Block {
                     kind: BlockKind::ToolResult,
                     text,
@@ -370,12 +401,13 @@ impl<'a> FileBuilder<'a> {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Vec<Session> {
         // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
+        let carried = self.carried;
         let id = match stem_id {
             Some(stem) if !self.is_agent_file => Some(stem.to_owned()),
-            _ => self.first_session_id,
+            _ => carried.first_session_id,
         };
         let Some(id) = id else {
-            if !self.main.messages.is_empty() || !self.inline_sidechain.messages.is_empty() {
+            if !carried.main.messages.is_empty() || !carried.inline_sidechain.messages.is_empty() {
                 diagnostics.push(Diagnostic {
                     file: self.path.to_path_buf(),
                     line: None,
@@ -385,28 +417,37 @@ impl<'a> FileBuilder<'a> {
             }
             return Vec::new();
         };
+        // A thread read on from a checkpoint is a session only if it has new messages.
+        let yields = |thread: &Thread| thread.records > 0 && !(self.resumed && thread.messages.is_empty());
         let mut sessions = Vec::new();
-        if self.main.records > 0 {
+        if yields(&carried.main) {
             let agent_title = agent_meta.and_then(|meta| {
                 meta.description
                     .filter(|text| !text.trim().is_empty())
                     .or(meta.agent_type)
             });
             let title = agent_title
-                .or(self.titles.custom)
-                .or(self.titles.ai)
-                .or(self.titles.summary)
+                .or(carried.titles.custom)
+                .or(carried.titles.ai)
+                .or(carried.titles.summary)
                 .and_then(non_blank)
-                .or_else(|| self.main.first_prompt());
+                .or_else(|| carried.main.first_prompt.clone());
             let parent = self.is_agent_file.then_some(id.as_str());
-            sessions.push(self.main.into_session(self.path, &id, title, parent));
-        }
-        if self.inline_sidechain.records > 0 {
-            let title = self.inline_sidechain.first_prompt();
             sessions.push(
-                self.inline_sidechain
-                    .into_session(self.path, &id, title, Some(&id)),
+                carried
+                    .main
+                    .into_session(self.path, &id, title, parent, self.resumed),
             );
+        }
+        if yields(&carried.inline_sidechain) {
+            let title = carried.inline_sidechain.first_prompt.clone();
+            sessions.push(carried.inline_sidechain.into_session(
+                self.path,
+                &id,
+                title,
+                Some(&id),
+                self.resumed,
+            ));
         }
         sessions
     }

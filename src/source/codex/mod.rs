@@ -25,6 +25,7 @@ use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
 
 use super::jsonl::read_records;
+use super::resume::{self, ResumeRequest};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
 use record::Record;
 use session::SessionBuilder;
@@ -134,17 +135,44 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
     }
 }
 
-/// Reads one rollout into one session. An unreadable file yields only a diagnostic.
-pub fn parse(candidate: &Candidate) -> ParseOutcome {
+/// Reads one rollout into one session. An unreadable file yields only a diagnostic. A plain
+/// JSONL rollout is read on from a checkpoint when asked; compressed rollouts and documents are
+/// rewritten as a whole by Codex, so they are always read whole.
+pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
     let path = &candidate.path;
     let mut outcome = ParseOutcome::default();
     let name = file_name(path).unwrap_or_default();
-    let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
+    let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
         return outcome;
     };
     let mut builder = SessionBuilder::default();
     let read = match Container::of(name).unwrap_or(Container::Jsonl) {
-        Container::Jsonl => read_rollout(BufReader::new(file), path, &mut builder, &mut outcome.diagnostics),
+        Container::Jsonl => match resume::begin::<SessionBuilder>(&mut file, resume) {
+            Ok((start, carried)) => {
+                outcome.resume = start.outcome;
+                if let Some(carried) = carried {
+                    builder = carried.resumed();
+                }
+                let mut reader = BufReader::new(&mut file);
+                let read = read_records(
+                    &mut reader,
+                    path,
+                    &mut outcome.diagnostics,
+                    |line, record: Record| rollout::observe_line(&mut builder, start.line(line), record),
+                );
+                drop(reader);
+                start.renumber(&mut outcome.diagnostics);
+                if let Ok(stats) = &read {
+                    let state = resume
+                        .checkpoint_wanted
+                        .then(|| builder.checkpoint_state())
+                        .flatten();
+                    outcome.checkpoint = start.finish(&mut file, stats, state);
+                }
+                read
+            }
+            Err(err) => Err(err),
+        },
         Container::JsonlZst => zstd::stream::read::Decoder::new(file).and_then(|decoder| {
             read_rollout(
                 BufReader::new(decoder),
@@ -163,7 +191,7 @@ pub fn parse(candidate: &Candidate) -> ParseOutcome {
     let source_file = path.to_string_lossy().into_owned();
     outcome
         .sessions
-        .push(builder.finish(source_file, fallback_id, fallback_start));
+        .extend(builder.finish(source_file, fallback_id, fallback_start));
     outcome
 }
 

@@ -19,7 +19,10 @@ pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, record: Reco
         ordinal: record.ordinal,
     };
     match record.payload {
-        Some(payload) => observe_wrapped(builder, record.kind.as_deref(), &payload, position, at),
+        Some(payload) => {
+            builder.observe_wrapped_line();
+            observe_wrapped(builder, record.kind.as_deref(), &payload, position, at)
+        }
         None if record.record_type.is_some() => {}
         // The bare-line era's first line: a session meta without a kind.
         None if record.kind.is_none() && record.id.is_some() => builder.observe_session_meta(&record, at),

@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
@@ -73,8 +74,9 @@ pub(super) struct Call<'a> {
     pub text: String,
 }
 
-/// Accumulates one session while its records are read in order.
-#[derive(Default)]
+/// Accumulates one session while its records are read in order. All but the messages is carried
+/// to the next read in a checkpoint.
+#[derive(Default, Serialize, Deserialize)]
 pub(super) struct SessionBuilder {
     own_id: Option<String>,
     facts: SessionFacts,
@@ -90,7 +92,16 @@ pub(super) struct SessionBuilder {
     call_tools: HashMap<String, String>,
     used_ids: HashSet<String>,
     saw_user_events: bool,
+    /// The file is of the wrapped era (`{timestamp,type,payload}` lines), which records
+    /// `user_message` events.
+    wrapped: bool,
+    /// The title, settled when a read ends with messages (the first prompt's).
+    title: Option<String>,
+    #[serde(skip)]
     pending: Vec<Pending>,
+    /// Read on from a checkpoint: only the messages after it are here.
+    #[serde(skip)]
+    resumed: bool,
 }
 
 impl SessionBuilder {
@@ -416,25 +427,70 @@ impl SessionBuilder {
         });
     }
 
+    /// A builder going on from a checkpoint's state.
+    pub fn resumed(mut self) -> Self {
+        self.resumed = true;
+        self
+    }
+
+    /// Whether a message read is kept: where the era records `user_message` events they are the
+    /// clean prompts, and the user response items are the same prompts plus injected context
+    /// (formats.md 2.4).
+    fn keeps(&self, pending: &Pending) -> bool {
+        !(self.saw_user_events && pending.user_item)
+    }
+
+    /// Fixes the title from the first prompt kept, once there is one.
+    fn settle_title(&mut self) {
+        if self.title.is_none() {
+            self.title = self
+                .pending
+                .iter()
+                .filter(|pending| self.keeps(pending))
+                .map(|pending| &pending.message)
+                .filter(|message| message.role == Role::User)
+                .flat_map(|message| &message.blocks)
+                .find(|block| block.kind == BlockKind::Text)
+                .map(|block| title_of(&block.text));
+        }
+    }
+
+    /// Notes a line of the wrapped era.
+    pub fn observe_wrapped_line(&mut self) {
+        self.wrapped = true;
+    }
+
+    /// The state to go on from after this read, as JSON. None while a wrapped file has no
+    /// `user_message` event yet: whether its user items are the prompts is only known once the
+    /// first event arrives, so such a file is read whole next time.
+    pub fn checkpoint_state(&mut self) -> Option<String> {
+        if self.wrapped && !self.saw_user_events {
+            return None;
+        }
+        self.settle_title();
+        serde_json::to_string(self).ok()
+    }
+
     /// Settles the session: the user-text source, timestamps, fallbacks and the title.
-    /// `fallback_id` and `fallback_start` come from the file name.
+    /// `fallback_id` and `fallback_start` come from the file name. `None` when the read went on
+    /// from a checkpoint and found no new message.
     pub fn finish(
-        self,
+        mut self,
         source_file: String,
         fallback_id: String,
         fallback_start: Option<DateTime<Utc>>,
-    ) -> Session {
-        let mut facts = self.facts;
+    ) -> Option<Session> {
+        self.settle_title();
+        let mut facts = std::mem::take(&mut self.facts);
         fill(&mut facts.started_at, self.first_timestamp.or(fallback_start));
-        fill(&mut facts.cwd, self.context_cwd);
+        fill(&mut facts.cwd, self.context_cwd.take());
+        facts.title = self.title.take();
+        facts.resumed = self.resumed;
         let start = facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
-        let saw_user_events = self.saw_user_events;
-        let messages: Vec<Message> = self
-            .pending
+        let pending = std::mem::take(&mut self.pending);
+        let messages: Vec<Message> = pending
             .into_iter()
-            // Where the era records `user_message` events they are the clean prompts, and the
-            // user response items are the same prompts plus injected context (formats.md 2.4).
-            .filter(|pending| !(saw_user_events && pending.user_item))
+            .filter(|pending| self.keeps(pending))
             .map(|pending| {
                 let mut message = pending.message;
                 if pending.undated {
@@ -443,19 +499,16 @@ impl SessionBuilder {
                 message
             })
             .collect();
-        facts.title = messages
-            .iter()
-            .filter(|message| message.role == Role::User)
-            .flat_map(|message| &message.blocks)
-            .find(|block| block.kind == BlockKind::Text)
-            .map(|block| title_of(&block.text));
-        Session {
+        if self.resumed && messages.is_empty() {
+            return None;
+        }
+        Some(Session {
             tool: Tool::Codex,
             id: self.own_id.unwrap_or(fallback_id),
             source_file,
             facts,
             messages,
-        }
+        })
     }
 }
 
@@ -587,7 +640,9 @@ mod tests {
             };
             builder.push_call(call, position, at(0));
         }
-        let session = builder.finish("f".into(), "s".into(), None);
+        let session = builder
+            .finish("f".into(), "s".into(), None)
+            .expect("a fresh read is a session");
         let ids: Vec<_> = session
             .messages
             .iter()

@@ -1,0 +1,225 @@
+//! Reading a grown transcript on from a checkpoint yields what reading it whole does: for every
+//! JSONL transcript of the Claude and Codex fixtures, cut at line boundaries, the messages read
+//! before the cut followed by those read on from the checkpoint are the messages of a whole read,
+//! with the same session facts, line numbers and diagnostics. A Codex file of the wrapped era takes
+//! no checkpoint before its first `user_message` event (until then its user items might be the
+//! prompts); every other cut must take one.
+
+use std::path::{Path, PathBuf};
+
+use memtree::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
+use memtree::source::{self, Candidate, ResumeRequest};
+
+/// At most this many cut points per file (evenly spread), so long fixtures stay quick.
+const MAX_CUTS: usize = 40;
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn parse(candidate: &Candidate, from: Option<&Checkpoint>) -> ParseOutcome {
+    let resume = ResumeRequest {
+        from,
+        checkpoint_wanted: true,
+    };
+    source::parse_resuming(candidate, &KnownRevisions::new(), resume)
+}
+
+/// Byte offsets just after each newline, where a cut leaves whole lines.
+fn line_ends(bytes: &[u8]) -> Vec<usize> {
+    let ends: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| at + 1)
+        .collect();
+    let step = ends.len().div_ceil(MAX_CUTS).max(1);
+    ends.into_iter().step_by(step).collect()
+}
+
+/// A session's facts without the resume marker, for comparing a resumed read with a whole one.
+fn facts_of(session: &Session) -> memtree::model::SessionFacts {
+    memtree::model::SessionFacts {
+        resumed: false,
+        ..session.facts.clone()
+    }
+}
+
+/// Compares one cut of one file; returns a description of every difference, or `None` when the
+/// read before the cut took no checkpoint.
+fn check_cut(candidate: &Candidate, whole: &[u8], cut: usize, full: &ParseOutcome) -> Option<Vec<String>> {
+    let path = &candidate.path;
+    let label = format!("{} cut at byte {cut}", path.display());
+    let mut problems = Vec::new();
+    std::fs::write(path, &whole[..cut]).unwrap();
+    let before = parse(candidate, None);
+    let checkpoint = before.checkpoint.clone()?;
+    if checkpoint.consumed != cut as u64 {
+        problems.push(format!("{label}: checkpoint at {} bytes", checkpoint.consumed));
+    }
+    std::fs::write(path, whole).unwrap();
+    let after = parse(candidate, Some(&checkpoint));
+    if after.resume != (ResumeOutcome::Resumed { at: cut as u64 }) {
+        problems.push(format!("{label}: read {:?}", after.resume));
+    }
+    if after.stats.bytes + cut as u64 != full.stats.bytes
+        || after.stats.lines + checkpoint.lines != full.stats.lines
+    {
+        problems.push(format!("{label}: stats {:?} after {:?}", after.stats, checkpoint));
+    }
+    let next = after
+        .checkpoint
+        .as_ref()
+        .map(|next| (next.consumed, next.lines, &next.prefix_sha256));
+    let whole_checkpoint = full
+        .checkpoint
+        .as_ref()
+        .map(|next| (next.consumed, next.lines, &next.prefix_sha256));
+    if next != whole_checkpoint {
+        problems.push(format!(
+            "{label}: the next checkpoint differs from a whole read's"
+        ));
+    }
+    for session in &full.sessions {
+        let earlier = before
+            .sessions
+            .iter()
+            .find(|s| s.id == session.id && s.facts.is_sidechain == session.facts.is_sidechain);
+        let later = after
+            .sessions
+            .iter()
+            .find(|s| s.id == session.id && s.facts.is_sidechain == session.facts.is_sidechain);
+        let joined: Vec<_> = earlier
+            .into_iter()
+            .chain(later)
+            .flat_map(|session| session.messages.iter().cloned())
+            .collect();
+        if joined != session.messages {
+            let ids = |messages: &[memtree::model::Message]| {
+                messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>()
+            };
+            problems.push(format!(
+                "{label}: session {} messages differ: joined {:?}, whole {:?}",
+                session.id,
+                ids(&joined),
+                ids(&session.messages)
+            ));
+        }
+        if let Some(later) = later {
+            if !later.facts.resumed {
+                problems.push(format!("{label}: session {} not marked resumed", session.id));
+            }
+            if facts_of(later) != session.facts {
+                problems.push(format!(
+                    "{label}: session {} facts differ: resumed {:?}, whole {:?}",
+                    session.id, later.facts, session.facts
+                ));
+            }
+        }
+    }
+    if after.sessions.iter().any(|session| session.messages.is_empty()) {
+        problems.push(format!("{label}: a resumed session without new messages"));
+    }
+    let mut diagnostics: Vec<_> = before
+        .diagnostics
+        .iter()
+        .chain(&after.diagnostics)
+        .cloned()
+        .collect();
+    diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+    if diagnostics != full.diagnostics {
+        problems.push(format!(
+            "{label}: diagnostics differ: {diagnostics:?} vs {:?}",
+            full.diagnostics
+        ));
+    }
+    Some(problems)
+}
+
+#[test]
+fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut problems = Vec::new();
+    let (mut cuts, mut without_checkpoint) = (0, 0);
+    for (tool, name) in [(Tool::Claude, "claude"), (Tool::Codex, "codex")] {
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures.join(name))
+            .unwrap()
+            .map(|entry| entry.unwrap().path().join("source"))
+            .filter(|source| source.is_dir())
+            .collect();
+        cases.sort();
+        for case in cases {
+            let scratch = tempfile::tempdir().unwrap();
+            copy_tree(&case, scratch.path());
+            let discovery = source::discover(tool, &[scratch.path().to_path_buf()], None);
+            for candidate in &discovery.candidates {
+                if candidate.path.extension().and_then(|ext| ext.to_str()) != Some("jsonl") {
+                    continue;
+                }
+                let whole = std::fs::read(&candidate.path).unwrap();
+                let full = parse(candidate, None);
+                if full.stats.torn_tail {
+                    continue; // a torn last line is not part of any checkpoint
+                }
+                for cut in line_ends(&whole) {
+                    match check_cut(candidate, &whole, cut, &full) {
+                        Some(found) => {
+                            cuts += 1;
+                            problems.extend(found);
+                        }
+                        None if tool == Tool::Codex => without_checkpoint += 1,
+                        None => problems.push(format!(
+                            "{} cut at {cut}: no checkpoint",
+                            candidate.path.display()
+                        )),
+                    }
+                }
+                std::fs::write(&candidate.path, &whole).unwrap();
+            }
+        }
+    }
+    assert!(cuts > 150, "only {cuts} cuts: the fixtures were not found");
+    assert!(
+        without_checkpoint < cuts / 3,
+        "{without_checkpoint} cuts without a checkpoint, {cuts} with"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn a_rewritten_prefix_is_read_whole() {
+    let scratch = tempfile::tempdir().unwrap();
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/claude/titles/source");
+    copy_tree(&case, scratch.path());
+    let discovery = source::discover(Tool::Claude, &[scratch.path().to_path_buf()], None);
+    let candidate = discovery
+        .candidates
+        .first()
+        .expect("the titles fixture has a transcript");
+    let whole = std::fs::read(&candidate.path).unwrap();
+    let checkpoint = parse(candidate, None).checkpoint.expect("a checkpoint is taken");
+    // Same length and more, one byte changed near the start: the state no longer describes it.
+    let mut rewritten = whole.clone();
+    let at = rewritten.iter().position(|byte| byte.is_ascii_digit()).unwrap();
+    rewritten[at] = if rewritten[at] == b'1' { b'2' } else { b'1' };
+    rewritten.extend_from_slice(b"\n");
+    std::fs::write(&candidate.path, &rewritten).unwrap();
+    let reread = parse(candidate, Some(&checkpoint));
+    assert_eq!(reread.resume, ResumeOutcome::Restarted);
+    assert_eq!(reread.stats.bytes, rewritten.len() as u64, "read from the start");
+    let restarted_whole = parse(candidate, None);
+    assert_eq!(reread.sessions, restarted_whole.sessions);
+}
