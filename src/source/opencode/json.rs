@@ -203,8 +203,22 @@ impl StorageReader<'_> {
         };
         let mut found = Vec::new();
         for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
+            let name = match entry.file_name().into_string() {
+                Ok(name) => name,
+                Err(raw) => {
+                    // OpenCode names everything by ASCII ids, so this is not one of its records,
+                    // but it may hold one (a copy, a restore): say so rather than skip it unseen.
+                    if kind == EntryKind::Dir || raw.as_encoded_bytes().ends_with(b".json") {
+                        self.diagnose(
+                            &entry.path(),
+                            DiagnosticKind::Malformed,
+                            "not read: its name is not valid UTF-8, so it is no OpenCode id \
+                             (rename it to an OpenCode id to import it)"
+                                .to_owned(),
+                        );
+                    }
+                    continue;
+                }
             };
             if name.starts_with('.') {
                 continue;
@@ -277,5 +291,44 @@ impl StorageReader<'_> {
             kind,
             message,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+
+    #[test]
+    fn entries_with_names_that_are_not_utf8_are_reported_not_skipped_unseen() {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = dir.path().join("session");
+        std::fs::create_dir_all(&sessions).unwrap();
+        let odd = |suffix: &[u8]| sessions.join(OsStr::from_bytes(&[b"ses_\xff", suffix].concat()));
+        std::fs::write(odd(b".json"), "{}").unwrap();
+        std::fs::write(odd(b".txt"), "").unwrap();
+        std::fs::write(sessions.join("ses_ok.json"), "{}").unwrap();
+        let mut outcome = ParseOutcome::default();
+        let mut reader = StorageReader {
+            storage: dir.path(),
+            layout: JsonLayout::Global,
+            outcome: &mut outcome,
+            worktrees: HashMap::new(),
+            unchanged: Vec::new(),
+        };
+        let listed = reader.list(&sessions, EntryKind::JsonFile);
+        assert_eq!(listed, [("ses_ok".to_owned(), sessions.join("ses_ok.json"))]);
+        let reported: Vec<_> = outcome
+            .diagnostics
+            .iter()
+            .map(|d| (d.file.clone(), d.kind))
+            .collect();
+        assert_eq!(
+            reported,
+            [(odd(b".json"), DiagnosticKind::Malformed)],
+            "only what could be a record"
+        );
     }
 }
