@@ -24,7 +24,7 @@ use walkdir::WalkDir;
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
 
-use super::jsonl::read_records;
+use super::jsonl::{read_records, Owned};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
 use record::Record;
 use session::SessionBuilder;
@@ -173,7 +173,7 @@ fn read_rollout(
     builder: &mut SessionBuilder,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> io::Result<FileStats> {
-    read_records(reader, path, diagnostics, |line, record: Record| {
+    read_records::<_, Owned<Record>>(reader, path, diagnostics, |line, record| {
         rollout::observe_line(builder, line, record)
     })
 }
