@@ -352,7 +352,7 @@ impl JsonObject {
     /// [`put`] for an object written as text.
     fn put(&mut self, key: &str, value: Option<&str>) {
         if let Some(value) = value.filter(|value| !value.is_empty()) {
-            self.push(key, &without_nul(value.to_owned()));
+            self.push(key, &without_nul(Cow::Borrowed(value)));
         }
     }
 
@@ -380,14 +380,16 @@ impl JsonObject {
 /// Sets `key` to a non-empty value; absent or empty facts are omitted, never stored as "".
 fn put(meta: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     if let Some(value) = value.filter(|value| !value.is_empty()) {
-        meta.insert(key.to_owned(), Value::String(without_nul(value.to_owned())));
+        let value = without_nul(Cow::Borrowed(value)).into_owned();
+        meta.insert(key.to_owned(), Value::String(value));
     }
 }
 
 /// PostgreSQL text and jsonb cannot hold U+0000: it would fail the whole write batch.
-fn without_nul(text: String) -> String {
+/// Copies `text` only when it holds a NUL.
+fn without_nul(text: Cow<'_, str>) -> Cow<'_, str> {
     if text.contains('\0') {
-        text.replace('\0', "\u{fffd}")
+        Cow::Owned(text.replace('\0', "\u{fffd}"))
     } else {
         text
     }
@@ -428,7 +430,7 @@ pub fn render(blocks: &[Block], mode: ContentMode) -> Option<(String, Vec<&'stat
 
 /// Cuts content to [`MAX_CONTENT_BYTES`] with a visible marker, and removes NUL characters.
 fn bound_content(content: String) -> (String, bool) {
-    let mut content = without_nul(content);
+    let mut content = without_nul(Cow::Owned(content)).into_owned();
     if content.len() <= MAX_CONTENT_BYTES {
         return (content, false);
     }

@@ -19,6 +19,7 @@ mod ceiling;
 mod child;
 mod corpus;
 mod report;
+mod typed_line;
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -152,6 +152,13 @@ impl Results {
             .unwrap_or(0);
 
         let mut rows = vec![parse_row(parse)];
+        rows.extend(
+            self.parse
+                .passes
+                .iter()
+                .filter(|pass| !std::ptr::eq(*pass, parse))
+                .map(context_parse_row),
+        );
         let labelled = [
             (
                 &self.dry_run,
@@ -282,6 +289,19 @@ fn parse_row(parse: &ParsePass) -> Row {
         peak_rss: None,
         wal: None,
         ratio: "lines, 2 threads, in-process".to_owned(),
+    }
+}
+
+/// A parse pass that is not the ceiling, shown for context.
+fn context_parse_row(pass: &ParsePass) -> Row {
+    Row {
+        label: format!("    [{}]", pass.parser),
+        ratio: if pass.typed {
+            "context: the slower typed parse".to_owned()
+        } else {
+            "context: validation only, not typed".to_owned()
+        },
+        ..parse_row(pass)
     }
 }
 

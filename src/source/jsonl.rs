@@ -11,9 +11,11 @@
 mod reduce;
 
 use std::io::{self, BufRead, Read};
+use std::marker::PhantomData;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
 
@@ -47,34 +49,49 @@ impl Default for LineLimits {
     }
 }
 
-/// Reads every line of `reader` as a `T`, calling `on_record(line_number, record)` for each
+/// What one line decodes into. The record may borrow from the line (`Cow<'line, str>` fields
+/// with `#[serde(borrow)]`), so only strings with escapes allocate; it lives until `on_record`
+/// returns. Borrowed fields must be `Cow`s, not `&str`: a line too long to hold is decoded from
+/// the stream, where its strings cannot be borrowed.
+pub trait LineRecord {
+    type Of<'line>: Deserialize<'line>;
+}
+
+/// [`LineRecord`] for a type that owns its data.
+pub struct Owned<T>(PhantomData<T>);
+
+impl<T: DeserializeOwned> LineRecord for Owned<T> {
+    type Of<'line> = T;
+}
+
+/// Reads every line of `reader` as an `L::Of`, calling `on_record(line_number, record)` for each
 /// well-formed one. Malformed lines become diagnostics; an I/O error ends the file early and is
 /// returned after the records before it were delivered.
-pub fn read_records<R, T>(
+pub fn read_records<R, L>(
     reader: R,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
-    on_record: impl FnMut(u64, T),
+    on_record: impl FnMut(u64, L::Of<'_>),
 ) -> io::Result<FileStats>
 where
     R: BufRead,
-    T: DeserializeOwned,
+    L: LineRecord,
 {
-    read_records_limited(reader, path, diagnostics, LineLimits::default(), on_record)
+    read_records_limited::<R, L>(reader, path, diagnostics, LineLimits::default(), on_record)
 }
 
 /// [`read_records`] with explicit limits, so tests can exercise the reducing and streaming paths
 /// with small lines.
-pub(crate) fn read_records_limited<R, T>(
+pub(crate) fn read_records_limited<R, L>(
     mut reader: R,
     path: &Path,
     diagnostics: &mut Vec<Diagnostic>,
     limits: LineLimits,
-    mut on_record: impl FnMut(u64, T),
+    mut on_record: impl FnMut(u64, L::Of<'_>),
 ) -> io::Result<FileStats>
 where
     R: BufRead,
-    T: DeserializeOwned,
+    L: LineRecord,
 {
     let mut stats = FileStats::default();
     let mut buf = Vec::new();
@@ -86,6 +103,10 @@ where
             break;
         }
         let line_number = stats.lines + 1;
+        // What a record may borrow besides `buf`: the reduced line, or the line with invalid
+        // UTF-8 replaced. Both live until the record is delivered.
+        let reduced;
+        let mut replaced = None;
         let decoded = match read {
             LineEnd::Eof => {
                 if !buf.iter().all(u8::is_ascii_whitespace) {
@@ -100,18 +121,24 @@ where
                 if buf.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                decode_buffered::<T>(&buf, path, line_number, diagnostics)
+                decode_buffered::<L>(&buf, &mut replaced, path, line_number, diagnostics)
             }
             LineEnd::Overflow => {
                 let prefix_len = buf.len() as u64;
-                let reduced = reduce::reduce(&buf, &mut reader, reduce::Extent::Line, limits.reduce)?;
+                reduced = reduce::reduce(&buf, &mut reader, reduce::Extent::Line, limits.reduce)?;
                 let (decoded, ended, consumed) = match reduced.end {
                     reduce::End::Newline => {
                         // The reduced text holds the line now: free the full buffer first, so
                         // the line is never held three times while it is decoded.
                         buf = Vec::new();
                         (
-                            decode_buffered::<T>(&reduced.text, path, line_number, diagnostics),
+                            decode_buffered::<L>(
+                                &reduced.text,
+                                &mut replaced,
+                                path,
+                                line_number,
+                                diagnostics,
+                            ),
                             LineEnd::Newline,
                             reduced.consumed,
                         )
@@ -126,7 +153,7 @@ where
                             ended: None,
                             consumed: 0,
                         };
-                        let result = serde_json::from_reader::<_, T>(
+                        let result = decode_stream::<_, L>(
                             io::Cursor::new(&reduced.text[..])
                                 .chain(&buf[prefix_rest..])
                                 .chain(&mut rest),
@@ -159,6 +186,15 @@ where
     Ok(stats)
 }
 
+/// Decodes one record from a stream, as `serde_json::from_reader` does, for a record type that
+/// may borrow: from a stream nothing is borrowed, every `Cow` comes out owned.
+fn decode_stream<'any, R: Read, L: LineRecord>(reader: R) -> serde_json::Result<L::Of<'any>> {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let record = L::Of::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(record)
+}
+
 /// One JSON document decoded by [`decode_document`].
 pub(crate) struct Document<T> {
     pub decoded: serde_json::Result<T>,
@@ -174,7 +210,8 @@ pub(crate) fn decode_document<T: DeserializeOwned>(mut reader: impl BufRead) -> 
     let limits = LineLimits::default().reduce;
     let reduced = reduce::reduce(&[], &mut reader, reduce::Extent::Input, limits)?;
     if !matches!(reduced.end, reduce::End::Full { .. }) {
-        let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8(&reduced.text);
+        let (decoded, invalid_utf8_replaced) =
+            decode_replacing_invalid_utf8::<Owned<T>>(&reduced.text, &mut None);
         return Ok(Document {
             decoded,
             bytes: reduced.consumed,
@@ -256,13 +293,16 @@ fn trim_line_end(buf: &mut Vec<u8>) {
     }
 }
 
-fn decode_buffered<T: DeserializeOwned>(
-    line: &[u8],
+/// Decodes one buffered line; a line with invalid UTF-8 is decoded from its repaired copy,
+/// kept in `replaced` for the record to borrow.
+fn decode_buffered<'line, L: LineRecord>(
+    line: &'line [u8],
+    replaced: &'line mut Option<String>,
     path: &Path,
     line_number: u64,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Result<T, Diagnostic> {
-    let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8(line);
+) -> Result<L::Of<'line>, Diagnostic> {
+    let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8::<L>(line, replaced);
     if invalid_utf8_replaced {
         diagnostics.push(Diagnostic {
             file: path.to_path_buf(),
@@ -275,11 +315,16 @@ fn decode_buffered<T: DeserializeOwned>(
 }
 
 /// Decodes `text`; text that does not decode because it holds invalid UTF-8 (inside a string)
-/// is decoded again with the bad bytes replaced, and says so. The first error is the one kept.
-fn decode_replacing_invalid_utf8<T: DeserializeOwned>(text: &[u8]) -> (serde_json::Result<T>, bool) {
-    match serde_json::from_slice::<T>(text) {
+/// is decoded again with the bad bytes replaced (the repaired text is kept in `replaced`), and
+/// says so. The first error is the one kept.
+fn decode_replacing_invalid_utf8<'text, L: LineRecord>(
+    text: &'text [u8],
+    replaced: &'text mut Option<String>,
+) -> (serde_json::Result<L::Of<'text>>, bool) {
+    match serde_json::from_slice::<L::Of<'text>>(text) {
         Err(err) if std::str::from_utf8(text).is_err() => {
-            match serde_json::from_str::<T>(&String::from_utf8_lossy(text)) {
+            let repaired = replaced.insert(String::from_utf8_lossy(text).into_owned());
+            match serde_json::from_str::<L::Of<'text>>(repaired) {
                 Ok(record) => (Ok(record), true),
                 Err(_) => (Err(err), false),
             }
@@ -343,7 +388,7 @@ impl<R: BufRead> Read for LineRest<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
+    use std::borrow::Cow;
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Rec {
@@ -363,7 +408,7 @@ mod tests {
     fn read_with(input: &[u8], limits: LineLimits) -> (Vec<(u64, Rec)>, FileStats, Vec<Diagnostic>) {
         let mut records = Vec::new();
         let mut diagnostics = Vec::new();
-        let stats = read_records_limited(
+        let stats = read_records_limited::<_, Owned<Rec>>(
             input,
             Path::new("f.jsonl"),
             &mut diagnostics,
@@ -534,6 +579,57 @@ mod tests {
         let (records, stats, _) = read(b"{\"n\":1}{\"n\":2}\n", 1024);
         assert!(records.is_empty());
         assert_eq!(stats.malformed_lines, 1);
+    }
+
+    /// A record borrowing its string from the line.
+    #[derive(Deserialize)]
+    struct Borrowing<'a> {
+        #[serde(borrow)]
+        s: Cow<'a, str>,
+    }
+
+    struct BorrowingLine;
+
+    impl LineRecord for BorrowingLine {
+        type Of<'line> = Borrowing<'line>;
+    }
+
+    /// Each record's string and whether it was borrowed.
+    fn read_borrowing(input: &[u8], limits: LineLimits) -> Vec<(String, bool)> {
+        let mut records = Vec::new();
+        read_records_limited::<_, BorrowingLine>(
+            input,
+            Path::new("f.jsonl"),
+            &mut Vec::new(),
+            limits,
+            |_, rec| records.push((rec.s.to_string(), matches!(rec.s, Cow::Borrowed(_)))),
+        )
+        .unwrap();
+        records
+    }
+
+    #[test]
+    fn records_borrow_from_the_line_unless_they_cannot() {
+        let input = b"{\"s\":\"plain\"}\n{\"s\":\"esc\\n\"}\n{\"s\":\"bad\xff\"}\n";
+        assert_eq!(
+            read_borrowing(input, LineLimits::default()),
+            vec![
+                ("plain".to_owned(), true),
+                ("esc\n".to_owned(), false),
+                // Decoded from the repaired copy of the line, which it may borrow too.
+                ("bad\u{fffd}".to_owned(), true),
+            ]
+        );
+        // Too long even reduced: decoded from the stream, so the string is owned.
+        let line = format!(
+            "{{\"pad\":[{}0],\"s\":\"{}\"}}\n",
+            "1,".repeat(40),
+            "y".repeat(40)
+        );
+        assert_eq!(
+            read_borrowing(line.as_bytes(), small_limits(8, 48)),
+            vec![("y".repeat(40), false)]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod discover;
 mod noise;
 mod wire;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
@@ -23,7 +24,10 @@ use crate::source::{jsonl, open_listed_file, Candidate};
 
 pub use discover::{default_roots, discover};
 
-use wire::{AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind, ToolResultPart};
+use wire::{
+    AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind, ToolResultPart,
+    TranscriptLine,
+};
 
 /// The model Claude Code records on messages it made up itself (formats.md §1.4).
 const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -53,9 +57,12 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
     outcome.resume = start.outcome;
     let mut builder = FileBuilder::new(path, is_agent_file, carried);
     let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
-    match jsonl::read_records(&mut reader, path, &mut outcome.diagnostics, |line, record| {
-        builder.push(start.line(line), record)
-    }) {
+    match jsonl::read_records::<_, TranscriptLine>(
+        &mut reader,
+        path,
+        &mut outcome.diagnostics,
+        |line, record| builder.push(start.line(line), record),
+    ) {
         Ok(stats) => outcome.stats = stats,
         Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
     }
@@ -223,10 +230,10 @@ impl<'a> FileBuilder<'a> {
         }
     }
 
-    fn push(&mut self, line: u64, mut record: Record) {
+    fn push(&mut self, line: u64, mut record: Record<'_>) {
         let carried = &mut self.carried;
         if carried.first_session_id.is_none() {
-            carried.first_session_id = record.session_id.clone().filter(|id| !id.is_empty());
+            carried.first_session_id = non_empty(record.session_id.as_deref()).map(str::to_owned);
         }
         match record.kind {
             RecordKind::Summary => replace_if_present(&mut carried.titles.summary, record.summary.take()),
@@ -254,7 +261,7 @@ impl<'a> FileBuilder<'a> {
     }
 
     /// The message a `user` / `assistant` line contributes, after the noise rules.
-    fn message(&mut self, line: u64, record: Record, sidechain: bool) -> Option<Message> {
+    fn message(&mut self, line: u64, record: Record<'_>, sidechain: bool) -> Option<Message> {
         let mut role = match record.kind {
             RecordKind::User => Role::User,
             RecordKind::Assistant => Role::Assistant,
@@ -270,7 +277,7 @@ impl<'a> FileBuilder<'a> {
         } else {
             if record.is_meta == Some(true) {
                 if let Some(prompt_id) = record.prompt_id {
-                    self.carried.meta_prompt_ids.insert(prompt_id);
+                    self.carried.meta_prompt_ids.insert(prompt_id.into_owned());
                 }
                 return None;
             }
@@ -283,7 +290,7 @@ impl<'a> FileBuilder<'a> {
                 if is_no_response_ack(&content) {
                     return None;
                 }
-                model = real_model;
+                model = real_model.map(Cow::into_owned);
             } else if self.is_replay_of_meta_prompt(record.prompt_id.as_deref(), &content) {
                 return None;
             }
@@ -292,7 +299,7 @@ impl<'a> FileBuilder<'a> {
         if blocks.is_empty() {
             return None;
         }
-        let id = record.uuid.filter(|id| !id.is_empty());
+        let id = non_empty(record.uuid.as_deref()).map(str::to_owned);
         let timestamp = record.timestamp.as_deref().and_then(parse_timestamp);
         let (Some(id), Some(timestamp)) = (id, timestamp) else {
             // Without an id or a time the message cannot be stored: say so rather than lose it.
@@ -305,20 +312,24 @@ impl<'a> FileBuilder<'a> {
         Some(Message {
             id,
             // The line's own session id; compared with the session's id in `into_session`.
-            origin_session_id: record.session_id.filter(|id| !id.is_empty()),
+            origin_session_id: non_empty(record.session_id.as_deref()).map(str::to_owned),
             timestamp,
             role,
             blocks,
             tool_name: None,
             model,
-            cwd: record.cwd.filter(|cwd| !cwd.is_empty()),
+            cwd: non_empty(record.cwd.as_deref()).map(str::to_owned),
             line,
         })
     }
 
     /// The decoded `message` of a conversation line; one that is not an object makes the line
     /// malformed.
-    fn decode_message(&mut self, line: u64, field: MessageField) -> Option<DecodedMessage> {
+    fn decode_message<'line>(
+        &mut self,
+        line: u64,
+        field: MessageField<'line>,
+    ) -> Option<DecodedMessage<'line>> {
         match field {
             MessageField::Object(message) => Some(DecodedMessage {
                 model_is_synthetic: message.model.as_deref() == Some(SYNTHETIC_MODEL),
@@ -347,14 +358,14 @@ impl<'a> FileBuilder<'a> {
     /// `isMeta` line. Since 2.1.7x every line of a prompt shares its `promptId` (formats.md §1.2),
     /// so only replay bundles are dropped: tool results and real prompts under that id are kept
     /// (the aside-question and skill-body lines in the samples).
-    fn is_replay_of_meta_prompt(&self, prompt_id: Option<&str>, content: &Content) -> bool {
+    fn is_replay_of_meta_prompt(&self, prompt_id: Option<&str>, content: &Content<'_>) -> bool {
         prompt_id.is_some_and(|id| self.carried.meta_prompt_ids.contains(id))
             && first_text(content).is_some_and(noise::is_sdk_replay_bundle)
     }
 
-    fn blocks(&mut self, role: Role, content: Content) -> Vec<Block> {
+    fn blocks(&mut self, role: Role, content: Content<'_>) -> Vec<Block> {
         match content {
-            Content::Text(text) => text_block(role, &text).into_iter().collect(),
+            Content::Text(text) => text_block(role, text).into_iter().collect(),
             Content::Blocks(blocks) => blocks
                 .into_iter()
                 .filter_map(|block| self.block(role, block))
@@ -362,16 +373,16 @@ impl<'a> FileBuilder<'a> {
         }
     }
 
-    fn block(&mut self, role: Role, block: ContentBlock) -> Option<Block> {
+    fn block(&mut self, role: Role, block: ContentBlock<'_>) -> Option<Block> {
         match block.kind {
-            BlockType::Text => text_block(role, block.text.as_deref()?),
+            BlockType::Text => text_block(role, block.text?),
             BlockType::Thinking => {
-                non_blank(block.thinking?).map(|text| Block::new(BlockKind::Thinking, text))
+                non_blank_text(block.thinking?).map(|text| Block::new(BlockKind::Thinking, text))
             }
             BlockType::ToolUse => {
-                let name = block.name.filter(|name| !name.is_empty())?;
+                let name = non_empty(block.name.as_deref())?.to_owned();
                 if let Some(id) = block.id {
-                    self.carried.tool_names.insert(id, name.clone());
+                    self.carried.tool_names.insert(id.into_owned(), name.clone());
                 }
                 let text = match block.input.as_deref().map(|input| compact_json(input.get())) {
                     Some(input) => format!("{name}({input})"),
@@ -383,7 +394,7 @@ impl<'a> FileBuilder<'a> {
                 let text = non_blank(tool_result_text(block.content.as_deref()))?;
                 let tool_name = block
                     .tool_use_id
-                    .and_then(|id| self.carried.tool_names.get(&id).cloned());
+                    .and_then(|id| self.carried.tool_names.get(id.as_ref()).cloned());
                 Some(Block {
                     kind: BlockKind::ToolResult,
                     text,
@@ -454,24 +465,24 @@ impl<'a> FileBuilder<'a> {
 }
 
 /// A decoded `message`, with whether Claude Code made it up itself.
-struct DecodedMessage {
-    model: Option<String>,
+struct DecodedMessage<'line> {
+    model: Option<Cow<'line, str>>,
     model_is_synthetic: bool,
-    content: Option<Content>,
+    content: Option<Content<'line>>,
 }
 
 /// A text block: user text is sanitised, assistant text kept unless blank.
-fn text_block(role: Role, text: &str) -> Option<Block> {
+fn text_block(role: Role, text: Cow<'_, str>) -> Option<Block> {
     let text = match role {
-        Role::User => noise::sanitize_user_text(text)?,
-        _ => non_blank(text.to_owned())?,
+        Role::User => noise::sanitize_user_text(&text)?,
+        _ => non_blank_text(text)?,
     };
     Some(Block::new(BlockKind::Text, text))
 }
 
-fn compact_summary_block(content: Content) -> Option<Block> {
+fn compact_summary_block(content: Content<'_>) -> Option<Block> {
     let text = match content {
-        Content::Text(text) => text,
+        Content::Text(text) => text.into_owned(),
         Content::Blocks(blocks) => blocks
             .into_iter()
             .filter(|block| block.kind == BlockType::Text)
@@ -482,9 +493,9 @@ fn compact_summary_block(content: Content) -> Option<Block> {
     non_blank(text).map(|text| Block::new(BlockKind::System, text))
 }
 
-fn first_text(content: &Content) -> Option<&str> {
+fn first_text<'c>(content: &'c Content<'_>) -> Option<&'c str> {
     match content {
-        Content::Text(text) => Some(text),
+        Content::Text(text) => Some(text.as_ref()),
         Content::Blocks(blocks) => blocks
             .iter()
             .find(|block| block.kind == BlockType::Text)
@@ -493,7 +504,7 @@ fn first_text(content: &Content) -> Option<&str> {
 }
 
 /// Exactly one text block saying "No response requested." (reference-importer.md §3, step 4).
-fn is_no_response_ack(content: &Content) -> bool {
+fn is_no_response_ack(content: &Content<'_>) -> bool {
     match content {
         Content::Text(text) => text.trim() == NO_RESPONSE_ACK,
         Content::Blocks(blocks) => {
@@ -587,6 +598,15 @@ fn non_blank(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// [`non_blank`] for text that is copied only when it is kept.
+fn non_blank_text(text: Cow<'_, str>) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.into_owned())
+}
+
+fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.filter(|text| !text.is_empty())
+}
+
 /// Sets `slot` from the first non-empty value seen.
 fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
     if slot.is_none() {
@@ -595,8 +615,8 @@ fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
 }
 
 /// Keeps the last non-blank value seen.
-fn replace_if_present(slot: &mut Option<String>, value: Option<String>) {
-    if let Some(value) = value.and_then(non_blank) {
+fn replace_if_present(slot: &mut Option<String>, value: Option<Cow<'_, str>>) {
+    if let Some(value) = value.and_then(non_blank_text) {
         *slot = Some(value);
     }
 }

@@ -2,81 +2,137 @@
 //! parser. Unknown fields and record types are ignored; a field of the wrong type makes the line
 //! malformed.
 //!
+//! Strings are borrowed from the line (`Cow`), so only those with escapes are copied while the
+//! line is decoded; the parser copies what it keeps.
+//!
 //! Lines are decoded in one pass. The record type is not known while `message` is decoded (it
 //! often follows `message` on assistant lines), so `message` is decoded whenever it is an object
 //! and otherwise only noted, for the parser to judge by record type.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::source::jsonl::LineRecord;
+
+/// What [`read_records`](crate::source::jsonl::read_records) decodes a transcript line into: a [`Record`] borrowing the line.
+pub(super) struct TranscriptLine;
+
+impl LineRecord for TranscriptLine {
+    type Of<'line> = Record<'line>;
+}
+
 /// One line of a transcript.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Record {
+pub(super) struct Record<'a> {
     #[serde(rename = "type", default)]
     pub kind: RecordKind,
-    pub uuid: Option<String>,
-    pub session_id: Option<String>,
-    pub timestamp: Option<String>,
-    pub cwd: Option<String>,
-    pub git_branch: Option<String>,
-    pub version: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub uuid: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub cwd: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub git_branch: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub version: Option<Cow<'a, str>>,
     pub is_sidechain: Option<bool>,
     pub is_meta: Option<bool>,
     pub is_compact_summary: Option<bool>,
     pub is_api_error_message: Option<bool>,
-    pub prompt_id: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub prompt_id: Option<Cow<'a, str>>,
     /// `summary` records.
-    pub summary: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub summary: Option<Cow<'a, str>>,
     /// `ai-title` records.
-    pub ai_title: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub ai_title: Option<Cow<'a, str>>,
     /// `custom-title` records.
-    pub custom_title: Option<String>,
-    pub message: Option<MessageField>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub custom_title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub message: Option<MessageField<'a>>,
+}
+
+/// An optional string, borrowed from the line unless it has escapes. (serde's own `Cow`
+/// support borrows only a bare `Cow<str>` field, never one inside an `Option`.)
+fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<Text<'a>>::deserialize(deserializer)?.map(|text| text.0))
+}
+
+/// A string, borrowed from the line unless it has escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(PhantomData))
+    }
 }
 
 /// The `message` field: decoded when it is an object, anything else kept as a shape error.
-pub(super) enum MessageField {
-    Object(WireMessage),
+pub(super) enum MessageField<'a> {
+    Object(WireMessage<'a>),
     NotAnObject,
 }
 
-impl<'de> Deserialize<'de> for MessageField {
+impl<'de: 'a, 'a> Deserialize<'de> for MessageField<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldVisitor;
-        impl<'de> Visitor<'de> for FieldVisitor {
-            type Value = MessageField;
+        struct FieldVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
+            type Value = MessageField<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a message")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MessageField, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MessageField<'a>, A::Error> {
                 WireMessage::deserialize(MapAccessDeserializer::new(map)).map(MessageField::Object)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MessageField, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MessageField<'a>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(MessageField::NotAnObject)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<MessageField, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<MessageField<'a>, E> {
                 Ok(MessageField::NotAnObject)
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MessageField, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MessageField<'a>, E> {
                 Ok(MessageField::NotAnObject)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MessageField, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MessageField<'a>, E> {
                 Ok(MessageField::NotAnObject)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MessageField, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MessageField<'a>, E> {
                 Ok(MessageField::NotAnObject)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MessageField, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MessageField<'a>, E> {
                 Ok(MessageField::NotAnObject)
             }
         }
-        deserializer.deserialize_any(FieldVisitor)
+        deserializer.deserialize_any(FieldVisitor(PhantomData))
     }
 }
 
@@ -117,32 +173,37 @@ impl<'de> Deserialize<'de> for RecordKind {
 
 /// The `message` object of a `user` / `assistant` line.
 #[derive(Deserialize)]
-pub(super) struct WireMessage {
-    pub model: Option<String>,
-    pub content: Option<Content>,
+pub(super) struct WireMessage<'a> {
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub content: Option<Content<'a>>,
 }
 
 /// `message.content`: a typed prompt string, or an array of blocks.
-pub(super) enum Content {
-    Text(String),
-    Blocks(Vec<ContentBlock>),
+pub(super) enum Content<'a> {
+    Text(Cow<'a, str>),
+    Blocks(Vec<ContentBlock<'a>>),
 }
 
-impl<'de> Deserialize<'de> for Content {
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ContentVisitor;
-        impl<'de> Visitor<'de> for ContentVisitor {
-            type Value = Content;
+        struct ContentVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ContentVisitor<'a> {
+            type Value = Content<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of content blocks")
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Content, E> {
-                Ok(Content::Text(value.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Content<'a>, E> {
+                Ok(Content::Text(Cow::Borrowed(value)))
             }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Content, E> {
-                Ok(Content::Text(value))
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Content<'a>, E> {
+                Ok(Content::Text(Cow::Owned(value.to_owned())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content, A::Error> {
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Content<'a>, E> {
+                Ok(Content::Text(Cow::Owned(value)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'a>, A::Error> {
                 let mut blocks = Vec::new();
                 while let Some(block) = seq.next_element()? {
                     blocks.push(block);
@@ -150,22 +211,29 @@ impl<'de> Deserialize<'de> for Content {
                 Ok(Content::Blocks(blocks))
             }
         }
-        deserializer.deserialize_any(ContentVisitor)
+        deserializer.deserialize_any(ContentVisitor(PhantomData))
     }
 }
 
 /// One content block. A flat struct rather than a tagged enum: unknown block types (images,
 /// documents, server tools) decode without buffering and are ignored by kind.
+/// `input` and `content` stay raw JSON text, owned: a line decoded from the stream cannot lend
+/// raw text.
 #[derive(Deserialize)]
-pub(super) struct ContentBlock {
+pub(super) struct ContentBlock<'a> {
     #[serde(rename = "type", default)]
     pub kind: BlockType,
-    pub text: Option<String>,
-    pub thinking: Option<String>,
-    pub id: Option<String>,
-    pub name: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub text: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub name: Option<Cow<'a, str>>,
     pub input: Option<Box<RawValue>>,
-    pub tool_use_id: Option<String>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub tool_use_id: Option<Cow<'a, str>>,
     pub content: Option<Box<RawValue>>,
 }
 

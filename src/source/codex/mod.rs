@@ -24,7 +24,7 @@ use walkdir::WalkDir;
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
 
-use super::jsonl::read_records;
+use super::jsonl::{read_records, Owned};
 use super::resume::{self, ResumeRequest};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
 use record::Record;
@@ -154,11 +154,12 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                     builder = carried.resumed();
                 }
                 let mut reader = BufReader::new(&mut file);
-                let read = read_records(
+                let read = read_rollout(
                     &mut reader,
                     path,
+                    &mut builder,
                     &mut outcome.diagnostics,
-                    |line, record: Record| rollout::observe_line(&mut builder, start.line(line), record),
+                    start.line(0),
                 );
                 drop(reader);
                 start.renumber(&mut outcome.diagnostics);
@@ -179,6 +180,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                 path,
                 &mut builder,
                 &mut outcome.diagnostics,
+                0,
             )
         }),
         Container::Document => read_document(file, path, &mut builder, &mut outcome.diagnostics),
@@ -195,14 +197,16 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
     outcome
 }
 
+/// Reads the lines of a rollout; `lines_before` were read by an earlier run (a checkpoint).
 fn read_rollout(
     reader: impl io::BufRead,
     path: &Path,
     builder: &mut SessionBuilder,
     diagnostics: &mut Vec<Diagnostic>,
+    lines_before: u64,
 ) -> io::Result<FileStats> {
-    read_records(reader, path, diagnostics, |line, record: Record| {
-        rollout::observe_line(builder, line, record)
+    read_records::<_, Owned<Record>>(reader, path, diagnostics, |line, record| {
+        rollout::observe_line(builder, lines_before + line, record)
     })
 }
 

@@ -7,6 +7,10 @@
 //! decoding. Fields whose type varies between versions are taken only when they have the expected
 //! type, so a new shape of one field never makes the whole line malformed (formats.md section 0).
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -78,16 +82,72 @@ pub(super) struct Record {
 }
 
 /// A string field; any other JSON type, and the empty string (bare-line items carry `"id":""`),
-/// count as absent.
+/// count as absent. Other types are skipped without building a value.
 fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) if !text.is_empty() => Some(text),
-        _ => None,
-    })
+    Ok(deserializer
+        .deserialize_any(Lenient(PhantomData::<String>))?
+        .filter(|text| !text.is_empty()))
 }
 
 fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    Ok(Value::deserialize(deserializer)?.as_u64())
+    deserializer.deserialize_any(Lenient(PhantomData::<u64>))
+}
+
+/// Takes a value of the type `T` stands for (a string or an unsigned integer); any other JSON
+/// value is skipped and yields `None`.
+struct Lenient<T>(PhantomData<T>);
+
+macro_rules! ignore_other_values {
+    ($($visit:ident($($arg:ty)?)),*) => {
+        $(fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+            Ok(None)
+        })*
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for Lenient<String> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Some(value.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Some(value))
+    }
+    ignore_other_values!(
+        visit_unit(),
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64)
+    );
+}
+
+impl<'de> Visitor<'de> for Lenient<u64> {
+    type Value = Option<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Some(value))
+    }
+    ignore_other_values!(
+        visit_unit(),
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
 }
 
 /// The texts of a `content` (or `summary`) value: a plain string, or the `text` of each part
@@ -147,6 +207,23 @@ mod tests {
         assert_eq!(record.cwd, None);
         assert_eq!(record.ordinal, None);
         assert_eq!(record.model.as_deref(), Some("m"));
+        let record: Record = serde_json::from_str(
+            r#"{"ordinal":5,"id":{"a":[1,{"b":null}]},"name":null,"role":-1.5,"call_id":"c"}"#,
+        )
+        .unwrap();
+        assert_eq!(record.ordinal, Some(5));
+        assert_eq!(record.id, None);
+        assert_eq!(record.name, None);
+        assert_eq!(record.role, None);
+        assert_eq!(record.call_id.as_deref(), Some("c"));
+        for ordinal in ["-1", "1.0", "true", "null", "[5]"] {
+            let line = format!(r#"{{"ordinal":{ordinal}}}"#);
+            assert_eq!(
+                serde_json::from_str::<Record>(&line).unwrap().ordinal,
+                None,
+                "{ordinal}"
+            );
+        }
     }
 
     #[test]
