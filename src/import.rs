@@ -579,8 +579,10 @@ impl Pipeline<'_> {
                 let project = ProjectContext { slug, git: facts };
                 let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
-                let plan = plan::plan_selected(&session, &selection, &project, plan_options);
+                let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
+                let plan = plan::plan_selected(session, &selection, &project, plan_options);
                 let rows = plan.memories.len() as u64;
+                listed.messages = rows;
                 let entry = ProjectEntry {
                     slug: project.slug,
                     key: key.key,
@@ -588,7 +590,7 @@ impl Pipeline<'_> {
                     sessions: 1,
                     messages: rows,
                 };
-                (plan, entry, session_entry(&session, Some(tree), rows, None))
+                (plan, entry, listed)
             })
             .collect();
         let report = &mut self.report;

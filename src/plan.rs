@@ -159,26 +159,26 @@ pub fn select(session: &Session, options: &PlanOptions<'_>, seen: &mut HashSet<U
 
 /// Plans the rows of one session: [`select`], then [`plan_selected`].
 pub fn plan_session(
-    session: &Session,
+    session: Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
     seen: &mut HashSet<Uuid>,
 ) -> SessionPlan {
-    let selection = select(session, options, seen);
+    let selection = select(&session, options, seen);
     plan_selected(session, &selection, project, options)
 }
 
 /// Renders the selected messages of one session into rows. Pure and independent of every other
 /// session, so sessions are planned in parallel.
 pub fn plan_selected(
-    session: &Session,
+    session: Session,
     selection: &Selection,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
 ) -> SessionPlan {
     let mut plan = SessionPlan::default();
     let tree = project.tree(options);
-    let mut session_meta = session_meta(session, project, options);
+    let mut session_meta = session_meta(&session, project, options);
     // Secrets in session facts (a title, a remote URL with a password) are replaced once for all
     // rows; ids are never touched, so identity does not depend on the rules.
     let mut session_redactions = Redactions::default();
@@ -194,7 +194,10 @@ pub fn plan_selected(
         .iter()
         .map(|(key, value)| (key.clone(), JsonObject::field(key, value)))
         .collect();
-    for (message, selected) in session.messages.iter().zip(&selection.ids) {
+    let Session {
+        id: own_id, messages, ..
+    } = session;
+    for (mut message, selected) in messages.into_iter().zip(&selection.ids) {
         let id = match selected {
             Ok(id) => *id,
             Err(skip) => {
@@ -202,12 +205,16 @@ pub fn plan_selected(
                 continue;
             }
         };
-        let Some((content, kinds)) = render(&message.blocks, options.mode) else {
+        let tool_name = message
+            .tool_name
+            .take()
+            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
+        let Some((content, kinds)) = render(message.blocks, options.mode) else {
             // `select` found text in this mode; `render` keeps exactly that text.
             *plan.skipped.entry(MessageSkip::NoText).or_default() += 1;
             continue;
         };
-        let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
+        let session_id = message.origin_session_id.as_deref().unwrap_or(&own_id);
         let mut redactions = session_redactions.clone();
         // Before the size bound, so that a secret cut at the boundary is still recognised.
         // Replaced only when a secret was found: a giant clean text is never copied.
@@ -225,10 +232,6 @@ pub fn plan_selected(
             Some(redactor) => redactor.redact(cwd, &mut redactions),
             None => cwd.into(),
         });
-        let tool_name = message
-            .tool_name
-            .as_deref()
-            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.as_deref()));
         // A message's own cwd and model replace the session's.
         let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
         let own_model = message.model.as_deref().filter(|model| !model.is_empty());
@@ -252,7 +255,7 @@ pub fn plan_selected(
         meta.push("source_message_block_kinds", &kinds);
         meta.put("source_cwd", own_cwd);
         meta.put("source_model", own_model);
-        meta.put("source_tool_name", tool_name);
+        meta.put("source_tool_name", tool_name.as_deref());
         if truncated {
             meta.push("content_truncated", &true);
         }
@@ -405,27 +408,40 @@ fn has_content(blocks: &[Block], mode: ContentMode) -> bool {
 
 /// Renders the blocks this mode keeps: each trimmed at the end, empty ones dropped, joined by a
 /// blank line. Returns the content and the kinds of the blocks it was made from, or `None` when
-/// nothing is left.
-pub fn render(blocks: &[Block], mode: ContentMode) -> Option<(String, Vec<&'static str>)> {
-    let mut content = String::new();
+/// nothing is left. A message of one kept block (most are) keeps that block's text as it is,
+/// without a copy.
+pub fn render(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, Vec<&'static str>)> {
+    let mut kept: Vec<Block> = blocks
+        .into_iter()
+        .filter(|block| mode == ContentMode::FullTranscript || block.kind == BlockKind::Text)
+        .filter(|block| !block.text.trim().is_empty())
+        .collect();
     let mut kinds: Vec<&'static str> = Vec::new();
-    for block in blocks {
-        if mode == ContentMode::Default && block.kind != BlockKind::Text {
-            continue;
-        }
-        let text = block.text.trim_end();
-        if text.trim_start().is_empty() {
-            continue;
-        }
-        if !content.is_empty() {
-            content.push_str("\n\n");
-        }
-        content.push_str(text);
+    for block in &kept {
         if !kinds.contains(&block.kind.as_str()) {
             kinds.push(block.kind.as_str());
         }
     }
-    (!content.is_empty()).then_some((content, kinds))
+    let content = match kept.len() {
+        0 => return None,
+        1 => {
+            let mut text = std::mem::take(&mut kept[0].text);
+            text.truncate(text.trim_end().len());
+            text
+        }
+        _ => {
+            let length = kept.iter().map(|block| block.text.len() + 2).sum();
+            let mut content = String::with_capacity(length);
+            for block in &kept {
+                if !content.is_empty() {
+                    content.push_str("\n\n");
+                }
+                content.push_str(block.text.trim_end());
+            }
+            content
+        }
+    };
+    Some((content, kinds))
 }
 
 /// Cuts content to [`MAX_CONTENT_BYTES`] with a visible marker, and removes NUL characters.
@@ -522,25 +538,25 @@ mod tests {
             text("   "),
         ];
         assert_eq!(
-            render(&blocks, ContentMode::Default),
+            render(blocks.clone(), ContentMode::Default),
             Some(("answer".to_owned(), vec!["text"]))
         );
         assert_eq!(
-            render(&blocks, ContentMode::FullTranscript),
+            render(blocks, ContentMode::FullTranscript),
             Some((
                 "hmm\n\nanswer\n\nRead({})".to_owned(),
                 vec!["thinking", "text", "tool_use"]
             ))
         );
         let tool_only = vec![Block::new(BlockKind::ToolResult, "output")];
-        assert_eq!(render(&tool_only, ContentMode::Default), None);
+        assert_eq!(render(tool_only, ContentMode::Default), None);
     }
 
     #[test]
     fn rows_carry_reference_ids_trees_and_meta_without_empty_facts() {
         let session = session(vec![message("user-1", Role::User, vec![text("hello")])]);
         let plan = plan_session(
-            &session,
+            session.clone(),
             &project(),
             &options(ContentMode::Default),
             &mut HashSet::new(),
@@ -568,9 +584,19 @@ mod tests {
         copy.origin_session_id = Some("older-session".to_owned());
         let first = session(vec![copy.clone()]);
         let mut seen = HashSet::new();
-        let plan = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
+        let plan = plan_session(
+            first.clone(),
+            &project(),
+            &options(ContentMode::Default),
+            &mut seen,
+        );
         assert_eq!(meta_of(&plan.memories[0])["source_session_id"], "older-session");
-        let again = plan_session(&first, &project(), &options(ContentMode::Default), &mut seen);
+        let again = plan_session(
+            first.clone(),
+            &project(),
+            &options(ContentMode::Default),
+            &mut seen,
+        );
         assert!(again.memories.is_empty());
         assert_eq!(again.skipped[&MessageSkip::Duplicate], 1);
     }
@@ -590,7 +616,7 @@ mod tests {
         let session = session(messages.into_iter().chain([late]).collect());
         let mut options = options(ContentMode::Default);
         options.window.until = Some(at(10));
-        let plan = plan_session(&session, &project(), &options, &mut HashSet::new());
+        let plan = plan_session(session, &project(), &options, &mut HashSet::new());
         assert_eq!(plan.memories.len(), 1);
         assert_eq!(plan.skipped[&MessageSkip::NoText], 1);
         assert_eq!(plan.skipped[&MessageSkip::OutsideWindow], 1);
@@ -601,7 +627,7 @@ mod tests {
         let mut session = session(vec![message("m\0", Role::User, vec![text("a\0b")])]);
         session.facts.title = Some("t\0".to_owned());
         let plan = plan_session(
-            &session,
+            session,
             &project(),
             &options(ContentMode::Default),
             &mut HashSet::new(),
@@ -616,7 +642,7 @@ mod tests {
         let big = "é".repeat(MAX_CONTENT_BYTES);
         let session = session(vec![message("m", Role::User, vec![text(&big)])]);
         let plan = plan_session(
-            &session,
+            session,
             &project(),
             &options(ContentMode::Default),
             &mut HashSet::new(),
@@ -676,7 +702,7 @@ mod redaction_tests {
             imported_at: at,
             redactor: Some(&redactor),
         };
-        let plan = plan_session(&session, &project, &options, &mut HashSet::new());
+        let plan = plan_session(session.clone(), &project, &options, &mut HashSet::new());
         let row = &plan.memories[0];
         assert!(!row.content.contains(secret) && !row.meta.contains(secret));
         assert!(row.content.contains("[REDACTED:github_token]"), "{}", row.content);
@@ -689,7 +715,7 @@ mod redaction_tests {
         assert_eq!(meta_of(row)["source_message_id"], "m");
 
         options.redactor = None;
-        let plan = plan_session(&session, &project, &options, &mut HashSet::new());
+        let plan = plan_session(session, &project, &options, &mut HashSet::new());
         assert!(
             plan.memories[0].content.contains(secret),
             "--no-redact keeps the text as it is"

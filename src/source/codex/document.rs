@@ -61,7 +61,9 @@ pub(super) fn observe_document(
     };
     for (index, item) in document.items.into_iter().enumerate() {
         match serde_json::from_value::<Record>(item) {
-            Ok(item) if item.kind.is_some() => builder.observe_item(&item, Position::Item(index), start),
+            Ok(mut item) if item.kind.is_some() => {
+                builder.observe_item(&mut item, Position::Item(index), start)
+            }
             Ok(item) => observe_chat_item(builder, &item, index, start),
             Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
         }

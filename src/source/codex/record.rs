@@ -189,6 +189,15 @@ pub(super) fn value_text(value: Option<&Value>) -> String {
     }
 }
 
+/// [`value_text`] of a value that is no longer needed: a string is moved, not copied (tool
+/// outputs are most of a rollout's bytes).
+pub(super) fn into_text(value: Option<Value>) -> String {
+    match value {
+        Some(Value::String(text)) => text,
+        other => value_text(other.as_ref()),
+    }
+}
+
 /// A string member of a JSON object.
 pub(super) fn str_field<'a>(value: Option<&'a Value>, key: &str) -> Option<&'a str> {
     value?.get(key)?.as_str().filter(|text| !text.is_empty())
@@ -248,5 +257,7 @@ mod tests {
         );
         assert_eq!(value_text(Some(&serde_json::json!({"a":1}))), r#"{"a":1}"#);
         assert_eq!(value_text(None), "");
+        assert_eq!(into_text(Some(serde_json::json!("moved"))), "moved");
+        assert_eq!(into_text(Some(serde_json::json!({"a":1}))), r#"{"a":1}"#);
     }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
 
-use super::record::{part_texts, str_field, value_text, Record};
+use super::record::{into_text, part_texts, str_field, value_text, Record};
 
 /// Codex writes a fork's copied history in one burst, every line stamped with the instant of
 /// writing; the forked session's own records start when the user (or model) next acts. A gap
@@ -222,9 +222,9 @@ impl SessionBuilder {
     }
 
     /// An `event_msg/user_message`: the user's prompt without injected context.
-    pub fn observe_user_event(&mut self, event: &Record, position: Position, at: Option<DateTime<Utc>>) {
+    pub fn observe_user_event(&mut self, event: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
         self.saw_user_events = true;
-        let text = value_text(event.message.as_ref());
+        let text = into_text(event.message.take());
         if !text.trim().is_empty() {
             let block = Block::new(BlockKind::Text, text);
             self.push(
@@ -239,7 +239,7 @@ impl SessionBuilder {
     }
 
     /// One response item (wrapped, bare or from a `.json` document).
-    pub fn observe_item(&mut self, item: &Record, position: Position, at: Option<DateTime<Utc>>) {
+    pub fn observe_item(&mut self, item: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
         let id = || item.id.clone().unwrap_or_else(|| position.synthetic_id());
         match item.kind.as_deref() {
             Some("message") => {
@@ -290,7 +290,7 @@ impl SessionBuilder {
                 self.push_output(
                     item.id.as_deref(),
                     item.call_id.as_deref(),
-                    value_text(item.output.as_ref()),
+                    into_text(item.output.take()),
                     position,
                     at,
                 );
