@@ -17,6 +17,9 @@ const BUMP_VS_FRESH: f64 = 0.5;
 const DRY_VS_PARSE: f64 = 0.7;
 const PEAK_RSS_BYTES: u64 = 100_000_000;
 
+/// The tools whose transcripts the parse ceiling reads.
+const JSONL_TOOLS: [&str; 2] = ["claude", "codex"];
+
 /// One tool's run within a scenario, with the WAL the server wrote meanwhile.
 pub struct ToolMeasure {
     pub tool: &'static str,
@@ -48,6 +51,16 @@ impl Scenario {
             .map(|tool| tool.run.peak_rss_bytes)
             .max()
             .unwrap_or(0)
+    }
+
+    /// Input bytes and wall time of these tools' runs.
+    fn part(&self, tools: &[&str]) -> (u64, Duration) {
+        self.tools
+            .iter()
+            .filter(|tool| tools.contains(&tool.tool))
+            .fold((0, Duration::ZERO), |(bytes, wall), tool| {
+                (bytes + tool.run.input_bytes, wall + tool.run.wall)
+            })
     }
 
     fn wal(&self) -> u64 {
@@ -132,8 +145,12 @@ impl Results {
         let copy = &self.copy[0];
         let fresh_rate = self.fresh.messages_per_second();
         let copy_rate = per_second(copy.rows, copy.wall);
-        let dry_vs_parse =
-            per_second(self.dry_run.bytes(), self.dry_run.wall()) / per_second(parse.bytes, parse.wall);
+        // The ceiling parses the JSONL transcripts (Claude, Codex): the dry run is compared on the
+        // same files. OpenCode's SQLite store has no lines to parse; its throughput is on its row.
+        let (jsonl_bytes, jsonl_wall) = self.dry_run.part(&JSONL_TOOLS);
+        let parse_rate = per_second(parse.bytes, parse.wall);
+        let dry_vs_parse = per_second(jsonl_bytes, jsonl_wall) / parse_rate;
+        let dry_all_vs_parse = per_second(self.dry_run.bytes(), self.dry_run.wall()) / parse_rate;
         let fresh_vs_copy = fresh_rate / copy_rate;
         let unchanged_share = share(self.unchanged.wall(), self.fresh.wall());
         let append_share = share(self.append.wall(), self.fresh.wall());
@@ -163,7 +180,7 @@ impl Results {
             (
                 &self.dry_run,
                 "(1) dry run",
-                format!("{dry_vs_parse:.2}x parse ceiling (MB/s)"),
+                format!("{dry_vs_parse:.2}x parse ceiling (MB/s, JSONL tools; all {dry_all_vs_parse:.2}x)"),
             ),
             (
                 &self.fresh,
@@ -227,7 +244,7 @@ impl Results {
                 pass: bump_vs_fresh >= BUMP_VS_FRESH,
             },
             Target {
-                name: "dry run >= 0.7x parse",
+                name: "dry run >= 0.7x parse (same JSONL files)",
                 measured: format!("{dry_vs_parse:.2}x"),
                 pass: dry_vs_parse >= DRY_VS_PARSE,
             },
