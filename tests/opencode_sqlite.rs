@@ -160,6 +160,37 @@ fn a_cleanly_closed_wal_database_is_read_without_creating_wal_or_shm_files() {
 }
 
 #[test]
+fn a_cleanly_closed_database_that_changes_during_the_read_is_read_again_without_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("opencode.db");
+    let writer = create_database(&db, true);
+    let id = |n: usize| format!("ses_1000000000ffeTestSession00{n}");
+    for n in 0..3 {
+        insert_session(&writer, &id(n), None);
+        insert_message(&writer, &id(n), n as i64 + 1, &format!("message {n}"));
+    }
+    drop(writer); // closed cleanly: read `immutable`, which cannot see later writes by itself
+    let discovery = source::discover(Tool::OpenCode, &[dir.path().to_path_buf()], None);
+    let mut delivered = Vec::new();
+    let outcome = source::read_known(&discovery.candidates[0], &Default::default(), &mut |session| {
+        if delivered.is_empty() {
+            // OpenCode adds a session while the first one is planned.
+            let writer = Connection::open(&db).unwrap();
+            insert_session(&writer, &id(3), None);
+            insert_message(&writer, &id(3), 4, "message 3");
+        }
+        delivered.push(session.id.clone());
+    });
+    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        (0..4).map(id).collect::<Vec<_>>(),
+        "the read restarted (the new session is seen) and delivered nothing twice"
+    );
+}
+
+#[test]
 fn a_wal_left_without_its_shm_is_read_from_a_private_copy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("opencode.db");
