@@ -129,22 +129,16 @@ async fn empty_tables(db: &common::TestDb) {
 
 async fn count_rows(db: &common::TestDb, tree_root: &str) -> i64 {
     let client = db.client().await;
-    let exists: bool = client
-        .query_one("select to_regclass('memory') is not null", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let exists: bool = common::query_value(&client, "select to_regclass('memory') is not null", &[]).await;
     if !exists {
         return 0;
     }
-    client
-        .query_one(
-            "select count(*) from memory where tree <@ $1::text::ltree",
-            &[&tree_root],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(
+        &client,
+        "select count(*) from memory where tree <@ $1::text::ltree",
+        &[&tree_root],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -196,6 +196,13 @@ impl Run {
     }
 }
 
+/// Waits for `child`, which must succeed after retrying something the database refused.
+fn assert_succeeded_after_retrying(child: Child, context: &str) {
+    let run = Run::of(child);
+    run.assert_success(context);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+}
+
 fn run(mut command: Command) -> Run {
     Run::of(command.spawn().unwrap())
 }
@@ -311,40 +318,21 @@ struct Dump {
 }
 
 async fn dump_schema(client: &tokio_postgres::Client, schema: &str) -> Dump {
-    let lines =
-        |rows: Vec<tokio_postgres::Row>| -> Vec<String> { rows.iter().map(|row| row.get(0)).collect() };
-    let memories = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', id::text, content, (meta - 'imported_at')::text, tree::text, temporal::text) \
-                 from {schema}.memory order by id"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    let projects = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', project_key, slug, git_remote) from {schema}.memtree_projects order by project_key"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    let migrations = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', version, name, encode(checksum, 'hex')) from {schema}.memtree_migrations order by version"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
+    let lines = |sql: String| async move { common::query_rows(client, &sql, |row| row.get(0)).await };
     Dump {
-        memories: lines(memories),
-        projects: lines(projects),
-        migrations: lines(migrations),
+        memories: lines(format!(
+            "select concat_ws(' | ', id::text, content, (meta - 'imported_at')::text, tree::text, temporal::text) \
+             from {schema}.memory order by id"
+        ))
+        .await,
+        projects: lines(format!(
+            "select concat_ws(' | ', project_key, slug, git_remote) from {schema}.memtree_projects order by project_key"
+        ))
+        .await,
+        migrations: lines(format!(
+            "select concat_ws(' | ', version, name, encode(checksum, 'hex')) from {schema}.memtree_migrations order by version"
+        ))
+        .await,
     }
 }
 
@@ -584,9 +572,7 @@ fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
     resume(&importing);
     std::thread::sleep(Duration::from_millis(200));
     cluster.start_again();
-    let survived = Run::of(importing);
-    survived.assert_success("an import whose server restarted");
-    assert!(survived.stderr.contains("retrying"), "{}", survived.stderr);
+    assert_succeeded_after_retrying(importing, "an import whose server restarted");
     assert_same(&reference.dump, &setup.dump(&db), "after a restart");
 }
 
@@ -599,22 +585,17 @@ fn an_import_whose_connections_are_terminated_retries_and_completes() {
     let db = setup.test_db();
     let importing = setup.import_stopped_at(&db, "write.before_commit:2");
     let terminated: i64 = setup.runtime.block_on(async {
-        db.client()
-            .await
-            .query_one(
-                "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity \
-                 where datname = current_database() and application_name = 'memtree'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
+        common::query_value(
+            &db.client().await,
+            "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity \
+             where datname = current_database() and application_name = 'memtree'",
+            &[],
+        )
+        .await
     });
     assert!(terminated >= 1, "the import's connections were found");
     resume(&importing);
-    let survived = Run::of(importing);
-    survived.assert_success("an import whose connections were terminated");
-    assert!(survived.stderr.contains("retrying"), "{}", survived.stderr);
+    assert_succeeded_after_retrying(importing, "an import whose connections were terminated");
     assert_same(&reference.dump, &setup.dump(&db), "after the terminations");
 }
 
@@ -661,20 +642,15 @@ fn concurrent_imports_of_different_scopes_agree_on_slugs() {
     }
     let (projects, mismatched): (i64, i64) = setup.runtime.block_on(async {
         let client = db.client().await;
-        let projects = client
-            .query_one("select count(distinct slug) from memtree_projects", &[])
-            .await
-            .unwrap()
-            .get(0);
-        let mismatched = client
-            .query_one(
-                "select count(*) from memory m left join memtree_projects p on p.project_key = m.meta->>'source_cwd' \
-                 where p.slug is distinct from subpath(m.tree, 1, 1)::text",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let projects =
+            common::query_value(&client, "select count(distinct slug) from memtree_projects", &[]).await;
+        let mismatched = common::query_value(
+            &client,
+            "select count(*) from memory m left join memtree_projects p on p.project_key = m.meta->>'source_cwd' \
+             where p.slug is distinct from subpath(m.tree, 1, 1)::text",
+            &[],
+        )
+        .await;
         (projects, mismatched)
     });
     assert_eq!(projects, 12);
@@ -711,9 +687,7 @@ fn two_schemas_created_at_once_both_get_their_tables() {
     }
     resume(&first);
     Run::of(first).assert_success("the first schema");
-    let second = Run::of(second);
-    second.assert_success("the second schema");
-    assert!(second.stderr.contains("retrying"), "{}", second.stderr);
+    assert_succeeded_after_retrying(second, "the second schema");
     let (one, two) = setup.runtime.block_on(async {
         let client = db.client().await;
         (
@@ -726,28 +700,20 @@ fn two_schemas_created_at_once_both_get_their_tables() {
 }
 
 async fn waiting_on_a_lock(db: &common::TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one(
-            "select count(*) from pg_stat_activity where datname = current_database() \
-             and application_name = 'memtree' and wait_event_type = 'Lock'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(
+        &db.client().await,
+        "select count(*) from pg_stat_activity where datname = current_database() \
+         and application_name = 'memtree' and wait_event_type = 'Lock'",
+        &[],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
 // 4. Sources that change under the import
 
 async fn count_memories(db: &common::TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(&db.client().await, "select count(*) from memory", &[]).await
 }
 
 fn vanished(report: &Value) -> usize {

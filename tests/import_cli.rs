@@ -172,23 +172,16 @@ fn written(report: &Value) -> (u64, u64, u64) {
 
 /// Rows in `table` (a fixed name from the test, never input).
 async fn count_rows(client: &tokio_postgres::Client, table: &str) -> u64 {
-    let count: i64 = client
-        .query_one(&format!("select count(*) from {table}"), &[])
-        .await
-        .unwrap()
-        .get(0);
+    let count: i64 = common::query_value(client, &format!("select count(*) from {table}"), &[]).await;
     count as u64
 }
 
 /// Every stored row's id with its transaction id: equal snapshots mean nothing was rewritten.
 async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, String)> {
-    client
-        .query("select id, xmin::text from memory order by id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
+    common::query_rows(client, "select id, xmin::text from memory order by id", |row| {
+        (row.get(0), row.get(1))
+    })
+    .await
 }
 
 #[tokio::test]
@@ -251,22 +244,19 @@ async fn switching_to_full_transcript_rerenders_rows_in_place() {
     assert_eq!(unchanged, 0);
 
     let client = scene.db.client().await;
-    let modes: Vec<String> = client
-        .query("select distinct meta->>'content_mode' from memory", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let modes: Vec<String> = common::query_rows(
+        &client,
+        "select distinct meta->>'content_mode' from memory",
+        |row| row.get(0),
+    )
+    .await;
     assert_eq!(modes, vec!["full_transcript".to_owned()]);
-    let created_kept: i64 = client
-        .query_one(
-            "select count(*) from memory where updated_at is not null and created_at < updated_at",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let created_kept: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where updated_at is not null and created_at < updated_at",
+        &[],
+    )
+    .await;
     assert_eq!(
         created_kept as u64, text_rows,
         "updated rows keep their id and created_at"
@@ -285,11 +275,12 @@ async fn dry_run_classifies_against_the_database_and_writes_nothing() {
         .unwrap()
         .contains("does not exist yet"));
     let client = scene.db.client().await;
-    let tables: i64 = client
-        .query_one("select count(*) from pg_tables where tablename = 'memory'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let tables: i64 = common::query_value(
+        &client,
+        "select count(*) from pg_tables where tablename = 'memory'",
+        &[],
+    )
+    .await;
     assert_eq!(tables, 0, "a dry run creates nothing");
 
     let import = scene.import_all("codex", &sources, &[]);
@@ -551,16 +542,12 @@ fn write_claude_session(projects: &Path, session_id: &str, cwd: &str) {
 }
 
 async fn stored_trees(client: &tokio_postgres::Client) -> Vec<(String, String)> {
-    client
-        .query(
-            "select distinct meta->>'source_cwd', tree::text from memory order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
+    common::query_rows(
+        client,
+        "select distinct meta->>'source_cwd', tree::text from memory order by 1",
+        |row| (row.get(0), row.get(1)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -858,17 +845,19 @@ async fn secrets_never_reach_the_database_unless_asked() {
     let run = scene.import("claude", &source, &[]);
     assert_eq!(run.json()["messages"]["redactions"]["anthropic_key"], 1);
     let client = scene.db.client().await;
-    let leaked: i64 = client
-        .query_one("select count(*) from memory where content like '%' || $1 || '%' or meta::text like '%' || $1 || '%'", &[&secret])
-        .await
-        .unwrap()
-        .get(0);
+    let leaked: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%' || $1 || '%' or meta::text like '%' || $1 || '%'",
+        &[&secret],
+    )
+    .await;
     assert_eq!(leaked, 0);
-    let marked: i64 = client
-        .query_one("select count(*) from memory where content like '%[REDACTED:anthropic_key]%' and meta->'redactions'->>'anthropic_key' = '1'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let marked: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%[REDACTED:anthropic_key]%' and meta->'redactions'->>'anthropic_key' = '1'",
+        &[],
+    )
+    .await;
     assert_eq!(marked, 1);
 
     let kept = scene.import("claude", &source, &["--no-redact"]);
@@ -877,14 +866,12 @@ async fn secrets_never_reach_the_database_unless_asked() {
         3,
         "--no-redact is another option set: rows are re-rendered"
     );
-    let stored: i64 = client
-        .query_one(
-            "select count(*) from memory where content like '%' || $1 || '%'",
-            &[&secret],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let stored: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%' || $1 || '%'",
+        &[&secret],
+    )
+    .await;
     assert_eq!(stored, 1, "--no-redact stores the text as it is");
 }
 

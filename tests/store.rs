@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::query_value;
+use common::{query_rows, query_value};
 use memtree::model::Tool;
 use memtree::plan::{PlannedMemory, IMPORTER_VERSION};
 use memtree::slug::ProjectKey;
@@ -91,35 +91,29 @@ async fn stored(client: &tokio_postgres::Client, schema: &str) -> Vec<StoredRow>
         "select id, content, meta, tree::text, temporal::text, created_at, updated_at, xmin::text \
          from \"{schema}\".memory order by id"
     );
-    client
-        .query(&sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.get(0),
-                row.get(1),
-                row.get(2),
-                row.get(3),
-                row.get(4),
-                row.get(5),
-                row.get(6),
-                row.get(7),
-            )
-        })
-        .collect()
+    query_rows(client, &sql, |row| {
+        (
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+            row.get(6),
+            row.get(7),
+        )
+    })
+    .await
 }
 
 /// (version, name, checksum length, applied_at) of every applied migration.
 async fn history(client: &tokio_postgres::Client) -> Vec<(i32, String, i32, DateTime<Utc>)> {
-    client
-        .query("select version, name, length(checksum), applied_at from public.memtree_migrations order by version", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-        .collect()
+    query_rows(
+        client,
+        "select version, name, length(checksum), applied_at from public.memtree_migrations order by version",
+        |row| (row.get(0), row.get(1), row.get(2), row.get(3)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -145,13 +139,12 @@ async fn migrations_apply_once_and_are_recorded() {
     Store::open(db.config.clone(), "public").await.unwrap();
     assert_eq!(history(&client).await, first, "a re-open applies nothing");
 
-    let indexes: Vec<String> = client
-        .query("select indexname from pg_indexes where schemaname = 'public' and tablename = 'memory' order by 1", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let indexes: Vec<String> = query_rows(
+        &client,
+        "select indexname from pg_indexes where schemaname = 'public' and tablename = 'memory' order by 1",
+        |row| row.get(0),
+    )
+    .await;
     assert_eq!(
         indexes,
         [
@@ -169,17 +162,13 @@ async fn migrations_apply_once_and_are_recorded() {
         &[],
     )
     .await;
-    let compression: Vec<String> = client
-        .query(
-            "select attcompression::text from pg_attribute \
+    let compression: Vec<String> = query_rows(
+        &client,
+        "select attcompression::text from pg_attribute \
              where attrelid = 'public.memory'::regclass and attname in ('content', 'meta') order by attname",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        |row| row.get(0),
+    )
+    .await;
     let expected = if lz4_available { "l" } else { "" };
     assert_eq!(compression, [expected, expected]);
 }
