@@ -154,11 +154,7 @@ mod tests {
     fn entry(path: &str, size: u64, key: &str) -> LedgerEntry {
         LedgerEntry {
             path: path.to_owned(),
-            state: FileState {
-                size,
-                mtime_ns: 7,
-                inode: 9,
-            },
+            state: state(size, 7, 9),
             consumed: size,
             importer_version: "v1".to_owned(),
             options_key: key.to_owned(),
@@ -166,18 +162,23 @@ mod tests {
         }
     }
 
+    /// A ledger of `entries` that accepts the options key `k`, for importer `version`.
+    fn ledger_of(entries: Vec<LedgerEntry>, version: &str) -> Ledger {
+        Ledger::new(entries, vec!["k".to_owned()], version)
+    }
+
+    fn state(size: u64, mtime_ns: i64, inode: u64) -> FileState {
+        FileState {
+            size,
+            mtime_ns,
+            inode,
+        }
+    }
+
     #[test]
     fn only_identical_files_under_accepted_options_are_unchanged() {
-        let ledger = Ledger::new(
-            vec![entry("/a", 10, "k"), entry("/b", 10, "other")],
-            vec!["k".to_owned()],
-            "v1",
-        );
-        let same = FileState {
-            size: 10,
-            mtime_ns: 7,
-            inode: 9,
-        };
+        let ledger = ledger_of(vec![entry("/a", 10, "k"), entry("/b", 10, "other")], "v1");
+        let same = state(10, 7, 9);
         assert!(ledger.is_unchanged("/a", &same));
         assert!(!ledger.is_unchanged("/b", &same), "recorded under other options");
         assert!(!ledger.is_unchanged("/c", &same), "never recorded");
@@ -188,7 +189,7 @@ mod tests {
         ] {
             assert!(!ledger.is_unchanged("/a", &changed), "{changed:?}");
         }
-        let bumped = Ledger::new(vec![entry("/a", 10, "k")], vec!["k".to_owned()], "v2");
+        let bumped = ledger_of(vec![entry("/a", 10, "k")], "v2");
         assert!(!bumped.is_unchanged("/a", &same), "another importer version");
     }
 
@@ -198,16 +199,11 @@ mod tests {
             resumable: false,
             ..entry("/n", 10, "k")
         };
-        let ledger = Ledger::new(
+        let ledger = ledger_of(
             vec![entry("/a", 10, "k"), entry("/b", 10, "other"), without_checkpoint],
-            vec!["k".to_owned()],
             "v1",
         );
-        let grown = FileState {
-            size: 15,
-            mtime_ns: 8,
-            inode: 9,
-        };
+        let grown = state(15, 8, 9);
         assert!(ledger.can_resume("/a", &grown));
         assert!(
             ledger.can_resume("/a", &FileState { size: 10, ..grown }),
@@ -224,7 +220,7 @@ mod tests {
         assert!(!ledger.can_resume("/b", &grown), "recorded under other options");
         assert!(!ledger.can_resume("/n", &grown), "no checkpoint");
         assert!(!ledger.can_resume("/c", &grown), "never recorded");
-        let bumped = Ledger::new(vec![entry("/a", 10, "k")], vec!["k".to_owned()], "v2");
+        let bumped = ledger_of(vec![entry("/a", 10, "k")], "v2");
         assert!(!bumped.can_resume("/a", &grown), "another importer version");
     }
 

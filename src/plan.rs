@@ -525,6 +525,16 @@ mod tests {
         serde_json::from_str(&row.meta).expect("meta is a JSON object")
     }
 
+    /// The plan of `session` alone in the default mode.
+    fn plan_default(session: Session) -> SessionPlan {
+        plan_session(
+            session,
+            &project(),
+            &options(ContentMode::Default),
+            &mut HashSet::new(),
+        )
+    }
+
     fn text(text: &str) -> Block {
         Block::new(BlockKind::Text, text)
     }
@@ -555,12 +565,7 @@ mod tests {
     #[test]
     fn rows_carry_reference_ids_trees_and_meta_without_empty_facts() {
         let session = session(vec![message("user-1", Role::User, vec![text("hello")])]);
-        let plan = plan_session(
-            session.clone(),
-            &project(),
-            &options(ContentMode::Default),
-            &mut HashSet::new(),
-        );
+        let plan = plan_default(session.clone());
         let row = &plan.memories[0];
         assert_eq!(row.id.to_string(), "019d487c-54e8-7f5b-b31f-90dcb043b69f");
         assert_eq!(row.tree, "projects.p.agent_sessions");
@@ -626,12 +631,7 @@ mod tests {
     fn nul_characters_never_reach_the_database() {
         let mut session = session(vec![message("m\0", Role::User, vec![text("a\0b")])]);
         session.facts.title = Some("t\0".to_owned());
-        let plan = plan_session(
-            session,
-            &project(),
-            &options(ContentMode::Default),
-            &mut HashSet::new(),
-        );
+        let plan = plan_default(session);
         let row = &plan.memories[0];
         assert_eq!(row.content, "a\u{fffd}b");
         assert!(!row.meta.contains("\\u0000"));
@@ -641,12 +641,7 @@ mod tests {
     fn giant_content_is_cut_at_a_char_boundary_and_marked() {
         let big = "é".repeat(MAX_CONTENT_BYTES);
         let session = session(vec![message("m", Role::User, vec![text(&big)])]);
-        let plan = plan_session(
-            session,
-            &project(),
-            &options(ContentMode::Default),
-            &mut HashSet::new(),
-        );
+        let plan = plan_default(session);
         let row = &plan.memories[0];
         assert!(row.content.len() < MAX_CONTENT_BYTES + 100);
         assert!(row.content.ends_with("more bytes not stored]"));

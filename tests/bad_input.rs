@@ -129,22 +129,16 @@ async fn empty_tables(db: &common::TestDb) {
 
 async fn count_rows(db: &common::TestDb, tree_root: &str) -> i64 {
     let client = db.client().await;
-    let exists: bool = client
-        .query_one("select to_regclass('memory') is not null", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let exists: bool = common::query_value(&client, "select to_regclass('memory') is not null", &[]).await;
     if !exists {
         return 0;
     }
-    client
-        .query_one(
-            "select count(*) from memory where tree <@ $1::text::ltree",
-            &[&tree_root],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(
+        &client,
+        "select count(*) from memory where tree <@ $1::text::ltree",
+        &[&tree_root],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +247,66 @@ fn fate_case(name: &'static str, fate: Fate, file: &str, write: impl Fn(&Path) +
     }
 }
 
+/// A JSONL tool's one-session test transcript: where its file goes under the source directory,
+/// and the lines its middle line (line 2) is framed by.
+#[derive(Clone, Copy)]
+struct Transcript {
+    file: fn(&Path) -> PathBuf,
+    around: fn(Vec<u8>) -> Vec<u8>,
+}
+
+const CLAUDE: Transcript = Transcript {
+    file: claude_file,
+    around: claude_around,
+};
+
+const CODEX: Transcript = Transcript {
+    file: codex_file,
+    around: codex_around,
+};
+
+impl Transcript {
+    /// The file's path relative to the source directory, as diagnostics name it.
+    fn rel(self) -> String {
+        (self.file)(Path::new("")).display().to_string()
+    }
+
+    fn write(self, dir: &Path, bytes: impl AsRef<[u8]>) {
+        write_file(&(self.file)(dir), bytes);
+    }
+
+    /// Writes the transcript with `middle` (raw bytes) as its line 2.
+    fn write_around(self, dir: &Path, middle: Vec<u8>) {
+        self.write(dir, (self.around)(middle));
+    }
+
+    /// A case whose line 2 is `middle`, which meets `fate`.
+    fn middle_case(self, name: &'static str, fate: Fate, middle: impl Into<Vec<u8>>) -> Case {
+        let middle = middle.into();
+        fate_case(name, fate, &self.rel(), move |dir| {
+            self.write_around(dir, middle.clone())
+        })
+    }
+
+    /// A case whose line 2 is `record` with its `#` made an invalid UTF-8 byte (inside a string):
+    /// reported, and the line still imported.
+    fn invalid_utf8_case(self, record: Value) -> Case {
+        let line = record.to_string().replace('#', "\u{1}");
+        let middle: Vec<u8> = line
+            .bytes()
+            .map(|byte| if byte == 1 { 0xff } else { byte })
+            .collect();
+        let rel = self.rel();
+        case(
+            "invalid_utf8_in_text",
+            move |dir| self.write_around(dir, middle.clone()),
+            0,
+            &[(&rel, Some(2), "invalid_utf8")],
+            3,
+        )
+    }
+}
+
 /// A symlink pointing at itself.
 fn symlink_loop(path: &Path) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -287,10 +341,6 @@ fn claude_tool_result(uuid: &str) -> Value {
 
 fn claude_file(dir: &Path) -> PathBuf {
     dir.join("proj").join(format!("{CLAUDE_SID}.jsonl"))
-}
-
-fn claude_rel() -> String {
-    format!("proj/{CLAUDE_SID}.jsonl")
 }
 
 /// A three-line session whose middle line is `middle` (raw bytes).
@@ -423,130 +473,71 @@ fn claude_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
 }
 
 fn claude_cases() -> Vec<Case> {
-    let rel = claude_rel();
-    let rel = rel.as_str();
     let mut cases = vec![
-        case("empty", |dir| write_file(&claude_file(dir), ""), 0, &[], 0),
-        case(
-            "whitespace",
-            |dir| write_file(&claude_file(dir), " \n\t\r\n  "),
-            0,
-            &[],
-            0,
-        ),
+        case("empty", |dir| CLAUDE.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| CLAUDE.write(dir, " \n\t\r\n  "), 0, &[], 0),
         case(
             "torn_last_line",
             |dir| {
                 let mut bytes = lines(&[claude_user("u1", "one"), claude_assistant("a2", "two")]);
                 bytes.extend(&lines(&[claude_user("u3", "three")])[..40]);
-                write_file(&claude_file(dir), bytes);
+                CLAUDE.write(dir, bytes);
             },
             0,
             &[],
             2,
         ),
-        case(
-            "invalid_utf8_in_text",
-            |dir| {
-                let line = claude_user("u2", "caf#").to_string().replace('#', "\u{1}");
-                let bytes = line
-                    .bytes()
-                    .map(|byte| if byte == 1 { 0xff } else { byte })
-                    .collect();
-                write_file(&claude_file(dir), claude_around(bytes));
-            },
-            0,
-            &[(rel, Some(2), "invalid_utf8")],
-            3,
-        ),
-        case(
+        CLAUDE.invalid_utf8_case(claude_user("u2", "caf#")),
+        CLAUDE.middle_case(
             "invalid_utf8_outside_strings",
-            |dir| write_file(&claude_file(dir), claude_around(b"{\"type\":\xff}".to_vec())),
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            b"{\"type\":\xff}",
         ),
-        case(
-            "raw_nul_byte",
-            |dir| {
-                write_file(
-                    &claude_file(dir),
-                    claude_around(b"{\"type\":\"user\",\0}".to_vec()),
-                )
-            },
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
-        ),
-        case(
+        CLAUDE.middle_case("raw_nul_byte", Fate::Malformed, b"{\"type\":\"user\",\0}"),
+        CLAUDE.middle_case(
             "escaped_nul_in_content_id_and_cwd",
-            |dir| {
-                let line = set(
-                    set(
-                        claude_user("u\u{0}2", "a\u{0}b"),
-                        "/cwd",
-                        json!("/home/dev/p\u{0}q"),
-                    ),
-                    "/sessionId",
-                    json!("s\u{0}x"),
-                );
-                write_file(&claude_file(dir), claude_around(line.to_string().into_bytes()));
-            },
-            0,
-            &[],
-            3,
+            Fate::Kept,
+            set(
+                set(
+                    claude_user("u\u{0}2", "a\u{0}b"),
+                    "/cwd",
+                    json!("/home/dev/p\u{0}q"),
+                ),
+                "/sessionId",
+                json!("s\u{0}x"),
+            )
+            .to_string(),
         ),
-        case(
+        CLAUDE.middle_case(
             "glued_records",
-            |dir| {
-                let glued = format!("{}{}", claude_user("u2", "two"), claude_user("u3", "three"));
-                write_file(&claude_file(dir), claude_around(glued.into_bytes()));
-            },
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            format!("{}{}", claude_user("u2", "two"), claude_user("u3", "three")),
         ),
-        case(
+        CLAUDE.middle_case(
             "nested_10000_deep",
-            |dir| {
-                let line = claude_user("u2", "x")
-                    .to_string()
-                    .replace("\"x\"", &deep_json(10_000));
-                write_file(&claude_file(dir), claude_around(line.into_bytes()));
-            },
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            claude_user("u2", "x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
         ),
         // Fields memtree does not read are skipped without recursion: any depth is fine there.
-        case(
+        CLAUDE.middle_case(
             "deep_in_ignored_field",
-            |dir| {
-                let line = set(claude_user("u2", "x"), "/toolUseResult", json!("DEEP"))
-                    .to_string()
-                    .replace("\"DEEP\"", &deep_json(10_000));
-                write_file(&claude_file(dir), claude_around(line.into_bytes()));
-            },
-            0,
-            &[],
-            3,
+            Fate::Kept,
+            set(claude_user("u2", "x"), "/toolUseResult", json!("DEEP"))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
         ),
-        case(
+        CLAUDE.middle_case(
             "unknown_record_types",
-            |dir| {
-                let mut unknown = claude_user("u2", "x");
-                unknown["type"] = json!("queue-operation-v9");
-                write_file(&claude_file(dir), claude_around(unknown.to_string().into_bytes()));
-            },
-            0,
-            &[],
-            2,
+            Fate::Ignored,
+            set(claude_user("u2", "x"), "/type", json!("queue-operation-v9")).to_string(),
         ),
         case(
             "directory_named_like_a_transcript",
             |dir| {
                 fs::create_dir_all(dir.join("proj").join("x.jsonl")).unwrap();
-                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
             },
             0,
             &[],
@@ -556,7 +547,7 @@ fn claude_cases() -> Vec<Case> {
             "symlink_loop",
             |dir| {
                 symlink_loop(&dir.join("proj").join("loop.jsonl"));
-                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
             },
             1,
             &[("proj/loop.jsonl", None, "unreadable")],
@@ -567,7 +558,7 @@ fn claude_cases() -> Vec<Case> {
             |dir| {
                 fs::create_dir_all(dir.join("proj")).unwrap();
                 std::os::unix::fs::symlink("..", dir.join("proj").join("up")).unwrap();
-                write_file(&claude_file(dir), lines(&[claude_user("u1", "one")]));
+                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
             },
             0,
             &[],
@@ -582,10 +573,7 @@ fn claude_cases() -> Vec<Case> {
             _ => claude_tool_result("r2"),
         };
         let record = set(record, pointer, value.clone());
-        let middle = record.to_string().into_bytes();
-        cases.push(fate_case(name, fate, rel, move |dir| {
-            write_file(&claude_file(dir), claude_around(middle.clone()))
-        }));
+        cases.push(CLAUDE.middle_case(name, fate, record.to_string()));
         eprintln!("{name}: {template} {pointer} = {value} -> {fate:?}");
     }
     cases
@@ -743,10 +731,6 @@ fn codex_file(dir: &Path) -> PathBuf {
     dir.join("2025").join("09").join("01").join(CODEX_FILE)
 }
 
-fn codex_rel() -> String {
-    format!("2025/09/01/{CODEX_FILE}")
-}
-
 /// A rollout of its meta line, `middle` (line 2), and two assistant messages.
 fn codex_around(middle: Vec<u8>) -> Vec<u8> {
     let mut bytes = lines(&[codex_meta()]);
@@ -760,8 +744,6 @@ fn codex_around(middle: Vec<u8>) -> Vec<u8> {
 }
 
 fn codex_cases() -> Vec<Case> {
-    let rel = codex_rel();
-    let rel = rel.as_str();
     let document = |dir: &Path, bytes: &[u8]| {
         write_file(
             &dir.join("rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json"),
@@ -770,53 +752,26 @@ fn codex_cases() -> Vec<Case> {
     };
     let document_rel = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
     let mut cases = vec![
-        case("empty", |dir| write_file(&codex_file(dir), ""), 0, &[], 0),
-        case(
-            "whitespace",
-            |dir| write_file(&codex_file(dir), "\n \n\t"),
-            0,
-            &[],
-            0,
-        ),
+        case("empty", |dir| CODEX.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| CODEX.write(dir, "\n \n\t"), 0, &[], 0),
         case(
             "torn_last_line",
             |dir| {
                 let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
                 bytes.extend(&lines(&[codex_message("assistant", "two")])[..30]);
-                write_file(&codex_file(dir), bytes);
+                CODEX.write(dir, bytes);
             },
             0,
             &[],
             1,
         ),
-        case(
-            "invalid_utf8_in_text",
-            |dir| {
-                let line = codex_message("user", "caf#").to_string().replace('#', "\u{1}");
-                let bytes = line
-                    .bytes()
-                    .map(|byte| if byte == 1 { 0xff } else { byte })
-                    .collect();
-                write_file(&codex_file(dir), codex_around(bytes));
-            },
-            0,
-            &[(rel, Some(2), "invalid_utf8")],
-            3,
-        ),
-        case(
+        CODEX.invalid_utf8_case(codex_message("user", "caf#")),
+        CODEX.middle_case(
             "invalid_utf8_outside_strings",
-            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\xff}".to_vec())),
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            b"{\"type\":\xff}",
         ),
-        case(
-            "raw_nul_byte",
-            |dir| write_file(&codex_file(dir), codex_around(b"{\"type\":\0\"x\"}".to_vec())),
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
-        ),
+        CODEX.middle_case("raw_nul_byte", Fate::Malformed, b"{\"type\":\0\"x\"}"),
         case(
             "escaped_nul_in_content_ids_and_cwd",
             |dir| {
@@ -825,59 +780,35 @@ fn codex_cases() -> Vec<Case> {
                 meta["payload"]["id"] = json!("s\u{0}1");
                 let mut message = codex_message("user", "a\u{0}b");
                 message["payload"]["id"] = json!("m\u{0}1");
-                write_file(&codex_file(dir), lines(&[meta, message]));
+                CODEX.write(dir, lines(&[meta, message]));
             },
             0,
             &[],
             1,
         ),
-        case(
+        CODEX.middle_case(
             "glued_records",
-            |dir| {
-                let glued = format!("{}{}", codex_message("user", "a"), codex_message("user", "b"));
-                write_file(&codex_file(dir), codex_around(glued.into_bytes()));
-            },
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            format!("{}{}", codex_message("user", "a"), codex_message("user", "b")),
         ),
-        case(
+        CODEX.middle_case(
             "nested_10000_deep",
-            |dir| {
-                let line = codex_message("user", "x")
-                    .to_string()
-                    .replace("\"x\"", &deep_json(10_000));
-                write_file(&codex_file(dir), codex_around(line.into_bytes()));
-            },
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
+            Fate::Malformed,
+            codex_message("user", "x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
         ),
-        case(
+        CODEX.middle_case(
             "unknown_record_types",
-            |dir| {
-                let line = codex_wrap("brand_new_kind", json!({"type":"message","role":"user"}));
-                write_file(&codex_file(dir), codex_around(line.to_string().into_bytes()));
-            },
-            0,
-            &[],
-            2,
+            Fate::Ignored,
+            codex_wrap("brand_new_kind", json!({"type":"message","role":"user"})).to_string(),
         ),
-        case(
-            "record_not_an_object",
-            |dir| write_file(&codex_file(dir), codex_around(b"\"just a string\"".to_vec())),
-            1,
-            &[(rel, Some(2), "malformed")],
-            2,
-        ),
+        CODEX.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
         case(
             "directory_named_like_a_rollout",
             |dir| {
                 fs::create_dir_all(dir.join(CODEX_FILE.replace("5973", "6973"))).unwrap();
-                write_file(
-                    &codex_file(dir),
-                    lines(&[codex_meta(), codex_message("user", "one")]),
-                );
+                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
             },
             0,
             &[],
@@ -887,10 +818,7 @@ fn codex_cases() -> Vec<Case> {
             "symlink_loop",
             |dir| {
                 symlink_loop(&dir.join(CODEX_FILE.replace("5973", "6973")));
-                write_file(
-                    &codex_file(dir),
-                    lines(&[codex_meta(), codex_message("user", "one")]),
-                );
+                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
             },
             1,
             &[(&CODEX_FILE.replace("5973", "6973"), None, "unreadable")],
@@ -953,19 +881,17 @@ fn codex_cases() -> Vec<Case> {
     for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {
         let name: &'static str = format!("wrong_type_{index}").leak();
         let mutated = set(codex_template(template), pointer, value.clone());
-        let bytes = if template == "meta" {
+        let case = if template == "meta" {
             let mut bytes = lines(&[mutated, codex_message("user", "two")]);
             bytes.extend(lines(&[
                 codex_message("assistant", "three"),
                 codex_message("assistant", "four"),
             ]));
-            bytes
+            fate_case(name, fate, &CODEX.rel(), move |dir| CODEX.write(dir, &bytes))
         } else {
-            codex_around(mutated.to_string().into_bytes())
+            CODEX.middle_case(name, fate, mutated.to_string())
         };
-        cases.push(fate_case(name, fate, rel, move |dir| {
-            write_file(&codex_file(dir), &bytes)
-        }));
+        cases.push(case);
         eprintln!("codex {name}: {template} {pointer} = {value} -> {fate:?}");
     }
     cases
@@ -1115,15 +1041,36 @@ fn opencode_wrong_types() -> Vec<(&'static str, &'static str, Value, i64, bool)>
     table
 }
 
+/// A case whose first part file holds `body`, which is reported as malformed (its message then
+/// has no content: two rows).
+fn opencode_malformed_part(name: &'static str, body: &'static [u8]) -> Case {
+    const PART1: &str = "storage/part/msg_1/prt_1.json";
+    case(
+        name,
+        move |dir| write_opencode(dir, Some((PART1, body))),
+        1,
+        &[(PART1, None, "malformed")],
+        2,
+    )
+}
+
+/// A case with `bytes` as the `opencode.db` beside the JSON storage, which is still read.
+fn opencode_unreadable_database(name: &'static str, bytes: Vec<u8>) -> Case {
+    case(
+        name,
+        move |dir| {
+            write_opencode(dir, None);
+            write_file(&dir.join("opencode.db"), &bytes);
+        },
+        1,
+        &[("opencode.db", None, "unreadable")],
+        3,
+    )
+}
+
 fn opencode_cases() -> Vec<Case> {
     const SESSION: &str = "storage/session/prj1/ses_1.json";
     const PART1: &str = "storage/part/msg_1/prt_1.json";
-    let database = |bytes: Vec<u8>| {
-        move |dir: &Path| {
-            write_opencode(dir, None);
-            write_file(&dir.join("opencode.db"), &bytes);
-        }
-    };
     let real_db = fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/opencode/database-and-storage/source/opencode.db"),
@@ -1137,20 +1084,8 @@ fn opencode_cases() -> Vec<Case> {
             &[(SESSION, None, "malformed")],
             0,
         ),
-        case(
-            "whitespace_part_file",
-            |dir| write_opencode(dir, Some((PART1, b" \n\t"))),
-            1,
-            &[(PART1, None, "malformed")],
-            2,
-        ),
-        case(
-            "torn_part_file",
-            |dir| write_opencode(dir, Some((PART1, b"{\"id\":\"prt_1\",\"type\":\"te"))),
-            1,
-            &[(PART1, None, "malformed")],
-            2,
-        ),
+        opencode_malformed_part("whitespace_part_file", b" \n\t"),
+        opencode_malformed_part("torn_part_file", b"{\"id\":\"prt_1\",\"type\":\"te"),
         case(
             "invalid_utf8_in_text",
             |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"caf\xff\"}"))),
@@ -1158,13 +1093,7 @@ fn opencode_cases() -> Vec<Case> {
             &[(PART1, None, "invalid_utf8")],
             3,
         ),
-        case(
-            "raw_nul_byte",
-            |dir| write_opencode(dir, Some((PART1, b"{\"type\":\"text\",\"text\":\"a\0b\"}"))),
-            1,
-            &[(PART1, None, "malformed")],
-            2,
-        ),
+        opencode_malformed_part("raw_nul_byte", b"{\"type\":\"text\",\"text\":\"a\0b\"}"),
         case(
             "escaped_nul_in_content_and_directory",
             |dir| {
@@ -1180,18 +1109,7 @@ fn opencode_cases() -> Vec<Case> {
             &[],
             3,
         ),
-        case(
-            "glued_objects",
-            |dir| {
-                write_opencode(
-                    dir,
-                    Some((PART1, br#"{"type":"text","text":"a"}{"type":"text"}"#)),
-                )
-            },
-            1,
-            &[(PART1, None, "malformed")],
-            2,
-        ),
+        opencode_malformed_part("glued_objects", br#"{"type":"text","text":"a"}{"type":"text"}"#),
         case(
             "nested_10000_deep",
             |dir| {
@@ -1229,27 +1147,12 @@ fn opencode_cases() -> Vec<Case> {
             &[("storage/part/msg_1/prt_0.json", None, "unreadable")],
             3,
         ),
-        case(
+        opencode_unreadable_database(
             "not_sqlite_database",
-            database(b"this is not a database, just text".to_vec()),
-            1,
-            &[("opencode.db", None, "unreadable")],
-            3,
+            b"this is not a database, just text".to_vec(),
         ),
-        case(
-            "empty_database",
-            database(Vec::new()),
-            1,
-            &[("opencode.db", None, "unreadable")],
-            3,
-        ),
-        case(
-            "truncated_database",
-            database(real_db[..real_db.len() / 3].to_vec()),
-            1,
-            &[("opencode.db", None, "unreadable")],
-            3,
-        ),
+        opencode_unreadable_database("empty_database", Vec::new()),
+        opencode_unreadable_database("truncated_database", real_db[..real_db.len() / 3].to_vec()),
     ];
     for (index, (file, pointer, value, rows, reported)) in opencode_wrong_types().into_iter().enumerate() {
         let name: &'static str = format!("wrong_type_{index}").leak();
@@ -1359,13 +1262,29 @@ async fn check_hostile_import(db: &common::TestDb, outcome: &Outcome, session_id
     assert_eq!(trees.len(), HOSTILE.len(), "one project per cwd: {trees:?}");
 }
 
-#[tokio::test]
-async fn claude_hostile_paths_and_cwds() {
+/// Writes one session per hostile name (`write_session(root, index, name)` writes session `index`
+/// and returns its id) under a root directory named `root_name`, imports the root, and checks the
+/// import with [`check_hostile_import`].
+async fn import_hostile_sessions(
+    tool: &str,
+    root_name: &[u8],
+    write_session: impl Fn(&Path, usize, &[u8]) -> String,
+) {
     let db = common::test_db().await;
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join(os_name(b"root 'x\xff"));
-    let mut session_ids = Vec::new();
-    for (index, name) in HOSTILE.iter().enumerate() {
+    let root = dir.path().join(os_name(root_name));
+    let session_ids: Vec<String> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(index, name)| write_session(&root, index, name))
+        .collect();
+    let outcome = import(&db, tool, &root, "case_hostile").await;
+    check_hostile_import(&db, &outcome, &session_ids).await;
+}
+
+#[tokio::test]
+async fn claude_hostile_paths_and_cwds() {
+    import_hostile_sessions("claude", b"root 'x\xff", |root, index, name| {
         let session_id = format!("{index:08}-1111-4222-8333-444444444444");
         let mut prompt = claude_user("u1", &hostile_prompt(index));
         prompt["sessionId"] = json!(session_id);
@@ -1375,21 +1294,16 @@ async fn claude_hostile_paths_and_cwds() {
         // The project directory and the file are both named by the hostile name.
         let file = root
             .join(os_name(name))
-            .join(os_name(&[*name, b".jsonl"].concat()));
+            .join(os_name(&[name, b".jsonl"].concat()));
         write_file(&file, lines(&[prompt, answer]));
-        session_ids.push(session_id);
-    }
-    let outcome = import(&db, "claude", &root, "case_hostile").await;
-    check_hostile_import(&db, &outcome, &session_ids).await;
+        session_id
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn codex_hostile_paths_and_cwds() {
-    let db = common::test_db().await;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join(os_name(b"root 'x\xff"));
-    let mut session_ids = Vec::new();
-    for (index, name) in HOSTILE.iter().enumerate() {
+    import_hostile_sessions("codex", b"root 'x\xff", |root, index, name| {
         let session_id = format!("{index:08}-1111-4222-8333-444444444444");
         let mut meta = codex_meta();
         meta["payload"]["id"] = json!(session_id);
@@ -1406,19 +1320,14 @@ async fn codex_hostile_paths_and_cwds() {
                 codex_message("assistant", "a"),
             ]),
         );
-        session_ids.push(session_id);
-    }
-    let outcome = import(&db, "codex", &root, "case_hostile").await;
-    check_hostile_import(&db, &outcome, &session_ids).await;
+        session_id
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn opencode_hostile_paths_and_cwds() {
-    let db = common::test_db().await;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join(os_name(b"root 'x\xff; %*.b"));
-    let mut session_ids = Vec::new();
-    for index in 0..HOSTILE.len() {
+    import_hostile_sessions("opencode", b"root 'x\xff; %*.b", |root, index, _| {
         let session_id = format!("ses_{index}");
         let storage = root.join("storage");
         let session = json!({"id":session_id,"directory":hostile_cwd(index),"time":{"created":OPENCODE_MS}});
@@ -1441,10 +1350,9 @@ async fn opencode_hostile_paths_and_cwds() {
                 json!({"type":"text","text":text}).to_string(),
             );
         }
-        session_ids.push(session_id);
-    }
-    let outcome = import(&db, "opencode", &root, "case_hostile").await;
-    check_hostile_import(&db, &outcome, &session_ids).await;
+        session_id
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1596,7 +1504,7 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
             let mut line = claude_assistant("a2", "look");
             line["message"]["content"][1] =
                 json!({"type":"image","source":{"type":"base64","media_type":"image/png","data":"HUGE"}});
-            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+            CLAUDE.write_around(dir, with_huge_string(line, ""));
         }),
         ("claude", "tool_result text", |dir| {
             let line = set(
@@ -1604,7 +1512,7 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
                 "/message/content/0/content",
                 json!("HUGE"),
             );
-            write_file(&claude_file(dir), claude_around(with_huge_string(line, "")));
+            CLAUDE.write_around(dir, with_huge_string(line, ""));
         }),
         ("codex", "base64 image", |dir| {
             let line = codex_wrap(
@@ -1613,11 +1521,11 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
                     {"type":"input_image","image_url":"HUGE"}]}),
             );
             let bytes = with_huge_string(line, "data:image/png;base64,");
-            write_file(&codex_file(dir), codex_around(bytes));
+            CODEX.write_around(dir, bytes);
         }),
         ("codex", "tool output text", |dir| {
             let line = set(codex_template("output"), "/payload/output", json!("HUGE"));
-            write_file(&codex_file(dir), codex_around(with_huge_string(line, "")));
+            CODEX.write_around(dir, with_huge_string(line, ""));
         }),
         ("opencode", "tool output text", |dir| {
             let part = json!({"type":"tool","tool":"bash","state":{"input":{},"output":"HUGE"}});

@@ -196,15 +196,15 @@ impl Run {
     }
 }
 
-fn run(mut command: Command) -> Run {
-    Run::of(command.spawn().unwrap())
+/// Waits for `child`, which must succeed after retrying something the database refused.
+fn assert_succeeded_after_retrying(child: Child, context: &str) {
+    let run = Run::of(child);
+    run.assert_success(context);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
 }
 
-/// Runs an import with `MEMTREE_FAILPOINT` set.
-fn run_with_failpoint(url: &str, source: &str, home: &Path, failpoint: &str) -> Run {
-    let mut command = import_command(url, source, home, &[]);
-    command.env("MEMTREE_FAILPOINT", failpoint);
-    run(command)
+fn run(mut command: Command) -> Run {
+    Run::of(command.spawn().unwrap())
 }
 
 /// Starts an import that stops itself at `failpoint` (`<point>[:<nth>]`), and waits until it has.
@@ -249,6 +249,62 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// What a fault test imports with: a runtime for its database calls, a private HOME, and the
+/// Claude Code sources (`--source`) it imports.
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    home: tempfile::TempDir,
+    source: String,
+}
+
+impl Setup {
+    fn new(source: String) -> Setup {
+        Setup::in_home(tempfile::tempdir().unwrap(), source)
+    }
+
+    /// For sources written into `home` itself.
+    fn in_home(home: tempfile::TempDir, source: String) -> Setup {
+        Setup {
+            runtime: runtime(),
+            home,
+            source,
+        }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn test_db(&self) -> common::TestDb {
+        self.runtime.block_on(common::test_db())
+    }
+
+    /// The import of the sources into `db`, with `extra` options.
+    fn import(&self, db: &common::TestDb, extra: &[&str]) -> Command {
+        import_command(&db.url(), &self.source, self.home(), extra)
+    }
+
+    /// The import into `db`, started and stopped at `failpoint` (see [`start_stopped_at`]).
+    fn import_stopped_at(&self, db: &common::TestDb, failpoint: &str) -> Child {
+        start_stopped_at(self.import(db, &[]), failpoint)
+    }
+
+    /// Runs the import into `db` with `MEMTREE_FAILPOINT` set.
+    fn run_with_failpoint(&self, db: &common::TestDb, failpoint: &str) -> Run {
+        let mut command = self.import(db, &[]);
+        command.env("MEMTREE_FAILPOINT", failpoint);
+        run(command)
+    }
+
+    fn dump(&self, db: &common::TestDb) -> Dump {
+        self.runtime.block_on(dump(db))
+    }
+
+    fn count_memories(&self, db: &common::TestDb) -> i64 {
+        self.runtime.block_on(count_memories(db))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Comparing databases
 
@@ -262,40 +318,21 @@ struct Dump {
 }
 
 async fn dump_schema(client: &tokio_postgres::Client, schema: &str) -> Dump {
-    let lines =
-        |rows: Vec<tokio_postgres::Row>| -> Vec<String> { rows.iter().map(|row| row.get(0)).collect() };
-    let memories = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', id::text, content, (meta - 'imported_at')::text, tree::text, temporal::text) \
-                 from {schema}.memory order by id"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    let projects = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', project_key, slug, git_remote) from {schema}.memtree_projects order by project_key"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
-    let migrations = client
-        .query(
-            &format!(
-                "select concat_ws(' | ', version, name, encode(checksum, 'hex')) from {schema}.memtree_migrations order by version"
-            ),
-            &[],
-        )
-        .await
-        .unwrap();
+    let lines = |sql: String| async move { common::query_rows(client, &sql, |row| row.get(0)).await };
     Dump {
-        memories: lines(memories),
-        projects: lines(projects),
-        migrations: lines(migrations),
+        memories: lines(format!(
+            "select concat_ws(' | ', id::text, content, (meta - 'imported_at')::text, tree::text, temporal::text) \
+             from {schema}.memory order by id"
+        ))
+        .await,
+        projects: lines(format!(
+            "select concat_ws(' | ', project_key, slug, git_remote) from {schema}.memtree_projects order by project_key"
+        ))
+        .await,
+        migrations: lines(format!(
+            "select concat_ws(' | ', version, name, encode(checksum, 'hex')) from {schema}.memtree_migrations order by version"
+        ))
+        .await,
     }
 }
 
@@ -406,19 +443,18 @@ fn an_import_killed_at_any_named_point_is_completed_by_the_next_run() {
         for points in CRASH_POINTS.chunks(CRASH_POINTS.len().div_ceil(2)) {
             let source = &source;
             scope.spawn(move || {
-                let runtime = runtime();
-                let home = tempfile::tempdir().unwrap();
+                let setup = Setup::new(source.clone());
                 for point in points {
-                    let db = runtime.block_on(common::test_db());
-                    let crashed = run_with_failpoint(&db.url(), source, home.path(), point);
+                    let db = setup.test_db();
+                    let crashed = setup.run_with_failpoint(&db, point);
                     assert!(
                         crashed.killed(),
                         "{point}: the import was not killed there ({:?}): the point is not reached\n{}",
                         crashed.status,
                         crashed.stderr
                     );
-                    run(import_command(&db.url(), source, home.path(), &[])).assert_success(point);
-                    assert_same(&reference.dump, &runtime.block_on(dump(&db)), point);
+                    run(setup.import(&db, &[])).assert_success(point);
+                    assert_same(&reference.dump, &setup.dump(&db), point);
                 }
             });
         }
@@ -460,13 +496,11 @@ fn an_import_killed_at_random_moments_is_completed_by_the_next_run() {
     const ROUNDS: usize = 4;
     const KILLS_PER_ROUND: usize = 6;
     let reference = reference();
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let source = big_corpus().source();
+    let setup = Setup::new(big_corpus().source());
     let mut random = Random::new();
     let window = reference.duration.as_millis() as u64;
     for round in 0..ROUNDS {
-        let db = runtime.block_on(common::test_db());
+        let db = setup.test_db();
         let mut kills = 0;
         let mut attempts = 0;
         while kills < KILLS_PER_ROUND {
@@ -477,9 +511,7 @@ fn an_import_killed_at_random_moments_is_completed_by_the_next_run() {
             );
             // Every killed run reads every file (and records the ledger as it goes), so it takes
             // as long as the reference; the final run trusts the ledger the killed runs left.
-            let mut child = import_command(&db.url(), &source, home.path(), &["--rescan"])
-                .spawn()
-                .unwrap();
+            let mut child = setup.import(&db, &["--rescan"]).spawn().unwrap();
             std::thread::sleep(Duration::from_millis(random.below(window)));
             child.kill().unwrap();
             let run = Run::of(child);
@@ -489,10 +521,10 @@ fn an_import_killed_at_random_moments_is_completed_by_the_next_run() {
                 run.assert_success("an import that finished before its kill");
             }
         }
-        run(import_command(&db.url(), &source, home.path(), &[])).assert_success("the run after the kills");
+        run(setup.import(&db, &[])).assert_success("the run after the kills");
         assert_same(
             &reference.dump,
-            &runtime.block_on(dump(&db)),
+            &setup.dump(&db),
             &format!("round {round} of random kills"),
         );
     }
@@ -507,16 +539,11 @@ fn an_import_killed_at_random_moments_is_completed_by_the_next_run() {
 #[test]
 fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
     let reference = reference();
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let source = big_corpus().source();
+    let setup = Setup::new(big_corpus().source());
     let mut cluster = common::PrivateCluster::start();
-    let db = runtime.block_on(cluster.test_db("outage"));
+    let db = setup.runtime.block_on(cluster.test_db("outage"));
 
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "write.before_commit:3",
-    );
+    let importing = setup.import_stopped_at(&db, "write.before_commit:3");
     cluster.stop();
     resume(&importing);
     let failed = Run::of(importing);
@@ -535,23 +562,18 @@ fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
     );
 
     cluster.start_again();
-    run(import_command(&db.url(), &source, home.path(), &[])).assert_success("the run after the outage");
-    assert_same(&reference.dump, &runtime.block_on(dump(&db)), "after the outage");
+    run(setup.import(&db, &[])).assert_success("the run after the outage");
+    assert_same(&reference.dump, &setup.dump(&db), "after the outage");
 
     // A server that is back within the retry window: the same import succeeds on its own.
-    let db = runtime.block_on(cluster.test_db("blip"));
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "write.before_commit:2",
-    );
+    let db = setup.runtime.block_on(cluster.test_db("blip"));
+    let importing = setup.import_stopped_at(&db, "write.before_commit:2");
     cluster.stop();
     resume(&importing);
     std::thread::sleep(Duration::from_millis(200));
     cluster.start_again();
-    let survived = Run::of(importing);
-    survived.assert_success("an import whose server restarted");
-    assert!(survived.stderr.contains("retrying"), "{}", survived.stderr);
-    assert_same(&reference.dump, &runtime.block_on(dump(&db)), "after a restart");
+    assert_succeeded_after_retrying(importing, "an import whose server restarted");
+    assert_same(&reference.dump, &setup.dump(&db), "after a restart");
 }
 
 /// The import's connections are terminated (`pg_terminate_backend`) while a batch is waiting to
@@ -559,36 +581,22 @@ fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
 #[test]
 fn an_import_whose_connections_are_terminated_retries_and_completes() {
     let reference = reference();
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let source = big_corpus().source();
-    let db = runtime.block_on(common::test_db());
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "write.before_commit:2",
-    );
-    let terminated: i64 = runtime.block_on(async {
-        db.client()
-            .await
-            .query_one(
-                "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity \
-                 where datname = current_database() and application_name = 'memtree'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
+    let setup = Setup::new(big_corpus().source());
+    let db = setup.test_db();
+    let importing = setup.import_stopped_at(&db, "write.before_commit:2");
+    let terminated: i64 = setup.runtime.block_on(async {
+        common::query_value(
+            &db.client().await,
+            "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity \
+             where datname = current_database() and application_name = 'memtree'",
+            &[],
+        )
+        .await
     });
     assert!(terminated >= 1, "the import's connections were found");
     resume(&importing);
-    let survived = Run::of(importing);
-    survived.assert_success("an import whose connections were terminated");
-    assert!(survived.stderr.contains("retrying"), "{}", survived.stderr);
-    assert_same(
-        &reference.dump,
-        &runtime.block_on(dump(&db)),
-        "after the terminations",
-    );
+    assert_succeeded_after_retrying(importing, "an import whose connections were terminated");
+    assert_same(&reference.dump, &setup.dump(&db), "after the terminations");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,24 +607,16 @@ fn an_import_whose_connections_are_terminated_retries_and_completes() {
 #[test]
 fn two_imports_at_once_both_succeed_and_store_what_one_stores() {
     let reference = reference();
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let source = big_corpus().source();
+    let setup = Setup::new(big_corpus().source());
     for round in 0..3 {
-        let db = runtime.block_on(common::test_db());
-        let children: Vec<Child> = (0..2)
-            .map(|_| {
-                import_command(&db.url(), &source, home.path(), &[])
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
+        let db = setup.test_db();
+        let children: Vec<Child> = (0..2).map(|_| setup.import(&db, &[]).spawn().unwrap()).collect();
         for child in children {
             Run::of(child).assert_success(&format!("round {round}: a concurrent import"));
         }
         assert_same(
             &reference.dump,
-            &runtime.block_on(dump(&db)),
+            &setup.dump(&db),
             &format!("round {round} of concurrent imports"),
         );
     }
@@ -626,10 +626,8 @@ fn two_imports_at_once_both_succeed_and_store_what_one_stores() {
 /// project ends with one slug, and every row's tree uses its project's slug.
 #[test]
 fn concurrent_imports_of_different_scopes_agree_on_slugs() {
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let source = big_corpus().source();
-    let db = runtime.block_on(common::test_db());
+    let setup = Setup::new(big_corpus().source());
+    let db = setup.test_db();
     let scopes: [&[&str]; 3] = [
         &["--project", "/nonexistent/team3/app"],
         &["--project", "/nonexistent/team1/app"],
@@ -637,37 +635,27 @@ fn concurrent_imports_of_different_scopes_agree_on_slugs() {
     ];
     let children: Vec<Child> = scopes
         .iter()
-        .map(|scope| {
-            import_command(&db.url(), &source, home.path(), scope)
-                .spawn()
-                .unwrap()
-        })
+        .map(|scope| setup.import(&db, scope).spawn().unwrap())
         .collect();
     for child in children {
         Run::of(child).assert_success("an import of one scope");
     }
-    let (projects, mismatched): (i64, i64) = runtime.block_on(async {
+    let (projects, mismatched): (i64, i64) = setup.runtime.block_on(async {
         let client = db.client().await;
-        let projects = client
-            .query_one("select count(distinct slug) from memtree_projects", &[])
-            .await
-            .unwrap()
-            .get(0);
-        let mismatched = client
-            .query_one(
-                "select count(*) from memory m left join memtree_projects p on p.project_key = m.meta->>'source_cwd' \
-                 where p.slug is distinct from subpath(m.tree, 1, 1)::text",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let projects =
+            common::query_value(&client, "select count(distinct slug) from memtree_projects", &[]).await;
+        let mismatched = common::query_value(
+            &client,
+            "select count(*) from memory m left join memtree_projects p on p.project_key = m.meta->>'source_cwd' \
+             where p.slug is distinct from subpath(m.tree, 1, 1)::text",
+            &[],
+        )
+        .await;
         (projects, mismatched)
     });
     assert_eq!(projects, 12);
     assert_eq!(mismatched, 0, "rows whose tree does not use their project's slug");
-    let again =
-        run(import_command(&db.url(), &source, home.path(), &["--rescan"])).assert_success("a later import");
+    let again = run(setup.import(&db, &["--rescan"])).assert_success("a later import");
     assert_eq!(
         again["messages"]["written"]["unchanged"],
         (FILES * MESSAGES) as u64
@@ -679,22 +667,15 @@ fn concurrent_imports_of_different_scopes_agree_on_slugs() {
 /// migration is retried and sees the extension.
 #[test]
 fn two_schemas_created_at_once_both_get_their_tables() {
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
     let corpus = Corpus::new(3, 4);
-    let source = corpus.source();
-    let db = runtime.block_on(common::test_db());
+    let setup = Setup::new(corpus.source());
+    let db = setup.test_db();
     // The first holds the new extension uncommitted...
-    let first = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &["--schema", "one"]),
-        "migrate.before_commit:1",
-    );
+    let first = start_stopped_at(setup.import(&db, &["--schema", "one"]), "migrate.before_commit:1");
     // ... while the second's `create extension` queues behind it.
-    let mut second = import_command(&db.url(), &source, home.path(), &["--schema", "two"])
-        .spawn()
-        .unwrap();
+    let mut second = setup.import(&db, &["--schema", "two"]).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while runtime.block_on(waiting_on_a_lock(&db)) == 0 {
+    while setup.runtime.block_on(waiting_on_a_lock(&db)) == 0 {
         if second.try_wait().unwrap().is_some() {
             panic!("the second import did not wait: {}", Run::of(second).stderr);
         }
@@ -706,10 +687,8 @@ fn two_schemas_created_at_once_both_get_their_tables() {
     }
     resume(&first);
     Run::of(first).assert_success("the first schema");
-    let second = Run::of(second);
-    second.assert_success("the second schema");
-    assert!(second.stderr.contains("retrying"), "{}", second.stderr);
-    let (one, two) = runtime.block_on(async {
+    assert_succeeded_after_retrying(second, "the second schema");
+    let (one, two) = setup.runtime.block_on(async {
         let client = db.client().await;
         (
             dump_schema(&client, "one").await,
@@ -721,28 +700,20 @@ fn two_schemas_created_at_once_both_get_their_tables() {
 }
 
 async fn waiting_on_a_lock(db: &common::TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one(
-            "select count(*) from pg_stat_activity where datname = current_database() \
-             and application_name = 'memtree' and wait_event_type = 'Lock'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(
+        &db.client().await,
+        "select count(*) from pg_stat_activity where datname = current_database() \
+         and application_name = 'memtree' and wait_event_type = 'Lock'",
+        &[],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
 // 4. Sources that change under the import
 
 async fn count_memories(db: &common::TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0)
+    common::query_value(&db.client().await, "select count(*) from memory", &[]).await
 }
 
 fn vanished(report: &Value) -> usize {
@@ -759,32 +730,27 @@ fn vanished(report: &Value) -> usize {
 /// and deleting source files never deletes their memories.
 #[test]
 fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
     let corpus = Corpus::new(3, 4);
-    let source = corpus.source();
-    let db = runtime.block_on(common::test_db());
+    let setup = Setup::new(corpus.source());
+    let db = setup.test_db();
     let files = corpus.files();
     let renamed = files[1].with_file_name(format!("{}.jsonl", session_id(999)));
 
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "import.discovered",
-    );
+    let importing = setup.import_stopped_at(&db, "import.discovered");
     std::fs::remove_file(&files[0]).unwrap();
     std::fs::rename(&files[1], &renamed).unwrap();
     resume(&importing);
     let report = Run::of(importing).assert_success("files vanished during the import");
     assert_eq!(vanished(&report), 2, "{report:#}");
-    assert_eq!(runtime.block_on(count_memories(&db)), 4);
+    assert_eq!(setup.count_memories(&db), 4);
 
-    let report = run(import_command(&db.url(), &source, home.path(), &[])).assert_success("the next run");
+    let report = run(setup.import(&db, &[])).assert_success("the next run");
     assert_eq!(
         report["messages"]["written"]["inserted"], 4,
         "the renamed file is read"
     );
     std::fs::rename(&renamed, &files[1]).unwrap();
-    let report = run(import_command(&db.url(), &source, home.path(), &[])).assert_success("renamed back");
+    let report = run(setup.import(&db, &[])).assert_success("renamed back");
     assert_eq!(
         report["messages"]["written"]["inserted"], 0,
         "a renamed file is not imported twice"
@@ -793,18 +759,13 @@ fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
     for file in corpus.files() {
         std::fs::remove_file(file).unwrap();
     }
-    run(import_command(&db.url(), &source, home.path(), &[])).assert_success("every file deleted");
-    assert_eq!(
-        runtime.block_on(count_memories(&db)),
-        8,
-        "deleting sources deletes no memory"
-    );
+    run(setup.import(&db, &[])).assert_success("every file deleted");
+    assert_eq!(setup.count_memories(&db), 8, "deleting sources deletes no memory");
 }
 
 /// The same for Codex rollouts, which have their own parser.
 #[test]
 fn codex_rollouts_that_vanish_are_warnings() {
-    let runtime = runtime();
     let home = tempfile::tempdir().unwrap();
     let sessions = home.path().join("sessions");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codex/reference_codex/source");
@@ -815,10 +776,10 @@ fn codex_rollouts_that_vanish_are_warnings() {
         std::fs::copy(&file, &copy).unwrap();
         rollouts.push(copy);
     }
-    let db = runtime.block_on(common::test_db());
-    let source = sessions.display().to_string();
+    let setup = Setup::in_home(home, sessions.display().to_string());
+    let db = setup.test_db();
     let child = start_stopped_at(
-        tool_import_command("codex", &db.url(), &source, home.path(), &[]),
+        tool_import_command("codex", &db.url(), &setup.source, setup.home(), &[]),
         "import.discovered",
     );
     for rollout in &rollouts {
@@ -833,12 +794,25 @@ fn codex_rollouts_that_vanish_are_warnings() {
 /// read too (`parse.line:10` stops the import once the first 256 KiB are buffered).
 const LONG_SESSION: usize = 2000;
 
-fn long_session(dir: &Path) -> (PathBuf, String, String) {
+/// The transcript of [`long_session_setup`]: its path, session id and cwd.
+struct LongSession {
+    path: PathBuf,
+    session: String,
+    cwd: String,
+}
+
+/// A [`LONG_SESSION`] transcript in the projects directory of a fresh HOME (the source), and a
+/// database to import it into.
+fn long_session_setup() -> (Setup, LongSession, common::TestDb) {
+    let home = tempfile::tempdir().unwrap();
     let session = session_id(7);
     let cwd = "/nonexistent/growing".to_owned();
-    let path = write_session(&dir.join("projects"), &session, &cwd, LONG_SESSION);
+    let path = write_session(&home.path().join("projects"), &session, &cwd, LONG_SESSION);
     assert!(std::fs::metadata(&path).unwrap().len() > 2 * 256 * 1024);
-    (path, session, cwd)
+    let source = home.path().join("projects").display().to_string();
+    let setup = Setup::in_home(home, source);
+    let db = setup.test_db();
+    (setup, LongSession { path, session, cwd }, db)
 }
 
 /// A session file that grows while it is read (the tool is still writing it): the complete new
@@ -846,16 +820,8 @@ fn long_session(dir: &Path) -> (PathBuf, String, String) {
 /// and the next run ends exactly where a single import of the finished file does.
 #[test]
 fn a_file_that_grows_while_read_is_completed_by_the_next_run() {
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let (path, session, cwd) = long_session(home.path());
-    let source = home.path().join("projects").display().to_string();
-    let db = runtime.block_on(common::test_db());
-
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "parse.line:10",
-    );
+    let (setup, LongSession { path, session, cwd }, db) = long_session_setup();
+    let importing = setup.import_stopped_at(&db, "parse.line:10");
     let appended = session_text(&session, &cwd, LONG_SESSION..LONG_SESSION + 10);
     let last = session_line(&session, &cwd, LONG_SESSION + 10);
     let (torn, rest) = last.split_at(last.len() / 2);
@@ -864,18 +830,13 @@ fn a_file_that_grows_while_read_is_completed_by_the_next_run() {
     let report = Run::of(importing).assert_success("a file growing during the import");
     assert_eq!(report["files"]["pending_torn_lines"], 1, "{report:#}");
     assert_eq!(report["files"]["malformed_lines"], 0);
-    assert_eq!(runtime.block_on(count_memories(&db)), (LONG_SESSION + 10) as i64);
+    assert_eq!(setup.count_memories(&db), (LONG_SESSION + 10) as i64);
 
     append(&path, rest);
-    run(import_command(&db.url(), &source, home.path(), &[])).assert_success("the next run");
-    let once = runtime.block_on(common::test_db());
-    run(import_command(&once.url(), &source, home.path(), &[]))
-        .assert_success("one import of the final file");
-    assert_same(
-        &runtime.block_on(dump(&once)),
-        &runtime.block_on(dump(&db)),
-        "a grown file",
-    );
+    run(setup.import(&db, &[])).assert_success("the next run");
+    let once = setup.test_db();
+    run(setup.import(&once, &[])).assert_success("one import of the final file");
+    assert_same(&setup.dump(&once), &setup.dump(&db), "a grown file");
 }
 
 fn append(path: &Path, text: &str) {
@@ -888,24 +849,16 @@ fn append(path: &Path, text: &str) {
 /// nothing already imported is lost.
 #[test]
 fn a_file_rewritten_shorter_loses_nothing_already_imported() {
-    let runtime = runtime();
-    let home = tempfile::tempdir().unwrap();
-    let (path, session, cwd) = long_session(home.path());
-    let source = home.path().join("projects").display().to_string();
-    let db = runtime.block_on(common::test_db());
-
-    let importing = start_stopped_at(
-        import_command(&db.url(), &source, home.path(), &[]),
-        "parse.line:10",
-    );
+    let (setup, LongSession { path, session, cwd }, db) = long_session_setup();
+    let importing = setup.import_stopped_at(&db, "parse.line:10");
     std::fs::write(&path, session_text(&session, &cwd, 0..100)).unwrap();
     resume(&importing);
     let report = Run::of(importing).assert_success("a file shrinking during the import");
     assert_eq!(report["files"]["malformed_lines"], 0, "{report:#}");
-    let imported = runtime.block_on(count_memories(&db));
+    let imported = setup.count_memories(&db);
     assert!(imported >= 100, "what was read is imported ({imported} rows)");
 
-    let report = run(import_command(&db.url(), &source, home.path(), &[])).assert_success("the next run");
+    let report = run(setup.import(&db, &[])).assert_success("the next run");
     assert_eq!(report["messages"]["written"]["unchanged"], 100, "{report:#}");
-    assert_eq!(runtime.block_on(count_memories(&db)), imported, "nothing is lost");
+    assert_eq!(setup.count_memories(&db), imported, "nothing is lost");
 }

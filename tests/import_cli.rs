@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -16,6 +16,12 @@ struct Run {
 }
 
 impl Run {
+    /// The JSON report of a run that must have succeeded (exit code 0).
+    fn succeeded(&self) -> Value {
+        assert_eq!(self.code, 0, "{}", self.stderr);
+        self.json()
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
             panic!(
@@ -41,6 +47,63 @@ fn memtree(args: &[&str], home: &Path) -> Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A test's own database and private HOME, for runs of `memtree` against them.
+struct Scene {
+    db: common::TestDb,
+    home: tempfile::TempDir,
+    url: String,
+}
+
+impl Scene {
+    async fn new() -> Scene {
+        let db = common::test_db().await;
+        let home = tempfile::tempdir().unwrap();
+        let url = db.url();
+        Scene { db, home, url }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        memtree(args, self.home())
+    }
+
+    /// `tool import --json` of `source` into the test's database, with `extra` options.
+    fn import(&self, tool: &str, source: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            tool,
+            "import",
+            "--json",
+            "--database-url",
+            &self.url,
+            "--source",
+            source,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// [`import_args`] of every source in `sources` into the test's database, with `extra` options.
+    fn import_all(&self, tool: &str, sources: &[String], extra: &[&str]) -> Run {
+        let extra: Vec<&str> = ["--database-url", self.url.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        self.run(&import_args(tool, sources, &extra))
+    }
+
+    /// A projects directory in HOME holding one [`write_claude_session`] per `(session id, cwd)`.
+    fn claude_projects(&self, sessions: &[(&str, &str)]) -> PathBuf {
+        let projects = self.home().join("projects");
+        for (session_id, cwd) in sessions {
+            write_claude_session(&projects, session_id, cwd);
+        }
+        projects
     }
 }
 
@@ -93,6 +156,11 @@ fn import_args<'a>(tool: &'a str, sources: &'a [String], extra: &[&'a str]) -> V
     args
 }
 
+/// The report's file counts named by `names`, in that order.
+fn file_counts<const N: usize>(report: &Value, names: [&str; N]) -> [Option<u64>; N] {
+    names.map(|name| report["files"][name].as_u64())
+}
+
 fn written(report: &Value) -> (u64, u64, u64) {
     let written = &report["messages"]["written"];
     (
@@ -102,25 +170,18 @@ fn written(report: &Value) -> (u64, u64, u64) {
     )
 }
 
-/// Every stored row's id with its transaction id: equal snapshots mean nothing was rewritten.
 /// Rows in `table` (a fixed name from the test, never input).
 async fn count_rows(client: &tokio_postgres::Client, table: &str) -> u64 {
-    let count: i64 = client
-        .query_one(&format!("select count(*) from {table}"), &[])
-        .await
-        .unwrap()
-        .get(0);
+    let count: i64 = common::query_value(client, &format!("select count(*) from {table}"), &[]).await;
     count as u64
 }
 
+/// Every stored row's id with its transaction id: equal snapshots mean nothing was rewritten.
 async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, String)> {
-    client
-        .query("select id, xmin::text from memory order by id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
+    common::query_rows(client, "select id, xmin::text from memory order by id", |row| {
+        (row.get(0), row.get(1))
+    })
+    .await
 }
 
 #[tokio::test]
@@ -131,35 +192,21 @@ async fn a_second_run_over_the_same_files_writes_nothing() {
 }
 
 async fn second_run_writes_nothing(tool: &str) {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let url = db.url();
+    let scene = Scene::new().await;
     let sources = clean_sources(tool);
-    let args = import_args(
-        tool,
-        &sources,
-        &[
-            "--database-url",
-            &url,
-            "--include-sidechains",
-            "--full-transcript",
-        ],
-    );
+    let options = ["--include-sidechains", "--full-transcript"];
 
-    let first = memtree(&args, home.path());
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let (inserted, updated, unchanged) = written(&first.json());
+    let first = scene.import_all(tool, &sources, &options);
+    let (inserted, updated, unchanged) = written(&first.succeeded());
     assert!(inserted > 10, "{tool}: the fixtures hold more than 10 messages");
     assert_eq!((updated, unchanged), (0, 0));
-    let client = db.client().await;
+    let client = scene.db.client().await;
     let before = row_versions(&client).await;
     assert_eq!(before.len() as u64, inserted);
 
     // Read everything again: the database finds every row current and writes none.
-    let rescan: Vec<&str> = args.iter().copied().chain(["--rescan"]).collect();
-    let second = memtree(&rescan, home.path());
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(written(&second.json()), (0, 0, inserted), "{tool}");
+    let second = scene.import_all(tool, &sources, &[&options[..], &["--rescan"]].concat());
+    assert_eq!(written(&second.succeeded()), (0, 0, inserted), "{tool}");
     assert_eq!(
         row_versions(&client).await,
         before,
@@ -167,8 +214,7 @@ async fn second_run_writes_nothing(tool: &str) {
     );
 
     // Without --rescan the ledger skips unchanged files (OpenCode: unchanged sessions) unread.
-    let third = memtree(&args, home.path());
-    let report = third.json();
+    let report = scene.import_all(tool, &sources, &options).json();
     assert_eq!(written(&report), (0, 0, 0), "{tool}");
     if tool == "opencode" {
         assert_eq!(report["sessions"]["found"], 0, "{tool}");
@@ -186,43 +232,31 @@ async fn second_run_writes_nothing(tool: &str) {
 
 #[tokio::test]
 async fn switching_to_full_transcript_rerenders_rows_in_place() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let url = db.url();
+    let scene = Scene::new().await;
     let sources = codex_sources();
-    let default_run = memtree(
-        &import_args("codex", &sources, &["--database-url", &url]),
-        home.path(),
-    );
+    let default_run = scene.import_all("codex", &sources, &[]);
     let (text_rows, _, _) = written(&default_run.json());
 
-    let full = memtree(
-        &import_args("codex", &sources, &["--database-url", &url, "--full-transcript"]),
-        home.path(),
-    );
-    assert_eq!(full.code, 0, "{}", full.stderr);
-    let (inserted, updated, unchanged) = written(&full.json());
+    let full = scene.import_all("codex", &sources, &["--full-transcript"]);
+    let (inserted, updated, unchanged) = written(&full.succeeded());
     assert_eq!(updated, text_rows, "every text row is re-rendered");
     assert!(inserted > 0, "tool calls and reasoning become new rows");
     assert_eq!(unchanged, 0);
 
-    let client = db.client().await;
-    let modes: Vec<String> = client
-        .query("select distinct meta->>'content_mode' from memory", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let client = scene.db.client().await;
+    let modes: Vec<String> = common::query_rows(
+        &client,
+        "select distinct meta->>'content_mode' from memory",
+        |row| row.get(0),
+    )
+    .await;
     assert_eq!(modes, vec!["full_transcript".to_owned()]);
-    let created_kept: i64 = client
-        .query_one(
-            "select count(*) from memory where updated_at is not null and created_at < updated_at",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let created_kept: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where updated_at is not null and created_at < updated_at",
+        &[],
+    )
+    .await;
     assert_eq!(
         created_kept as u64, text_rows,
         "updated rows keep their id and created_at"
@@ -231,46 +265,31 @@ async fn switching_to_full_transcript_rerenders_rows_in_place() {
 
 #[tokio::test]
 async fn dry_run_classifies_against_the_database_and_writes_nothing() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let url = db.url();
+    let scene = Scene::new().await;
     let sources = codex_sources();
 
-    let before_any = memtree(
-        &import_args("codex", &sources, &["--database-url", &url, "--dry-run"]),
-        home.path(),
-    );
-    assert_eq!(before_any.code, 0, "{}", before_any.stderr);
-    let report = before_any.json();
+    let report = scene.import_all("codex", &sources, &["--dry-run"]).succeeded();
     assert_eq!(report["messages"]["compared_with_database"], false);
     assert!(report["database_note"]
         .as_str()
         .unwrap()
         .contains("does not exist yet"));
-    let client = db.client().await;
-    let tables: i64 = client
-        .query_one("select count(*) from pg_tables where tablename = 'memory'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let client = scene.db.client().await;
+    let tables: i64 = common::query_value(
+        &client,
+        "select count(*) from pg_tables where tablename = 'memory'",
+        &[],
+    )
+    .await;
     assert_eq!(tables, 0, "a dry run creates nothing");
 
-    let import = memtree(
-        &import_args("codex", &sources, &["--database-url", &url]),
-        home.path(),
-    );
+    let import = scene.import_all("codex", &sources, &[]);
     let (inserted, _, _) = written(&import.json());
     let versions = row_versions(&client).await;
 
-    let full_dry = memtree(
-        &import_args(
-            "codex",
-            &sources,
-            &["--database-url", &url, "--dry-run", "--full-transcript"],
-        ),
-        home.path(),
-    );
-    let report = full_dry.json();
+    let report = scene
+        .import_all("codex", &sources, &["--dry-run", "--full-transcript"])
+        .json();
     assert_eq!(report["messages"]["compared_with_database"], true);
     let (would_insert, would_update, would_keep) = written(&report);
     assert_eq!(would_update, inserted);
@@ -283,9 +302,7 @@ async fn dry_run_classifies_against_the_database_and_writes_nothing() {
 fn dry_run_works_without_any_database_and_starts_none() {
     let home = tempfile::tempdir().unwrap();
     let sources = codex_sources();
-    let run = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path());
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = run.json();
+    let report = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path()).succeeded();
     assert_eq!(report["messages"]["compared_with_database"], false);
     assert!(report["database_note"].as_str().unwrap().contains("not running"));
     assert!(report["messages"]["planned"].as_u64().unwrap() > 10);
@@ -373,22 +390,11 @@ fn an_unreachable_database_exits_2_without_showing_the_password() {
 
 #[tokio::test]
 async fn a_custom_schema_holds_the_table() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let url = db.url();
-    let sources = codex_sources();
-    let run = memtree(
-        &import_args(
-            "codex",
-            &sources,
-            &["--database-url", &url, "--schema", "agent_history"],
-        ),
-        home.path(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let (inserted, _, _) = written(&run.json());
+    let scene = Scene::new().await;
+    let run = scene.import_all("codex", &codex_sources(), &["--schema", "agent_history"]);
+    let (inserted, _, _) = written(&run.succeeded());
     assert_eq!(
-        count_rows(&db.client().await, "agent_history.memory").await,
+        count_rows(&scene.db.client().await, "agent_history.memory").await,
         inserted
     );
 }
@@ -432,10 +438,7 @@ fn a_source_without_sessions_says_where_they_are_kept() {
     }
     // Claude's config directory itself is read through its `projects/`.
     let config = home.path().join(".claude");
-    copy_tree(
-        Path::new(&fixture("claude/noise/source")),
-        &config.join("projects"),
-    );
+    copy_fixture("claude/noise/source", &config.join("projects"));
     let config = config.display().to_string();
     let run = memtree(
         &["claude", "import", "--dry-run", "--json", "--source", &config],
@@ -450,10 +453,7 @@ fn a_source_without_sessions_says_where_they_are_kept() {
 fn default_locations_follow_the_tools_environment_variables() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("claude-config");
-    copy_tree(
-        Path::new(&fixture("claude/noise/source")),
-        &config.join("projects"),
-    );
+    copy_fixture("claude/noise/source", &config.join("projects"));
     let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
         .args(["claude", "import", "--dry-run", "--json"])
         .env_clear()
@@ -469,6 +469,11 @@ fn default_locations_follow_the_tools_environment_variables() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Copies the fixture directory `path` (under `fixtures/`) to `to`.
+fn copy_fixture(path: &str, to: &Path) {
+    copy_tree(Path::new(&fixture(path)), to);
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -537,67 +542,33 @@ fn write_claude_session(projects: &Path, session_id: &str, cwd: &str) {
 }
 
 async fn stored_trees(client: &tokio_postgres::Client) -> Vec<(String, String)> {
-    client
-        .query(
-            "select distinct meta->>'source_cwd', tree::text from memory order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect()
+    common::query_rows(
+        client,
+        "select distinct meta->>'source_cwd', tree::text from memory order by 1",
+        |row| (row.get(0), row.get(1)),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_slug_once_given_never_changes_whatever_later_runs_see() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
-    write_claude_session(
-        &projects,
-        "11111111-0000-4000-8000-000000000001",
-        "/nonexistent/zeta/app",
-    );
-    write_claude_session(
-        &projects,
-        "22222222-0000-4000-8000-000000000002",
-        "/nonexistent/alpha/app",
-    );
-    let url = db.url();
+    let scene = Scene::new().await;
+    let projects = scene.claude_projects(&[
+        ("11111111-0000-4000-8000-000000000001", "/nonexistent/zeta/app"),
+        ("22222222-0000-4000-8000-000000000002", "/nonexistent/alpha/app"),
+    ]);
     let source = projects.display().to_string();
-    let only_zeta = [
-        "claude",
-        "import",
-        "--json",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-        "--project",
-        "/nonexistent/zeta/app",
-    ];
-    let first = memtree(&only_zeta, home.path());
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let report = first.json();
+    let only_zeta = ["--project", "/nonexistent/zeta/app"];
+    let report = scene.import("claude", &source, &only_zeta).succeeded();
     assert_eq!(report["sessions"]["imported"], 1);
     assert_eq!(
         report["files"]["scanned"], 1,
         "the other project's directory is pruned, not parsed"
     );
 
-    let everything = [
-        "claude",
-        "import",
-        "--json",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
-    let second = memtree(&everything, home.path());
+    let second = scene.import("claude", &source, &[]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    let client = db.client().await;
+    let client = scene.db.client().await;
     let trees = stored_trees(&client).await;
     assert_eq!(
         trees[1],
@@ -615,52 +586,33 @@ async fn a_slug_once_given_never_changes_whatever_later_runs_see() {
     );
 
     // A third run in the other order of discovery and scope changes nothing.
-    let only_alpha = [
-        "claude",
-        "import",
-        "--json",
-        "--rescan",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-        "--project",
-        "/nonexistent/alpha",
-    ];
-    let third = memtree(&only_alpha, home.path());
+    let only_alpha = ["--rescan", "--project", "/nonexistent/alpha"];
+    let third = scene.import("claude", &source, &only_alpha);
     assert_eq!(written(&third.json()), (0, 0, 3));
     assert_eq!(stored_trees(&client).await, trees);
 }
 
 #[tokio::test]
 async fn trees_and_sessions_can_be_queried_with_ltree_operators() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
-    write_claude_session(
-        &projects,
-        "33333333-0000-4000-8000-000000000003",
-        "/nonexistent/shop/web",
-    );
-    let url = db.url();
+    let scene = Scene::new().await;
+    let projects =
+        scene.claude_projects(&[("33333333-0000-4000-8000-000000000003", "/nonexistent/shop/web")]);
     let source = projects.display().to_string();
-    let run = memtree(
-        &[
-            "claude",
-            "import",
-            "--database-url",
-            &url,
-            "--source",
-            &source,
-            "--tree-root",
-            "me.work",
-            "--sessions-node-name",
-            "chats",
-        ],
-        home.path(),
-    );
+    // A plain run (no --json): the rows are what is checked.
+    let run = scene.run(&[
+        "claude",
+        "import",
+        "--database-url",
+        &scene.url,
+        "--source",
+        &source,
+        "--tree-root",
+        "me.work",
+        "--sessions-node-name",
+        "chats",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let client = db.client().await;
+    let client = scene.db.client().await;
     let row = client
         .query_one(
             "select count(*), min(lower(temporal))::text, bool_and(lower(temporal) = upper(temporal)) from memory \
@@ -676,65 +628,36 @@ async fn trees_and_sessions_can_be_queried_with_ltree_operators() {
 
 #[tokio::test]
 async fn a_skipped_trivial_session_that_grows_is_read_whole() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
+    let scene = Scene::new().await;
     let id = "66666666-0000-4000-8000-000000000006";
-    write_claude_session(&projects, id, "/nonexistent/late/app");
+    let projects = scene.claude_projects(&[(id, "/nonexistent/late/app")]);
     let file = projects.join(format!("-nonexistent-late-app/{id}.jsonl"));
     let whole = std::fs::read_to_string(&file).unwrap();
     let first_two: String = whole.lines().take(2).map(|line| format!("{line}\n")).collect();
     std::fs::write(&file, &first_two).unwrap();
-    let url = db.url();
     let source = projects.display().to_string();
-    let args = [
-        "claude",
-        "import",
-        "--json",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
-    let report = memtree(&args, home.path()).json();
+    let report = scene.import("claude", &source, &[]).json();
     assert_eq!(report["sessions"]["skipped"]["trivial"], 1);
     assert_eq!(written(&report), (0, 0, 0));
 
     // A second prompt makes it a conversation: its first prompt and answer are imported too, so
     // the file is read from its start, not on from where the last run stopped.
     std::fs::write(&file, &whole).unwrap();
-    let report = memtree(&args, home.path()).json();
+    let report = scene.import("claude", &source, &[]).json();
     assert_eq!(report["files"]["resumed"], 0);
     assert_eq!(written(&report), (3, 0, 0));
 }
 
 #[tokio::test]
 async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
-    write_claude_session(
-        &projects,
-        "44444444-0000-4000-8000-000000000004",
-        "/nonexistent/grow/app",
-    );
-    write_claude_session(
-        &projects,
-        "55555555-0000-4000-8000-000000000005",
-        "/nonexistent/still/app",
-    );
-    let url = db.url();
+    let scene = Scene::new().await;
+    let projects = scene.claude_projects(&[
+        ("44444444-0000-4000-8000-000000000004", "/nonexistent/grow/app"),
+        ("55555555-0000-4000-8000-000000000005", "/nonexistent/still/app"),
+    ]);
     let source = projects.display().to_string();
-    let args = [
-        "claude",
-        "import",
-        "--json",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
-    assert_eq!(written(&memtree(&args, home.path()).json()), (6, 0, 0));
+    let import = |extra: &[&str]| scene.import("claude", &source, extra);
+    assert_eq!(written(&import(&[]).json()), (6, 0, 0));
 
     // The tool appends a message to one session: only that file is opened, and only its new line
     // is parsed (read on from the checkpoint the ledger keeps); only the new row is written.
@@ -752,18 +675,13 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     let line = appended_line("appended-1", "a later prompt");
     text.push_str(&line);
     std::fs::write(&grown, &text).unwrap();
-    let report = memtree(&args, home.path()).json();
-    let files = &report["files"];
+    let report = import(&[]).json();
     assert_eq!(
-        (
-            files["scanned"].as_u64(),
-            files["unchanged"].as_u64(),
-            files["resumed"].as_u64()
-        ),
-        (Some(1), Some(1), Some(1))
+        file_counts(&report, ["scanned", "unchanged", "resumed"]),
+        [Some(1), Some(1), Some(1)]
     );
     assert_eq!(
-        files["bytes"].as_u64(),
+        report["files"]["bytes"].as_u64(),
         Some(line.len() as u64),
         "only the new line is parsed"
     );
@@ -774,24 +692,19 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     text = text.replacen("\"uuid\"", "\"uuid\" ", 1);
     text.push_str(&appended_line("appended-2", "yet another prompt"));
     std::fs::write(&grown, &text).unwrap();
-    let report = memtree(&args, home.path()).json();
-    let files = &report["files"];
+    let report = import(&[]).json();
     assert_eq!(
-        (
-            files["resumed"].as_u64(),
-            files["restarted"].as_u64(),
-            files["bytes"].as_u64()
-        ),
-        (Some(0), Some(1), Some(text.len() as u64))
+        file_counts(&report, ["resumed", "restarted", "bytes"]),
+        [Some(0), Some(1), Some(text.len() as u64)]
     );
     assert_eq!(written(&report), (1, 0, 4));
 
     // The file is rewritten shorter (history compacted away): what was imported stays.
     let first_line = text.lines().next().unwrap().to_owned();
     std::fs::write(&grown, first_line + "\n").unwrap();
-    let report = memtree(&[&args[..], &["--include-trivial"]].concat(), home.path()).json();
+    let report = import(&["--include-trivial"]).json();
     assert_eq!(report["files"]["scanned"], 2, "other options: every file is read");
-    let client = db.client().await;
+    let client = scene.db.client().await;
     assert_eq!(
         count_rows(&client, "memory").await,
         8,
@@ -800,28 +713,16 @@ async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
 
     // A deleted source file leaves its memories in place too.
     std::fs::remove_file(&grown).unwrap();
-    assert_eq!(memtree(&args, home.path()).code, 0);
+    assert_eq!(import(&[]).code, 0);
     assert_eq!(count_rows(&client, "memory").await, 8);
 }
 
 #[tokio::test]
 async fn files_with_problems_are_read_again_until_fixed() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let url = db.url();
+    let scene = Scene::new().await;
     let source = fixture("claude/damaged/source");
-    let args = [
-        "claude",
-        "import",
-        "--json",
-        "--include-trivial",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
     for _ in 0..2 {
-        let run = memtree(&args, home.path());
+        let run = scene.import("claude", &source, &["--include-trivial"]);
         assert_eq!(
             run.code, 1,
             "the malformed line is reported on every run: {}",
@@ -833,24 +734,18 @@ async fn files_with_problems_are_read_again_until_fixed() {
 
 #[tokio::test]
 async fn an_opencode_session_that_changed_is_read_again_alone() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("opencode");
-    copy_tree(Path::new(&fixture("opencode/database-and-storage/source")), &data);
-    let url = db.url();
+    let scene = Scene::new().await;
+    let data = scene.home().join("opencode");
+    copy_fixture("opencode/database-and-storage/source", &data);
     let source = data.display().to_string();
-    let args = [
-        "opencode",
-        "import",
-        "--json",
-        "--include-trivial",
-        "--include-sidechains",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
-    let first = memtree(&args, home.path()).json();
+    let import = || {
+        scene.import(
+            "opencode",
+            &source,
+            &["--include-trivial", "--include-sidechains"],
+        )
+    };
+    let first = import().json();
     let n_sessions = first["sessions"]["found"].as_u64().unwrap();
     assert!(n_sessions >= 2);
 
@@ -867,7 +762,7 @@ async fn an_opencode_session_that_changed_is_read_again_alone() {
         .unwrap();
     drop(connection);
 
-    let second = memtree(&args, home.path()).json();
+    let second = import().json();
     assert_eq!(second["sessions"]["found"], 1, "only the changed session is read");
     assert_eq!(second["session_list"][0]["id"], changed.as_str());
     assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), n_sessions - 1);
@@ -906,121 +801,77 @@ fn add_session_copies(database: &Path, copies: usize) {
 
 #[tokio::test]
 async fn an_opencode_store_larger_than_one_group_is_imported_whole_and_recorded() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("opencode");
-    copy_tree(Path::new(&fixture("opencode/database-and-storage/source")), &data);
+    let scene = Scene::new().await;
+    let data = scene.home().join("opencode");
+    copy_fixture("opencode/database-and-storage/source", &data);
     // More sessions than one planning group holds (256), so the store is written in groups.
     add_session_copies(&data.join("opencode.db"), 600);
-    let url = db.url();
     let source = data.display().to_string();
-    let args = [
-        "opencode",
-        "import",
-        "--json",
-        "--include-trivial",
-        "--database-url",
-        &url,
-        "--source",
-        &source,
-    ];
-    let first = memtree(&args, home.path());
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let first = first.json();
+    let import = || scene.import("opencode", &source, &["--include-trivial"]);
+    let first = import().succeeded();
     let found = first["sessions"]["found"].as_u64().unwrap();
     assert!(found > 600, "{first}");
     let planned = first["messages"]["planned"].as_u64().unwrap();
     assert_eq!(written(&first), (planned, 0, 0));
-    assert_eq!(count_rows(&db.client().await, "memory").await, planned);
+    assert_eq!(count_rows(&scene.db.client().await, "memory").await, planned);
 
     // Every group recorded its sessions: nothing is read again.
-    let second = memtree(&args, home.path()).json();
+    let second = import().json();
     assert_eq!(second["sessions"]["found"], 0, "{second}");
     assert_eq!(second["sessions"]["unchanged"].as_u64().unwrap(), found);
 }
 
 #[tokio::test]
 async fn secrets_never_reach_the_database_unless_asked() {
-    let db = common::test_db().await;
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
+    let scene = Scene::new().await;
     let secret = "sk-ant-api03-Zq8mR2vX7nT4pL9wK3cY6hB1jF5dG0sA8eU2iO7rN4tM9xQ3zV6bC1kH5gJ0fD2lP8aS7wE4yR";
-    write_claude_session(
-        &projects,
-        "66666666-0000-4000-8000-000000000006",
-        "/nonexistent/keys/app",
-    );
+    let projects =
+        scene.claude_projects(&[("66666666-0000-4000-8000-000000000006", "/nonexistent/keys/app")]);
     let file = projects.join("-nonexistent-keys-app/66666666-0000-4000-8000-000000000006.jsonl");
     let text = std::fs::read_to_string(&file)
         .unwrap()
         .replace("second prompt", &format!("my key is {secret}"));
     std::fs::write(&file, text).unwrap();
-    let url = db.url();
     let source = projects.display().to_string();
 
-    let dry = memtree(
-        &["claude", "import", "--json", "--dry-run", "--source", &source],
-        home.path(),
-    )
-    .json();
+    let dry = scene
+        .run(&["claude", "import", "--json", "--dry-run", "--source", &source])
+        .json();
     assert_eq!(
         dry["messages"]["redactions"]["anthropic_key"], 1,
         "a dry run shows the counts"
     );
 
-    let run = memtree(
-        &[
-            "claude",
-            "import",
-            "--json",
-            "--database-url",
-            &url,
-            "--source",
-            &source,
-        ],
-        home.path(),
-    );
+    let run = scene.import("claude", &source, &[]);
     assert_eq!(run.json()["messages"]["redactions"]["anthropic_key"], 1);
-    let client = db.client().await;
-    let leaked: i64 = client
-        .query_one("select count(*) from memory where content like '%' || $1 || '%' or meta::text like '%' || $1 || '%'", &[&secret])
-        .await
-        .unwrap()
-        .get(0);
+    let client = scene.db.client().await;
+    let leaked: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%' || $1 || '%' or meta::text like '%' || $1 || '%'",
+        &[&secret],
+    )
+    .await;
     assert_eq!(leaked, 0);
-    let marked: i64 = client
-        .query_one("select count(*) from memory where content like '%[REDACTED:anthropic_key]%' and meta->'redactions'->>'anthropic_key' = '1'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let marked: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%[REDACTED:anthropic_key]%' and meta->'redactions'->>'anthropic_key' = '1'",
+        &[],
+    )
+    .await;
     assert_eq!(marked, 1);
 
-    let kept = memtree(
-        &[
-            "claude",
-            "import",
-            "--json",
-            "--no-redact",
-            "--database-url",
-            &url,
-            "--source",
-            &source,
-        ],
-        home.path(),
-    );
+    let kept = scene.import("claude", &source, &["--no-redact"]);
     assert_eq!(
         written(&kept.json()).1,
         3,
         "--no-redact is another option set: rows are re-rendered"
     );
-    let stored: i64 = client
-        .query_one(
-            "select count(*) from memory where content like '%' || $1 || '%'",
-            &[&secret],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let stored: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where content like '%' || $1 || '%'",
+        &[&secret],
+    )
+    .await;
     assert_eq!(stored, 1, "--no-redact stores the text as it is");
 }
 

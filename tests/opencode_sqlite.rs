@@ -71,11 +71,29 @@ fn create_database(path: &Path, wal: bool) -> Connection {
     conn
 }
 
+/// A database (in WAL mode or not) in a fresh directory, holding [`SESSION`] with one prompt:
+/// the directory, the database's path and the writer's connection.
+fn database_with_one_prompt(wal: bool, prompt: &str) -> (tempfile::TempDir, PathBuf, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("opencode.db");
+    let writer = create_database(&db, wal);
+    insert_session(&writer, SESSION, None);
+    insert_message(&writer, SESSION, 1, prompt);
+    (dir, db, writer)
+}
+
 fn parse_root(root: &Path) -> ParseOutcome {
     let discovery = source::discover(Tool::OpenCode, &[root.to_path_buf()], None);
     assert!(discovery.diagnostics.is_empty(), "{:?}", discovery.diagnostics);
     assert_eq!(discovery.candidates.len(), 1, "one candidate per data root");
     source::parse(&discovery.candidates[0])
+}
+
+/// [`parse_root`] of a root that must read without any diagnostic.
+fn parse_cleanly(root: &Path) -> ParseOutcome {
+    let outcome = parse_root(root);
+    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    outcome
 }
 
 fn texts(outcome: &ParseOutcome, session: &str) -> Vec<String> {
@@ -104,17 +122,12 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
 
 #[test]
 fn rows_only_in_the_wal_of_a_database_being_written_are_seen_without_disturbing_the_writer() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("opencode.db");
-    let writer = create_database(&db, true);
-    insert_session(&writer, SESSION, None);
-    insert_message(&writer, SESSION, 1, "first prompt");
+    let (dir, db, writer) = database_with_one_prompt(true, "first prompt");
     let wal_before = std::fs::read(sibling(&db, "-wal")).unwrap();
     assert!(!wal_before.is_empty(), "the rows live only in the WAL");
     let files_before = dir_listing(dir.path());
 
-    let outcome = parse_root(&db);
-    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    let outcome = parse_cleanly(&db);
     assert_eq!(texts(&outcome, SESSION), ["first prompt"]);
     let session = &outcome.sessions[0];
     assert_eq!(session.source_file, format!("{}#session/{SESSION}", db.display()));
@@ -139,19 +152,14 @@ fn rows_only_in_the_wal_of_a_database_being_written_are_seen_without_disturbing_
 
 #[test]
 fn a_cleanly_closed_wal_database_is_read_without_creating_wal_or_shm_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("opencode.db");
-    let writer = create_database(&db, true);
-    insert_session(&writer, SESSION, None);
-    insert_message(&writer, SESSION, 1, "hello");
+    let (dir, _db, writer) = database_with_one_prompt(true, "hello");
     drop(writer); // the last connection checkpoints and removes -wal and -shm
     assert_eq!(
         dir_listing(dir.path()),
         BTreeSet::from(["opencode.db".to_owned()])
     );
 
-    let outcome = parse_root(dir.path());
-    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    let outcome = parse_cleanly(dir.path());
     assert_eq!(texts(&outcome, SESSION), ["hello"]);
     assert_eq!(
         dir_listing(dir.path()),
@@ -192,21 +200,17 @@ fn a_cleanly_closed_database_that_changes_during_the_read_is_read_again_without_
 
 #[test]
 fn a_wal_left_without_its_shm_is_read_from_a_private_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("opencode.db");
-    let writer = create_database(&db, true);
+    let (_dir, db, writer) = database_with_one_prompt(true, "only in the WAL");
+    // Closing without a checkpoint leaves the rows in the WAL.
     writer
         .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .unwrap();
-    insert_session(&writer, SESSION, None);
-    insert_message(&writer, SESSION, 1, "only in the WAL");
     drop(writer);
     let _ = std::fs::remove_file(sibling(&db, "-shm"));
     let wal = std::fs::read(sibling(&db, "-wal")).unwrap();
     assert!(!wal.is_empty());
 
-    let outcome = parse_root(&db);
-    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    let outcome = parse_cleanly(&db);
     assert_eq!(texts(&outcome, SESSION), ["only in the WAL"]);
     assert!(
         !sibling(&db, "-shm").exists(),
@@ -217,11 +221,7 @@ fn a_wal_left_without_its_shm_is_read_from_a_private_copy() {
 
 #[test]
 fn a_locked_database_is_one_unreadable_diagnostic_and_the_json_storage_is_still_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("opencode.db");
-    let writer = create_database(&db, false);
-    insert_session(&writer, SESSION, None);
-    insert_message(&writer, SESSION, 1, "in the database");
+    let (dir, db, writer) = database_with_one_prompt(false, "in the database");
     writer
         .execute_batch("BEGIN EXCLUSIVE; UPDATE session SET title = 'being written';")
         .unwrap();

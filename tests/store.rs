@@ -3,12 +3,12 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::{query_rows, query_value};
 use memtree::model::Tool;
 use memtree::plan::{PlannedMemory, IMPORTER_VERSION};
 use memtree::slug::ProjectKey;
 use memtree::store::{Store, StoreError, WriteCounts};
 use serde_json::{json, Value};
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 fn at(second: u32) -> DateTime<Utc> {
@@ -57,10 +57,21 @@ fn counts(inserted: u64, updated: u64, unchanged: u64) -> WriteCounts {
     }
 }
 
-async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
-    let (client, connection) = config.connect(NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
+/// A fresh database with the store opened (and migrated) in `public`.
+async fn opened_store() -> (common::TestDb, Store) {
+    let db = common::test_db().await;
+    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    (db, store)
+}
+
+/// Opening the store again once `tamper` (SQL) changed its migration history: the refusal.
+async fn reopen_after(db: &common::TestDb, tamper: &str) -> StoreError {
+    Store::open(db.config.clone(), "public").await.unwrap();
+    db.client().await.execute(tamper, &[]).await.unwrap();
+    Store::open(db.config.clone(), "public")
+        .await
+        .err()
+        .expect("a changed migration history is refused")
 }
 
 /// Stored (id, content, meta, tree, temporal, created_at, updated_at, xmin) ordered by id.
@@ -80,42 +91,36 @@ async fn stored(client: &tokio_postgres::Client, schema: &str) -> Vec<StoredRow>
         "select id, content, meta, tree::text, temporal::text, created_at, updated_at, xmin::text \
          from \"{schema}\".memory order by id"
     );
-    client
-        .query(&sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.get(0),
-                row.get(1),
-                row.get(2),
-                row.get(3),
-                row.get(4),
-                row.get(5),
-                row.get(6),
-                row.get(7),
-            )
-        })
-        .collect()
+    query_rows(client, &sql, |row| {
+        (
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+            row.get(6),
+            row.get(7),
+        )
+    })
+    .await
 }
 
 /// (version, name, checksum length, applied_at) of every applied migration.
 async fn history(client: &tokio_postgres::Client) -> Vec<(i32, String, i32, DateTime<Utc>)> {
-    client
-        .query("select version, name, length(checksum), applied_at from public.memtree_migrations order by version", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-        .collect()
+    query_rows(
+        client,
+        "select version, name, length(checksum), applied_at from public.memtree_migrations order by version",
+        |row| (row.get(0), row.get(1), row.get(2), row.get(3)),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn migrations_apply_once_and_are_recorded() {
     let db = common::test_db().await;
     Store::open(db.config.clone(), "public").await.unwrap();
-    let client = connect(&db.config).await;
+    let client = db.client().await;
     let first = history(&client).await;
     let names: Vec<(i32, &str, i32)> = first
         .iter()
@@ -134,13 +139,12 @@ async fn migrations_apply_once_and_are_recorded() {
     Store::open(db.config.clone(), "public").await.unwrap();
     assert_eq!(history(&client).await, first, "a re-open applies nothing");
 
-    let indexes: Vec<String> = client
-        .query("select indexname from pg_indexes where schemaname = 'public' and tablename = 'memory' order by 1", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let indexes: Vec<String> = query_rows(
+        &client,
+        "select indexname from pg_indexes where schemaname = 'public' and tablename = 'memory' order by 1",
+        |row| row.get(0),
+    )
+    .await;
     assert_eq!(
         indexes,
         [
@@ -152,25 +156,19 @@ async fn migrations_apply_once_and_are_recorded() {
         ]
     );
 
-    let lz4_available: bool = client
-        .query_one(
-            "select exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals))",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let compression: Vec<String> = client
-        .query(
-            "select attcompression::text from pg_attribute \
+    let lz4_available: bool = query_value(
+        &client,
+        "select exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals))",
+        &[],
+    )
+    .await;
+    let compression: Vec<String> = query_rows(
+        &client,
+        "select attcompression::text from pg_attribute \
              where attrelid = 'public.memory'::regclass and attname in ('content', 'meta') order by attname",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        |row| row.get(0),
+    )
+    .await;
     let expected = if lz4_available { "l" } else { "" };
     assert_eq!(compression, [expected, expected]);
 }
@@ -178,20 +176,11 @@ async fn migrations_apply_once_and_are_recorded() {
 #[tokio::test]
 async fn an_edited_applied_migration_is_refused() {
     let db = common::test_db().await;
-    Store::open(db.config.clone(), "public").await.unwrap();
-    let client = connect(&db.config).await;
-    client
-        .execute(
-            "update public.memtree_migrations set checksum = '\\x00' where version = 1",
-            &[],
-        )
-        .await
-        .unwrap();
-
-    let error = Store::open(db.config.clone(), "public")
-        .await
-        .err()
-        .expect("an edited migration is refused");
+    let error = reopen_after(
+        &db,
+        "update public.memtree_migrations set checksum = '\\x00' where version = 1",
+    )
+    .await;
     assert!(
         matches!(error, StoreError::MigrationChanged { version: 1, .. }),
         "{error}"
@@ -214,19 +203,11 @@ async fn an_edited_applied_migration_is_refused() {
 #[tokio::test]
 async fn a_migration_from_a_newer_memtree_is_refused() {
     let db = common::test_db().await;
-    Store::open(db.config.clone(), "public").await.unwrap();
-    let client = connect(&db.config).await;
-    client
-        .execute(
-            "insert into public.memtree_migrations (version, name, checksum) values (999, 'future', '\\x00')",
-            &[],
-        )
-        .await
-        .unwrap();
-    let error = Store::open(db.config.clone(), "public")
-        .await
-        .err()
-        .expect("an unknown migration is refused");
+    let error = reopen_after(
+        &db,
+        "insert into public.memtree_migrations (version, name, checksum) values (999, 'future', '\\x00')",
+    )
+    .await;
     assert!(
         matches!(error, StoreError::MigrationUnknown { version: 999, .. }),
         "{error}"
@@ -245,23 +226,19 @@ async fn open_existing_creates_nothing() {
         .await
         .unwrap()
         .is_none());
-    let client = connect(&db.config).await;
-    let tables: i64 = client
-        .query_one(
-            "select count(*) from pg_tables where tablename like 'memtree%' or tablename = 'memory'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let schema: bool = client
-        .query_one(
-            "select exists (select 1 from pg_namespace where nspname = 'other')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let tables: i64 = query_value(
+        &client,
+        "select count(*) from pg_tables where tablename like 'memtree%' or tablename = 'memory'",
+        &[],
+    )
+    .await;
+    let schema: bool = query_value(
+        &client,
+        "select exists (select 1 from pg_namespace where nspname = 'other')",
+        &[],
+    )
+    .await;
     assert_eq!((tables, schema), (0, false));
 
     Store::open(db.config.clone(), "public").await.unwrap();
@@ -274,11 +251,10 @@ async fn open_existing_creates_nothing() {
 
 #[tokio::test]
 async fn a_second_identical_write_changes_nothing() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let rows = memories(5);
     assert_eq!(store.write(&rows).await.unwrap(), counts(5, 0, 0));
-    let client = connect(&db.config).await;
+    let client = db.client().await;
     let before = stored(&client, "public").await;
     assert_eq!(before.len(), 5);
     let first = before.iter().find(|row| row.0 == rows[0].id).unwrap();
@@ -304,11 +280,10 @@ async fn a_second_identical_write_changes_nothing() {
 
 #[tokio::test]
 async fn a_new_mode_or_version_rewrites_rows_in_place() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let rows = memories(3);
     store.write(&rows).await.unwrap();
-    let client = connect(&db.config).await;
+    let client = db.client().await;
     let before = stored(&client, "public").await;
 
     let mut full = rows.clone();
@@ -345,27 +320,26 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
 
 #[tokio::test]
 async fn repeated_ids_in_one_write_keep_the_first() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let mut rows = memories(2);
     let mut repeat = rows[0].clone();
     repeat.content = "the second copy".to_owned();
     rows.push(repeat);
     assert_eq!(store.classify(&rows).await.unwrap(), counts(2, 0, 1));
     assert_eq!(store.write(&rows).await.unwrap(), counts(2, 0, 1));
-    let client = connect(&db.config).await;
-    let content: String = client
-        .query_one("select content from memory where id = $1", &[&rows[0].id])
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let content: String = query_value(
+        &client,
+        "select content from memory where id = $1",
+        &[&rows[0].id],
+    )
+    .await;
     assert_eq!(content, rows[0].content);
 }
 
 #[tokio::test]
 async fn classify_counts_without_writing() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (_db, store) = opened_store().await;
     let rows = memories(10);
     assert_eq!(store.classify(&rows).await.unwrap(), counts(10, 0, 0));
     store.write(&rows[..4]).await.unwrap();
@@ -387,17 +361,12 @@ async fn classify_counts_without_writing() {
 
 #[tokio::test]
 async fn many_batches_over_two_connections() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let rows = memories(2600);
     assert_eq!(store.write(&rows).await.unwrap(), counts(2600, 0, 0));
     assert_eq!(store.write(&rows).await.unwrap(), counts(0, 0, 2600));
-    let client = connect(&db.config).await;
-    let total: i64 = client
-        .query_one("select count(*) from memory", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let total: i64 = query_value(&client, "select count(*) from memory", &[]).await;
     assert_eq!(total, 2600);
 }
 
@@ -415,21 +384,17 @@ async fn hostile_schema_names_are_refused_and_custom_schemas_work() {
     let other = Store::open(db.config.clone(), "second").await.unwrap();
     assert_eq!(custom.write(&memories(2)).await.unwrap(), counts(2, 0, 0));
     assert_eq!(other.write(&memories(1)).await.unwrap(), counts(1, 0, 0));
-    let client = connect(&db.config).await;
+    let client = db.client().await;
     assert_eq!(stored(&client, "memtree_custom").await.len(), 2);
     assert_eq!(stored(&client, "second").await.len(), 1);
-    let public_memory: bool = client
-        .query_one("select to_regclass('public.memory') is not null", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let public_memory: bool =
+        query_value(&client, "select to_regclass('public.memory') is not null", &[]).await;
     assert!(!public_memory, "nothing lands in public");
 }
 
 #[tokio::test]
 async fn slugs_persist_and_stay_stable() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let project = |key: &str| ProjectKey {
         key: key.to_owned(),
         remote: None,
@@ -477,19 +442,14 @@ async fn concurrent_slug_assignment_agrees() {
         assert_eq!(a.get(&key.key).unwrap_or(slug), slug);
         assert_eq!(b.get(&key.key).unwrap_or(slug), slug);
     }
-    let client = connect(&db.config).await;
-    let distinct: i64 = client
-        .query_one("select count(distinct slug) from memtree_projects", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let distinct: i64 = query_value(&client, "select count(distinct slug) from memtree_projects", &[]).await;
     assert_eq!(distinct, 80);
 }
 
 #[tokio::test]
 async fn a_3_mb_message_is_stored_and_searchable() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let mut big = memory("big", 1);
     big.content = (0..400_000).map(|n| format!("w{n} ")).collect();
     assert!(big.content.len() > 3_000_000);
@@ -498,21 +458,15 @@ async fn a_3_mb_message_is_stored_and_searchable() {
         counts(1, 0, 0)
     );
 
-    let client = connect(&db.config).await;
-    let length: i32 = client
-        .query_one("select length(content) from memory", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let length: i32 = query_value(&client, "select length(content) from memory", &[]).await;
     assert_eq!(length as usize, big.content.len());
-    let found: i64 = client
-        .query_one(
-            "select count(*) from memory where to_tsvector('english', left(content, 100000)) @@ to_tsquery('english', 'w5')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let found: i64 = query_value(
+        &client,
+        "select count(*) from memory where to_tsvector('english', left(content, 100000)) @@ to_tsquery('english', 'w5')",
+        &[],
+    )
+    .await;
     assert_eq!(found, 1);
     // The bound matters: indexing the whole content would have failed this row's batch.
     let unbounded = client
@@ -531,8 +485,7 @@ async fn a_3_mb_message_is_stored_and_searchable() {
 
 #[tokio::test]
 async fn hostile_strings_round_trip() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let hostile = "'; drop table memory; -- $1 $$ \\x00 \\ \" \u{202e}é 🦀 \r\n\t";
     let mut row = memory("hostile", 2);
     row.content = format!("{hostile} and a NUL: \0.");
@@ -542,7 +495,7 @@ async fn hostile_strings_round_trip() {
     });
     store.write(std::slice::from_ref(&row)).await.unwrap();
 
-    let client = connect(&db.config).await;
+    let client = db.client().await;
     let (content, meta): (String, Value) = client
         .query_one("select content, meta from memory where id = $1", &[&row.id])
         .await
@@ -556,27 +509,28 @@ async fn hostile_strings_round_trip() {
     let mut expected = meta_of(&row);
     expected[hostile] = json!([hostile, {"nested": "\u{fffd}"}]);
     assert_eq!(meta, expected);
-    let tables: i64 = client
-        .query_one("select count(*) from pg_tables where tablename = 'memory'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let tables: i64 = query_value(
+        &client,
+        "select count(*) from pg_tables where tablename = 'memory'",
+        &[],
+    )
+    .await;
     assert_eq!(tables, 1);
 }
 
 #[tokio::test]
 async fn trees_answer_ltree_queries() {
-    let db = common::test_db().await;
-    let store = Store::open(db.config.clone(), "public").await.unwrap();
+    let (db, store) = opened_store().await;
     let mut rows = memories(3);
     rows[2].tree = "codex.other.sessions".to_owned();
     store.write(&rows).await.unwrap();
-    let client = connect(&db.config).await;
-    let under: i64 = client
-        .query_one("select count(*) from memory where tree <@ 'claude.proj'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let client = db.client().await;
+    let under: i64 = query_value(
+        &client,
+        "select count(*) from memory where tree <@ 'claude.proj'",
+        &[],
+    )
+    .await;
     assert_eq!(under, 2);
 }
 

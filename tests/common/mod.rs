@@ -97,6 +97,33 @@ impl TestDb {
     }
 }
 
+/// The single value `sql` returns (a count, a flag), for assertions on what is stored.
+pub async fn query_value<T>(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> T
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    client.query_one(sql, params).await.unwrap().get(0)
+}
+
+/// Every row `sql` returns, each made a value by `value_of`.
+pub async fn query_rows<T>(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    value_of: impl Fn(&tokio_postgres::Row) -> T,
+) -> Vec<T> {
+    client
+        .query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(value_of)
+        .collect()
+}
+
 /// Creates a fresh, empty database for the calling test.
 pub async fn test_db() -> TestDb {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
