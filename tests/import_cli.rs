@@ -649,6 +649,46 @@ async fn a_skipped_trivial_session_that_grows_is_read_whole() {
 }
 
 #[tokio::test]
+async fn checkpoints_hold_no_secret_that_the_rows_do_not_hold() {
+    const TOKEN: &str = "ghp_aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4";
+    let scene = Scene::new().await;
+    let id = "77777777-0000-4000-8000-000000000007";
+    let projects = scene.claude_projects(&[(id, "/nonexistent/secret/app")]);
+    let file = projects.join(format!("-nonexistent-secret-app/{id}.jsonl"));
+    // The first prompt, which is also the session's title, holds a token.
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("first prompt in", &format!("first prompt with {TOKEN} in"));
+    std::fs::write(&file, &text).unwrap();
+    let source = projects.display().to_string();
+    assert_eq!(written(&scene.import("claude", &source, &[]).json()), (3, 0, 0));
+    let client = scene.db.client().await;
+    let checkpoint: String = common::query_value(&client, "select checkpoint from memtree_ledger", &[]).await;
+    assert!(checkpoint.contains("[REDACTED:github_token]"), "{checkpoint}");
+    assert!(!checkpoint.contains(TOKEN), "{checkpoint}");
+
+    // Read on from that checkpoint, the new row's title is redacted like the earlier rows'.
+    let appended = serde_json::json!({
+        "type": "user", "sessionId": id, "uuid": "appended-secret", "cwd": "/nonexistent/secret/app",
+        "timestamp": "2026-05-09T10:00:00.000Z", "message": { "role": "user", "content": "later" },
+    });
+    std::fs::write(&file, format!("{text}{appended}\n")).unwrap();
+    let report = scene.import("claude", &source, &[]).json();
+    assert_eq!(
+        (report["files"]["resumed"].as_u64(), written(&report)),
+        (Some(1), (1, 0, 0))
+    );
+    let titles: Vec<String> = common::query_rows(
+        &client,
+        "select distinct meta->>'source_session_title' from memory",
+        |row| row.get(0),
+    )
+    .await;
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(titles[0].contains("[REDACTED:github_token]") && !titles[0].contains(TOKEN));
+}
+
+#[tokio::test]
 async fn changed_files_are_read_again_and_nothing_stored_is_lost() {
     let scene = Scene::new().await;
     let projects = scene.claude_projects(&[
