@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::cli::ImportArgs;
 use crate::failpoint;
 use crate::filter::{self, FilterOptions, ProjectScope, SkipReason, TimeWindow};
-use crate::git::{GitCache, GitFacts};
+use crate::git::{strip_credentials, GitCache, GitFacts};
 use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
 use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
@@ -830,12 +830,11 @@ fn project_of(session: &Session, git: &GitCache) -> (ProjectKey, GitFacts) {
     };
     let key = ProjectKey {
         key: without_nul(facts.root.as_deref().unwrap_or(cwd)),
-        remote: session
-            .facts
-            .git_repo
-            .as_deref()
-            .or(facts.remote.as_deref())
-            .map(without_nul),
+        // The slug book stores the remote: a recorded URL loses its credentials, as git's do.
+        remote: match session.facts.git_repo.as_deref() {
+            Some(recorded) => Some(without_nul(&strip_credentials(recorded))),
+            None => facts.remote.as_deref().map(without_nul),
+        },
     };
     (key, facts)
 }
@@ -866,6 +865,22 @@ fn session_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_remote_is_keyed_without_its_credentials() {
+        let session = Session {
+            tool: Tool::Codex,
+            id: "s".to_owned(),
+            source_file: "/f.jsonl".to_owned(),
+            facts: crate::model::SessionFacts {
+                git_repo: Some("https://user:s3cret-t0ken@github.com/o/r.git".to_owned()),
+                ..Default::default()
+            },
+            messages: Vec::new(),
+        };
+        let (key, _) = project_of(&session, &GitCache::default());
+        assert_eq!(key.remote.as_deref(), Some("https://github.com/o/r.git"));
+    }
 
     fn candidates(tool: Tool, sizes: &[u64]) -> Vec<(Candidate, Option<FileState>)> {
         sizes
