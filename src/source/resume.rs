@@ -35,9 +35,10 @@ pub(crate) struct ReadStart {
 }
 
 impl ReadStart {
-    /// Line numbers the reader counts from 1 at the read's start; this makes them file lines.
-    pub fn line(&self, read_line: u64) -> u64 {
-        self.lines + read_line
+    /// Lines before the read's start: the reader counts from 1 there, so a file's line number
+    /// is this plus the reader's.
+    pub fn lines_before(&self) -> u64 {
+        self.lines
     }
 
     /// Renumbers the lines of diagnostics the reader added as file lines.
@@ -164,7 +165,7 @@ mod tests {
         let (start, state) = begin::<State>(&mut file, request).unwrap();
         assert_eq!(start.outcome, ResumeOutcome::Resumed { at: 4 });
         assert_eq!(state, Some(State { n: 2 }));
-        assert_eq!(start.line(1), 3, "line numbers go on from the checkpoint");
+        assert_eq!(start.lines_before(), 2, "line numbers go on from the checkpoint");
         let mut rest = String::new();
         file.read_to_string(&mut rest).unwrap();
         assert_eq!(rest, "c\n", "the read starts after the checkpoint");
@@ -203,7 +204,7 @@ mod tests {
             let (start, state) = begin::<State>(&mut file, request).unwrap();
             assert_eq!(start.outcome, ResumeOutcome::Restarted, "{text:?}");
             assert_eq!(state, None);
-            assert_eq!(start.line(1), 1);
+            assert_eq!(start.lines_before(), 0);
             let mut all = String::new();
             file.read_to_string(&mut all).unwrap();
             assert_eq!(all, text, "read from the start");

@@ -61,7 +61,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
         &mut reader,
         path,
         &mut outcome.diagnostics,
-        |line, record| builder.push(start.line(line), record),
+        |line, record| builder.push(start.lines_before() + line, record),
     ) {
         Ok(stats) => outcome.stats = stats,
         Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),

@@ -159,7 +159,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                     path,
                     &mut builder,
                     &mut outcome.diagnostics,
-                    start.line(0),
+                    start.lines_before(),
                 );
                 drop(reader);
                 start.renumber(&mut outcome.diagnostics);
