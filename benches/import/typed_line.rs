@@ -10,6 +10,8 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use memtree::source::jsonl::LineText as Text;
+
 /// One JSONL line of either tool.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,28 +85,6 @@ struct Block<'a> {
     /// A tool result's output: a string or a list of parts.
     #[serde(borrow, default)]
     content: Option<Body<'a>>,
-}
-
-/// A string, borrowed from the line unless it has escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(value.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor(PhantomData))
-    }
 }
 
 /// A text-bearing value: a string, a list of blocks, or something else (skipped).

@@ -10,11 +10,13 @@
 
 mod reduce;
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::marker::PhantomData;
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
@@ -55,6 +57,32 @@ impl Default for LineLimits {
 /// the stream, where its strings cannot be borrowed.
 pub trait LineRecord {
     type Of<'line>: Deserialize<'line>;
+}
+
+/// A JSON string borrowed from the line unless it has escapes. serde borrows a bare
+/// `Cow<str>` field only, never one inside an `Option` or another container: use this there.
+pub struct LineText<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LineText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = LineText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<LineText<'a>, E> {
+                Ok(LineText(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<LineText<'a>, E> {
+                Ok(LineText(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<LineText<'a>, E> {
+                Ok(LineText(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(PhantomData))
+    }
 }
 
 /// [`LineRecord`] for a type that owns its data.

@@ -18,6 +18,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::source::jsonl::LineText;
+
 use crate::source::jsonl::LineRecord;
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a transcript line into: a [`Record`] borrowing the line.
@@ -67,32 +69,7 @@ pub(super) struct Record<'a> {
 /// An optional string, borrowed from the line unless it has escapes. (serde's own `Cow`
 /// support borrows only a bare `Cow<str>` field, never one inside an `Option`.)
 fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    Ok(Option::<Text<'a>>::deserialize(deserializer)?.map(|text| text.0))
-}
-
-/// A string, borrowed from the line unless it has escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(value.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(value)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor(PhantomData))
-    }
+    Ok(Option::<LineText<'a>>::deserialize(deserializer)?.map(|text| text.0))
 }
 
 /// The `message` field: decoded when it is an object, anything else kept as a shape error.
