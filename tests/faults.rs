@@ -585,13 +585,30 @@ fn an_import_whose_connections_are_terminated_retries_and_completes() {
     let db = setup.test_db();
     let importing = setup.import_stopped_at(&db, "write.before_commit:2");
     let terminated: i64 = setup.runtime.block_on(async {
-        common::query_value(
-            &db.client().await,
+        let client = db.client().await;
+        let terminated = common::query_value(
+            &client,
             "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity \
              where datname = current_database() and application_name = 'memtree'",
             &[],
         )
-        .await
+        .await;
+        // pg_terminate_backend only signals: wait until the backends are gone, or a loaded
+        // machine may resume the import before its batch's backend has died (nothing to retry).
+        for _ in 0..200 {
+            let alive: i64 = common::query_value(
+                &client,
+                "select count(*) from pg_stat_activity \
+                 where datname = current_database() and application_name = 'memtree'",
+                &[],
+            )
+            .await;
+            if alive == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        terminated
     });
     assert!(terminated >= 1, "the import's connections were found");
     resume(&importing);
