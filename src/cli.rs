@@ -160,8 +160,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub no_redact: bool,
 
-    /// Read every file again, even those the database's ledger records as unchanged since
-    /// they were imported (for example after deleting rows by hand)
+    /// Read every file again from its start, even those the database's ledger records as
+    /// unchanged since they were imported, or could read on from a checkpoint (for example after
+    /// deleting rows by hand)
     #[arg(long)]
     pub rescan: bool,
 
