@@ -649,6 +649,61 @@ async fn a_skipped_trivial_session_that_grows_is_read_whole() {
 }
 
 #[tokio::test]
+async fn a_grown_codex_rollout_is_read_on_from_its_checkpoint() {
+    let scene = Scene::new().await;
+    let source = scene.home().join("sessions");
+    copy_fixture("codex/wrapped_0_63/source", &source);
+    let source = source.display().to_string();
+    let first = scene.import("codex", &source, &[]).json();
+    let imported = written(&first).0;
+    assert!(imported > 0);
+
+    // Codex appends a turn: the prompt event and the answer.
+    let rollout = walkdir::WalkDir::new(&source)
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .unwrap();
+    let turn = [
+        serde_json::json!({"timestamp": "2025-11-27T03:41:00.000Z", "type": "event_msg",
+            "payload": {"type": "user_message", "message": "and a test, please"}}),
+        serde_json::json!({"timestamp": "2025-11-27T03:41:05.000Z", "type": "response_item",
+            "payload": {"type": "message", "role": "assistant",
+                "content": [{"type": "output_text", "text": "Added."}]}}),
+    ]
+    .map(|line| format!("{line}\n"))
+    .concat();
+    let mut text = std::fs::read_to_string(&rollout).unwrap();
+    text.push_str(&turn);
+    std::fs::write(&rollout, &text).unwrap();
+    let second = scene.import("codex", &source, &[]).json();
+    assert_eq!(second["files"]["resumed"], 1);
+    assert_eq!(
+        second["files"]["bytes"].as_u64(),
+        Some(turn.len() as u64),
+        "only the new turn is parsed"
+    );
+    assert_eq!(written(&second), (2, 0, 0));
+
+    // The same rows as an import of the whole grown file into an empty database.
+    let fresh = Scene::new().await;
+    let whole = fresh.import("codex", &source, &[]).json();
+    assert_eq!(written(&whole), (imported + 2, 0, 0));
+    assert_eq!(stored_rows(&scene).await, stored_rows(&fresh).await);
+}
+
+/// Every stored row's id and content, in id order.
+async fn stored_rows(scene: &Scene) -> Vec<String> {
+    let client = scene.db.client().await;
+    common::query_rows(
+        &client,
+        "select id::text || ' ' || content from memory order by id",
+        |row| row.get::<_, String>(0),
+    )
+    .await
+}
+
+#[tokio::test]
 async fn checkpoints_hold_no_secret_that_the_rows_do_not_hold() {
     const TOKEN: &str = "ghp_aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4";
     let scene = Scene::new().await;
