@@ -352,7 +352,11 @@ pub fn run(
                             from: checkpoints.get(&ledger_path(candidate)),
                             checkpoint_wanted,
                         };
-                        let outcome = source::parse_resuming(candidate, &known, resume);
+                        let mut outcome = source::parse_resuming(candidate, &known, resume);
+                        outcome.checkpoint = outcome
+                            .checkpoint
+                            .take()
+                            .and_then(|checkpoint| without_secrets(checkpoint, redactor.as_ref()));
                         progress.inc(1);
                         outcome
                     })
@@ -480,31 +484,10 @@ impl Pipeline<'_> {
                 path: ledger_path(candidate),
                 state,
                 consumed: outcome.consumed(),
-                checkpoint: outcome
-                    .checkpoint
-                    .and_then(|checkpoint| self.without_secrets(checkpoint)),
+                checkpoint: outcome.checkpoint,
             });
         }
         self.report.absorb_diagnostics(outcome.diagnostics);
-    }
-
-    /// A checkpoint fit to store: the parser's state holds text from the transcript (titles, the
-    /// first prompt, directories), which must not reach the database unredacted when the rows do
-    /// not. Its strings are redacted like the rows' (ids do not look like secrets, so they stay);
-    /// a state that is not JSON is not stored (the file is then read whole next time). Session
-    /// facts read on from a checkpoint are thus already redacted: their secrets are not counted
-    /// again in later rows' `redactions`.
-    fn without_secrets(&self, mut checkpoint: Checkpoint) -> Option<Checkpoint> {
-        let Some(redactor) = self.plan_options.redactor else {
-            return Some(checkpoint);
-        };
-        let mut state: serde_json::Value = serde_json::from_str(&checkpoint.state).ok()?;
-        let mut found = crate::redact::Redactions::default();
-        redactor.redact_json(&mut state, &mut found);
-        if !found.is_empty() {
-            checkpoint.state = state.to_string();
-        }
-        Some(checkpoint)
     }
 
     /// Reads a store of many sessions (OpenCode) on its own thread, and plans and writes its
@@ -675,6 +658,25 @@ impl Pipeline<'_> {
         self.report.projects = self.projects.into_values().collect();
         Ok(self.report)
     }
+}
+
+/// A checkpoint fit to store: the parser's state holds text from the transcript (titles, the
+/// first prompt, directories), which must not reach the database unredacted when the rows do not.
+/// Its strings are redacted like the rows' (ids do not look like secrets, so they stay); a state
+/// that is not JSON is not stored (the file is then read whole next time). Session facts read on
+/// from a checkpoint are thus already redacted: their secrets are not counted again in later
+/// rows' `redactions`. Runs where the file was parsed, in parallel.
+fn without_secrets(mut checkpoint: Checkpoint, redactor: Option<&Redactor>) -> Option<Checkpoint> {
+    let Some(redactor) = redactor else {
+        return Some(checkpoint);
+    };
+    let mut state: serde_json::Value = serde_json::from_str(&checkpoint.state).ok()?;
+    let mut found = crate::redact::Redactions::default();
+    redactor.redact_json(&mut state, &mut found);
+    if !found.is_empty() {
+        checkpoint.state = state.to_string();
+    }
+    Some(checkpoint)
 }
 
 /// Bytes of message text in a session: what planning it will hold in memory.
