@@ -550,15 +550,16 @@ impl Pipeline<'_> {
         sessions.sort_by(|a, b| {
             (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
         });
-        let git = &self.git;
-        let located: Vec<(Session, ProjectKey, GitFacts)> = sessions
+        let (git, plan_options) = (&self.git, &self.plan_options);
+        let located: Vec<(Session, ProjectKey, GitFacts, plan::Selection)> = sessions
             .into_par_iter()
             .map(|session| {
                 let (key, facts) = project_of(&session, git);
-                (session, key, facts)
+                let candidates = plan::candidates(&session, plan_options);
+                (session, key, facts, candidates)
             })
             .collect();
-        let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _)| key.clone()).collect();
+        let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _, _)| key.clone()).collect();
         match (&self.store, self.settings.dry_run) {
             (Some(store), false) => self.slugs = self.runtime.block_on(store.assign_slugs(&keys))?,
             _ => {
@@ -567,15 +568,18 @@ impl Pipeline<'_> {
         }
         // Selecting is cheap and decides, in order, which copy of a repeated message is kept;
         // planning (rendering, redaction, meta) then runs on every session at once.
-        let selections: Vec<plan::Selection> = located
-            .iter()
-            .map(|(session, _, _)| plan::select(session, &self.plan_options, &mut self.seen))
+        let seen = &mut self.seen;
+        let located: Vec<_> = located
+            .into_iter()
+            .map(|(session, key, facts, candidates)| (session, key, facts, candidates.select(seen)))
             .collect();
+        // Without a database the rows are only counted: each is dropped on the thread that made
+        // it, which is cheaper than handing them all to this one to free.
+        let keep_rows = self.store.is_some();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
         let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
-            .zip(selections)
-            .map(|((session, key, facts), selection)| {
+            .map(|(session, key, facts, selection)| {
                 let slug = slugs
                     .get(&key.key)
                     .map(str::to_owned)
@@ -584,8 +588,11 @@ impl Pipeline<'_> {
                 let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
                 let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
-                let plan = plan::plan_selected(session, &selection, &project, plan_options);
+                let mut plan = plan::plan_selected(session, &selection, &project, plan_options);
                 let rows = plan.memories.len() as u64;
+                if !keep_rows {
+                    plan.memories = Vec::new();
+                }
                 listed.messages = rows;
                 let entry = ProjectEntry {
                     slug: project.slug,
@@ -600,7 +607,7 @@ impl Pipeline<'_> {
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
         for (plan, project, session) in planned {
-            report.messages.planned += plan.memories.len() as u64;
+            report.messages.planned += project.messages;
             report.messages.truncated += plan.truncated;
             report.messages.redactions.merge(&plan.redactions);
             for (reason, n) in plan.skipped {

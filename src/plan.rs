@@ -132,9 +132,10 @@ pub struct Selection {
     ids: Vec<Result<Uuid, MessageSkip>>,
 }
 
-/// Selects the messages of `session` to store. `seen` holds the ids selected earlier in the run,
-/// so a message copied into several files is stored once, from the first file selected.
-pub fn select(session: &Session, options: &PlanOptions<'_>, seen: &mut HashSet<Uuid>) -> Selection {
+/// Each message's id, or why it cannot become a row whatever else the run holds (outside the
+/// time window, no text in this mode). Pure: computed for many sessions at once, before
+/// [`Selection::select`] decides in run order.
+pub fn candidates(session: &Session, options: &PlanOptions<'_>) -> Selection {
     let ids = session
         .messages
         .iter()
@@ -146,25 +147,41 @@ pub fn select(session: &Session, options: &PlanOptions<'_>, seen: &mut HashSet<U
                 return Err(MessageSkip::NoText);
             }
             let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
-            let id = memory_id(session.tool, session_id, &message.id, message.timestamp);
-            if seen.insert(id) {
-                Ok(id)
-            } else {
-                Err(MessageSkip::Duplicate)
-            }
+            Ok(memory_id(
+                session.tool,
+                session_id,
+                &message.id,
+                message.timestamp,
+            ))
         })
         .collect();
     Selection { ids }
 }
 
-/// Plans the rows of one session: [`select`], then [`plan_selected`].
+impl Selection {
+    /// Keeps the candidates whose id no earlier selection of the run took. `seen` holds the ids
+    /// selected earlier, so a message copied into several files is stored once, from the first
+    /// file selected.
+    pub fn select(mut self, seen: &mut HashSet<Uuid>) -> Selection {
+        for selected in &mut self.ids {
+            if let Ok(id) = selected {
+                if !seen.insert(*id) {
+                    *selected = Err(MessageSkip::Duplicate);
+                }
+            }
+        }
+        self
+    }
+}
+
+/// Plans the rows of one session: [`candidates`], [`Selection::select`], then [`plan_selected`].
 pub fn plan_session(
     session: Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
     seen: &mut HashSet<Uuid>,
 ) -> SessionPlan {
-    let selection = select(&session, options, seen);
+    let selection = candidates(&session, options).select(seen);
     plan_selected(session, &selection, project, options)
 }
 
@@ -354,7 +371,22 @@ impl JsonObject {
 
     /// [`put`] for an object written as text.
     fn put(&mut self, key: &str, value: Option<&str>) {
-        if let Some(value) = value.filter(|value| !value.is_empty()) {
+        let Some(value) = value.filter(|value| !value.is_empty()) else {
+            return;
+        };
+        // Ids, roles, paths and model names rarely need escaping: written as they are, they
+        // skip serde_json's byte-by-byte escaping. The same bytes either way (serde_json
+        // escapes control characters, `"` and `\` only; NUL is a control character).
+        if value
+            .bytes()
+            .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+        {
+            self.separate();
+            let _ = serde_json::to_writer(&mut self.0, key);
+            self.0.extend_from_slice(b":\"");
+            self.0.extend_from_slice(value.as_bytes());
+            self.0.push(b'"');
+        } else {
             self.push(key, &without_nul(Cow::Borrowed(value)));
         }
     }
