@@ -69,8 +69,9 @@ impl Store {
         Ok(counts)
     }
 
-    /// Writes in batches bounded by rows and bytes, each batch one transaction,
-    /// over the pool's connections concurrently. Rows already current are not touched; changed
+    /// Writes in batches bounded by rows and bytes, each batch one transaction, over the pool's
+    /// connections concurrently (the last once the others have committed: see
+    /// [`Store::write_recording`]). Rows already current are not touched; changed
     /// rows are rewritten in place (content, meta, tree, temporal, `updated_at = now()`),
     /// keeping their id and `created_at`. Repeated ids: the first is written.
     ///
