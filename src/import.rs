@@ -28,7 +28,7 @@ use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
 use crate::source::{self, Candidate, EnvLookup, ResumeRequest};
 use crate::store::target::{self, DbTarget};
-use crate::store::{Store, StoreError, WriteCounts};
+use crate::store::{LedgerRecords, Store, StoreError, WriteCounts};
 
 /// Files parsed together before their rows are written.
 const CHUNK_FILES: usize = 256;
@@ -388,7 +388,7 @@ pub fn run(
     Ok(report)
 }
 
-/// A write of planned rows (and then their ledger entries) running on the database runtime.
+/// A write of planned rows (with their ledger entries) running on the database runtime.
 type PendingWrite = tokio::task::JoinHandle<Result<WriteCounts, StoreError>>;
 
 /// Everything after parsing, for one run: filtering, project slugs, planning and writing, with
@@ -634,14 +634,19 @@ impl Pipeline<'_> {
             self.in_flight
                 .push_back(self.runtime.spawn(async move { store.classify(&memories).await }));
         } else {
-            // Each group records its own files and sessions after its own rows: groups never
-            // share a file, so two writes in flight never record a file ahead of its rows.
+            // Each group records its own files and sessions in the transaction of its own last
+            // rows: groups never share a file, so two writes in flight never record a file
+            // ahead of its rows.
             let (files, sessions) = ledger_entries(self.settings, read);
             let (host, tool) = (self.host.clone(), self.settings.tool.as_str());
             self.in_flight.push_back(self.runtime.spawn(async move {
-                let counts = store.write(&memories).await?;
-                store.record_ledger(&host, tool, &files).await?;
-                store.record_session_ledger(&host, tool, &sessions).await?;
+                let ledger = LedgerRecords {
+                    host: &host,
+                    tool,
+                    files: &files,
+                    sessions: &sessions,
+                };
+                let counts = store.write_recording(&memories, ledger).await?;
                 failpoint::hit("import.chunk_written");
                 Ok(counts)
             }));

@@ -425,12 +425,14 @@ const CRASH_POINTS: &[&str] = &[
     "write.before_batch:3",
     "write.before_commit:3",
     "write.after_commit:4",
+    "write.ledger_recorded:1",
     "import.chunk_written:1",
     "slugs.before_commit:2",
     "slugs.after_commit:2",
     "plan.session:300",
     "write.before_commit:5",
     "write.after_commit:5",
+    "write.ledger_recorded:2",
     "import.chunk_written:2",
 ];
 
@@ -459,6 +461,52 @@ fn an_import_killed_at_any_named_point_is_completed_by_the_next_run() {
             });
         }
     });
+}
+
+/// A group's ledger entries are recorded in the transaction of its last write batch, which starts
+/// once the group's other batches have committed. Killed after recording them and before that
+/// commit, the import leaves the other batches' rows and neither the last batch's rows nor a
+/// single ledger entry; the next run reads every file again and stores exactly what one
+/// uninterrupted import stores, its ledger entries committed with its last rows.
+#[test]
+fn a_groups_ledger_entries_commit_with_its_last_rows_or_not_at_all() {
+    // One group of 100 files (one chunk of parsing): 1 200 rows, written as 1 000 and then 200.
+    const GROUP_FILES: i64 = 100;
+    let corpus = Corpus::new(GROUP_FILES as usize, MESSAGES);
+    let setup = Setup::new(corpus.source());
+    let db = setup.test_db();
+    let crashed = setup.run_with_failpoint(&db, "write.ledger_recorded");
+    assert!(crashed.killed(), "{:?}\n{}", crashed.status, crashed.stderr);
+    let stored = || {
+        setup.runtime.block_on(async {
+            let client = db.client().await;
+            let rows: i64 = common::query_value(&client, "select count(*) from memory", &[]).await;
+            let files: i64 = common::query_value(&client, "select count(*) from memtree_ledger", &[]).await;
+            (rows, files)
+        })
+    };
+    assert_eq!(stored(), (1000, 0), "the first batch only, and no ledger entry");
+
+    let report = run(setup.import(&db, &[])).assert_success("the run after the kill");
+    assert_eq!(report["files"]["unchanged"], 0, "every file is read again");
+    assert_eq!(report["messages"]["written"]["inserted"], 200);
+    assert_eq!(report["messages"]["written"]["unchanged"], 1000);
+    let once = setup.test_db();
+    run(setup.import(&once, &[])).assert_success("one uninterrupted import");
+    assert_same(&setup.dump(&once), &setup.dump(&db), "after the kill");
+    assert_eq!(stored(), (GROUP_FILES * MESSAGES as i64, GROUP_FILES));
+    let with_ledger: i64 = setup.runtime.block_on(async {
+        common::query_value(
+            &db.client().await,
+            "select count(*) from memory where xmin in (select xmin from memtree_ledger)",
+            &[],
+        )
+        .await
+    });
+    assert_eq!(
+        with_ledger, 200,
+        "the ledger committed with the 200 rows written last"
+    );
 }
 
 /// A small xorshift generator: random enough for kill times, and its seed is printed so that a

@@ -4,10 +4,11 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{query_rows, query_value};
-use memtree::model::Tool;
+use memtree::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
+use memtree::model::{Checkpoint, Tool};
 use memtree::plan::{PlannedMemory, IMPORTER_VERSION};
 use memtree::slug::ProjectKey;
-use memtree::store::{Store, StoreError, WriteCounts};
+use memtree::store::{LedgerRecords, Store, StoreError, WriteCounts};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -368,6 +369,106 @@ async fn many_batches_over_two_connections() {
     let client = db.client().await;
     let total: i64 = query_value(&client, "select count(*) from memory", &[]).await;
     assert_eq!(total, 2600);
+}
+
+/// A ledger entry for `path`, resumable from a checkpoint when `resumable`.
+fn ledger_entry(path: &str, resumable: bool) -> (LedgerEntry, Option<Checkpoint>) {
+    let entry = LedgerEntry {
+        path: path.to_owned(),
+        state: FileState {
+            size: 120,
+            mtime_ns: 1_700_000_000_000_000_000,
+            inode: 42,
+        },
+        consumed: 100,
+        importer_version: IMPORTER_VERSION.to_owned(),
+        options_key: "key".to_owned(),
+        resumable,
+    };
+    let checkpoint = resumable.then(|| Checkpoint {
+        consumed: 100,
+        lines: 3,
+        prefix_sha256: vec![7; 32],
+        state: "{}".to_owned(),
+    });
+    (entry, checkpoint)
+}
+
+/// The transaction ids (`xmin`) that wrote `table`'s rows, distinct, in order.
+async fn writers(client: &tokio_postgres::Client, table: &str) -> Vec<i64> {
+    let sql = format!("select distinct xmin::text::int8 from {table} order by 1");
+    query_rows(client, &sql, |row| row.get(0)).await
+}
+
+/// A group's ledger entries commit in the transaction of its last batch, which starts after the
+/// other batches; a group with no rows to write still records its entries, on their own.
+#[tokio::test]
+async fn ledger_entries_commit_with_the_last_batch_of_their_rows() {
+    let (db, store) = opened_store().await;
+    let client = db.client().await;
+    let files = [ledger_entry("/a.jsonl", true), ledger_entry("/b.jsonl", false)];
+    let sessions = [SessionLedgerEntry {
+        session_id: "ses_1".to_owned(),
+        revision: 5,
+        importer_version: IMPORTER_VERSION.to_owned(),
+        options_key: "key".to_owned(),
+    }];
+    let ledger = LedgerRecords {
+        host: "host",
+        tool: "claude",
+        files: &files,
+        sessions: &sessions,
+    };
+    let rows = memories(2600);
+    assert_eq!(
+        store.write_recording(&rows, ledger).await.unwrap(),
+        counts(2600, 0, 0)
+    );
+    let recorded = writers(&client, "memtree_ledger").await;
+    assert_eq!(recorded.len(), 1, "one transaction records every file");
+    assert_eq!(writers(&client, "memtree_ledger_sessions").await, recorded);
+    let with_ledger: i64 = query_value(
+        &client,
+        "select count(*) from memory where xmin::text::int8 = $1",
+        &[&recorded[0]],
+    )
+    .await;
+    assert_eq!(with_ledger, 600, "the ledger shares the last batch's transaction");
+    let batches = writers(&client, "memory").await;
+    assert_eq!(batches.len(), 3);
+    assert_eq!(
+        batches.last(),
+        recorded.first(),
+        "the last batch starts after the others"
+    );
+    let loaded = store.load_ledger("host", "claude").await.unwrap();
+    let mut paths: Vec<(&str, bool)> = loaded
+        .iter()
+        .map(|entry| (entry.path.as_str(), entry.resumable))
+        .collect();
+    paths.sort();
+    assert_eq!(paths, [("/a.jsonl", true), ("/b.jsonl", false)]);
+    assert_eq!(
+        store.load_session_ledger("host", "claude").await.unwrap(),
+        sessions
+    );
+
+    // Nothing left to write (every row current, or no rows at all): the entries still commit.
+    let current = [ledger_entry("/c.jsonl", false)];
+    let empty = [ledger_entry("/d.jsonl", false)];
+    for (rows, files) in [(&rows[..], &current), (&[][..], &empty)] {
+        let ledger = LedgerRecords {
+            files,
+            sessions: &[],
+            ..ledger
+        };
+        assert_eq!(
+            store.write_recording(rows, ledger).await.unwrap(),
+            counts(0, 0, rows.len() as u64)
+        );
+    }
+    assert_eq!(store.load_ledger("host", "claude").await.unwrap().len(), 4);
+    assert_eq!(writers(&client, "memory").await, batches, "no row was rewritten");
 }
 
 #[tokio::test]

@@ -1,11 +1,30 @@
-//! The persisted ledger (`memtree_ledger`): reading a host's entries, recording new ones.
+//! The persisted ledger (`memtree_ledger`, `memtree_ledger_sessions`): reading a host's entries,
+//! and recording new ones inside the transaction that commits the rows they account for.
 
 use std::collections::HashMap;
+
+use tokio_postgres::GenericClient;
 
 use crate::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
 use crate::model::Checkpoint;
 
 use super::{Store, StoreError};
+
+/// What one group's write records in the ledger besides its rows: the files (each with the
+/// checkpoint to read it on from, if any) and the store sessions the rows were read from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LedgerRecords<'a> {
+    pub host: &'a str,
+    pub tool: &'a str,
+    pub files: &'a [(LedgerEntry, Option<Checkpoint>)],
+    pub sessions: &'a [SessionLedgerEntry],
+}
+
+impl LedgerRecords<'_> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.sessions.is_empty()
+    }
+}
 
 impl Store {
     /// Every entry recorded for this host and tool; none when the ledger table does not exist yet
@@ -84,11 +103,14 @@ impl Store {
             .collect())
     }
 
-    /// Records (or replaces) entries, each with the checkpoint to read its file on from, if any.
-    /// Call only after the memories read from these files are committed, so the ledger is never
-    /// ahead of the data.
-    pub async fn record_ledger(
+    /// Records (or replaces) file entries, each with the checkpoint to read its file on from, if
+    /// any, on `client`: the transaction that writes the last rows read from these files, once
+    /// every other row read from them is committed (`write.rs`), so the entries commit with the
+    /// data they account for or not at all. Idempotent, like the rows' upsert, so that
+    /// transaction can be retried whole.
+    pub(super) async fn record_ledger(
         &self,
+        client: &(impl GenericClient + Sync),
         host: &str,
         tool: &str,
         entries: &[(LedgerEntry, Option<Checkpoint>)],
@@ -128,7 +150,6 @@ impl Store {
             .iter()
             .map(|(_, checkpoint)| checkpoint.as_ref().map(|checkpoint| checkpoint.state.as_str()))
             .collect();
-        let client = self.client().await?;
         client
             .execute(
                 &format!(
@@ -183,9 +204,10 @@ impl Store {
             .collect())
     }
 
-    /// Records (or replaces) session revisions, after their memories are committed.
-    pub async fn record_session_ledger(
+    /// Records (or replaces) session revisions on `client`, as [`Store::record_ledger`] does files.
+    pub(super) async fn record_session_ledger(
         &self,
+        client: &(impl GenericClient + Sync),
         host: &str,
         tool: &str,
         entries: &[SessionLedgerEntry],
@@ -200,7 +222,6 @@ impl Store {
             .map(|entry| entry.importer_version.as_str())
             .collect();
         let keys: Vec<&str> = entries.iter().map(|entry| entry.options_key.as_str()).collect();
-        let client = self.client().await?;
         client
             .execute(
                 &format!(

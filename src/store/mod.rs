@@ -20,6 +20,7 @@ use tokio_postgres::NoTls;
 
 use error::pg_detail;
 pub use error::StoreError;
+pub use ledger::LedgerRecords;
 
 /// Connections per store: enough to overlap one batch's network time with another's work
 /// without loading a shared server.

@@ -1,4 +1,5 @@
-//! Classifying and writing planned memories: batched upserts that skip rows already current.
+//! Classifying and writing planned memories: batched upserts that skip rows already current,
+//! with a group's ledger entries committed in the transaction of its last batch.
 //!
 //! A stored row is current when it has the same id and its meta has the same rendering keys
 //! ([`RENDERING_KEYS`]: importer version, content mode, redaction) as the planned row. Current rows are filtered out before the upsert
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use crate::failpoint;
 use crate::plan::{PlannedMemory, RENDERING_KEYS};
 
-use super::{retry, Store, StoreError, WriteCounts};
+use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
 /// Most rows in one write batch (one transaction).
 const BATCH_ROWS: usize = 1000;
@@ -68,8 +69,9 @@ impl Store {
         Ok(counts)
     }
 
-    /// Writes in batches bounded by rows and bytes, each batch one transaction,
-    /// over the pool's connections concurrently. Rows already current are not touched; changed
+    /// Writes in batches bounded by rows and bytes, each batch one transaction, over the pool's
+    /// connections concurrently (the last once the others have committed: see
+    /// [`Store::write_recording`]). Rows already current are not touched; changed
     /// rows are rewritten in place (content, meta, tree, temporal, `updated_at = now()`),
     /// keeping their id and `created_at`. Repeated ids: the first is written.
     ///
@@ -78,9 +80,64 @@ impl Store {
     /// on a transient error (connection lost, deadlock) is retried (`retry.rs`); on any other
     /// error, batches already committed stay written and re-running is safe.
     pub async fn write(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
+        self.write_recording(memories, LedgerRecords::default()).await
+    }
+
+    /// [`Store::write`], recording `ledger` in the transaction of the last batch, which starts
+    /// only once every other batch has committed: the entries commit with the last of the rows
+    /// they account for, or (on a crash or an error) not at all, and the next run reads their
+    /// files again. With no rows to write, the entries are recorded in a transaction of their own.
+    ///
+    /// The last batch waits for the others rather than holding its transaction open until they
+    /// commit: an open transaction waiting on work outside the database could deadlock with
+    /// another import without the server noticing, and would hold one of the two connections.
+    /// The batches of the next group in flight keep the other connection busy meanwhile.
+    pub async fn write_recording(
+        &self,
+        memories: &[PlannedMemory],
+        ledger: LedgerRecords<'_>,
+    ) -> Result<WriteCounts, StoreError> {
         let (unique, duplicates) = first_of_each_id(memories);
-        let batches = batches(&unique);
-        let sql = format!(
+        let mut batches = batches(&unique);
+        let last = batches.pop().unwrap_or_default();
+        let sql = self.upsert_sql();
+        let next_batch = AtomicUsize::new(0);
+        let worker = || async {
+            let mut counts = WriteCounts::default();
+            while let Some(batch) = batches.get(next_batch.fetch_add(1, Ordering::Relaxed)) {
+                // A batch is idempotent: when its connection fails, it is written again on another.
+                counts += retry::run(|| async {
+                    self.write_batch(&mut *self.client().await?, &sql, batch, None)
+                        .await
+                })
+                .await?;
+            }
+            Ok::<_, StoreError>(counts)
+        };
+        let (first, second) = tokio::try_join!(worker(), worker())?;
+        let ledger = Some(ledger).filter(|ledger| !ledger.is_empty());
+        let last = if last.is_empty() && ledger.is_none() {
+            WriteCounts::default()
+        } else {
+            // Rows and ledger entries alike are upserts: the whole transaction is idempotent.
+            retry::run(|| async {
+                self.write_batch(&mut *self.client().await?, &sql, &last, ledger)
+                    .await
+            })
+            .await?
+        };
+        Ok(first
+            + second
+            + last
+            + WriteCounts {
+                unchanged: duplicates,
+                ..WriteCounts::default()
+            })
+    }
+
+    /// The upsert of one batch, given as arrays: rows already current are filtered out first.
+    fn upsert_sql(&self) -> String {
+        format!(
             "with i as (select id, content, meta::jsonb as meta, tree, at \
                  from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) \
                  as i(id, content, meta, tree, at)), \
@@ -94,67 +151,64 @@ impl Store {
             memory = self.table("memory"),
             ltree = self.ltree_type,
             row_is_current = *ROW_IS_CURRENT,
-        );
-        let next_batch = AtomicUsize::new(0);
-        let worker = || async {
-            let mut counts = WriteCounts::default();
-            while let Some(batch) = batches.get(next_batch.fetch_add(1, Ordering::Relaxed)) {
-                // A batch is idempotent: when its connection fails, it is written again on another.
-                counts += retry::run(|| async { write_batch(&mut *self.client().await?, &sql, batch).await })
-                    .await?;
-            }
-            Ok::<_, StoreError>(counts)
-        };
-        let (first, second) = tokio::try_join!(worker(), worker())?;
-        Ok(first
-            + second
-            + WriteCounts {
-                unchanged: duplicates,
-                ..WriteCounts::default()
-            })
+        )
     }
-}
 
-async fn write_batch(
-    client: &mut tokio_postgres::Client,
-    sql: &str,
-    batch: &[&PlannedMemory],
-) -> Result<WriteCounts, StoreError> {
-    let ids: Vec<Uuid> = batch.iter().map(|memory| memory.id).collect();
-    let contents: Vec<Cow<'_, str>> = batch.iter().map(|memory| without_nul(&memory.content)).collect();
-    let metas: Vec<Cow<'_, str>> = batch
-        .iter()
-        .map(|memory| meta_without_nul(&memory.meta))
-        .collect();
-    let trees: Vec<&str> = batch.iter().map(|memory| memory.tree.as_str()).collect();
-    let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
-    let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
-    let metas: Vec<&str> = metas.iter().map(|meta| meta.as_ref()).collect();
-    let failed = |error: tokio_postgres::Error| {
-        let detail = format!(
-            "batch of {} rows from id {}: {}",
-            batch.len(),
-            ids.first().map(Uuid::to_string).unwrap_or_default(),
-            super::pg_detail(&error)
-        );
-        StoreError::classified("writing memories", detail, &error)
-    };
-    failpoint::hit("write.before_batch");
-    let transaction = client.transaction().await.map_err(failed)?;
-    let rows = transaction
-        .query(sql, &[&ids, &contents, &metas, &trees, &times])
-        .await
-        .map_err(failed)?;
-    failpoint::hit("write.before_commit");
-    transaction.commit().await.map_err(failed)?;
-    failpoint::hit("write.after_commit");
-    let inserted = rows.iter().filter(|row| row.get::<_, bool>(0)).count() as u64;
-    let written = rows.len() as u64;
-    Ok(WriteCounts {
-        inserted,
-        updated: written - inserted,
-        unchanged: batch.len() as u64 - written,
-    })
+    /// One batch in one transaction, with `ledger` recorded after its rows and before its commit.
+    async fn write_batch(
+        &self,
+        client: &mut tokio_postgres::Client,
+        sql: &str,
+        batch: &[&PlannedMemory],
+        ledger: Option<LedgerRecords<'_>>,
+    ) -> Result<WriteCounts, StoreError> {
+        let ids: Vec<Uuid> = batch.iter().map(|memory| memory.id).collect();
+        let contents: Vec<Cow<'_, str>> = batch.iter().map(|memory| without_nul(&memory.content)).collect();
+        let metas: Vec<Cow<'_, str>> = batch
+            .iter()
+            .map(|memory| meta_without_nul(&memory.meta))
+            .collect();
+        let trees: Vec<&str> = batch.iter().map(|memory| memory.tree.as_str()).collect();
+        let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
+        let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
+        let metas: Vec<&str> = metas.iter().map(|meta| meta.as_ref()).collect();
+        let failed = |error: tokio_postgres::Error| {
+            let detail = format!(
+                "batch of {} rows from id {}: {}",
+                batch.len(),
+                ids.first().map(Uuid::to_string).unwrap_or_default(),
+                super::pg_detail(&error)
+            );
+            StoreError::classified("writing memories", detail, &error)
+        };
+        failpoint::hit("write.before_batch");
+        let transaction = client.transaction().await.map_err(failed)?;
+        let rows = if batch.is_empty() {
+            Vec::new()
+        } else {
+            transaction
+                .query(sql, &[&ids, &contents, &metas, &trees, &times])
+                .await
+                .map_err(failed)?
+        };
+        if let Some(ledger) = ledger {
+            self.record_ledger(&transaction, ledger.host, ledger.tool, ledger.files)
+                .await?;
+            self.record_session_ledger(&transaction, ledger.host, ledger.tool, ledger.sessions)
+                .await?;
+            failpoint::hit("write.ledger_recorded");
+        }
+        failpoint::hit("write.before_commit");
+        transaction.commit().await.map_err(failed)?;
+        failpoint::hit("write.after_commit");
+        let inserted = rows.iter().filter(|row| row.get::<_, bool>(0)).count() as u64;
+        let written = rows.len() as u64;
+        Ok(WriteCounts {
+            inserted,
+            updated: written - inserted,
+            unchanged: batch.len() as u64 - written,
+        })
+    }
 }
 
 /// The first memory of each id, in input order, and how many repeats were dropped. Repeats in one
