@@ -20,7 +20,10 @@ use crate::filter::{MessageTally, TimeWindow};
 use crate::model::{Message, Session};
 
 /// Message text a read holds before it counts instead (pass 1) or hands a part over (pass 2).
-pub const PART_BYTES: u64 = 16 << 20;
+/// While a part is planned the next is built and earlier parts' rows are being written, so about
+/// five parts' worth of text can be alive at once: 8 MiB keeps that well inside the 100 MB the
+/// whole run may use (issue #5).
+pub const PART_BYTES: u64 = 8 << 20;
 
 /// How much message text one read of a transcript may hold, and the window the session filters
 /// count messages against when it holds none.
