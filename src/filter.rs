@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::{BlockKind, Role, Session};
+use crate::model::{BlockKind, Message, Role, Session, SessionFacts};
 
 /// Sessions with fewer user messages with text than this are trivial (probes, aborted starts).
 pub const TRIVIAL_USER_MESSAGE_THRESHOLD: usize = 2;
@@ -158,13 +158,91 @@ pub struct FilterOptions<'a> {
     pub window: TimeWindow,
 }
 
+/// What the session rules need to know of a session's messages, gathered one message at a time:
+/// a session too big to hold whole is counted as it is read and judged on the count
+/// (`source::parts`), exactly as a session held whole is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageTally {
+    window: TimeWindow,
+    messages: u64,
+    user_text_messages: u64,
+    /// Some message's time is inside the window.
+    any_in_window: bool,
+    /// Every message time seen so far is before `--since` (vacuously true before the first).
+    all_before_since: bool,
+}
+
+impl MessageTally {
+    /// An empty tally against the run's time window.
+    pub fn new(window: TimeWindow) -> Self {
+        MessageTally {
+            window,
+            messages: 0,
+            user_text_messages: 0,
+            any_in_window: false,
+            all_before_since: true,
+        }
+    }
+
+    /// The tally of `messages`, in one go.
+    pub fn of(messages: &[Message], window: TimeWindow) -> Self {
+        let mut tally = MessageTally::new(window);
+        messages.iter().for_each(|message| tally.count(message));
+        tally
+    }
+
+    /// Counts one message at its own time.
+    pub fn count(&mut self, message: &Message) {
+        self.count_undated(message);
+        self.date(message.timestamp);
+    }
+
+    /// Counts one message whose time is settled later (a Codex record before any timestamp gets
+    /// the session's start): [`MessageTally::date`] then gives it.
+    pub fn count_undated(&mut self, message: &Message) {
+        self.messages += 1;
+        self.user_text_messages += u64::from(is_user_text_message(message));
+    }
+
+    /// Notes that counted messages are at `at`.
+    pub fn date(&mut self, at: DateTime<Utc>) {
+        self.any_in_window |= self.window.contains(at);
+        self.all_before_since &= self.window.since.is_some_and(|since| at < since);
+    }
+
+    /// Adds the messages `other` counted.
+    pub fn merge(&mut self, other: &MessageTally) {
+        self.messages += other.messages;
+        self.user_text_messages += other.user_text_messages;
+        self.any_in_window |= other.any_in_window;
+        self.all_before_since &= other.all_before_since;
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+}
+
 /// Why `session` is not imported at all, or `None` when some of it is.
 pub fn session_skip_reason(session: &Session, options: &FilterOptions<'_>) -> Option<SkipReason> {
-    let cwd = session.facts.cwd.as_deref();
-    if session.messages.is_empty() {
+    tally_skip_reason(
+        &session.facts,
+        &MessageTally::of(&session.messages, options.window),
+        options,
+    )
+}
+
+/// [`session_skip_reason`] for a session known by its facts and the tally of its messages.
+pub fn tally_skip_reason(
+    facts: &SessionFacts,
+    tally: &MessageTally,
+    options: &FilterOptions<'_>,
+) -> Option<SkipReason> {
+    let cwd = facts.cwd.as_deref();
+    if tally.messages == 0 {
         return Some(SkipReason::Empty);
     }
-    if session.facts.is_sidechain && !options.include_sidechains {
+    if facts.is_sidechain && !options.include_sidechains {
         return Some(SkipReason::Sidechain);
     }
     if !options.include_temp_cwd && cwd.is_some_and(is_temp_cwd) {
@@ -172,8 +250,8 @@ pub fn session_skip_reason(session: &Session, options: &FilterOptions<'_>) -> Op
     }
     // A resumed session's earlier messages passed this rule when they were imported.
     if !options.include_trivial
-        && !session.facts.resumed
-        && count_user_text_messages(session) < TRIVIAL_USER_MESSAGE_THRESHOLD
+        && !facts.resumed
+        && tally.user_text_messages < TRIVIAL_USER_MESSAGE_THRESHOLD as u64
     {
         return Some(SkipReason::Trivial);
     }
@@ -182,16 +260,8 @@ pub fn session_skip_reason(session: &Session, options: &FilterOptions<'_>) -> Op
             return Some(SkipReason::ProjectFilter);
         }
     }
-    let window = options.window;
-    if !session
-        .messages
-        .iter()
-        .any(|message| window.contains(message.timestamp))
-    {
-        let all_before = window
-            .since
-            .is_some_and(|since| session.messages.iter().all(|message| message.timestamp < since));
-        return Some(if all_before {
+    if !tally.any_in_window {
+        return Some(if tally.all_before_since {
             SkipReason::SinceFilter
         } else {
             SkipReason::UntilFilter
@@ -205,16 +275,18 @@ pub fn count_user_text_messages(session: &Session) -> usize {
     session
         .messages
         .iter()
-        .filter(|message| {
-            message.role == Role::User && message.blocks.iter().any(|block| block.kind == BlockKind::Text)
-        })
+        .filter(|message| is_user_text_message(message))
         .count()
+}
+
+fn is_user_text_message(message: &Message) -> bool {
+    message.role == Role::User && message.blocks.iter().any(|block| block.kind == BlockKind::Text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Block, Message, SessionFacts, Tool};
+    use crate::model::{Block, Tool};
     use chrono::TimeZone;
 
     fn at(hour: u32) -> DateTime<Utc> {

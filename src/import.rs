@@ -2,7 +2,9 @@
 //!
 //! Files are handled in chunks: each chunk is parsed in parallel (rayon), filtered, given
 //! project slugs, planned, and written (or, in a dry run, compared with the database) before the
-//! next one is read, so memory follows the chunk, not the history. The only I/O here is calling
+//! next one is read, so memory follows the chunk, not the history. A transcript whose messages
+//! pass the part budget is read again and planned in parts at its place in the chunk
+//! (`source::parts`), so memory follows a part, not the session. The only I/O here is calling
 //! the stages that own it; the store runs on a small tokio runtime owned by this module.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -26,7 +28,7 @@ use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext}
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
-use crate::source::{self, Candidate, EnvLookup, ResumeRequest};
+use crate::source::{self, Candidate, EnvLookup, OutlinedSession, PartBudget, ResumeRequest};
 use crate::store::target::{self, DbTarget};
 use crate::store::{LedgerRecords, Store, StoreError, WriteCounts};
 
@@ -42,6 +44,9 @@ const WRITES_IN_FLIGHT: usize = 2;
 const GROUP_SESSIONS: usize = 128;
 /// Sessions read ahead from a store while a group is planned.
 const STREAM_QUEUE: usize = 4;
+/// Testing knob: the message text one read holds before it streams a transcript's session in
+/// parts ([`source::PART_BYTES`] when unset), so tests can exercise parts with small fixtures.
+const PART_BYTES_VAR: &str = "MEMTREE_PART_BYTES";
 
 /// A fully resolved import: every flag validated, every default filled in.
 #[derive(Clone, Debug)]
@@ -335,6 +340,10 @@ pub fn run(
         projects: BTreeMap::new(),
         in_flight: VecDeque::new(),
         report,
+        part_budget: PartBudget {
+            bytes: part_bytes(env),
+            window: settings.window,
+        },
     };
     for chunk in chunks_by_size(&candidates) {
         match chunk {
@@ -345,6 +354,7 @@ pub fn run(
             files => {
                 let checkpoints = pipeline.checkpoints_for(files, &ledger)?;
                 let checkpoint_wanted = pipeline.records_ledger();
+                let budget = pipeline.part_budget;
                 let outcomes: Vec<_> = files
                     .par_iter()
                     .map(|(candidate, _)| {
@@ -352,7 +362,7 @@ pub fn run(
                             from: checkpoints.get(&ledger_path(candidate)),
                             checkpoint_wanted,
                         };
-                        let mut outcome = source::parse_resuming(candidate, &known, resume);
+                        let mut outcome = source::parse_within(candidate, &known, resume, budget);
                         outcome.checkpoint = outcome
                             .checkpoint
                             .take()
@@ -365,11 +375,19 @@ pub fn run(
                 let mut read = ChunkRead::default();
                 for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
                     let sessions = std::mem::take(&mut outcome.sessions);
-                    let (yielded, before) = (sessions.len(), kept.len());
+                    let outlined = std::mem::take(&mut outcome.outlined);
+                    let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
                     kept.extend(
                         sessions
                             .into_iter()
-                            .filter_map(|session| pipeline.admit(session, &mut read)),
+                            .filter_map(|session| pipeline.admit(session, &mut read))
+                            .map(Admitted::Whole),
+                    );
+                    kept.extend(
+                        outlined
+                            .into_iter()
+                            .filter_map(|outlined| pipeline.admit_outlined(outlined, &mut read))
+                            .map(|outlined| Admitted::Outlined(candidate, outlined)),
                     );
                     if kept.len() - before < yielded {
                         // A skipped session may be taken once it grows (a trivial one gets a
@@ -378,7 +396,7 @@ pub fn run(
                     }
                     pipeline.absorb(candidate, *state, outcome, &mut read);
                 }
-                pipeline.plan_and_write(kept, read)?;
+                pipeline.plan_chunk(kept, read)?;
             }
         }
     }
@@ -408,6 +426,23 @@ struct Pipeline<'a> {
     /// Writes started and not yet awaited, oldest first: at most [`WRITES_IN_FLIGHT`].
     in_flight: VecDeque<PendingWrite>,
     report: ImportReport,
+    /// The message text one read of a transcript holds before its sessions are read in parts.
+    part_budget: PartBudget,
+}
+
+/// A session that passed the session filters: whole, or outlined, to be read in parts from its
+/// file.
+enum Admitted<'c> {
+    Whole(Session),
+    Outlined(&'c Candidate, OutlinedSession),
+}
+
+impl Admitted<'_> {
+    fn session(&self) -> &Session {
+        match self {
+            Admitted::Whole(session) | Admitted::Outlined(_, OutlinedSession { session, .. }) => session,
+        }
+    }
 }
 
 impl Pipeline<'_> {
@@ -446,19 +481,128 @@ impl Pipeline<'_> {
 
     /// Counts a parsed session and returns it if it passes the session filters.
     fn admit(&mut self, session: Session, read: &mut ChunkRead) -> Option<Session> {
+        let skip = filter::session_skip_reason(&session, &self.settings.filter_options());
+        self.count_found(&session, skip, read).then_some(session)
+    }
+
+    /// [`Pipeline::admit`] for an outlined session, judged on the tally of all its messages.
+    fn admit_outlined(&mut self, outlined: OutlinedSession, read: &mut ChunkRead) -> Option<OutlinedSession> {
+        let options = self.settings.filter_options();
+        let skip = filter::tally_skip_reason(&outlined.session.facts, &outlined.tally, &options);
+        self.count_found(&outlined.session, skip, read)
+            .then_some(outlined)
+    }
+
+    /// Counts a session found, and lists it if `skip` says why it is not imported; returns
+    /// whether it is.
+    fn count_found(&mut self, session: &Session, skip: Option<SkipReason>, read: &mut ChunkRead) -> bool {
         self.report.sessions.found += 1;
         if let Some(revision) = session.facts.revision {
             read.sessions.push((session.id.clone(), revision));
         }
-        match filter::session_skip_reason(&session, &self.settings.filter_options()) {
-            Some(reason) => {
-                *self.report.sessions.skipped.entry(reason).or_default() += 1;
-                self.report
-                    .session_list
-                    .push(session_entry(&session, None, 0, Some(reason)));
-                None
+        let Some(reason) = skip else { return true };
+        *self.report.sessions.skipped.entry(reason).or_default() += 1;
+        self.report
+            .session_list
+            .push(session_entry(session, None, 0, Some(reason)));
+        false
+    }
+
+    /// Plans and writes a chunk's admitted sessions. An outlined session is read in parts at its
+    /// place in the order [`Pipeline::plan_and_write`] plans a group in, so every message is
+    /// selected in the same order (and a copied one kept from the same file) as if all were whole.
+    fn plan_chunk(&mut self, mut admitted: Vec<Admitted<'_>>, read: ChunkRead) -> Result<(), ImportError> {
+        if !admitted.iter().any(|item| matches!(item, Admitted::Outlined(..))) {
+            let sessions = admitted
+                .into_iter()
+                .filter_map(|item| match item {
+                    Admitted::Whole(session) => Some(session),
+                    Admitted::Outlined(..) => None,
+                })
+                .collect();
+            return self.plan_and_write(sessions, read);
+        }
+        admitted.sort_by(|a, b| session_order(a.session()).cmp(&session_order(b.session())));
+        let mut read = read;
+        let mut group = Vec::new();
+        for item in admitted {
+            match item {
+                Admitted::Whole(session) => group.push(session),
+                Admitted::Outlined(candidate, outlined) => {
+                    if !group.is_empty() {
+                        self.plan_and_write(std::mem::take(&mut group), ChunkRead::default())?;
+                    }
+                    self.stream_parts(candidate, outlined, &mut read)?;
+                }
             }
-            None => Some(session),
+        }
+        // This chunk's groups share its files: its ledger entries go with its last group, once
+        // every earlier group is written, so no file is recorded ahead of its rows.
+        while !self.in_flight.is_empty() {
+            self.wait_for_write()?;
+        }
+        self.plan_and_write(group, read)
+    }
+
+    /// Reads an outlined session's messages in parts on their own thread, and plans and writes
+    /// each part as it arrives, so memory follows a part, not the session. The report counts the
+    /// session once, with the rows of all its parts. A file whose parts do not add up to the
+    /// outline (it could not be read again, or changed meanwhile) is not recorded in the ledger.
+    fn stream_parts(
+        &mut self,
+        candidate: &Candidate,
+        outlined: OutlinedSession,
+        read: &mut ChunkRead,
+    ) -> Result<(), ImportError> {
+        let part_bytes = self.part_budget.bytes;
+        // A rendezvous: the reader builds the next part while this one is planned, no more.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Session>(0);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                // Sending fails only once planning stopped on an error, which the run fails with.
+                source::read_parts(candidate, &outlined, part_bytes, &mut |part| {
+                    let _ = sender.send(part);
+                })
+            });
+            let listed = self.report.session_list.len();
+            let mut planned = Ok(());
+            for part in receiver {
+                planned = self.plan_and_write(vec![part], ChunkRead::default());
+                if planned.is_err() {
+                    break;
+                }
+                self.merge_into_first_part(listed);
+            }
+            let problem = reader
+                .join()
+                .map_err(|_| ImportError::Runtime(std::io::Error::other("the part reader panicked")))?;
+            planned?;
+            if let Some(problem) = problem {
+                let path = ledger_path(candidate);
+                read.files.retain(|file| file.path != path);
+                self.report.absorb_diagnostics(vec![problem]);
+            }
+            Ok(())
+        })
+    }
+
+    /// Folds the entry [`Pipeline::plan_and_write`] added for a later part of a session into the
+    /// session's first, at `first`: a session read in parts is one session, with all its rows.
+    fn merge_into_first_part(&mut self, first: usize) {
+        if self.report.session_list.len() <= first + 1 {
+            return;
+        }
+        let Some(part) = self.report.session_list.pop() else {
+            return;
+        };
+        self.report.session_list[first].messages += part.messages;
+        self.report.sessions.imported -= 1;
+        if let Some(project) = self
+            .projects
+            .values_mut()
+            .find(|project| part.tree.as_ref() == Some(&project.tree))
+        {
+            project.sessions -= 1;
         }
     }
 
@@ -689,6 +833,19 @@ fn without_secrets(mut checkpoint: Checkpoint, redactor: Option<&Redactor>) -> O
         checkpoint.state = state.to_string();
     }
     Some(checkpoint)
+}
+
+/// The order [`Pipeline::plan_and_write`] plans a group's sessions in.
+fn session_order(session: &Session) -> (bool, &str, &str) {
+    (session.facts.is_sidechain, &session.source_file, &session.id)
+}
+
+/// The message text one read holds: [`source::PART_BYTES`], or the testing knob's value.
+fn part_bytes(env: EnvLookup<'_>) -> u64 {
+    env(PART_BYTES_VAR)
+        .and_then(|value| value.to_str()?.parse::<u64>().ok())
+        .filter(|bytes| *bytes > 0)
+        .unwrap_or(source::PART_BYTES)
 }
 
 /// Bytes of message text in a session: what planning it will hold in memory.

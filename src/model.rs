@@ -300,14 +300,22 @@ pub struct ParseOutcome {
     pub resume: ResumeOutcome,
     /// Where the next read can go on from, when one was asked for and the parser can.
     pub checkpoint: Option<Checkpoint>,
+    /// Sessions whose messages passed the read's budget: read again in parts
+    /// (`source::read_parts`). Their file's stats, diagnostics and checkpoint are in this outcome.
+    pub outlined: Vec<crate::source::parts::OutlinedSession>,
 }
 
 impl ParseOutcome {
     /// Bytes of complete lines from the file's start through this read.
     pub fn consumed(&self) -> u64 {
+        self.resumed_at() + self.stats.bytes
+    }
+
+    /// Where in the file this read began: a checkpoint's offset, or 0.
+    pub fn resumed_at(&self) -> u64 {
         match self.resume {
-            ResumeOutcome::Resumed { at } => at + self.stats.bytes,
-            _ => self.stats.bytes,
+            ResumeOutcome::Resumed { at } => at,
+            _ => 0,
         }
     }
 }

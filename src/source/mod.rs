@@ -9,6 +9,7 @@ pub mod claude;
 pub mod codex;
 pub mod jsonl;
 pub mod opencode;
+pub mod parts;
 pub mod resume;
 
 use std::ffi::OsString;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Session, Tool};
+pub use parts::{OutlinedSession, PartBudget, PART_BYTES};
 pub use resume::ResumeRequest;
 
 /// Reads one environment variable; injected so tests can fake the environment.
@@ -77,11 +79,56 @@ pub fn parse_resuming(
     known: &KnownRevisions,
     resume: ResumeRequest<'_>,
 ) -> ParseOutcome {
+    parse_within(candidate, known, resume, PartBudget::unbounded())
+}
+
+/// [`parse_resuming`], holding at most about `budget` of message text: a transcript with more
+/// yields its sessions outlined (`ParseOutcome::outlined`), to be read in parts with
+/// [`read_parts`] (see [`parts`]). Stores are read session by session ([`read_known`]) instead.
+pub fn parse_within(
+    candidate: &Candidate,
+    known: &KnownRevisions,
+    resume: ResumeRequest<'_>,
+    budget: PartBudget,
+) -> ParseOutcome {
     crate::failpoint::hit("parse.file");
     match candidate.tool {
-        Tool::Claude => claude::parse(candidate, resume),
-        Tool::Codex => codex::parse(candidate, resume),
+        Tool::Claude => claude::parse(candidate, resume, budget),
+        Tool::Codex => codex::parse(candidate, resume, budget),
         Tool::OpenCode => opencode::parse(candidate, known),
+    }
+}
+
+/// Reads the messages of a session [`parse_within`] outlined, and hands them to `emit` in parts
+/// of about `budget` bytes of text, in order, each a session with the outline's facts. Only the
+/// bytes the outlining read parsed are read, through the file it opened. A failure to read them
+/// again, or parts that do not add up to the outline (the file was rewritten meanwhile), is the
+/// one diagnostic returned (the rest of the file's diagnostics came with the outline); the parts
+/// emitted before it stand.
+pub fn read_parts(
+    candidate: &Candidate,
+    outlined: &OutlinedSession,
+    budget: u64,
+    emit: &mut dyn FnMut(Session),
+) -> Option<Diagnostic> {
+    let mut read_again = 0;
+    let mut counting = |part: Session| {
+        read_again += part.messages.len() as u64;
+        emit(part);
+    };
+    let read = match candidate.tool {
+        Tool::Claude => claude::read_parts(candidate, outlined, budget, &mut counting),
+        Tool::Codex => codex::read_parts(candidate, outlined, budget, &mut counting),
+        Tool::OpenCode => Ok(()),
+    };
+    let expected = outlined.tally.messages();
+    match read {
+        Err(err) => Some(Diagnostic::unreadable(&candidate.path, err)),
+        Ok(()) if read_again != expected => Some(Diagnostic::unreadable(
+            &candidate.path,
+            format_args!("it changed while it was read: {read_again} of its {expected} messages read again"),
+        )),
+        Ok(()) => None,
     }
 }
 

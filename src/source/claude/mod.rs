@@ -1,6 +1,7 @@
 //! Claude Code transcripts (formats.md §1): discovery, and parsing each JSONL file into a main
 //! session and, for 1.0.x files with inline subagent lines, a sidechain session, with the noise
-//! of formats.md §1.6 removed.
+//! of formats.md §1.6 removed. A file whose messages pass the read's budget is read twice
+//! (`source::parts`): its sessions come out outlined, and [`read_parts`] reads their messages in parts.
 
 mod discover;
 mod noise;
@@ -16,9 +17,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::filter::MessageTally;
 use crate::model::{
     Block, BlockKind, Diagnostic, DiagnosticKind, Message, ParseOutcome, Role, Session, SessionFacts, Tool,
 };
+use crate::source::parts::{Held, OutlinedSession, PartBudget, PartOf, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::{jsonl, open_listed_file, Candidate};
 
@@ -39,8 +42,9 @@ const READ_BUFFER: usize = 256 << 10;
 
 /// Parses one transcript file. A file yields no session (empty, or no session id anywhere), one,
 /// or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it yields
-/// only the sessions that have new messages, holding only those.
-pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
+/// only the sessions that have new messages, holding only those. Once the messages held pass
+/// `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
+pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
     let path = candidate.path.as_path();
     let mut outcome = ParseOutcome::default();
     let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
@@ -55,7 +59,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
         }
     };
     outcome.resume = start.outcome;
-    let mut builder = FileBuilder::new(path, is_agent_file, carried);
+    let mut builder = FileBuilder::new(path, is_agent_file, carried, Holding::Whole(budget));
     let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
     match jsonl::read_records::<_, TranscriptLine>(
         &mut reader,
@@ -74,6 +78,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
         .checkpoint_wanted
         .then(|| serde_json::to_string(&builder.carried).ok())
         .flatten();
+    let lines_before = start.lines_before();
     outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
     let agent_meta = if is_agent_file {
         read_agent_meta(path, &mut outcome.diagnostics)
@@ -84,9 +89,76 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
         .file_stem()
         .and_then(OsStr::to_str)
         .filter(|stem| looks_like_session_id(stem));
-    outcome.sessions = builder.finish(stem_id, agent_meta, &mut outcome.diagnostics);
+    let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
+    let reread_of = |sidechain: bool| {
+        // Pass 2 starts where this read did, from the same state.
+        let state = resume
+            .from
+            .filter(|_| from > 0)
+            .map(|checkpoint| checkpoint.state.clone());
+        let of = PartOf::ClaudeThread { sidechain };
+        Reread::new(&file, from, lines_before, consumed, state, of)
+    };
+    let finished = builder.finish(stem_id, agent_meta, &mut outcome.diagnostics);
+    for thread in finished {
+        match thread {
+            Finished::Whole(session) => outcome.sessions.push(session),
+            Finished::Outlined(session, tally) => {
+                match reread_of(session.facts.is_sidechain && !is_agent_file) {
+                    Ok(reread) => outcome.outlined.push(OutlinedSession {
+                        session,
+                        tally,
+                        reread,
+                    }),
+                    Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+                }
+            }
+        }
+    }
     outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     outcome
+}
+
+/// Pass 2 of an outlined session (`source::parts`): reads its messages again and hands them to
+/// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
+/// Diagnostics were reported by pass 1 and are not repeated.
+pub fn read_parts(
+    candidate: &Candidate,
+    outlined: &OutlinedSession,
+    budget: u64,
+    emit: &mut dyn FnMut(Session),
+) -> io::Result<()> {
+    let path = candidate.path.as_path();
+    let reread = &outlined.reread;
+    let PartOf::ClaudeThread { sidechain } = reread.of else {
+        return Ok(());
+    };
+    let carried = match reread.state.as_deref() {
+        Some(state) => Some(serde_json::from_str::<Carried>(state).map_err(io::Error::other)?),
+        None => None,
+    };
+    let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
+    let mut emit_part = |mut messages: Vec<Message>| {
+        for message in &mut messages {
+            keep_foreign_origin(message, &outlined.session.id);
+        }
+        emit(outlined.part(messages));
+    };
+    let holding = Holding::Parts {
+        sidechain,
+        budget,
+        emit: &mut emit_part,
+    };
+    let mut builder = FileBuilder::new(path, is_agent_file, carried, holding);
+    let mut repeated_diagnostics = Vec::new();
+    jsonl::read_records::<_, TranscriptLine>(
+        reread.reader()?,
+        path,
+        &mut repeated_diagnostics,
+        |line, record| builder.push(reread.lines_before + line, record),
+    )?;
+    builder.hand_over_rest();
+    Ok(())
 }
 
 /// Claude names session files by their UUID; anything else is not trusted as an id.
@@ -105,7 +177,10 @@ struct Thread {
     /// Lines routed to this thread, of any type.
     records: u64,
     #[serde(skip)]
-    messages: Vec<Message>,
+    messages: Held,
+    /// Set once the file's messages passed the budget: they are counted here, not held.
+    #[serde(skip)]
+    counted: Option<MessageTally>,
     cwd: Option<String>,
     git_branch: Option<String>,
     tool_version: Option<String>,
@@ -138,28 +213,40 @@ impl Thread {
                 .map(|block| one_line(&block.text, TITLE_MAX_CHARS))
                 .filter(|title| !title.is_empty());
         }
-        self.messages.push(message);
+        match &mut self.counted {
+            Some(tally) => tally.count(&message),
+            None => self.messages.push(message),
+        }
+    }
+
+    /// Drops the messages held and counts them, and those read after, instead.
+    fn count_instead(&mut self, budget: &PartBudget) {
+        self.counted = Some(MessageTally::of(&self.messages.take(), budget.window));
+    }
+
+    /// Whether the thread read any message (held or counted).
+    fn has_messages(&self) -> bool {
+        !self.messages.is_empty() || self.counted.is_some_and(|tally| tally.messages() > 0)
     }
 
     fn into_session(
-        self,
+        mut self,
         path: &Path,
         id: &str,
         title: Option<String>,
         sidechain_of: Option<&str>,
         resumed: bool,
-    ) -> Session {
-        let mut messages = self.messages;
+    ) -> Finished {
+        let mut messages = self.messages.take();
         for message in &mut messages {
-            // Lines copied from an earlier session keep its id (formats.md §1.2).
-            message.origin_session_id = message.origin_session_id.take().filter(|origin| origin != id);
+            keep_foreign_origin(message, id);
         }
         let provider = self
             .model
             .as_deref()
             .filter(|model| model.starts_with("claude-"))
             .map(|_| "anthropic");
-        Session {
+        let session = Session {
             tool: Tool::Claude,
             id: id.to_owned(),
             source_file: std::path::absolute(path)
@@ -180,8 +267,27 @@ impl Thread {
                 ..SessionFacts::default()
             },
             messages,
+        };
+        match self.counted {
+            Some(tally) => Finished::Outlined(session, tally),
+            None => Finished::Whole(session),
         }
     }
+}
+
+/// A session a read finished: with its messages, or outlined (their tally only).
+enum Finished {
+    Whole(Session),
+    Outlined(Session, MessageTally),
+}
+
+/// Lines copied from an earlier session keep its id (formats.md §1.2); a message's own session
+/// id is dropped.
+fn keep_foreign_origin(message: &mut Message, session_id: &str) {
+    message.origin_session_id = message
+        .origin_session_id
+        .take()
+        .filter(|origin| origin != session_id);
 }
 
 /// Session titles recorded in the file; the last of each kind wins (formats.md §1.3).
@@ -206,6 +312,18 @@ struct Carried {
     meta_prompt_ids: HashSet<String>,
 }
 
+/// How a read holds the messages it keeps (`source::parts`).
+enum Holding<'a> {
+    /// Pass 1: every message while their text is within the budget; past it, none (counted).
+    Whole(PartBudget),
+    /// Pass 2: the messages of one thread, handed to `emit` in parts of about `budget` bytes.
+    Parts {
+        sidechain: bool,
+        budget: u64,
+        emit: &'a mut dyn FnMut(Vec<Message>),
+    },
+}
+
 /// Per-file parsing state.
 struct FileBuilder<'a> {
     path: &'a Path,
@@ -214,17 +332,19 @@ struct FileBuilder<'a> {
     /// Read on from a checkpoint: the sessions hold only the messages after it.
     resumed: bool,
     carried: Carried,
+    holding: Holding<'a>,
     diagnostics: Vec<Diagnostic>,
     malformed_messages: u64,
 }
 
 impl<'a> FileBuilder<'a> {
-    fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>) -> Self {
+    fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>, holding: Holding<'a>) -> Self {
         FileBuilder {
             path,
             is_agent_file,
             resumed: resumed_from.is_some(),
             carried: resumed_from.unwrap_or_default(),
+            holding,
             diagnostics: Vec::new(),
             malformed_messages: 0,
         }
@@ -248,7 +368,54 @@ impl<'a> FileBuilder<'a> {
         thread.records += 1;
         thread.note_facts(&record);
         if let Some(message) = self.message(line, record, sidechain) {
-            self.thread(sidechain).push(message);
+            self.keep(message, sidechain);
+        }
+    }
+
+    /// Holds (or counts) a message, as [`Holding`] says.
+    fn keep(&mut self, message: Message, sidechain: bool) {
+        match &mut self.holding {
+            Holding::Whole(budget) => {
+                let budget = *budget;
+                self.thread(sidechain).push(message);
+                let carried = &mut self.carried;
+                let (main, side) = (&mut carried.main, &mut carried.inline_sidechain);
+                if main.counted.is_none() && main.messages.bytes() + side.messages.bytes() > budget.bytes {
+                    main.count_instead(&budget);
+                    side.count_instead(&budget);
+                }
+            }
+            Holding::Parts {
+                sidechain: wanted,
+                budget,
+                emit,
+            } => {
+                let thread = if sidechain {
+                    &mut self.carried.inline_sidechain
+                } else {
+                    &mut self.carried.main
+                };
+                if sidechain == *wanted {
+                    thread.messages.push(message);
+                    if thread.messages.reached(*budget) {
+                        emit(thread.messages.take());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pass 2's last part: the messages after the last full one.
+    fn hand_over_rest(&mut self) {
+        if let Holding::Parts { sidechain, emit, .. } = &mut self.holding {
+            let thread = if *sidechain {
+                &mut self.carried.inline_sidechain
+            } else {
+                &mut self.carried.main
+            };
+            if !thread.messages.is_empty() {
+                emit(thread.messages.take());
+            }
         }
     }
 
@@ -410,7 +577,7 @@ impl<'a> FileBuilder<'a> {
         stem_id: Option<&str>,
         agent_meta: Option<AgentMeta>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Vec<Session> {
+    ) -> Vec<Finished> {
         // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
         let carried = self.carried;
         let id = match stem_id {
@@ -418,7 +585,7 @@ impl<'a> FileBuilder<'a> {
             _ => carried.first_session_id,
         };
         let Some(id) = id else {
-            if !carried.main.messages.is_empty() || !carried.inline_sidechain.messages.is_empty() {
+            if carried.main.has_messages() || carried.inline_sidechain.has_messages() {
                 diagnostics.push(Diagnostic {
                     file: self.path.to_path_buf(),
                     line: None,
@@ -429,7 +596,7 @@ impl<'a> FileBuilder<'a> {
             return Vec::new();
         };
         // A thread read on from a checkpoint is a session only if it has new messages.
-        let yields = |thread: &Thread| thread.records > 0 && !(self.resumed && thread.messages.is_empty());
+        let yields = |thread: &Thread| thread.records > 0 && (!self.resumed || thread.has_messages());
         let mut sessions = Vec::new();
         if yields(&carried.main) {
             let agent_title = agent_meta.and_then(|meta| {

@@ -3,7 +3,9 @@
 //!
 //! A rollout is `rollout-<local time>-<uuid>.jsonl`, its zstd-compressed `.jsonl.zst` form, or a
 //! 2025 single-document `rollout-<date>-<uuid>.json` (formats.md section 2). One file is one
-//! session; a file that only holds its `session_meta` is a session without messages.
+//! session; a file that only holds its `session_meta` is a session without messages. A plain
+//! rollout whose messages pass the read's budget comes out outlined, and [`read_parts`] reads its
+//! messages in parts (`source::parts`); compressed rollouts and documents are read whole.
 
 mod document;
 mod record;
@@ -22,9 +24,10 @@ use regex::Regex;
 use walkdir::WalkDir;
 
 use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Tool};
+use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Session, Tool};
 
 use super::jsonl::{read_records, Owned};
+use super::parts::{OutlinedSession, PartBudget, PartOf, Reread};
 use super::resume::{self, ResumeRequest};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
 use record::Record;
@@ -136,9 +139,10 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
 }
 
 /// Reads one rollout into one session. An unreadable file yields only a diagnostic. A plain
-/// JSONL rollout is read on from a checkpoint when asked; compressed rollouts and documents are
-/// rewritten as a whole by Codex, so they are always read whole.
-pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
+/// JSONL rollout is read on from a checkpoint when asked, and outlined once its messages pass
+/// `budget`; compressed rollouts and documents are rewritten as a whole by Codex, so they are
+/// always read whole.
+pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
     let path = &candidate.path;
     let mut outcome = ParseOutcome::default();
     let name = file_name(path).unwrap_or_default();
@@ -146,6 +150,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
         return outcome;
     };
     let mut builder = SessionBuilder::default();
+    let mut lines_before = 0;
     let read = match Container::of(name).unwrap_or(Container::Jsonl) {
         Container::Jsonl => match resume::begin::<SessionBuilder>(&mut file, resume) {
             Ok((start, carried)) => {
@@ -153,6 +158,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                 if let Some(carried) = carried {
                     builder = carried.resumed();
                 }
+                builder = builder.within(budget);
                 let mut reader = BufReader::new(&mut file);
                 let read = read_rollout(
                     &mut reader,
@@ -163,6 +169,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                 );
                 drop(reader);
                 start.renumber(&mut outcome.diagnostics);
+                lines_before = start.lines_before();
                 if let Ok(stats) = &read {
                     let state = resume
                         .checkpoint_wanted
@@ -174,7 +181,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
             }
             Err(err) => Err(err),
         },
-        Container::JsonlZst => zstd::stream::read::Decoder::new(file).and_then(|decoder| {
+        Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
             read_rollout(
                 BufReader::new(decoder),
                 path,
@@ -183,7 +190,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
                 0,
             )
         }),
-        Container::Document => read_document(file, path, &mut builder, &mut outcome.diagnostics),
+        Container::Document => read_document(&file, path, &mut builder, &mut outcome.diagnostics),
     };
     match read {
         Ok(stats) => outcome.stats = stats,
@@ -191,10 +198,71 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>) -> ParseOutcome {
     }
     let (fallback_id, fallback_start) = names_of(name);
     let source_file = path.to_string_lossy().into_owned();
+    let user_items_kept = builder.user_items_kept();
+    match builder.finish(source_file, fallback_id, fallback_start) {
+        None => {}
+        Some((session, None)) => outcome.sessions.push(session),
+        Some((session, Some(tally))) => {
+            // Pass 2 starts where this read did, from the same state.
+            let from = outcome.resumed_at();
+            let state = resume
+                .from
+                .filter(|_| from > 0)
+                .map(|checkpoint| checkpoint.state.clone());
+            let of = PartOf::Codex { user_items_kept };
+            match Reread::new(&file, from, lines_before, outcome.consumed(), state, of) {
+                Ok(reread) => outcome.outlined.push(OutlinedSession {
+                    session,
+                    tally,
+                    reread,
+                }),
+                Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+            }
+        }
+    }
     outcome
-        .sessions
-        .extend(builder.finish(source_file, fallback_id, fallback_start));
-    outcome
+}
+
+/// Pass 2 of an outlined rollout (`source::parts`): reads its messages again and hands them to
+/// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
+/// Diagnostics were reported by pass 1 and are not repeated.
+pub fn read_parts(
+    candidate: &Candidate,
+    outlined: &OutlinedSession,
+    budget: u64,
+    emit: &mut dyn FnMut(Session),
+) -> io::Result<()> {
+    let reread = &outlined.reread;
+    let PartOf::Codex { user_items_kept } = reread.of else {
+        return Ok(());
+    };
+    let mut builder = match reread.state.as_deref() {
+        Some(state) => serde_json::from_str::<SessionBuilder>(state)
+            .map_err(io::Error::other)?
+            .resumed(),
+        None => SessionBuilder::default(),
+    };
+    let start = outlined.session.facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
+    let mut emit_part = |builder: &mut SessionBuilder| {
+        let messages = builder.take_part(user_items_kept, start);
+        if !messages.is_empty() {
+            emit(outlined.part(messages));
+        }
+    };
+    let mut repeated_diagnostics = Vec::new();
+    read_records::<_, Owned<Record>>(
+        reread.reader()?,
+        &candidate.path,
+        &mut repeated_diagnostics,
+        |line, record| {
+            rollout::observe_line(&mut builder, reread.lines_before + line, record);
+            if builder.held_bytes() >= budget {
+                emit_part(&mut builder);
+            }
+        },
+    )?;
+    emit_part(&mut builder);
+    Ok(())
 }
 
 /// Reads the lines of a rollout; `lines_before` were read by an earlier run (a checkpoint).
@@ -211,7 +279,7 @@ fn read_rollout(
 }
 
 fn read_document(
-    file: File,
+    file: &File,
     path: &Path,
     builder: &mut SessionBuilder,
     diagnostics: &mut Vec<Diagnostic>,

@@ -9,6 +9,10 @@
 //! records before it were dropped (reference pitfall 3), and survives zstd recompression, which
 //! keeps every line. Forked files do not need ids shared with their parent because their replayed
 //! prefix is skipped (see [`SessionBuilder::observe_session_meta`]).
+//!
+//! A rollout whose messages pass the read's budget is counted instead of held once past it
+//! ([`Counted`], `source::parts`): whether a user item is kept and when an undated message is
+//! are only known at the end, so the count keeps them apart until then.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +20,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::filter::MessageTally;
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+use crate::source::parts::{text_bytes, PartBudget};
 
 use super::record::{into_text, part_texts, str_field, value_text, Record};
 
@@ -99,9 +105,83 @@ pub(super) struct SessionBuilder {
     title: Option<String>,
     #[serde(skip)]
     pending: Vec<Pending>,
+    /// Text bytes of `pending`.
+    #[serde(skip)]
+    pending_bytes: u64,
+    /// Pending text past which messages are counted instead of held (`None`: all are held).
+    #[serde(skip)]
+    budget: Option<PartBudget>,
+    /// Set once `pending` passed the budget: the messages read since are counted here.
+    #[serde(skip)]
+    counted: Option<Counted>,
     /// Read on from a checkpoint: only the messages after it are here.
     #[serde(skip)]
     resumed: bool,
+}
+
+/// The messages of a rollout read past its budget, counted by what only the end of the file
+/// settles: whether user items are kept (`keeps`) and the time of undated messages (the start).
+#[derive(Debug)]
+struct Counted {
+    /// Tallies by whether the message is a user item, then whether it is undated.
+    tallies: [[MessageTally; 2]; 2],
+    /// The title of the first prompt among all messages, and among all but user items.
+    title_with_items: Option<String>,
+    title_without_items: Option<String>,
+}
+
+impl Counted {
+    fn new(budget: &PartBudget) -> Self {
+        let empty = MessageTally::new(budget.window);
+        Counted {
+            tallies: [[empty; 2]; 2],
+            title_with_items: None,
+            title_without_items: None,
+        }
+    }
+
+    fn count(&mut self, pending: &Pending) {
+        let tally = &mut self.tallies[usize::from(pending.user_item)][usize::from(pending.undated)];
+        if pending.undated {
+            tally.count_undated(&pending.message);
+        } else {
+            tally.count(&pending.message);
+        }
+        if let Some(title) = prompt_title(&pending.message) {
+            self.title_with_items.get_or_insert_with(|| title.clone());
+            if !pending.user_item {
+                self.title_without_items.get_or_insert(title);
+            }
+        }
+    }
+
+    /// The title `settle_title` would give, had every message been held.
+    fn title(&self, user_items_kept: bool) -> Option<String> {
+        if user_items_kept {
+            self.title_with_items.clone()
+        } else {
+            self.title_without_items.clone()
+        }
+    }
+
+    /// The tally of the messages kept, the undated ones at `start`.
+    fn kept(&self, user_items_kept: bool, start: DateTime<Utc>) -> MessageTally {
+        let at_start = |undated: &MessageTally| {
+            let mut dated = *undated;
+            if dated.messages() > 0 {
+                dated.date(start);
+            }
+            dated
+        };
+        let [[dated, undated], [dated_items, undated_items]] = &self.tallies;
+        let mut kept = *dated;
+        kept.merge(&at_start(undated));
+        if user_items_kept {
+            kept.merge(dated_items);
+            kept.merge(&at_start(undated_items));
+        }
+        kept
+    }
 }
 
 impl SessionBuilder {
@@ -330,12 +410,9 @@ impl SessionBuilder {
             return;
         }
         let block = Block::new(kind, kept.join("\n"));
-        self.push(id, position, at, role, vec![block], None);
-        if role == Role::User {
-            if let Some(last) = self.pending.last_mut() {
-                last.user_item = true;
-            }
-        }
+        let mut pending = self.pending_message(id, position, at, role, vec![block], None);
+        pending.user_item = role == Role::User;
+        self.hold(pending);
     }
 
     pub fn push_reasoning(&mut self, text: &str, id: String, position: Position, at: Option<DateTime<Utc>>) {
@@ -395,6 +472,41 @@ impl SessionBuilder {
         blocks: Vec<Block>,
         tool_name: Option<String>,
     ) {
+        let pending = self.pending_message(id, position, at, role, blocks, tool_name);
+        self.hold(pending);
+    }
+
+    /// Holds a message read, or counts it once the held text passed the budget.
+    fn hold(&mut self, pending: Pending) {
+        if let Some(counted) = &mut self.counted {
+            counted.count(&pending);
+            return;
+        }
+        self.pending_bytes += text_bytes(&pending.message);
+        self.pending.push(pending);
+        if let Some(budget) = self.budget.filter(|budget| self.pending_bytes > budget.bytes) {
+            let mut counted = Counted::new(&budget);
+            for pending in self.take_pending() {
+                counted.count(&pending);
+            }
+            self.counted = Some(counted);
+        }
+    }
+
+    fn take_pending(&mut self) -> Vec<Pending> {
+        self.pending_bytes = 0;
+        std::mem::take(&mut self.pending)
+    }
+
+    fn pending_message(
+        &mut self,
+        id: String,
+        position: Position,
+        at: Option<DateTime<Utc>>,
+        role: Role,
+        blocks: Vec<Block>,
+        tool_name: Option<String>,
+    ) -> Pending {
         // Ids must be unique within a session; a repeated native or call id (some providers
         // number calls per turn) keeps its first use and gets the position appended after that.
         let id = if self.used_ids.contains(&id) {
@@ -404,7 +516,7 @@ impl SessionBuilder {
         };
         self.used_ids.insert(id.clone());
         let at = at.or(self.last_timestamp);
-        self.pending.push(Pending {
+        Pending {
             message: Message {
                 id,
                 origin_session_id: None,
@@ -424,7 +536,7 @@ impl SessionBuilder {
             },
             undated: at.is_none(),
             user_item: false,
-        });
+        }
     }
 
     /// A builder going on from a checkpoint's state.
@@ -433,25 +545,43 @@ impl SessionBuilder {
         self
     }
 
-    /// Whether a message read is kept: where the era records `user_message` events they are the
-    /// clean prompts, and the user response items are the same prompts plus injected context
-    /// (formats.md 2.4).
-    fn keeps(&self, pending: &Pending) -> bool {
-        !(self.saw_user_events && pending.user_item)
+    /// Counts the messages instead of holding them once their text passes `budget`.
+    pub fn within(mut self, budget: PartBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Text bytes of the messages held.
+    pub fn held_bytes(&self) -> u64 {
+        self.pending_bytes
+    }
+
+    /// Pass 2 (`source::parts`): the messages held, settled as `finish` settles them given what
+    /// pass 1 found at the end: whether user items are kept, and the session's start.
+    pub fn take_part(&mut self, user_items_kept: bool, start: DateTime<Utc>) -> Vec<Message> {
+        self.take_pending()
+            .into_iter()
+            .filter_map(|pending| settle(pending, user_items_kept, start))
+            .collect()
+    }
+
+    /// Whether a user item is kept: only when the file has no `user_message` event.
+    pub fn user_items_kept(&self) -> bool {
+        !self.saw_user_events
     }
 
     /// Fixes the title from the first prompt kept, once there is one.
     fn settle_title(&mut self) {
         if self.title.is_none() {
-            self.title = self
-                .pending
-                .iter()
-                .filter(|pending| self.keeps(pending))
-                .map(|pending| &pending.message)
-                .filter(|message| message.role == Role::User)
-                .flat_map(|message| &message.blocks)
-                .find(|block| block.kind == BlockKind::Text)
-                .map(|block| title_of(&block.text));
+            let user_items_kept = self.user_items_kept();
+            self.title = match &self.counted {
+                Some(counted) => counted.title(user_items_kept),
+                None => self
+                    .pending
+                    .iter()
+                    .filter(|pending| keeps(pending, user_items_kept))
+                    .find_map(|pending| prompt_title(&pending.message)),
+            };
         }
     }
 
@@ -473,13 +603,14 @@ impl SessionBuilder {
 
     /// Settles the session: the user-text source, timestamps, fallbacks and the title.
     /// `fallback_id` and `fallback_start` come from the file name. `None` when the read went on
-    /// from a checkpoint and found no new message.
+    /// from a checkpoint and found no new message. A session whose messages were counted comes
+    /// without them, with their tally.
     pub fn finish(
         mut self,
         source_file: String,
         fallback_id: String,
         fallback_start: Option<DateTime<Utc>>,
-    ) -> Option<Session> {
+    ) -> Option<(Session, Option<MessageTally>)> {
         self.settle_title();
         let mut facts = std::mem::take(&mut self.facts);
         fill(&mut facts.started_at, self.first_timestamp.or(fallback_start));
@@ -487,29 +618,55 @@ impl SessionBuilder {
         facts.title = self.title.take();
         facts.resumed = self.resumed;
         let start = facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
-        let pending = std::mem::take(&mut self.pending);
-        let messages: Vec<Message> = pending
-            .into_iter()
-            .filter(|pending| self.keeps(pending))
-            .map(|pending| {
-                let mut message = pending.message;
-                if pending.undated {
-                    message.timestamp = start;
-                }
-                message
-            })
-            .collect();
-        if self.resumed && messages.is_empty() {
+        let user_items_kept = self.user_items_kept();
+        let messages = self.take_part(user_items_kept, start);
+        let tally = self
+            .counted
+            .as_ref()
+            .map(|counted| counted.kept(user_items_kept, start));
+        let read_none = tally.map_or(messages.is_empty(), |tally| tally.messages() == 0);
+        if self.resumed && read_none {
             return None;
         }
-        Some(Session {
+        let session = Session {
             tool: Tool::Codex,
             id: self.own_id.unwrap_or(fallback_id),
             source_file,
             facts,
             messages,
-        })
+        };
+        Some((session, tally))
     }
+}
+
+/// Whether a message read is kept: where the era records `user_message` events they are the clean
+/// prompts, and the user response items are the same prompts plus injected context (formats.md 2.4).
+fn keeps(pending: &Pending, user_items_kept: bool) -> bool {
+    user_items_kept || !pending.user_item
+}
+
+/// A kept message with its time settled: an undated one is at the session's `start`.
+fn settle(pending: Pending, user_items_kept: bool, start: DateTime<Utc>) -> Option<Message> {
+    if !keeps(&pending, user_items_kept) {
+        return None;
+    }
+    let mut message = pending.message;
+    if pending.undated {
+        message.timestamp = start;
+    }
+    Some(message)
+}
+
+/// The title a user message gives as the session's first prompt: its first text, on one line.
+fn prompt_title(message: &Message) -> Option<String> {
+    if message.role != Role::User {
+        return None;
+    }
+    message
+        .blocks
+        .iter()
+        .find(|block| block.kind == BlockKind::Text)
+        .map(|block| title_of(&block.text))
 }
 
 /// The call an item records, its input rendered as `name(input)`.
@@ -640,7 +797,7 @@ mod tests {
             };
             builder.push_call(call, position, at(0));
         }
-        let session = builder
+        let (session, _) = builder
             .finish("f".into(), "s".into(), None)
             .expect("a fresh read is a session");
         let ids: Vec<_> = session

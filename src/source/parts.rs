@@ -1,0 +1,165 @@
+//! Reading a transcript whose messages are too many to hold at once, in two passes, so memory
+//! follows a budget and not the file (issue #5: one Claude session or Codex rollout can hold a
+//! gigabyte of tool output).
+//!
+//! Pass 1 is the ordinary read. While the messages it holds stay within [`PART_BYTES`] of text
+//! nothing changes; once they pass it, the parser drops them and reads on to the end only
+//! counting them (a [`MessageTally`], what the session filters need) besides the facts, stats,
+//! diagnostics and checkpoint state it keeps anyway. Such a session comes out as an
+//! [`OutlinedSession`]: its final facts without messages. Session facts can depend on the last
+//! lines of a file (a Claude title), so no message can be planned before pass 1 ends.
+//! Pass 2 ([`super::read_parts`]) reads the same bytes again, through the same open file and
+//! never past what pass 1 consumed (the file may be growing), from the state pass 1 started in,
+//! and hands the messages over in parts of about the budget, each a [`Session`] with the final
+//! facts. The parts, in order, are the messages a whole read yields.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+use crate::filter::{MessageTally, TimeWindow};
+use crate::model::{Message, Session};
+
+/// Message text a read holds before it counts instead (pass 1) or hands a part over (pass 2).
+/// While a part is planned the next is built and earlier parts' rows are being written, so about
+/// five parts' worth of text can be alive at once: 8 MiB keeps that well inside the 100 MB the
+/// whole run may use (issue #5).
+pub const PART_BYTES: u64 = 8 << 20;
+
+/// How much message text one read of a transcript may hold, and the window the session filters
+/// count messages against when it holds none.
+#[derive(Clone, Copy, Debug)]
+pub struct PartBudget {
+    pub bytes: u64,
+    pub window: TimeWindow,
+}
+
+impl PartBudget {
+    /// Holds every message: the read yields whole sessions only.
+    pub fn unbounded() -> Self {
+        PartBudget {
+            bytes: u64::MAX,
+            window: TimeWindow::default(),
+        }
+    }
+}
+
+/// A session read without its messages: they were more than a [`PartBudget`] allows.
+#[derive(Debug)]
+pub struct OutlinedSession {
+    /// The session with its final facts and no messages.
+    pub session: Session,
+    /// What the session filters need of its messages.
+    pub tally: MessageTally,
+    /// Where pass 2 reads its messages.
+    pub reread: Reread,
+}
+
+impl OutlinedSession {
+    /// One part of the session: `messages`, with the outline's id and facts.
+    pub(crate) fn part(&self, messages: Vec<Message>) -> Session {
+        let session = &self.session;
+        Session {
+            tool: session.tool,
+            id: session.id.clone(),
+            source_file: session.source_file.clone(),
+            facts: session.facts.clone(),
+            messages,
+        }
+    }
+}
+
+/// The bytes pass 1 parsed and the state it started from, for pass 2.
+#[derive(Debug)]
+pub struct Reread {
+    /// The file pass 1 read (kept open, so a file renamed or replaced meanwhile is still it).
+    file: File,
+    /// Where pass 1 began: 0, or a checkpoint's offset.
+    from: u64,
+    /// Lines before `from`.
+    pub(crate) lines_before: u64,
+    /// Where pass 1 stopped: the end of its last complete line.
+    until: u64,
+    /// The parser state pass 1 began with (a checkpoint's), as JSON of the parser's own shape.
+    pub(crate) state: Option<String>,
+    /// Which of the file's sessions, and what pass 1 settled that pass 2 needs to know early.
+    pub(crate) of: PartOf,
+}
+
+/// What pass 2 of one parser needs to tell its session's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartOf {
+    /// A Claude file's main thread, or its inline 1.0.x sidechain.
+    ClaudeThread { sidechain: bool },
+    /// A Codex rollout; whether its user response items are kept (it has no `user_message`
+    /// events, formats.md 2.4), which only its end tells.
+    Codex { user_items_kept: bool },
+}
+
+impl Reread {
+    /// Pass 2's bounds on `file`: `consumed` bytes of complete lines from `from`.
+    pub(crate) fn new(
+        file: &File,
+        from: u64,
+        lines_before: u64,
+        consumed: u64,
+        state: Option<String>,
+        of: PartOf,
+    ) -> io::Result<Reread> {
+        Ok(Reread {
+            file: file.try_clone()?,
+            from,
+            lines_before,
+            until: consumed,
+            state,
+            of,
+        })
+    }
+
+    /// The bytes pass 1 parsed, from where it began.
+    pub(crate) fn reader(&self) -> io::Result<impl io::BufRead + '_> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(self.from))?;
+        Ok(BufReader::with_capacity(
+            256 << 10,
+            file.take(self.until.saturating_sub(self.from)),
+        ))
+    }
+}
+
+/// Messages held while a read goes on, with their text size.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    messages: Vec<Message>,
+    bytes: u64,
+}
+
+impl Held {
+    pub fn push(&mut self, message: Message) {
+        self.bytes += text_bytes(&message);
+        self.messages.push(message);
+    }
+
+    /// Whether the held text reached `budget`.
+    pub fn reached(&self, budget: u64) -> bool {
+        self.bytes >= budget
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// The messages held, in order; holds none after.
+    pub fn take(&mut self) -> Vec<Message> {
+        self.bytes = 0;
+        std::mem::take(&mut self.messages)
+    }
+}
+
+/// Bytes of a message's text: what holding it costs.
+pub(crate) fn text_bytes(message: &Message) -> u64 {
+    message.blocks.iter().map(|block| block.text.len() as u64).sum()
+}

@@ -1,0 +1,256 @@
+//! A transcript read in parts yields what reading it whole does (`source::parts`): for every
+//! JSONL transcript of the Claude and Codex fixtures, read with a budget so small that every
+//! message boundary is a part boundary (and with one that switches to counting mid-file), the
+//! outlined sessions carry the whole read's facts and a tally the session filters judge as they
+//! judge the whole session, and their parts, in order, are the whole read's messages, each part
+//! with the whole read's facts. The stats, diagnostics and checkpoint of the outlining read are
+//! the whole read's; and the same holds for a read on from a checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use memtree::filter::{self, FilterOptions, MessageTally, TimeWindow};
+use memtree::model::{Checkpoint, KnownRevisions, Message, ParseOutcome, Session, Tool};
+use memtree::source::{self, Candidate, PartBudget, ResumeRequest};
+
+/// Budgets in bytes of message text: one byte makes every message a part of its own; a few
+/// hundred hold some messages whole before the read switches to counting.
+const BUDGETS: [u64; 2] = [1, 300];
+
+fn fixture_root(tool: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool)
+}
+
+/// Every plain JSONL transcript of a tool's fixtures, as discovery lists them.
+fn transcripts(tool: Tool) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    for case in std::fs::read_dir(fixture_root(tool.as_str())).unwrap() {
+        let source = case.unwrap().path().join("source");
+        if source.is_dir() {
+            let discovery = source::discover(tool, &[source], None);
+            found.extend(
+                discovery
+                    .candidates
+                    .into_iter()
+                    .filter(|candidate| candidate.path.extension().is_some_and(|ext| ext == "jsonl")),
+            );
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    assert!(found.len() >= 5, "{tool}: the fixtures hold transcripts");
+    found
+}
+
+fn read(candidate: &Candidate, from: Option<&Checkpoint>, bytes: u64) -> ParseOutcome {
+    let resume = ResumeRequest {
+        from,
+        checkpoint_wanted: true,
+    };
+    let budget = PartBudget {
+        bytes,
+        window: TimeWindow::default(),
+    };
+    source::parse_within(candidate, &KnownRevisions::new(), resume, budget)
+}
+
+/// The sessions a read in parts yields: its whole sessions, and each outlined one with the
+/// messages of its parts. Checks that every part carries the outline's facts, and that no part
+/// holds more than one message past the budget.
+fn assembled(candidate: &Candidate, outcome: &ParseOutcome, bytes: u64, label: &str) -> Vec<Session> {
+    let mut sessions = outcome.sessions.clone();
+    for outlined in &outcome.outlined {
+        let mut messages: Vec<Message> = Vec::new();
+        let problem = source::read_parts(candidate, outlined, bytes, &mut |part| {
+            assert_eq!(
+                (&part.id, &part.facts, &part.source_file),
+                (
+                    &outlined.session.id,
+                    &outlined.session.facts,
+                    &outlined.session.source_file
+                ),
+                "{label}: a part carries the outline's facts"
+            );
+            assert!(!part.messages.is_empty(), "{label}: an empty part");
+            let text: u64 = part.messages[..part.messages.len() - 1]
+                .iter()
+                .flat_map(|message| &message.blocks)
+                .map(|block| block.text.len() as u64)
+                .sum();
+            assert!(
+                text < bytes,
+                "{label}: a part holds more than one message past the budget"
+            );
+            messages.extend(part.messages);
+        });
+        assert_eq!(problem, None, "{label}");
+        assert!(
+            outlined.session.messages.is_empty(),
+            "{label}: an outline holds no message"
+        );
+        sessions.push(Session {
+            messages,
+            ..outlined.session.clone()
+        });
+    }
+    sessions.sort_by_key(|session| session.facts.is_sidechain);
+    sessions
+}
+
+/// A checkpoint with its state as JSON whose arrays are sorted: the parsers keep sets (ids seen)
+/// whose order is not stable from one read to the next.
+fn comparable(checkpoint: &Option<Checkpoint>) -> Option<(u64, u64, Vec<u8>, serde_json::Value)> {
+    fn sort_arrays(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(sort_arrays);
+                items.sort_by_key(|item| item.to_string());
+            }
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(sort_arrays),
+            _ => {}
+        }
+    }
+    checkpoint.as_ref().map(|checkpoint| {
+        let mut state = serde_json::from_str(&checkpoint.state).unwrap();
+        sort_arrays(&mut state);
+        (
+            checkpoint.consumed,
+            checkpoint.lines,
+            checkpoint.prefix_sha256.clone(),
+            state,
+        )
+    })
+}
+
+/// Windows around a session's messages: before all, after all, at one message, and open.
+fn windows(session: &Session) -> Vec<TimeWindow> {
+    let times: Vec<DateTime<Utc>> = session.messages.iter().map(|message| message.timestamp).collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return vec![TimeWindow::default()];
+    };
+    let second = TimeDelta::seconds(1);
+    let middle = times[times.len() / 2];
+    vec![
+        TimeWindow::default(),
+        TimeWindow {
+            since: Some(*last + second),
+            until: None,
+        },
+        TimeWindow {
+            since: None,
+            until: Some(*first - second),
+        },
+        TimeWindow {
+            since: Some(middle),
+            until: Some(middle),
+        },
+        TimeWindow {
+            since: Some(*first + second),
+            until: Some(*last - second),
+        },
+    ]
+}
+
+/// Whether the outlined sessions of a read in parts are judged by the session filters as their
+/// whole sessions are, under every window.
+fn check_filters(candidate: &Candidate, whole: &ParseOutcome, bytes: u64, label: &str) {
+    for session in &whole.sessions {
+        for window in windows(session) {
+            let budget = PartBudget { bytes, window };
+            let resume = ResumeRequest::default();
+            let outcome = source::parse_within(candidate, &KnownRevisions::new(), resume, budget);
+            let Some(outlined) = outcome.outlined.iter().find(|outlined| {
+                outlined.session.facts.is_sidechain == session.facts.is_sidechain
+                    && outlined.session.id == session.id
+            }) else {
+                // Held whole: within the budget.
+                assert!(outcome.sessions.contains(session), "{label}: a session is lost");
+                continue;
+            };
+            assert_eq!(
+                outlined.tally,
+                MessageTally::of(&session.messages, window),
+                "{label}: {window:?}"
+            );
+            let options = FilterOptions {
+                window,
+                ..FilterOptions::default()
+            };
+            assert_eq!(
+                filter::tally_skip_reason(&outlined.session.facts, &outlined.tally, &options),
+                filter::session_skip_reason(session, &options),
+                "{label}: {window:?}"
+            );
+        }
+    }
+}
+
+fn check_tool(tool: Tool) {
+    for candidate in transcripts(tool) {
+        let whole = read(&candidate, None, u64::MAX);
+        assert!(whole.outlined.is_empty());
+        let mut expected = whole.sessions.clone();
+        expected.sort_by_key(|session| session.facts.is_sidechain);
+        for bytes in BUDGETS {
+            let label = format!("{} in parts of {bytes} bytes", candidate.path.display());
+            let parted = read(&candidate, None, bytes);
+            assert_eq!(parted.stats, whole.stats, "{label}");
+            assert_eq!(parted.diagnostics, whole.diagnostics, "{label}");
+            assert_eq!(
+                comparable(&parted.checkpoint),
+                comparable(&whole.checkpoint),
+                "{label}"
+            );
+            assert_eq!(assembled(&candidate, &parted, bytes, &label), expected, "{label}");
+            check_filters(&candidate, &whole, bytes, &label);
+        }
+        check_resumed(&candidate);
+    }
+}
+
+/// A read on from a checkpoint halfway through the file, in parts, yields the messages a whole
+/// read on from it does.
+fn check_resumed(candidate: &Candidate) {
+    let original = std::fs::read(&candidate.path).unwrap();
+    let line_ends: Vec<usize> = original
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| at + 1)
+        .collect();
+    let Some(&cut) = line_ends.get(line_ends.len() / 2) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join(candidate.path.file_name().unwrap());
+    let candidate = Candidate {
+        path: copy.clone(),
+        ..candidate.clone()
+    };
+    std::fs::write(&copy, &original[..cut]).unwrap();
+    let Some(checkpoint) = read(&candidate, None, u64::MAX).checkpoint else {
+        return;
+    };
+    std::fs::write(&copy, &original).unwrap();
+    let whole = read(&candidate, Some(&checkpoint), u64::MAX);
+    let mut expected = whole.sessions.clone();
+    expected.sort_by_key(|session| session.facts.is_sidechain);
+    let label = format!("{} read on from byte {cut} in parts", candidate.path.display());
+    let parted = read(&candidate, Some(&checkpoint), 1);
+    assert_eq!(parted.resume, whole.resume, "{label}");
+    assert_eq!(
+        comparable(&parted.checkpoint),
+        comparable(&whole.checkpoint),
+        "{label}"
+    );
+    assert_eq!(assembled(&candidate, &parted, 1, &label), expected, "{label}");
+}
+
+#[test]
+fn claude_transcripts_read_in_parts_yield_the_whole_read() {
+    check_tool(Tool::Claude);
+}
+
+#[test]
+fn codex_rollouts_read_in_parts_yield_the_whole_read() {
+    check_tool(Tool::Codex);
+}
