@@ -691,9 +691,7 @@ impl Pipeline<'_> {
     fn plan_and_write(&mut self, mut sessions: Vec<Session>, read: ChunkRead) -> Result<(), ImportError> {
         // Main sessions first, so that a message copied into a sidechain is stored with its main
         // session.
-        sessions.sort_by(|a, b| {
-            (a.facts.is_sidechain, &a.source_file, &a.id).cmp(&(b.facts.is_sidechain, &b.source_file, &b.id))
-        });
+        sessions.sort_by(|a, b| session_order(a).cmp(&session_order(b)));
         let (git, plan_options) = (&self.git, &self.plan_options);
         let located: Vec<(Session, ProjectKey, GitFacts, plan::Selection)> = sessions
             .into_par_iter()
