@@ -14,8 +14,9 @@ use memtree::model::{Checkpoint, KnownRevisions, Message, ParseOutcome, Session,
 use memtree::source::{self, Candidate, PartBudget, ResumeRequest};
 
 /// Budgets in bytes of message text: one byte makes every message a part of its own; a few
-/// hundred hold some messages whole before the read switches to counting.
-const BUDGETS: [u64; 2] = [1, 300];
+/// hundred (held up to twice over, `PartBudget::holds_whole`) hold some messages whole before the
+/// read switches to counting.
+const BUDGETS: [u64; 2] = [1, 150];
 
 fn fixture_root(tool: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool)
@@ -185,14 +186,18 @@ fn check_filters(candidate: &Candidate, whole: &ParseOutcome, bytes: u64, label:
 }
 
 fn check_tool(tool: Tool) {
+    // Files outlined under each budget: every budget must exercise the outline, or this test
+    // would compare whole reads with whole reads.
+    let mut outlined_files = [0; BUDGETS.len()];
     for candidate in transcripts(tool) {
         let whole = read(&candidate, None, u64::MAX);
         assert!(whole.outlined.is_empty());
         let mut expected = whole.sessions.clone();
         expected.sort_by_key(|session| session.facts.is_sidechain);
-        for bytes in BUDGETS {
+        for (outlined, bytes) in outlined_files.iter_mut().zip(BUDGETS) {
             let label = format!("{} in parts of {bytes} bytes", candidate.path.display());
             let parted = read(&candidate, None, bytes);
+            *outlined += usize::from(!parted.outlined.is_empty());
             assert_eq!(parted.stats, whole.stats, "{label}");
             assert_eq!(parted.diagnostics, whole.diagnostics, "{label}");
             assert_eq!(
@@ -204,6 +209,12 @@ fn check_tool(tool: Tool) {
             check_filters(&candidate, &whole, bytes, &label);
         }
         check_resumed(&candidate);
+    }
+    for (outlined, bytes) in outlined_files.iter().zip(BUDGETS) {
+        assert!(
+            *outlined >= 3,
+            "{tool}: only {outlined} files outlined in parts of {bytes} bytes"
+        );
     }
 }
 

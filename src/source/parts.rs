@@ -2,8 +2,8 @@
 //! follows a budget and not the file (issue #5: one Claude session or Codex rollout can hold a
 //! gigabyte of tool output).
 //!
-//! Pass 1 is the ordinary read. While the messages it holds stay within [`PART_BYTES`] of text
-//! nothing changes; once they pass it, the parser drops them and reads on to the end only
+//! Pass 1 is the ordinary read. While the messages it holds stay within twice [`PART_BYTES`] of
+//! text nothing changes; once they pass it, the parser drops them and reads on to the end only
 //! counting them (a [`MessageTally`], what the session filters need) besides the facts, stats,
 //! diagnostics and checkpoint state it keeps anyway. Such a session comes out as an
 //! [`OutlinedSession`]: its final facts without messages. Session facts can depend on the last
@@ -19,10 +19,10 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use crate::filter::{MessageTally, TimeWindow};
 use crate::model::{Message, Session};
 
-/// Message text a read holds before it counts instead (pass 1) or hands a part over (pass 2).
-/// While a part is planned the next is built and earlier parts' rows are being written, so about
-/// five parts' worth of text can be alive at once: 8 MiB keeps that well inside the 100 MB the
-/// whole run may use (issue #5).
+/// Message text pass 2 holds before it hands a part over. While a part is planned the next is
+/// built and earlier parts' rows are being written, so about five parts' worth of text can be
+/// alive at once: 8 MiB keeps that well inside the 100 MB the whole run may use (issue #5).
+/// Pass 1 holds up to twice as much before it counts instead ([`PartBudget::holds_whole`]).
 pub const PART_BYTES: u64 = 8 << 20;
 
 /// How much message text one read of a transcript may hold, and the window the session filters
@@ -34,6 +34,13 @@ pub struct PartBudget {
 }
 
 impl PartBudget {
+    /// Whether a read holding `held` bytes of message text keeps holding it whole. Up to twice
+    /// the part size: one message alone may carry a row's most text (`plan::MAX_CONTENT_BYTES`,
+    /// also 8 MiB), and a session just past one part is cheaper held once than read twice.
+    pub fn holds_whole(&self, held: u64) -> bool {
+        held <= self.bytes.saturating_mul(2)
+    }
+
     /// Holds every message: the read yields whole sessions only.
     pub fn unbounded() -> Self {
         PartBudget {

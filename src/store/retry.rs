@@ -1,7 +1,8 @@
 //! Retrying store operations that are safe to repeat, when the failure may pass.
 //!
 //! Only whole transactions are retried, and only those whose effect is the same however often
-//! they run: a write batch (its upserts rewrite identical rows), slug assignment (under its lock
+//! they run: a write batch (its upserts rewrite identical rows, and the last batch of a group
+//! upserts the group's ledger entries too), slug assignment (under its lock
 //! it assigns only what the book lacks), a migration (under its lock it applies only what the
 //! history lacks). A retried operation takes a fresh connection from the pool, since the old one
 //! may be dead. A commit whose answer was lost is retried too: repeating it changes nothing.

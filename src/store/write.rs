@@ -172,14 +172,17 @@ impl Store {
         let times: Vec<DateTime<Utc>> = batch.iter().map(|memory| memory.at).collect();
         let contents: Vec<&str> = contents.iter().map(|content| content.as_ref()).collect();
         let metas: Vec<&str> = metas.iter().map(|meta| meta.as_ref()).collect();
-        let failed = |error: tokio_postgres::Error| {
-            let detail = format!(
-                "batch of {} rows from id {}: {}",
-                batch.len(),
-                ids.first().map(Uuid::to_string).unwrap_or_default(),
-                super::pg_detail(&error)
-            );
-            StoreError::classified("writing memories", detail, &error)
+        let failed = |error: tokio_postgres::Error| match ids.first() {
+            Some(first) => {
+                let detail = format!(
+                    "batch of {} rows from id {first}: {}",
+                    batch.len(),
+                    super::pg_detail(&error)
+                );
+                StoreError::classified("writing memories", detail, &error)
+            }
+            // A group with nothing to write records only its ledger entries.
+            None => StoreError::classified("recording the ledger", super::pg_detail(&error), &error),
         };
         failpoint::hit("write.before_batch");
         let transaction = client.transaction().await.map_err(failed)?;

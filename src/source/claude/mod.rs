@@ -380,7 +380,9 @@ impl<'a> FileBuilder<'a> {
                 self.thread(sidechain).push(message);
                 let carried = &mut self.carried;
                 let (main, side) = (&mut carried.main, &mut carried.inline_sidechain);
-                if main.counted.is_none() && main.messages.bytes() + side.messages.bytes() > budget.bytes {
+                if main.counted.is_none()
+                    && !budget.holds_whole(main.messages.bytes() + side.messages.bytes())
+                {
                     main.count_instead(&budget);
                     side.count_instead(&budget);
                 }

@@ -484,7 +484,10 @@ impl SessionBuilder {
         }
         self.pending_bytes += text_bytes(&pending.message);
         self.pending.push(pending);
-        if let Some(budget) = self.budget.filter(|budget| self.pending_bytes > budget.bytes) {
+        if let Some(budget) = self
+            .budget
+            .filter(|budget| !budget.holds_whole(self.pending_bytes))
+        {
             let mut counted = Counted::new(&budget);
             for pending in self.take_pending() {
                 counted.count(&pending);
