@@ -84,8 +84,11 @@ pub struct Reread {
     from: u64,
     /// Lines before `from`.
     pub(crate) lines_before: u64,
-    /// Where pass 1 stopped: the end of its last complete line.
+    /// Where pass 1 stopped: the end of its last complete line (in the decompressed text of a
+    /// compressed file).
     until: u64,
+    /// The file is zstd-compressed: pass 2 decompresses it again from its start.
+    compressed: bool,
     /// The parser state pass 1 began with (a checkpoint's), as JSON of the parser's own shape.
     pub(crate) state: Option<String>,
     /// Which of the file's sessions, and what pass 1 settled that pass 2 needs to know early.
@@ -117,19 +120,31 @@ impl Reread {
             from,
             lines_before,
             until: consumed,
+            compressed: false,
             state,
             of,
         })
     }
 
+    /// The same bounds on a zstd-compressed file, read from its start.
+    pub(crate) fn compressed(self) -> Reread {
+        Reread {
+            compressed: true,
+            ..self
+        }
+    }
+
     /// The bytes pass 1 parsed, from where it began.
-    pub(crate) fn reader(&self) -> io::Result<impl io::BufRead + '_> {
+    pub(crate) fn reader(&self) -> io::Result<Box<dyn io::BufRead + '_>> {
         let mut file = &self.file;
         file.seek(SeekFrom::Start(self.from))?;
-        Ok(BufReader::with_capacity(
-            256 << 10,
-            file.take(self.until.saturating_sub(self.from)),
-        ))
+        let length = self.until.saturating_sub(self.from);
+        Ok(if self.compressed {
+            let decoder = zstd::stream::read::Decoder::new(file)?;
+            Box::new(BufReader::with_capacity(256 << 10, decoder.take(length)))
+        } else {
+            Box::new(BufReader::with_capacity(256 << 10, file.take(length)))
+        })
     }
 }
 

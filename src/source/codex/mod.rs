@@ -138,10 +138,10 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
     }
 }
 
-/// Reads one rollout into one session. An unreadable file yields only a diagnostic. A plain
-/// JSONL rollout is read on from a checkpoint when asked, and outlined once its messages pass
-/// `budget`; compressed rollouts and documents are rewritten as a whole by Codex, so they are
-/// always read whole.
+/// Reads one rollout into one session. An unreadable file yields only a diagnostic. A JSONL
+/// rollout, plain or compressed, is outlined once its messages pass `budget`; a plain one is read
+/// on from a checkpoint when asked. Compressed rollouts are rewritten as a whole by Codex, so
+/// they are never read on from a checkpoint; documents are always read whole.
 pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
     let path = &candidate.path;
     let mut outcome = ParseOutcome::default();
@@ -182,6 +182,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
             Err(err) => Err(err),
         },
         Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
+            builder = std::mem::take(&mut builder).within(budget);
             read_rollout(
                 BufReader::new(decoder),
                 path,
@@ -210,7 +211,10 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
                 .filter(|_| from > 0)
                 .map(|checkpoint| checkpoint.state.clone());
             let of = PartOf::Codex { user_items_kept };
-            match Reread::new(&file, from, lines_before, outcome.consumed(), state, of) {
+            let compressed = Container::of(name) == Some(Container::JsonlZst);
+            let reread = Reread::new(&file, from, lines_before, outcome.consumed(), state, of)
+                .map(|reread| if compressed { reread.compressed() } else { reread });
+            match reread {
                 Ok(reread) => outcome.outlined.push(OutlinedSession {
                     session,
                     tally,
