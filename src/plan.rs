@@ -374,20 +374,27 @@ impl JsonObject {
         let Some(value) = value.filter(|value| !value.is_empty()) else {
             return;
         };
-        // Ids, roles, paths and model names rarely need escaping: written as they are, they
-        // skip serde_json's byte-by-byte escaping. The same bytes either way (serde_json
-        // escapes control characters, `"` and `\` only; NUL is a control character).
-        if value
-            .bytes()
-            .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
-        {
+        if needs_no_escaping(value) {
             self.separate();
-            let _ = serde_json::to_writer(&mut self.0, key);
+            self.write_str(key);
             self.0.extend_from_slice(b":\"");
             self.0.extend_from_slice(value.as_bytes());
             self.0.push(b'"');
         } else {
             self.push(key, &without_nul(Cow::Borrowed(value)));
+        }
+    }
+
+    /// A JSON string. Keys, ids, roles, paths and model names rarely need escaping: written as
+    /// they are, they skip serde_json's byte-by-byte escaping, with the same bytes as a result.
+    fn write_str(&mut self, text: &str) {
+        if needs_no_escaping(text) {
+            self.0.push(b'"');
+            self.0.extend_from_slice(text.as_bytes());
+            self.0.push(b'"');
+        } else {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut self.0, text);
         }
     }
 
@@ -398,9 +405,9 @@ impl JsonObject {
     }
 
     fn write(&mut self, key: &str, value: &impl Serialize) {
-        // Writing strings, string lists, booleans and counts into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.0, key);
+        self.write_str(key);
         self.0.push(b':');
+        // Writing strings, string lists, booleans and counts into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut self.0, value);
     }
 
@@ -410,6 +417,15 @@ impl JsonObject {
         String::from_utf8(self.0)
             .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
     }
+}
+
+/// Whether serde_json would write `text` as it is between quotes: it escapes control characters
+/// (NUL among them), `"` and `\` only.
+fn needs_no_escaping(text: &str) -> bool {
+    // No early exit: the compiler checks many bytes per instruction this way.
+    !text.bytes().fold(false, |escape, byte| {
+        escape | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    })
 }
 
 /// Sets `key` to a non-empty value; absent or empty facts are omitted, never stored as "".
@@ -679,6 +695,27 @@ mod tests {
         assert!(row.content.ends_with("more bytes not stored]"));
         assert_eq!(meta_of(row)["content_truncated"], true);
         assert_eq!(plan.truncated, 1);
+    }
+
+    #[test]
+    fn meta_text_is_what_serde_json_writes() {
+        let values = [
+            "plain /home/dev/src-app é ✓ \u{7f}",
+            "a \"quoted\" word",
+            "back\\slash",
+            "tab\tand\nnewline\r",
+            "bell\u{7}",
+            "nul\0inside",
+            "\u{1f}",
+        ];
+        for value in values {
+            let mut meta = JsonObject::with_capacity(0);
+            meta.put("key", Some(value));
+            meta.put("empty", Some(""));
+            meta.put("absent", None);
+            let expected = serde_json::json!({ "key": value.replace('\0', "\u{fffd}") }).to_string();
+            assert_eq!(meta.finish(), expected, "{value:?}");
+        }
     }
 }
 
