@@ -7,7 +7,7 @@
 //! (`source::parts`), so memory follows a part, not the session. The only I/O here is calling
 //! the stages that own it; the store runs on a small tokio runtime owned by this module.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -336,7 +336,7 @@ pub fn run(
         },
         git: GitCache::default(),
         slugs,
-        seen: HashSet::new(),
+        seen: Default::default(),
         projects: BTreeMap::new(),
         in_flight: VecDeque::new(),
         report,
@@ -421,7 +421,7 @@ struct Pipeline<'a> {
     git: GitCache,
     slugs: SlugBook,
     /// Ids planned so far in this run: a message copied into several files is stored once.
-    seen: HashSet<Uuid>,
+    seen: foldhash::HashSet<Uuid>,
     projects: BTreeMap<String, ProjectEntry>,
     /// Writes started and not yet awaited, oldest first: at most [`WRITES_IN_FLIGHT`].
     in_flight: VecDeque<PendingWrite>,

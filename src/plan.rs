@@ -3,7 +3,7 @@
 //! Pure: no I/O. Given the same sessions, slugs and options it produces the same rows.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -162,7 +162,7 @@ impl Selection {
     /// Keeps the candidates whose id no earlier selection of the run took. `seen` holds the ids
     /// selected earlier, so a message copied into several files is stored once, from the first
     /// file selected.
-    pub fn select(mut self, seen: &mut HashSet<Uuid>) -> Selection {
+    pub fn select(mut self, seen: &mut foldhash::HashSet<Uuid>) -> Selection {
         for selected in &mut self.ids {
             if let Ok(id) = selected {
                 if !seen.insert(*id) {
@@ -179,7 +179,7 @@ pub fn plan_session(
     session: Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
-    seen: &mut HashSet<Uuid>,
+    seen: &mut foldhash::HashSet<Uuid>,
 ) -> SessionPlan {
     let selection = candidates(&session, options).select(seen);
     plan_selected(session, &selection, project, options)
@@ -579,7 +579,7 @@ mod tests {
             session,
             &project(),
             &options(ContentMode::Default),
-            &mut HashSet::new(),
+            &mut Default::default(),
         )
     }
 
@@ -636,7 +636,7 @@ mod tests {
         let mut copy = message("user-1", Role::User, vec![text("hello")]);
         copy.origin_session_id = Some("older-session".to_owned());
         let first = session(vec![copy.clone()]);
-        let mut seen = HashSet::new();
+        let mut seen = foldhash::HashSet::default();
         let plan = plan_session(
             first.clone(),
             &project(),
@@ -669,7 +669,7 @@ mod tests {
         let session = session(messages.into_iter().chain([late]).collect());
         let mut options = options(ContentMode::Default);
         options.window.until = Some(at(10));
-        let plan = plan_session(session, &project(), &options, &mut HashSet::new());
+        let plan = plan_session(session, &project(), &options, &mut Default::default());
         assert_eq!(plan.memories.len(), 1);
         assert_eq!(plan.skipped[&MessageSkip::NoText], 1);
         assert_eq!(plan.skipped[&MessageSkip::OutsideWindow], 1);
@@ -766,7 +766,7 @@ mod redaction_tests {
             imported_at: at,
             redactor: Some(&redactor),
         };
-        let plan = plan_session(session.clone(), &project, &options, &mut HashSet::new());
+        let plan = plan_session(session.clone(), &project, &options, &mut Default::default());
         let row = &plan.memories[0];
         assert!(!row.content.contains(secret) && !row.meta.contains(secret));
         assert!(row.content.contains("[REDACTED:github_token]"), "{}", row.content);
@@ -779,7 +779,7 @@ mod redaction_tests {
         assert_eq!(meta_of(row)["source_message_id"], "m");
 
         options.redactor = None;
-        let plan = plan_session(session, &project, &options, &mut HashSet::new());
+        let plan = plan_session(session, &project, &options, &mut Default::default());
         assert!(
             plan.memories[0].content.contains(secret),
             "--no-redact keeps the text as it is"

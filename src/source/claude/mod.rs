@@ -8,13 +8,14 @@ mod noise;
 mod wire;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+// Ids and tool names are hashed for every line: foldhash is several times cheaper than SipHash.
+use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::MessageTally;
