@@ -44,8 +44,8 @@ const WRITES_IN_FLIGHT: usize = 2;
 const GROUP_SESSIONS: usize = 128;
 /// Sessions read ahead from a store while a group is planned.
 const STREAM_QUEUE: usize = 4;
-/// Testing knob: the message text one read holds before it streams a transcript's session in
-/// parts ([`source::PART_BYTES`] when unset), so tests can exercise parts with small fixtures.
+/// Testing knob: the message text of one part ([`source::PART_BYTES`] when unset; a session is
+/// held whole up to twice that), so tests can exercise parts with small fixtures.
 const PART_BYTES_VAR: &str = "MEMTREE_PART_BYTES";
 
 /// A fully resolved import: every flag validated, every default filled in.
@@ -511,7 +511,12 @@ impl Pipeline<'_> {
     /// Plans and writes a chunk's admitted sessions. An outlined session is read in parts at its
     /// place in the order [`Pipeline::plan_and_write`] plans a group in, so every message is
     /// selected in the same order (and a copied one kept from the same file) as if all were whole.
-    fn plan_chunk(&mut self, mut admitted: Vec<Admitted<'_>>, read: ChunkRead) -> Result<(), ImportError> {
+    fn plan_chunk(
+        &mut self,
+        mut admitted: Vec<Admitted<'_>>,
+        mut read: ChunkRead,
+    ) -> Result<(), ImportError> {
+        // Nearly every chunk: one group, whose write goes on while the next chunk is read.
         if !admitted.iter().any(|item| matches!(item, Admitted::Outlined(..))) {
             let sessions = admitted
                 .into_iter()
@@ -523,7 +528,6 @@ impl Pipeline<'_> {
             return self.plan_and_write(sessions, read);
         }
         admitted.sort_by(|a, b| session_order(a.session()).cmp(&session_order(b.session())));
-        let mut read = read;
         let mut group = Vec::new();
         for item in admitted {
             match item {
@@ -838,7 +842,7 @@ fn session_order(session: &Session) -> (bool, &str, &str) {
     (session.facts.is_sidechain, &session.source_file, &session.id)
 }
 
-/// The message text one read holds: [`source::PART_BYTES`], or the testing knob's value.
+/// The message text of one part: [`source::PART_BYTES`], or the testing knob's value.
 fn part_bytes(env: EnvLookup<'_>) -> u64 {
     env(PART_BYTES_VAR)
         .and_then(|value| value.to_str()?.parse::<u64>().ok())

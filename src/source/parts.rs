@@ -29,6 +29,7 @@ pub const PART_BYTES: u64 = 8 << 20;
 /// count messages against when it holds none.
 #[derive(Clone, Copy, Debug)]
 pub struct PartBudget {
+    /// The text of one part; a whole session may hold twice as much ([`PartBudget::holds_whole`]).
     pub bytes: u64,
     pub window: TimeWindow,
 }

@@ -151,7 +151,8 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
     };
     let mut builder = SessionBuilder::default();
     let mut lines_before = 0;
-    let read = match Container::of(name).unwrap_or(Container::Jsonl) {
+    let container = Container::of(name).unwrap_or(Container::Jsonl);
+    let read = match container {
         Container::Jsonl => match resume::begin::<SessionBuilder>(&mut file, resume) {
             Ok((start, carried)) => {
                 outcome.resume = start.outcome;
@@ -182,7 +183,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
             Err(err) => Err(err),
         },
         Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
-            builder = std::mem::take(&mut builder).within(budget);
+            builder = SessionBuilder::default().within(budget);
             read_rollout(
                 BufReader::new(decoder),
                 path,
@@ -211,9 +212,13 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
                 .filter(|_| from > 0)
                 .map(|checkpoint| checkpoint.state.clone());
             let of = PartOf::Codex { user_items_kept };
-            let compressed = Container::of(name) == Some(Container::JsonlZst);
-            let reread = Reread::new(&file, from, lines_before, outcome.consumed(), state, of)
-                .map(|reread| if compressed { reread.compressed() } else { reread });
+            let reread =
+                Reread::new(&file, from, lines_before, outcome.consumed(), state, of).map(|reread| {
+                    match container {
+                        Container::JsonlZst => reread.compressed(),
+                        _ => reread,
+                    }
+                });
             match reread {
                 Ok(reread) => outcome.outlined.push(OutlinedSession {
                     session,
