@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use crate::filter::TimeWindow;
 use crate::git::{strip_credentials, GitFacts};
 use crate::id::memory_id;
-use crate::model::{Block, BlockKind, Session};
+use crate::model::{Block, BlockKind, Message, Session};
 use crate::redact::{Redactions, Redactor};
 
 /// Written into every row's meta; rows carrying another version are re-rendered.
@@ -214,81 +215,134 @@ pub fn plan_selected(
     let Session {
         id: own_id, messages, ..
     } = session;
-    for (mut message, selected) in messages.into_iter().zip(&selection.ids) {
-        let id = match selected {
-            Ok(id) => *id,
-            Err(skip) => {
-                *plan.skipped.entry(*skip).or_default() += 1;
-                continue;
+    let shared = SharedFields {
+        own_id: &own_id,
+        tree: &tree,
+        session_fields: &session_fields,
+        session_redactions: &session_redactions,
+    };
+    // Messages are planned on every thread: a long session must not leave the others idle
+    // while sessions beside it are done.
+    let outcomes: Vec<MessageOutcome> = messages
+        .into_par_iter()
+        .zip(selection.ids.par_iter())
+        .map(|(message, selected)| match selected {
+            Ok(id) => plan_message(message, *id, &shared, options),
+            Err(skip) => MessageOutcome::Skipped(*skip),
+        })
+        .collect();
+    plan.memories.reserve(outcomes.len());
+    for outcome in outcomes {
+        match outcome {
+            MessageOutcome::Skipped(skip) => *plan.skipped.entry(skip).or_default() += 1,
+            MessageOutcome::Planned {
+                memory,
+                truncated,
+                redactions,
+            } => {
+                plan.truncated += u64::from(truncated);
+                if let Some(redactions) = redactions {
+                    plan.redactions.merge(&redactions);
+                }
+                plan.memories.push(memory);
             }
-        };
-        let tool_name = message
-            .tool_name
-            .take()
-            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
-        let Some((content, kinds)) = render(message.blocks, options.mode) else {
-            // `select` found text in this mode; `render` keeps exactly that text.
-            *plan.skipped.entry(MessageSkip::NoText).or_default() += 1;
-            continue;
-        };
-        let session_id = message.origin_session_id.as_deref().unwrap_or(&own_id);
-        let mut redactions = session_redactions.clone();
-        // Before the size bound, so that a secret cut at the boundary is still recognised.
-        // Replaced only when a secret was found: a giant clean text is never copied.
-        let redacted =
-            options
-                .redactor
-                .and_then(|redactor| match redactor.redact(&content, &mut redactions) {
-                    Cow::Owned(redacted) => Some(redacted),
-                    Cow::Borrowed(_) => None,
-                });
-        let content = redacted.unwrap_or(content);
-        let (content, truncated) = bound_content(content);
-        plan.truncated += u64::from(truncated);
-        let cwd = message.cwd.as_deref().map(|cwd| match options.redactor {
-            Some(redactor) => redactor.redact(cwd, &mut redactions),
-            None => cwd.into(),
+        }
+    }
+    plan
+}
+
+/// What one session shares with each of its rows.
+struct SharedFields<'s> {
+    own_id: &'s str,
+    tree: &'s str,
+    session_fields: &'s [(String, String)],
+    session_redactions: &'s Redactions,
+}
+
+/// What became of one message of a session.
+enum MessageOutcome {
+    Skipped(MessageSkip),
+    Planned {
+        memory: PlannedMemory,
+        truncated: bool,
+        /// The secrets replaced in this row, when any were.
+        redactions: Option<Redactions>,
+    },
+}
+
+fn plan_message(
+    mut message: Message,
+    id: Uuid,
+    shared: &SharedFields<'_>,
+    options: &PlanOptions<'_>,
+) -> MessageOutcome {
+    let tool_name = message
+        .tool_name
+        .take()
+        .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
+    let Some((content, kinds)) = render(message.blocks, options.mode) else {
+        // `select` found text in this mode; `render` keeps exactly that text.
+        return MessageOutcome::Skipped(MessageSkip::NoText);
+    };
+    let session_id = message.origin_session_id.as_deref().unwrap_or(shared.own_id);
+    let mut redactions = shared.session_redactions.clone();
+    // Before the size bound, so that a secret cut at the boundary is still recognised.
+    // Replaced only when a secret was found: a giant clean text is never copied.
+    let redacted = options
+        .redactor
+        .and_then(|redactor| match redactor.redact(&content, &mut redactions) {
+            Cow::Owned(redacted) => Some(redacted),
+            Cow::Borrowed(_) => None,
         });
-        // A message's own cwd and model replace the session's.
-        let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
-        let own_model = message.model.as_deref().filter(|model| !model.is_empty());
-        let mut meta = JsonObject::with_capacity(
-            session_fields
-                .iter()
-                .map(|(_, field)| field.len() + 1)
-                .sum::<usize>()
-                + 256,
-        );
-        for (key, field) in &session_fields {
-            let replaced =
-                (key == "source_cwd" && own_cwd.is_some()) || (key == "source_model" && own_model.is_some());
-            if !replaced {
-                meta.push_field(field);
-            }
+    let content = redacted.unwrap_or(content);
+    let (content, truncated) = bound_content(content);
+    let cwd = message.cwd.as_deref().map(|cwd| match options.redactor {
+        Some(redactor) => redactor.redact(cwd, &mut redactions),
+        None => cwd.into(),
+    });
+    // A message's own cwd and model replace the session's.
+    let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
+    let own_model = message.model.as_deref().filter(|model| !model.is_empty());
+    let mut meta = JsonObject::with_capacity(
+        shared
+            .session_fields
+            .iter()
+            .map(|(_, field)| field.len() + 1)
+            .sum::<usize>()
+            + 256,
+    );
+    for (key, field) in shared.session_fields {
+        let replaced =
+            (key == "source_cwd" && own_cwd.is_some()) || (key == "source_model" && own_model.is_some());
+        if !replaced {
+            meta.push_field(field);
         }
-        meta.put("source_session_id", Some(session_id));
-        meta.put("source_message_id", Some(&message.id));
-        meta.put("source_message_role", Some(message.role.as_str()));
-        meta.push("source_message_block_kinds", &kinds);
-        meta.put("source_cwd", own_cwd);
-        meta.put("source_model", own_model);
-        meta.put("source_tool_name", tool_name.as_deref());
-        if truncated {
-            meta.push("content_truncated", &true);
-        }
-        if !redactions.is_empty() {
-            meta.push("redactions", &redactions);
-            plan.redactions.merge(&redactions);
-        }
-        plan.memories.push(PlannedMemory {
+    }
+    meta.put("source_session_id", Some(session_id));
+    meta.put("source_message_id", Some(&message.id));
+    meta.put("source_message_role", Some(message.role.as_str()));
+    meta.push("source_message_block_kinds", &kinds);
+    meta.put("source_cwd", own_cwd);
+    meta.put("source_model", own_model);
+    meta.put("source_tool_name", tool_name.as_deref());
+    if truncated {
+        meta.push("content_truncated", &true);
+    }
+    let redactions = (!redactions.is_empty()).then(|| {
+        meta.push("redactions", &redactions);
+        redactions
+    });
+    MessageOutcome::Planned {
+        memory: PlannedMemory {
             id,
             content,
             meta: meta.finish(),
-            tree: tree.clone(),
+            tree: shared.tree.to_owned(),
             at: message.timestamp,
-        });
+        },
+        truncated,
+        redactions,
     }
-    plan
 }
 
 /// Meta shared by every message of a session.
