@@ -34,9 +34,17 @@ use crate::store::{LedgerRecords, Store, StoreError, WriteCounts};
 
 /// Files parsed together before their rows are written.
 const CHUNK_FILES: usize = 256;
-/// Bytes of files parsed together before their rows are written (a larger file goes alone); also
-/// the most message text of one group of sessions streamed from a store.
+/// Bytes of files parsed together before their rows are written (a larger file counts as half
+/// a chunk). A chunk's rows are held until written, and three chunks' rows can be alive at once
+/// (two group writes in flight, one being planned): this keeps them inside the memory target.
 const CHUNK_BYTES: u64 = 4 << 20;
+/// Bytes of files parsed together when no rows are kept (a dry run without a database to
+/// compare with): each row is dropped where it is planned, so only the parsed sessions take
+/// memory. Every chunk ends in a wait for its slowest file and session; with chunks of
+/// [`CHUNK_BYTES`] those waits took about a sixth of such a run's time.
+const COUNTING_CHUNK_BYTES: u64 = 16 << 20;
+/// The most message text of one group of sessions streamed from a store.
+const GROUP_BYTES: u64 = 4 << 20;
 /// Group writes running at once: the next group's batches keep both connections busy while the
 /// last batch of the previous group finishes.
 const WRITES_IN_FLIGHT: usize = 2;
@@ -345,7 +353,11 @@ pub fn run(
             window: settings.window,
         },
     };
-    for chunk in chunks_by_size(&candidates) {
+    let chunk_bytes = match pipeline.store {
+        Some(_) => CHUNK_BYTES,
+        None => COUNTING_CHUNK_BYTES,
+    };
+    for chunk in chunks_by_size(&candidates, chunk_bytes) {
         match chunk {
             [(candidate, state)] if source::holds_many_sessions(candidate.tool) => {
                 pipeline.stream_store(candidate, *state, &known)?;
@@ -682,7 +694,7 @@ impl Pipeline<'_> {
                 group_bytes += text_bytes(&session);
                 group.push(session);
             }
-            if group.len() >= GROUP_SESSIONS || group_bytes >= CHUNK_BYTES {
+            if group.len() >= GROUP_SESSIONS || group_bytes >= GROUP_BYTES {
                 self.plan_and_write(std::mem::take(&mut group), std::mem::take(read))?;
                 group_bytes = 0;
             }
@@ -922,11 +934,14 @@ struct ChunkRead {
     sessions: Vec<(String, i64)>,
 }
 
-/// Splits candidates into chunks of at most [`CHUNK_FILES`] files and about [`CHUNK_BYTES`].
+/// Splits candidates into chunks of at most [`CHUNK_FILES`] files and about `chunk_bytes`.
 /// A file larger than half a chunk counts as half a chunk: the files after it are parsed beside
 /// it, instead of the other threads waiting while it is parsed alone. Every store of many
 /// sessions is a chunk of its own, streamed (`Pipeline::stream_store`).
-fn chunks_by_size(candidates: &[(Candidate, Option<FileState>)]) -> Vec<&[(Candidate, Option<FileState>)]> {
+fn chunks_by_size(
+    candidates: &[(Candidate, Option<FileState>)],
+    chunk_bytes: u64,
+) -> Vec<&[(Candidate, Option<FileState>)]> {
     if candidates
         .iter()
         .any(|(candidate, _)| source::holds_many_sessions(candidate.tool))
@@ -936,8 +951,8 @@ fn chunks_by_size(candidates: &[(Candidate, Option<FileState>)]) -> Vec<&[(Candi
     let mut chunks = Vec::new();
     let (mut start, mut bytes) = (0, 0u64);
     for (index, (_, state)) in candidates.iter().enumerate() {
-        let size = state.map_or(0, |state| state.size).min(CHUNK_BYTES / 2);
-        if index > start && (index - start >= CHUNK_FILES || bytes + size > CHUNK_BYTES) {
+        let size = state.map_or(0, |state| state.size).min(chunk_bytes / 2);
+        if index > start && (index - start >= CHUNK_FILES || bytes + size > chunk_bytes) {
             chunks.push(&candidates[start..index]);
             (start, bytes) = (index, 0);
         }
@@ -1076,7 +1091,7 @@ mod tests {
     }
 
     fn chunk_lengths(tool: Tool, sizes: &[u64]) -> Vec<usize> {
-        chunks_by_size(&candidates(tool, sizes))
+        chunks_by_size(&candidates(tool, sizes), CHUNK_BYTES)
             .iter()
             .map(|chunk| chunk.len())
             .collect()
@@ -1099,5 +1114,14 @@ mod tests {
         assert!(chunk_lengths(Tool::Codex, &[]).is_empty());
         // Stores are streamed, each on its own.
         assert_eq!(chunk_lengths(Tool::OpenCode, &[1, 1]), [1, 1]);
+        // A run that keeps no rows reads bigger chunks.
+        let quarter = CHUNK_BYTES / 4;
+        let sizes = vec![quarter; 16];
+        let counting: Vec<usize> = chunks_by_size(&candidates(Tool::Claude, &sizes), COUNTING_CHUNK_BYTES)
+            .iter()
+            .map(|chunk| chunk.len())
+            .collect();
+        assert_eq!(counting, [16]);
+        assert_eq!(chunk_lengths(Tool::Claude, &sizes), [4, 4, 4, 4]);
     }
 }
