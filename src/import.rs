@@ -38,10 +38,10 @@ const CHUNK_FILES: usize = 256;
 /// a chunk). A chunk's rows are held until written, and three chunks' rows can be alive at once
 /// (two group writes in flight, one being planned): this keeps them inside the memory target.
 const CHUNK_BYTES: u64 = 4 << 20;
-/// Bytes of files parsed together when no rows are kept (a dry run without a database to
-/// compare with): each row is dropped where it is planned, so only the parsed sessions take
-/// memory. Every chunk ends in a wait for its slowest file and session; with chunks of
-/// [`CHUNK_BYTES`] those waits took about a sixth of such a run's time.
+/// Bytes of files parsed together when no rows are kept (`KeptRows::Counted`): the parsed
+/// sessions take most of the memory. Every chunk ends in a wait for its slowest file and session;
+/// with chunks of [`CHUNK_BYTES`] those waits took about a sixth of such a dry run's time. (A dry
+/// run against a database keeps each row's meta until compared: 16 MiB chunks took it to 106 MB.)
 const COUNTING_CHUNK_BYTES: u64 = 16 << 20;
 /// The most message text of one group of sessions streamed from a store.
 const GROUP_BYTES: u64 = 4 << 20;
@@ -353,9 +353,9 @@ pub fn run(
             window: settings.window,
         },
     };
-    let chunk_bytes = match pipeline.store {
-        Some(_) => CHUNK_BYTES,
-        None => COUNTING_CHUNK_BYTES,
+    let chunk_bytes = match pipeline.kept_rows() {
+        KeptRows::Whole | KeptRows::Classified => CHUNK_BYTES,
+        KeptRows::Counted => COUNTING_CHUNK_BYTES,
     };
     for chunk in chunks_by_size(&candidates, chunk_bytes) {
         match chunk {
@@ -457,10 +457,31 @@ impl Admitted<'_> {
     }
 }
 
+/// What a group keeps of its planned rows once they are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeptRows {
+    /// Everything: the rows are written.
+    Whole,
+    /// Ids and meta: a dry run compares them with the database (`Store::classify` reads
+    /// nothing else), so each row's content is dropped on the thread that made it.
+    Classified,
+    /// Nothing: without a database the rows are only counted, and each is dropped on the
+    /// thread that made it, which is cheaper than handing them all to one thread to free.
+    Counted,
+}
+
 impl Pipeline<'_> {
     /// Whether this run records what it read in the ledger (a real import with a database).
     fn records_ledger(&self) -> bool {
         self.store.is_some() && !self.settings.dry_run
+    }
+
+    fn kept_rows(&self) -> KeptRows {
+        match (&self.store, self.settings.dry_run) {
+            (None, _) => KeptRows::Counted,
+            (Some(_), true) => KeptRows::Classified,
+            (Some(_), false) => KeptRows::Whole,
+        }
     }
 
     /// The recorded checkpoints of the files of a chunk that can be read on from them.
@@ -731,9 +752,7 @@ impl Pipeline<'_> {
             .into_iter()
             .map(|(session, key, facts, candidates)| (session, key, facts, candidates.select(seen)))
             .collect();
-        // Without a database the rows are only counted: each is dropped on the thread that made
-        // it, which is cheaper than handing them all to this one to free.
-        let keep_rows = self.store.is_some();
+        let kept_rows = self.kept_rows();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
         let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
@@ -748,8 +767,13 @@ impl Pipeline<'_> {
                 let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
                 let mut plan = plan::plan_selected(session, &selection, &project, plan_options);
                 let rows = plan.memories.len() as u64;
-                if !keep_rows {
-                    plan.memories = Vec::new();
+                match kept_rows {
+                    KeptRows::Whole => {}
+                    KeptRows::Classified => plan
+                        .memories
+                        .iter_mut()
+                        .for_each(|memory| memory.content = String::new()),
+                    KeptRows::Counted => plan.memories = Vec::new(),
                 }
                 listed.messages = rows;
                 let entry = ProjectEntry {

@@ -36,7 +36,8 @@ static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 });
 
 impl Store {
-    /// Read-only: how many of these rows would be inserted, updated or left unchanged.
+    /// Read-only: how many of these rows would be inserted, updated or left unchanged. Reads
+    /// only each row's id and meta (a dry run drops the content before).
     pub async fn classify(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
         let (unique, duplicates) = first_of_each_id(memories);
         let mut counts = WriteCounts {
