@@ -24,7 +24,7 @@ use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
 use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
 use crate::output::Progress;
-use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext};
+use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowRendering};
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
@@ -38,10 +38,10 @@ const CHUNK_FILES: usize = 256;
 /// a chunk). A chunk's rows are held until written, and three chunks' rows can be alive at once
 /// (two group writes in flight, one being planned): this keeps them inside the memory target.
 const CHUNK_BYTES: u64 = 4 << 20;
-/// Bytes of files parsed together when no rows are kept (`KeptRows::Counted`): the parsed
-/// sessions take most of the memory. Every chunk ends in a wait for its slowest file and session;
-/// with chunks of [`CHUNK_BYTES`] those waits took about a sixth of such a dry run's time. (A dry
-/// run against a database keeps each row's meta until compared: 16 MiB chunks took it to 106 MB.)
+/// Bytes of files parsed together in a dry run, which keeps at most each row's id and rendering
+/// keys (`KeptRows`): the parsed sessions take most of its memory. Every chunk ends in a wait for
+/// its slowest file and session; with chunks of [`CHUNK_BYTES`] those waits took about a sixth of
+/// a dry run's time.
 const COUNTING_CHUNK_BYTES: u64 = 16 << 20;
 /// The most message text of one group of sessions streamed from a store.
 const GROUP_BYTES: u64 = 4 << 20;
@@ -354,8 +354,8 @@ pub fn run(
         },
     };
     let chunk_bytes = match pipeline.kept_rows() {
-        KeptRows::Whole | KeptRows::Classified => CHUNK_BYTES,
-        KeptRows::Counted => COUNTING_CHUNK_BYTES,
+        KeptRows::Whole => CHUNK_BYTES,
+        KeptRows::Renderings | KeptRows::Counted => COUNTING_CHUNK_BYTES,
     };
     for chunk in chunks_by_size(&candidates, chunk_bytes) {
         match chunk {
@@ -462,9 +462,9 @@ impl Admitted<'_> {
 enum KeptRows {
     /// Everything: the rows are written.
     Whole,
-    /// Ids and meta: a dry run compares them with the database (`Store::classify` reads
-    /// nothing else), so each row's content is dropped on the thread that made it.
-    Classified,
+    /// Each row's id and rendering keys (`PlannedMemory::rendering`), all a dry run compares with
+    /// the database; the row itself is dropped on the thread that made it.
+    Renderings,
     /// Nothing: without a database the rows are only counted, and each is dropped on the
     /// thread that made it, which is cheaper than handing them all to one thread to free.
     Counted,
@@ -479,7 +479,7 @@ impl Pipeline<'_> {
     fn kept_rows(&self) -> KeptRows {
         match (&self.store, self.settings.dry_run) {
             (None, _) => KeptRows::Counted,
-            (Some(_), true) => KeptRows::Classified,
+            (Some(_), true) => KeptRows::Renderings,
             (Some(_), false) => KeptRows::Whole,
         }
     }
@@ -754,7 +754,7 @@ impl Pipeline<'_> {
             .collect();
         let kept_rows = self.kept_rows();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
-        let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
+        let planned: Vec<(plan::SessionPlan, Vec<RowRendering>, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
             .map(|(session, key, facts, selection)| {
                 let slug = slugs
@@ -767,14 +767,17 @@ impl Pipeline<'_> {
                 let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
                 let mut plan = plan::plan_selected(session, &selection, &project, plan_options);
                 let rows = plan.memories.len() as u64;
-                match kept_rows {
-                    KeptRows::Whole => {}
-                    KeptRows::Classified => plan
-                        .memories
-                        .iter_mut()
-                        .for_each(|memory| memory.content = String::new()),
-                    KeptRows::Counted => plan.memories = Vec::new(),
-                }
+                let renderings = match kept_rows {
+                    KeptRows::Whole => Vec::new(),
+                    KeptRows::Renderings => std::mem::take(&mut plan.memories)
+                        .iter()
+                        .map(PlannedMemory::rendering)
+                        .collect(),
+                    KeptRows::Counted => {
+                        plan.memories = Vec::new();
+                        Vec::new()
+                    }
+                };
                 listed.messages = rows;
                 let entry = ProjectEntry {
                     slug: project.slug,
@@ -783,12 +786,13 @@ impl Pipeline<'_> {
                     sessions: 1,
                     messages: rows,
                 };
-                (plan, entry, listed)
+                (plan, renderings, entry, listed)
             })
             .collect();
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
-        for (plan, project, session) in planned {
+        let mut renderings: Vec<RowRendering> = Vec::new();
+        for (plan, session_renderings, project, session) in planned {
             report.messages.planned += project.messages;
             report.messages.truncated += plan.truncated;
             report.messages.redactions.merge(&plan.redactions);
@@ -806,6 +810,7 @@ impl Pipeline<'_> {
             report.sessions.imported += 1;
             report.session_list.push(session);
             memories.extend(plan.memories);
+            renderings.extend(session_renderings);
         }
         while self.in_flight.len() >= WRITES_IN_FLIGHT {
             self.wait_for_write()?;
@@ -813,8 +818,10 @@ impl Pipeline<'_> {
         let Some(store) = &self.store else { return Ok(()) };
         let store = Arc::clone(store);
         if self.settings.dry_run {
-            self.in_flight
-                .push_back(self.runtime.spawn(async move { store.classify(&memories).await }));
+            self.in_flight.push_back(
+                self.runtime
+                    .spawn(async move { store.classify(&renderings).await }),
+            );
         } else {
             // Each group records its own files and sessions in the transaction of its own last
             // rows: groups never share a file, so two writes in flight never record a file

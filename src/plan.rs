@@ -59,6 +59,30 @@ pub struct PlannedMemory {
     pub at: DateTime<Utc>,
 }
 
+impl PlannedMemory {
+    /// What a dry run compares with the database for this row.
+    pub fn rendering(&self) -> RowRendering {
+        let mut meta: Map<String, Value> = serde_json::from_str(&self.meta).unwrap_or_default();
+        let keys = RENDERING_KEYS
+            .iter()
+            .filter_map(|key| meta.remove(*key).map(|value| (key.to_string(), value)))
+            .collect();
+        RowRendering {
+            id: self.id,
+            keys: Value::Object(keys),
+        }
+    }
+}
+
+/// A planned row as a dry run compares it with the database: its id, and the meta keys that
+/// decide whether a stored row is current. Far smaller than the row, so a dry run keeps only this.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowRendering {
+    pub id: Uuid,
+    /// A JSON object of the row's [`RENDERING_KEYS`].
+    pub keys: Value,
+}
+
 /// Why a message of an imported session did not become a memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -571,6 +595,30 @@ mod tests {
     use super::*;
     use crate::model::{Message, Role, SessionFacts, Tool};
     use chrono::TimeZone;
+
+    #[test]
+    fn a_rendering_keeps_only_the_keys_that_decide_currency() {
+        let meta = serde_json::json!({
+            "importer_version": "memtree-1",
+            "content_mode": "default",
+            "imported_at": "x",
+            "source_session_id": "s",
+        });
+        let memory = PlannedMemory {
+            id: Uuid::from_u128(7),
+            content: "text".to_owned(),
+            meta: meta.to_string(),
+            tree: "projects.p.agent_sessions".to_owned(),
+            at: at(0),
+        };
+        assert_eq!(
+            memory.rendering(),
+            RowRendering {
+                id: Uuid::from_u128(7),
+                keys: serde_json::json!({"importer_version": "memtree-1", "content_mode": "default"}),
+            }
+        );
+    }
 
     fn at(second: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 4, 1, 10, 0, second).unwrap()

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::{query_rows, query_value};
 use memtree::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
 use memtree::model::{Checkpoint, Tool};
-use memtree::plan::{PlannedMemory, IMPORTER_VERSION};
+use memtree::plan::{PlannedMemory, RowRendering, IMPORTER_VERSION};
 use memtree::slug::ProjectKey;
 use memtree::store::{LedgerRecords, Store, StoreError, WriteCounts};
 use serde_json::{json, Value};
@@ -48,6 +48,11 @@ fn edit_meta(row: &mut PlannedMemory, edit: impl FnOnce(&mut Value)) {
 
 fn memories(count: u32) -> Vec<PlannedMemory> {
     (0..count).map(|n| memory(&format!("m{n}"), n)).collect()
+}
+
+/// What a dry run hands the store to classify these rows.
+fn renderings(rows: &[PlannedMemory]) -> Vec<RowRendering> {
+    rows.iter().map(PlannedMemory::rendering).collect()
 }
 
 fn counts(inserted: u64, updated: u64, unchanged: u64) -> WriteCounts {
@@ -247,7 +252,10 @@ async fn open_existing_creates_nothing() {
         .await
         .unwrap()
         .expect("migrated schema");
-    assert_eq!(existing.classify(&memories(3)).await.unwrap(), counts(3, 0, 0));
+    assert_eq!(
+        existing.classify(&renderings(&memories(3))).await.unwrap(),
+        counts(3, 0, 0)
+    );
 }
 
 #[tokio::test]
@@ -296,7 +304,7 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
     edit_meta(&mut full[2], |meta| {
         meta["importer_version"] = json!("older-but-different")
     });
-    assert_eq!(store.classify(&full).await.unwrap(), counts(0, 3, 0));
+    assert_eq!(store.classify(&renderings(&full)).await.unwrap(), counts(0, 3, 0));
     assert_eq!(store.write(&full).await.unwrap(), counts(0, 3, 0));
     let after = stored(&client, "public").await;
     for (old, new) in before.iter().zip(&after) {
@@ -326,7 +334,7 @@ async fn repeated_ids_in_one_write_keep_the_first() {
     let mut repeat = rows[0].clone();
     repeat.content = "the second copy".to_owned();
     rows.push(repeat);
-    assert_eq!(store.classify(&rows).await.unwrap(), counts(2, 0, 1));
+    assert_eq!(store.classify(&renderings(&rows)).await.unwrap(), counts(2, 0, 1));
     assert_eq!(store.write(&rows).await.unwrap(), counts(2, 0, 1));
     let client = db.client().await;
     let content: String = query_value(
@@ -342,7 +350,10 @@ async fn repeated_ids_in_one_write_keep_the_first() {
 async fn classify_counts_without_writing() {
     let (_db, store) = opened_store().await;
     let rows = memories(10);
-    assert_eq!(store.classify(&rows).await.unwrap(), counts(10, 0, 0));
+    assert_eq!(
+        store.classify(&renderings(&rows)).await.unwrap(),
+        counts(10, 0, 0)
+    );
     store.write(&rows[..4]).await.unwrap();
     let mut changed = rows.clone();
     edit_meta(&mut changed[0], |meta| {
@@ -351,9 +362,12 @@ async fn classify_counts_without_writing() {
     edit_meta(&mut changed[1], |meta| {
         meta.as_object_mut().unwrap().remove("importer_version");
     });
-    assert_eq!(store.classify(&changed).await.unwrap(), counts(6, 2, 2));
     assert_eq!(
-        store.classify(&changed).await.unwrap(),
+        store.classify(&renderings(&changed)).await.unwrap(),
+        counts(6, 2, 2)
+    );
+    assert_eq!(
+        store.classify(&renderings(&changed)).await.unwrap(),
         counts(6, 2, 2),
         "classify wrote nothing"
     );

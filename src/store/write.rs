@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::failpoint;
-use crate::plan::{PlannedMemory, RENDERING_KEYS};
+use crate::plan::{PlannedMemory, RowRendering, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
@@ -36,10 +36,9 @@ static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 });
 
 impl Store {
-    /// Read-only: how many of these rows would be inserted, updated or left unchanged. Reads
-    /// only each row's id and meta (a dry run drops the content before).
-    pub async fn classify(&self, memories: &[PlannedMemory]) -> Result<WriteCounts, StoreError> {
-        let (unique, duplicates) = first_of_each_id(memories);
+    /// Read-only: how many of these rows would be inserted, updated or left unchanged.
+    pub async fn classify(&self, rows: &[RowRendering]) -> Result<WriteCounts, StoreError> {
+        let (unique, duplicates) = first_of_each_id(rows, |row| row.id);
         let mut counts = WriteCounts {
             unchanged: duplicates,
             ..WriteCounts::default()
@@ -55,10 +54,10 @@ impl Store {
             row_is_current = *ROW_IS_CURRENT,
         );
         for chunk in unique.chunks(CLASSIFY_ROWS) {
-            let ids: Vec<Uuid> = chunk.iter().map(|memory| memory.id).collect();
-            let versions: Vec<Value> = chunk.iter().map(|memory| version_keys(&memory.meta)).collect();
+            let ids: Vec<Uuid> = chunk.iter().map(|row| row.id).collect();
+            let keys: Vec<&Value> = chunk.iter().map(|row| &row.keys).collect();
             let row = client
-                .query_one(&sql, &[&ids, &versions])
+                .query_one(&sql, &[&ids, &keys])
                 .await
                 .map_err(StoreError::query("classifying memories against the database"))?;
             counts += WriteCounts {
@@ -98,7 +97,7 @@ impl Store {
         memories: &[PlannedMemory],
         ledger: LedgerRecords<'_>,
     ) -> Result<WriteCounts, StoreError> {
-        let (unique, duplicates) = first_of_each_id(memories);
+        let (unique, duplicates) = first_of_each_id(memories, |memory| memory.id);
         let mut batches = batches(&unique);
         let last = batches.pop().unwrap_or_default();
         let sql = self.upsert_sql();
@@ -215,12 +214,12 @@ impl Store {
     }
 }
 
-/// The first memory of each id, in input order, and how many repeats were dropped. Repeats in one
+/// The first row of each id, in input order, and how many repeats were dropped. Repeats in one
 /// statement would make `ON CONFLICT DO UPDATE` fail the whole batch.
-fn first_of_each_id(memories: &[PlannedMemory]) -> (Vec<&PlannedMemory>, u64) {
-    let mut seen = HashSet::with_capacity(memories.len());
-    let unique: Vec<&PlannedMemory> = memories.iter().filter(|memory| seen.insert(memory.id)).collect();
-    let duplicates = (memories.len() - unique.len()) as u64;
+fn first_of_each_id<T>(rows: &[T], id: impl Fn(&T) -> Uuid) -> (Vec<&T>, u64) {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let unique: Vec<&T> = rows.iter().filter(|row| seen.insert(id(row))).collect();
+    let duplicates = (rows.len() - unique.len()) as u64;
     (unique, duplicates)
 }
 
@@ -243,16 +242,6 @@ fn batches<'a>(memories: &[&'a PlannedMemory]) -> Vec<Vec<&'a PlannedMemory>> {
         batches.push(batch);
     }
     batches
-}
-
-/// Just the keys that decide whether a stored row is current, for classification.
-fn version_keys(meta: &str) -> Value {
-    let mut meta: serde_json::Map<String, Value> = serde_json::from_str(meta).unwrap_or_default();
-    let keys = RENDERING_KEYS
-        .iter()
-        .filter_map(|key| meta.remove(*key).map(|value| (key.to_string(), value)))
-        .collect();
-    Value::Object(keys)
 }
 
 fn count(value: i64) -> u64 {
@@ -335,7 +324,7 @@ mod tests {
         let mut second = memory(1, 3);
         second.content = "second".to_owned();
         let memories = [memory(1, 1), memory(2, 2), second];
-        let (unique, duplicates) = first_of_each_id(&memories);
+        let (unique, duplicates) = first_of_each_id(&memories, |memory| memory.id);
         assert_eq!(duplicates, 1);
         assert_eq!(
             unique
@@ -361,15 +350,6 @@ mod tests {
             meta_without_nul(&clean),
             clean,
             "an escaped backslash is not a NUL"
-        );
-    }
-
-    #[test]
-    fn version_keys_keep_only_what_decides_currency() {
-        let meta = serde_json::json!({"importer_version": "memtree-1", "content_mode": "default", "imported_at": "x"});
-        assert_eq!(
-            version_keys(&meta.to_string()),
-            serde_json::json!({"importer_version": "memtree-1", "content_mode": "default"})
         );
     }
 }
