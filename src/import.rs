@@ -857,6 +857,9 @@ impl Pipeline<'_> {
             self.wait_for_write()?;
         }
         self.report.projects = self.projects.into_values().collect();
+        // Listed by file, not in the order chunks admitted and planned them: a dry run reads
+        // bigger chunks than an import, and lists the same sessions in the same order.
+        self.report.session_list.sort_by(|a, b| a.file.cmp(&b.file));
         Ok(self.report)
     }
 }

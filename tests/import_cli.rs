@@ -291,6 +291,24 @@ async fn dry_run_classifies_against_the_database_and_writes_nothing() {
         .import_all("codex", &sources, &["--dry-run", "--full-transcript"])
         .json();
     assert_eq!(report["messages"]["compared_with_database"], true);
+    let listed: Vec<&str> = report["session_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|session| session["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.windows(2).all(|pair| pair[0] <= pair[1]),
+        "sessions are listed by file, whatever the chunks they were read in: {listed:?}"
+    );
+    assert!(
+        report["session_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|session| session["skipped"].is_string()),
+        "the list mixes skipped and imported sessions"
+    );
     let (would_insert, would_update, would_keep) = written(&report);
     assert_eq!(would_update, inserted);
     assert!(would_insert > 0);
