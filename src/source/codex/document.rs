@@ -15,13 +15,14 @@ use serde_json::Value;
 use crate::model::{Diagnostic, DiagnosticKind};
 use crate::source::jsonl::decode_document;
 
-use super::record::{part_texts, str_field, value_text, Record};
+use super::record::{owned, part_texts, str_field, value_text, Record};
 use super::session::{Call, Position, SessionBuilder};
 
+/// Decoded owned: the session and each item are then read as a [`Record`] one at a time.
 #[derive(Deserialize)]
 struct Document {
     #[serde(default)]
-    session: Option<Record>,
+    session: Option<Value>,
     #[serde(default)]
     items: Vec<Value>,
 }
@@ -51,7 +52,14 @@ pub(super) fn observe_document(
             return Ok(read.bytes);
         }
     };
-    let start = match &document.session {
+    let session = match document.session.map(Record::deserialize).transpose() {
+        Ok(session) => session,
+        Err(err) => {
+            diagnostics.push(malformed(path, format!("malformed session document: {err}")));
+            return Ok(read.bytes);
+        }
+    };
+    let start = match &session {
         Some(session) => {
             let at = builder.observe_time(session.timestamp.as_deref());
             builder.observe_session_meta(session, at);
@@ -60,7 +68,7 @@ pub(super) fn observe_document(
         None => None,
     };
     for (index, item) in document.items.into_iter().enumerate() {
-        match serde_json::from_value::<Record>(item) {
+        match Record::deserialize(item) {
             Ok(mut item) if item.kind.is_some() => {
                 builder.observe_item(&mut item, Position::Item(index), start)
             }
@@ -74,7 +82,7 @@ pub(super) fn observe_document(
 /// A chat-completion item: its reasoning, text and tool calls become separate messages.
 fn observe_chat_item(builder: &mut SessionBuilder, item: &Record, index: usize, at: Option<DateTime<Utc>>) {
     let position = Position::Item(index);
-    let base_id = item.id.clone().unwrap_or_else(|| format!("item:{index}"));
+    let base_id = owned(&item.id).unwrap_or_else(|| format!("item:{index}"));
     if item.role.as_deref() == Some("tool") {
         let text = value_text(item.content.as_ref());
         builder.push_output(None, item.tool_call_id.as_deref(), text, position, at);

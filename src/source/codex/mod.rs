@@ -26,11 +26,11 @@ use walkdir::WalkDir;
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Session, Tool};
 
-use super::jsonl::{read_records, Owned};
+use super::jsonl::read_records;
 use super::parts::{OutlinedSession, PartBudget, PartOf, Reread};
 use super::resume::{self, ResumeRequest};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
-use record::Record;
+use record::RolloutLine;
 use session::SessionBuilder;
 
 /// `rollout-<YYYY-MM-DD[Thh-mm-ss]>-<uuid>.<ext>`: the start (machine-local time) and session id.
@@ -259,7 +259,7 @@ pub fn read_parts(
         }
     };
     let mut repeated_diagnostics = Vec::new();
-    read_records::<_, Owned<Record>>(
+    read_records::<_, RolloutLine>(
         reread.reader()?,
         &candidate.path,
         &mut repeated_diagnostics,
@@ -282,7 +282,7 @@ fn read_rollout(
     diagnostics: &mut Vec<Diagnostic>,
     lines_before: u64,
 ) -> io::Result<FileStats> {
-    read_records::<_, Owned<Record>>(reader, path, diagnostics, |line, record| {
+    read_records::<_, RolloutLine>(reader, path, diagnostics, |line, record| {
         rollout::observe_line(builder, lines_before + line, record)
     })
 }

@@ -7,6 +7,7 @@
 //! decoding. Fields whose type varies between versions are taken only when they have the expected
 //! type, so a new shape of one field never makes the whole line malformed (formats.md section 0).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -14,36 +15,47 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::source::jsonl::LineRecord;
+
+/// What [`read_records`](crate::source::jsonl::read_records) decodes a rollout line into: a
+/// [`Record`] borrowing the line.
+pub(super) struct RolloutLine;
+
+impl LineRecord for RolloutLine {
+    type Of<'line> = Record<'line>;
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub(super) struct Record {
-    #[serde(deserialize_with = "lenient_string")]
-    pub timestamp: Option<String>,
+pub(super) struct Record<'a> {
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub timestamp: Option<Cow<'a, str>>,
     /// The wrapper kind (`session_meta`, `response_item`, ...) or, for a bare or wrapped item,
     /// the item kind (`message`, `function_call`, ...).
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
-    pub kind: Option<String>,
-    pub payload: Option<Box<Record>>,
+    #[serde(rename = "type", borrow, deserialize_with = "lenient_string")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub payload: Option<Box<Record<'a>>>,
     /// `{"record_type":"state"}` separator lines of the bare-line era.
-    #[serde(deserialize_with = "lenient_string")]
-    pub record_type: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub record_type: Option<Cow<'a, str>>,
     /// 2026: the tool's own running number of the line.
     #[serde(deserialize_with = "lenient_u64")]
     pub ordinal: Option<u64>,
 
     // Response items and events.
-    #[serde(deserialize_with = "lenient_string")]
-    pub id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub role: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub role: Option<Cow<'a, str>>,
     pub content: Option<Value>,
     pub summary: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub name: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub name: Option<Cow<'a, str>>,
     pub arguments: Option<Value>,
     pub input: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub call_id: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub call_id: Option<Cow<'a, str>>,
     pub output: Option<Value>,
     /// `event_msg/user_message.message`.
     pub message: Option<Value>,
@@ -52,40 +64,43 @@ pub(super) struct Record {
     // Chat-style items of the 2025 `.json` documents.
     pub reasoning: Option<Value>,
     pub tool_calls: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub tool_call_id: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub tool_call_id: Option<Cow<'a, str>>,
 
     // `session_meta` and `turn_context`.
     /// 2026: duplicates `id`.
-    #[serde(deserialize_with = "lenient_string")]
-    pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub cwd: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub originator: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub cli_version: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub cwd: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub originator: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub cli_version: Option<Cow<'a, str>>,
     /// A string (`cli`, `vscode`, `exec`) or an object such as `{"subagent":"review"}`.
     pub source: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub model_provider: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub model_provider: Option<Cow<'a, str>>,
     pub git: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub forked_from_id: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub forked_from_id: Option<Cow<'a, str>>,
     pub thread_source: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub agent_role: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub parent_thread_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub model: Option<String>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub agent_role: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub parent_thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient_string")]
+    pub model: Option<Cow<'a, str>>,
 }
 
-/// A string field; any other JSON type, and the empty string (bare-line items carry `"id":""`),
-/// count as absent. Other types are skipped without building a value.
-fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+/// A string field, borrowed from the line unless it has escapes; any other JSON type, and the
+/// empty string (bare-line items carry `"id":""`), count as absent. Other types are skipped
+/// without building a value.
+fn lenient_string<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
     Ok(deserializer
-        .deserialize_any(Lenient(PhantomData::<String>))?
+        .deserialize_any(Lenient(PhantomData::<Cow<'a, str>>))?
         .filter(|text| !text.is_empty()))
 }
 
@@ -113,16 +128,19 @@ macro_rules! ignore_other_values {
     };
 }
 
-impl<'de> Visitor<'de> for Lenient<String> {
-    type Value = Option<String>;
+impl<'de: 'a, 'a> Visitor<'de> for Lenient<Cow<'a, str>> {
+    type Value = Option<Cow<'a, str>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(value)))
+    }
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Some(value.to_owned()))
+        Ok(Some(Cow::Owned(value.to_owned())))
     }
     fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Some(value))
+        Ok(Some(Cow::Owned(value)))
     }
     ignore_other_values!(
         visit_unit(),
@@ -148,6 +166,11 @@ impl<'de> Visitor<'de> for Lenient<u64> {
         visit_f64(f64),
         visit_str(&str)
     );
+}
+
+/// An owned copy of a string field, for what outlives the line.
+pub(super) fn owned(text: &Option<Cow<'_, str>>) -> Option<String> {
+    text.as_deref().map(str::to_owned)
 }
 
 /// The texts of a `content` (or `summary`) value: a plain string, or the `text` of each part

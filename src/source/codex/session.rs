@@ -24,7 +24,7 @@ use crate::filter::MessageTally;
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
 use crate::source::parts::{text_bytes, PartBudget};
 
-use super::record::{into_text, part_texts, str_field, value_text, Record};
+use super::record::{into_text, owned, part_texts, str_field, value_text, Record};
 
 /// Codex writes a fork's copied history in one burst, every line stamped with the instant of
 /// writing; the forked session's own records start when the user (or model) next acts. A gap
@@ -228,13 +228,13 @@ impl SessionBuilder {
         };
         if !is_own {
             if let Some(id) = meta_id {
-                self.facts.parent_session_id.get_or_insert_with(|| id.clone());
+                self.facts.parent_session_id.get_or_insert_with(|| id.to_string());
             }
             self.start_replay(line_time);
             return;
         }
         if self.own_id.is_none() {
-            self.own_id = meta_id.cloned();
+            self.own_id = meta_id.map(|id| id.to_string());
         }
         let facts = &mut self.facts;
         let started = meta
@@ -242,10 +242,10 @@ impl SessionBuilder {
             .as_deref()
             .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
         fill(&mut facts.started_at, started.map(|at| at.to_utc()).or(line_time));
-        fill(&mut facts.cwd, meta.cwd.clone());
-        fill(&mut facts.tool_version, meta.cli_version.clone());
-        fill(&mut facts.originator, meta.originator.clone());
-        fill(&mut facts.provider, meta.model_provider.clone());
+        fill(&mut facts.cwd, owned(&meta.cwd));
+        fill(&mut facts.tool_version, owned(&meta.cli_version));
+        fill(&mut facts.originator, owned(&meta.originator));
+        fill(&mut facts.provider, owned(&meta.model_provider));
         let git = meta.git.as_ref();
         fill(
             &mut facts.git_commit,
@@ -276,10 +276,10 @@ impl SessionBuilder {
             &mut facts.parent_session_id,
             spawn_parent
                 .map(str::to_owned)
-                .or_else(|| meta.parent_thread_id.clone()),
+                .or_else(|| owned(&meta.parent_thread_id)),
         );
         if let Some(forked_from) = &meta.forked_from_id {
-            fill(&mut facts.parent_session_id, Some(forked_from.clone()));
+            fill(&mut facts.parent_session_id, Some(forked_from.to_string()));
             self.start_replay(line_time);
         }
     }
@@ -293,11 +293,11 @@ impl SessionBuilder {
     /// A `turn_context`: the model (and cwd) in force from here on.
     pub fn observe_turn_context(&mut self, context: &Record) {
         if let Some(model) = &context.model {
-            self.turn_model = Some(model.clone());
-            fill(&mut self.facts.model, Some(model.clone()));
+            self.turn_model = Some(model.to_string());
+            fill(&mut self.facts.model, Some(model.to_string()));
         }
         if let Some(cwd) = &context.cwd {
-            self.turn_cwd = Some(cwd.clone());
+            self.turn_cwd = Some(cwd.to_string());
         }
     }
 
@@ -320,7 +320,7 @@ impl SessionBuilder {
 
     /// One response item (wrapped, bare or from a `.json` document).
     pub fn observe_item(&mut self, item: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
-        let id = || item.id.clone().unwrap_or_else(|| position.synthetic_id());
+        let id = || owned(&item.id).unwrap_or_else(|| position.synthetic_id());
         match item.kind.as_deref() {
             Some("message") => {
                 let texts = part_texts(item.content.as_ref());
@@ -674,7 +674,7 @@ fn prompt_title(message: &Message) -> Option<String> {
 
 /// The call an item records, its input rendered as `name(input)`.
 fn call<'a>(item: &'a Record, default_name: &str, input: &str) -> Call<'a> {
-    let tool_name = item.name.clone().unwrap_or_else(|| default_name.to_owned());
+    let tool_name = owned(&item.name).unwrap_or_else(|| default_name.to_owned());
     let text = format!("{tool_name}({input})");
     Call {
         native_id: item.id.as_deref(),
