@@ -41,6 +41,20 @@ pub struct ParseCeiling {
 }
 
 impl ParseCeiling {
+    /// Each parser's fastest pass over several rounds, fastest first.
+    pub fn fastest_of(rounds: Vec<ParseCeiling>) -> ParseCeiling {
+        let mut passes: Vec<ParsePass> = Vec::new();
+        for pass in rounds.into_iter().flat_map(|round| round.passes) {
+            match passes.iter_mut().find(|kept| kept.parser == pass.parser) {
+                Some(kept) if pass.wall < kept.wall => *kept = pass,
+                Some(_) => {}
+                None => passes.push(pass),
+            }
+        }
+        passes.sort_by_key(|pass| pass.wall);
+        ParseCeiling { passes }
+    }
+
     /// The ceiling: issue 5's "faster of serde_json (typed) and a SIMD parser", both decoding
     /// the same typed record.
     pub fn fastest(&self) -> &ParsePass {

@@ -33,6 +33,25 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Each tool's fastest run over several rounds of the same scenario, with the highest peak
+    /// RSS of all its runs.
+    pub fn fastest_of(rounds: Vec<Scenario>) -> Scenario {
+        let mut tools: Vec<ToolMeasure> = Vec::new();
+        for measure in rounds.into_iter().flat_map(|round| round.tools) {
+            match tools.iter_mut().find(|kept| kept.tool == measure.tool) {
+                Some(kept) => {
+                    let peak_rss_bytes = kept.run.peak_rss_bytes.max(measure.run.peak_rss_bytes);
+                    if measure.run.wall < kept.run.wall {
+                        *kept = measure;
+                    }
+                    kept.run.peak_rss_bytes = peak_rss_bytes;
+                }
+                None => tools.push(measure),
+            }
+        }
+        Scenario { tools }
+    }
+
     pub fn wall(&self) -> Duration {
         self.tools.iter().map(|tool| tool.run.wall).sum()
     }
