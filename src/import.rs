@@ -42,7 +42,7 @@ const CHUNK_BYTES: u64 = 4 << 20;
 /// keys (`KeptRows`): the parsed sessions take most of its memory. Every chunk ends in a wait for
 /// its slowest file and session; with chunks of [`CHUNK_BYTES`] those waits took about a sixth of
 /// a dry run's time.
-const COUNTING_CHUNK_BYTES: u64 = 16 << 20;
+const DRY_RUN_CHUNK_BYTES: u64 = 16 << 20;
 /// The most message text of one group of sessions streamed from a store.
 const GROUP_BYTES: u64 = 4 << 20;
 /// Group writes running at once: the next group's batches keep both connections busy while the
@@ -355,7 +355,7 @@ pub fn run(
     };
     let chunk_bytes = match pipeline.kept_rows() {
         KeptRows::Whole => CHUNK_BYTES,
-        KeptRows::Renderings | KeptRows::Counted => COUNTING_CHUNK_BYTES,
+        KeptRows::Renderings | KeptRows::Counted => DRY_RUN_CHUNK_BYTES,
     };
     for chunk in chunks_by_size(&candidates, chunk_bytes) {
         match chunk {
@@ -476,6 +476,7 @@ impl Pipeline<'_> {
         self.store.is_some() && !self.settings.dry_run
     }
 
+    /// What this run keeps of its planned rows: a dry run never keeps whole rows.
     fn kept_rows(&self) -> KeptRows {
         match (&self.store, self.settings.dry_run) {
             (None, _) => KeptRows::Counted,
@@ -1151,7 +1152,7 @@ mod tests {
         // A run that keeps no rows reads bigger chunks.
         let quarter = CHUNK_BYTES / 4;
         let sizes = vec![quarter; 16];
-        let counting: Vec<usize> = chunks_by_size(&candidates(Tool::Claude, &sizes), COUNTING_CHUNK_BYTES)
+        let counting: Vec<usize> = chunks_by_size(&candidates(Tool::Claude, &sizes), DRY_RUN_CHUNK_BYTES)
             .iter()
             .map(|chunk| chunk.len())
             .collect();
