@@ -24,7 +24,7 @@ use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
 use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
 use crate::output::Progress;
-use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowRendering};
+use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowOutput};
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
@@ -38,8 +38,8 @@ const CHUNK_FILES: usize = 256;
 /// a chunk). A chunk's rows are held until written, and three chunks' rows can be alive at once
 /// (two group writes in flight, one being planned): this keeps them inside the memory target.
 const CHUNK_BYTES: u64 = 4 << 20;
-/// Bytes of files parsed together in a dry run, which keeps at most each row's id and rendering
-/// keys (`KeptRows`): the parsed sessions take most of its memory. Every chunk ends in a wait for
+/// Bytes of files parsed together in a dry run, which plans each row's id only
+/// (`RowOutput::IdOnly`): the parsed sessions take most of its memory. Every chunk ends in a wait for
 /// its slowest file and session; with chunks of [`CHUNK_BYTES`] those waits took about a sixth of
 /// a dry run's time.
 const DRY_RUN_CHUNK_BYTES: u64 = 16 << 20;
@@ -353,9 +353,9 @@ pub fn run(
             window: settings.window,
         },
     };
-    let chunk_bytes = match pipeline.kept_rows() {
-        KeptRows::Whole => CHUNK_BYTES,
-        KeptRows::Renderings | KeptRows::Counted => DRY_RUN_CHUNK_BYTES,
+    let chunk_bytes = match pipeline.row_output() {
+        RowOutput::Whole => CHUNK_BYTES,
+        RowOutput::IdOnly => DRY_RUN_CHUNK_BYTES,
     };
     for chunk in chunks_by_size(&candidates, chunk_bytes) {
         match chunk {
@@ -457,31 +457,18 @@ impl Admitted<'_> {
     }
 }
 
-/// What a group keeps of its planned rows once they are counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeptRows {
-    /// Everything: the rows are written.
-    Whole,
-    /// Each row's id and rendering keys (`PlannedMemory::rendering`), all a dry run compares with
-    /// the database; the row itself is dropped on the thread that made it.
-    Renderings,
-    /// Nothing: without a database the rows are only counted, and each is dropped on the
-    /// thread that made it, which is cheaper than handing them all to one thread to free.
-    Counted,
-}
-
 impl Pipeline<'_> {
     /// Whether this run records what it read in the ledger (a real import with a database).
     fn records_ledger(&self) -> bool {
         self.store.is_some() && !self.settings.dry_run
     }
 
-    /// What this run keeps of its planned rows: a dry run never keeps whole rows.
-    fn kept_rows(&self) -> KeptRows {
-        match (&self.store, self.settings.dry_run) {
-            (None, _) => KeptRows::Counted,
-            (Some(_), true) => KeptRows::Renderings,
-            (Some(_), false) => KeptRows::Whole,
+    /// What planning builds of each row: a dry run only shows or compares counts and ids.
+    fn row_output(&self) -> RowOutput {
+        if self.settings.dry_run {
+            RowOutput::IdOnly
+        } else {
+            RowOutput::Whole
         }
     }
 
@@ -753,9 +740,9 @@ impl Pipeline<'_> {
             .into_iter()
             .map(|(session, key, facts, candidates)| (session, key, facts, candidates.select(seen)))
             .collect();
-        let kept_rows = self.kept_rows();
+        let row_output = self.row_output();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
-        let planned: Vec<(plan::SessionPlan, Vec<RowRendering>, ProjectEntry, SessionEntry)> = located
+        let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
             .map(|(session, key, facts, selection)| {
                 let slug = slugs
@@ -766,19 +753,8 @@ impl Pipeline<'_> {
                 let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
                 let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
-                let mut plan = plan::plan_selected(session, &selection, &project, plan_options);
-                let rows = plan.memories.len() as u64;
-                let renderings = match kept_rows {
-                    KeptRows::Whole => Vec::new(),
-                    KeptRows::Renderings => std::mem::take(&mut plan.memories)
-                        .iter()
-                        .map(PlannedMemory::rendering)
-                        .collect(),
-                    KeptRows::Counted => {
-                        plan.memories = Vec::new();
-                        Vec::new()
-                    }
-                };
+                let plan = plan::plan_selected(session, &selection, &project, plan_options, row_output);
+                let rows = plan.rows();
                 listed.messages = rows;
                 let entry = ProjectEntry {
                     slug: project.slug,
@@ -787,13 +763,13 @@ impl Pipeline<'_> {
                     sessions: 1,
                     messages: rows,
                 };
-                (plan, renderings, entry, listed)
+                (plan, entry, listed)
             })
             .collect();
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
-        let mut renderings: Vec<RowRendering> = Vec::new();
-        for (plan, session_renderings, project, session) in planned {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (plan, project, session) in planned {
             report.messages.planned += project.messages;
             report.messages.truncated += plan.truncated;
             report.messages.redactions.merge(&plan.redactions);
@@ -811,7 +787,7 @@ impl Pipeline<'_> {
             report.sessions.imported += 1;
             report.session_list.push(session);
             memories.extend(plan.memories);
-            renderings.extend(session_renderings);
+            ids.extend(plan.ids);
         }
         while self.in_flight.len() >= WRITES_IN_FLIGHT {
             self.wait_for_write()?;
@@ -819,9 +795,10 @@ impl Pipeline<'_> {
         let Some(store) = &self.store else { return Ok(()) };
         let store = Arc::clone(store);
         if self.settings.dry_run {
+            let keys = plan::rendering_keys(&self.plan_options);
             self.in_flight.push_back(
                 self.runtime
-                    .spawn(async move { store.classify(&renderings).await }),
+                    .spawn(async move { store.classify(&ids, &keys).await }),
             );
         } else {
             // Each group records its own files and sessions in the transaction of its own last

@@ -59,28 +59,25 @@ pub struct PlannedMemory {
     pub at: DateTime<Utc>,
 }
 
-impl PlannedMemory {
-    /// What a dry run compares with the database for this row.
-    pub fn rendering(&self) -> RowRendering {
-        let mut meta: Map<String, Value> = serde_json::from_str(&self.meta).unwrap_or_default();
-        let keys = RENDERING_KEYS
-            .iter()
-            .filter_map(|key| meta.remove(*key).map(|value| (key.to_string(), value)))
-            .collect();
-        RowRendering {
-            id: self.id,
-            keys: Value::Object(keys),
-        }
-    }
+/// What planning builds of each row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOutput {
+    /// The whole row, to be written.
+    Whole,
+    /// The row's id and what the report counts of it (truncation, secrets): all a dry run shows
+    /// or compares with the database. Its meta and tree are never built.
+    IdOnly,
 }
 
-/// A planned row as a dry run compares it with the database: its id, and the meta keys that
-/// decide whether a stored row is current. Far smaller than the row, so a dry run keeps only this.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowRendering {
-    pub id: Uuid,
-    /// A JSON object of the row's [`RENDERING_KEYS`].
-    pub keys: Value,
+/// The [`RENDERING_KEYS`] of every row a run with these options plans, as a JSON object: they
+/// are run settings, the same for each row, so a dry run compares them once per run rather than
+/// once per row.
+pub fn rendering_keys(options: &PlanOptions<'_>) -> Map<String, Value> {
+    let mut keys = Map::new();
+    keys.insert("importer_version".to_owned(), IMPORTER_VERSION.into());
+    keys.insert("content_mode".to_owned(), options.mode.as_str().into());
+    keys.insert("secrets_redacted".to_owned(), options.redactor.is_some().into());
+    keys
 }
 
 /// Why a message of an imported session did not become a memory.
@@ -140,12 +137,22 @@ impl ProjectContext {
 /// The rows planned for one session, and what was skipped.
 #[derive(Debug, Default)]
 pub struct SessionPlan {
+    /// The rows, when planned with [`RowOutput::Whole`].
     pub memories: Vec<PlannedMemory>,
+    /// The rows' ids, when planned with [`RowOutput::IdOnly`].
+    pub ids: Vec<Uuid>,
     pub skipped: BTreeMap<MessageSkip, u64>,
     /// Messages whose content was cut to [`MAX_CONTENT_BYTES`].
     pub truncated: u64,
     /// Secrets replaced in this session's rows, by kind.
     pub redactions: Redactions,
+}
+
+impl SessionPlan {
+    /// How many rows were planned, whole or as ids.
+    pub fn rows(&self) -> u64 {
+        (self.memories.len() + self.ids.len()) as u64
+    }
 }
 
 /// Which messages of one session become rows, decided before any rendering: each message's id,
@@ -207,7 +214,7 @@ pub fn plan_session(
     seen: &mut foldhash::HashSet<Uuid>,
 ) -> SessionPlan {
     let selection = candidates(&session, options).select(seen);
-    plan_selected(session, &selection, project, options)
+    plan_selected(session, &selection, project, options, RowOutput::Whole)
 }
 
 /// Renders the selected messages of one session into rows. Pure and independent of every other
@@ -217,6 +224,7 @@ pub fn plan_selected(
     selection: &Selection,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
+    output: RowOutput,
 ) -> SessionPlan {
     let mut plan = SessionPlan::default();
     let tree = project.tree(options);
@@ -251,16 +259,19 @@ pub fn plan_selected(
         .into_par_iter()
         .zip(selection.ids.par_iter())
         .map(|(message, selected)| match selected {
-            Ok(id) => plan_message(message, *id, &shared, options),
+            Ok(id) => plan_message(message, *id, &shared, options, output),
             Err(skip) => MessageOutcome::Skipped(*skip),
         })
         .collect();
-    plan.memories.reserve(outcomes.len());
+    match output {
+        RowOutput::Whole => plan.memories.reserve(outcomes.len()),
+        RowOutput::IdOnly => plan.ids.reserve(outcomes.len()),
+    }
     for outcome in outcomes {
         match outcome {
             MessageOutcome::Skipped(skip) => *plan.skipped.entry(skip).or_default() += 1,
             MessageOutcome::Planned {
-                memory,
+                row,
                 truncated,
                 redactions,
             } => {
@@ -268,7 +279,10 @@ pub fn plan_selected(
                 if let Some(redactions) = redactions {
                     plan.redactions.merge(&redactions);
                 }
-                plan.memories.push(memory);
+                match row {
+                    PlannedRow::Whole(memory) => plan.memories.push(memory),
+                    PlannedRow::Id(id) => plan.ids.push(id),
+                }
             }
         }
     }
@@ -283,11 +297,17 @@ struct SharedFields<'s> {
     session_redactions: &'s Redactions,
 }
 
+/// One planned row, as [`RowOutput`] asked for it.
+enum PlannedRow {
+    Whole(PlannedMemory),
+    Id(Uuid),
+}
+
 /// What became of one message of a session.
 enum MessageOutcome {
     Skipped(MessageSkip),
     Planned {
-        memory: PlannedMemory,
+        row: PlannedRow,
         truncated: bool,
         /// The secrets replaced in this row, when any were.
         redactions: Option<Redactions>,
@@ -299,11 +319,15 @@ fn plan_message(
     id: Uuid,
     shared: &SharedFields<'_>,
     options: &PlanOptions<'_>,
+    output: RowOutput,
 ) -> MessageOutcome {
-    let tool_name = message
-        .tool_name
-        .take()
-        .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
+    let tool_name = match output {
+        RowOutput::Whole => message
+            .tool_name
+            .take()
+            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone())),
+        RowOutput::IdOnly => None,
+    };
     let Some((content, kinds)) = render(message.blocks, options.mode) else {
         // `select` found text in this mode; `render` keeps exactly that text.
         return MessageOutcome::Skipped(MessageSkip::NoText);
@@ -325,6 +349,14 @@ fn plan_message(
         None => cwd.into(),
     });
     // A message's own cwd and model replace the session's.
+    if output == RowOutput::IdOnly {
+        let redactions = (!redactions.is_empty()).then_some(redactions);
+        return MessageOutcome::Planned {
+            row: PlannedRow::Id(id),
+            truncated,
+            redactions,
+        };
+    }
     let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
     let own_model = message.model.as_deref().filter(|model| !model.is_empty());
     let mut meta = JsonObject::with_capacity(
@@ -357,13 +389,13 @@ fn plan_message(
         redactions
     });
     MessageOutcome::Planned {
-        memory: PlannedMemory {
+        row: PlannedRow::Whole(PlannedMemory {
             id,
             content,
             meta: meta.finish(),
             tree: shared.tree.to_owned(),
             at: message.timestamp,
-        },
+        }),
         truncated,
         redactions,
     }
@@ -408,14 +440,12 @@ fn session_meta(
         meta.insert("source_is_sidechain".to_owned(), true.into());
     }
     put(&mut meta, "source_file", Some(&session.source_file));
-    put(&mut meta, "content_mode", Some(options.mode.as_str()));
     put(
         &mut meta,
         "imported_at",
         Some(&options.imported_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
     );
-    put(&mut meta, "importer_version", Some(IMPORTER_VERSION));
-    meta.insert("secrets_redacted".to_owned(), options.redactor.is_some().into());
+    meta.extend(rendering_keys(options));
     meta
 }
 
@@ -597,27 +627,63 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn a_rendering_keeps_only_the_keys_that_decide_currency() {
-        let meta = serde_json::json!({
-            "importer_version": "memtree-1",
-            "content_mode": "default",
-            "imported_at": "x",
-            "source_session_id": "s",
-        });
-        let memory = PlannedMemory {
-            id: Uuid::from_u128(7),
-            content: "text".to_owned(),
-            meta: meta.to_string(),
-            tree: "projects.p.agent_sessions".to_owned(),
-            at: at(0),
+    fn id_only_plans_count_what_whole_plans_count_and_keys_are_every_rows() {
+        let redactor = Redactor::new();
+        let big = "x".repeat(MAX_CONTENT_BYTES + 1);
+        let secret = "ghp_R8x2Lq9ZtV4mWc7NpK3sYd6HbF1jGe5QaU0o";
+        let mut with_cwd = message("c", Role::User, vec![text(&format!("token {secret}"))]);
+        with_cwd.cwd = Some(format!("/home/{secret}"));
+        let mut late = message("late", Role::User, vec![text("after the window")]);
+        late.timestamp = at(50);
+        let session = session(vec![
+            message("a", Role::User, vec![text("hello")]),
+            message("b", Role::Assistant, vec![text(&big)]),
+            with_cwd,
+            message(
+                "t",
+                Role::Assistant,
+                vec![Block::new(BlockKind::ToolUse, "Bash(ls)")],
+            ),
+            message("a", Role::User, vec![text("hello")]),
+            late,
+        ]);
+        let mut options = options(ContentMode::Default);
+        options.redactor = Some(&redactor);
+        options.window = TimeWindow {
+            since: None,
+            until: Some(at(10)),
         };
+        let plan_with = |output| {
+            let selection = candidates(&session, &options).select(&mut Default::default());
+            plan_selected(session.clone(), &selection, &project(), &options, output)
+        };
+        let (whole, id_only) = (plan_with(RowOutput::Whole), plan_with(RowOutput::IdOnly));
+        let whole_ids: Vec<Uuid> = whole.memories.iter().map(|row| row.id).collect();
         assert_eq!(
-            memory.rendering(),
-            RowRendering {
-                id: Uuid::from_u128(7),
-                keys: serde_json::json!({"importer_version": "memtree-1", "content_mode": "default"}),
-            }
+            whole_ids.len(),
+            3,
+            "a, b and c; t has no text, a repeats, late is out"
         );
+        assert_eq!(id_only.ids, whole_ids);
+        assert!(id_only.memories.is_empty());
+        assert_eq!((id_only.rows(), whole.rows()), (3, 3));
+        assert_eq!((id_only.truncated, whole.truncated), (1, 1));
+        assert_eq!(id_only.redactions, whole.redactions);
+        assert_eq!(
+            whole.redactions.get(crate::redact::SecretKind::GithubToken),
+            2,
+            "content and cwd"
+        );
+        assert_eq!(id_only.skipped, whole.skipped);
+        assert_eq!(whole.skipped.len(), 3);
+        let keys = Value::Object(rendering_keys(&options));
+        for row in &whole.memories {
+            let meta = meta_of(row);
+            for key in RENDERING_KEYS {
+                assert_eq!(meta[key], keys[key], "{key}");
+            }
+        }
+        assert_eq!(keys.as_object().map(Map::len), Some(RENDERING_KEYS.len()));
     }
 
     fn at(second: u32) -> DateTime<Utc> {

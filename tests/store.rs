@@ -6,10 +6,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::{query_rows, query_value};
 use memtree::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
 use memtree::model::{Checkpoint, Tool};
-use memtree::plan::{PlannedMemory, RowRendering, IMPORTER_VERSION};
+use memtree::plan::{PlannedMemory, IMPORTER_VERSION, RENDERING_KEYS};
 use memtree::slug::ProjectKey;
 use memtree::store::{LedgerRecords, Store, StoreError, WriteCounts};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 fn at(second: u32) -> DateTime<Utc> {
@@ -50,9 +50,16 @@ fn memories(count: u32) -> Vec<PlannedMemory> {
     (0..count).map(|n| memory(&format!("m{n}"), n)).collect()
 }
 
-/// What a dry run hands the store to classify these rows.
-fn renderings(rows: &[PlannedMemory]) -> Vec<RowRendering> {
-    rows.iter().map(PlannedMemory::rendering).collect()
+/// What a dry run asks the store about these rows: their ids, rendered as `like` is (a run
+/// renders every row with the same keys).
+async fn classified(store: &Store, rows: &[PlannedMemory], like: &PlannedMemory) -> WriteCounts {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let meta = meta_of(like);
+    let rendering: Map<String, Value> = RENDERING_KEYS
+        .iter()
+        .filter_map(|key| Some((key.to_string(), meta.get(*key)?.clone())))
+        .collect();
+    store.classify(&ids, &rendering).await.unwrap()
 }
 
 fn counts(inserted: u64, updated: u64, unchanged: u64) -> WriteCounts {
@@ -252,10 +259,8 @@ async fn open_existing_creates_nothing() {
         .await
         .unwrap()
         .expect("migrated schema");
-    assert_eq!(
-        existing.classify(&renderings(&memories(3))).await.unwrap(),
-        counts(3, 0, 0)
-    );
+    let rows = memories(3);
+    assert_eq!(classified(&existing, &rows, &rows[0]).await, counts(3, 0, 0));
 }
 
 #[tokio::test]
@@ -304,7 +309,7 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
     edit_meta(&mut full[2], |meta| {
         meta["importer_version"] = json!("older-but-different")
     });
-    assert_eq!(store.classify(&renderings(&full)).await.unwrap(), counts(0, 3, 0));
+    assert_eq!(classified(&store, &full, &full[0]).await, counts(0, 3, 0));
     assert_eq!(store.write(&full).await.unwrap(), counts(0, 3, 0));
     let after = stored(&client, "public").await;
     for (old, new) in before.iter().zip(&after) {
@@ -334,7 +339,7 @@ async fn repeated_ids_in_one_write_keep_the_first() {
     let mut repeat = rows[0].clone();
     repeat.content = "the second copy".to_owned();
     rows.push(repeat);
-    assert_eq!(store.classify(&renderings(&rows)).await.unwrap(), counts(2, 0, 1));
+    assert_eq!(classified(&store, &rows, &rows[0]).await, counts(2, 0, 1));
     assert_eq!(store.write(&rows).await.unwrap(), counts(2, 0, 1));
     let client = db.client().await;
     let content: String = query_value(
@@ -350,28 +355,26 @@ async fn repeated_ids_in_one_write_keep_the_first() {
 async fn classify_counts_without_writing() {
     let (_db, store) = opened_store().await;
     let rows = memories(10);
-    assert_eq!(
-        store.classify(&renderings(&rows)).await.unwrap(),
-        counts(10, 0, 0)
-    );
+    assert_eq!(classified(&store, &rows, &rows[0]).await, counts(10, 0, 0));
     store.write(&rows[..4]).await.unwrap();
-    let mut changed = rows.clone();
-    edit_meta(&mut changed[0], |meta| {
-        meta["content_mode"] = json!("full_transcript")
-    });
-    edit_meta(&mut changed[1], |meta| {
+    assert_eq!(classified(&store, &rows, &rows[0]).await, counts(6, 0, 4));
+    let mut full = rows[0].clone();
+    edit_meta(&mut full, |meta| meta["content_mode"] = json!("full_transcript"));
+    assert_eq!(classified(&store, &rows, &full).await, counts(6, 4, 0));
+    let mut unversioned = rows[0].clone();
+    edit_meta(&mut unversioned, |meta| {
         meta.as_object_mut().unwrap().remove("importer_version");
     });
+    assert_eq!(classified(&store, &rows, &unversioned).await, counts(6, 4, 0));
+    let mut redacted = rows[0].clone();
+    edit_meta(&mut redacted, |meta| meta["secrets_redacted"] = json!(true));
+    assert_eq!(classified(&store, &rows, &redacted).await, counts(6, 4, 0));
     assert_eq!(
-        store.classify(&renderings(&changed)).await.unwrap(),
-        counts(6, 2, 2)
-    );
-    assert_eq!(
-        store.classify(&renderings(&changed)).await.unwrap(),
-        counts(6, 2, 2),
+        classified(&store, &rows, &rows[0]).await,
+        counts(6, 0, 4),
         "classify wrote nothing"
     );
-    assert_eq!(store.classify(&[]).await.unwrap(), counts(0, 0, 0));
+    assert_eq!(classified(&store, &[], &rows[0]).await, counts(0, 0, 0));
 }
 
 #[tokio::test]

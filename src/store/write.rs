@@ -11,11 +11,11 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::failpoint;
-use crate::plan::{PlannedMemory, RowRendering, RENDERING_KEYS};
+use crate::plan::{PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
@@ -26,7 +26,8 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Most ids per classification query.
 const CLASSIFY_ROWS: usize = 10_000;
 
-/// SQL condition, over input row `i` (with a `meta`) and stored row `m`, for "m is current".
+/// SQL condition, over input row `i` (with a `meta`, the planned row's rendering keys) and stored
+/// row `m`, for "m is current".
 static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     RENDERING_KEYS
         .iter()
@@ -36,9 +37,15 @@ static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 });
 
 impl Store {
-    /// Read-only: how many of these rows would be inserted, updated or left unchanged.
-    pub async fn classify(&self, rows: &[RowRendering]) -> Result<WriteCounts, StoreError> {
-        let (unique, duplicates) = first_of_each_id(rows, |row| row.id);
+    /// Read-only: how many rows with these ids, rendered as `rendering` says (their
+    /// [`RENDERING_KEYS`], the same for every row of a run), would be inserted, updated or left
+    /// unchanged.
+    pub async fn classify(
+        &self,
+        ids: &[Uuid],
+        rendering: &Map<String, Value>,
+    ) -> Result<WriteCounts, StoreError> {
+        let (unique, duplicates) = first_of_each_id(ids, |id| *id);
         let mut counts = WriteCounts {
             unchanged: duplicates,
             ..WriteCounts::default()
@@ -49,15 +56,16 @@ impl Store {
             "select count(*) filter (where m.id is null), \
                     count(*) filter (where m.id is not null and not ({row_is_current})), \
                     count(*) filter (where m.id is not null and {row_is_current}) \
-             from unnest($1::uuid[], $2::jsonb[]) as i(id, meta) left join {} m on m.id = i.id",
+             from (select id, $2::jsonb as meta from unnest($1::uuid[]) as id) i \
+             left join {} m on m.id = i.id",
             self.table("memory"),
             row_is_current = *ROW_IS_CURRENT,
         );
+        let rendering = tokio_postgres::types::Json(rendering);
         for chunk in unique.chunks(CLASSIFY_ROWS) {
-            let ids: Vec<Uuid> = chunk.iter().map(|row| row.id).collect();
-            let keys: Vec<&Value> = chunk.iter().map(|row| &row.keys).collect();
+            let ids: Vec<Uuid> = chunk.iter().map(|id| **id).collect();
             let row = client
-                .query_one(&sql, &[&ids, &keys])
+                .query_one(&sql, &[&ids, &rendering])
                 .await
                 .map_err(StoreError::query("classifying memories against the database"))?;
             counts += WriteCounts {
