@@ -554,14 +554,14 @@ impl<'a> FileBuilder<'a> {
                 if let Some(id) = block.id {
                     self.carried.tool_names.insert(id.into_owned(), name.clone());
                 }
-                let text = match block.input.as_deref().map(|input| compact_json(input.get())) {
+                let text = match block.input.map(|input| compact_json(input.get())) {
                     Some(input) => format!("{name}({input})"),
                     None => name.clone(),
                 };
                 Some(Block::with_tool(BlockKind::ToolUse, text, name))
             }
             BlockType::ToolResult => {
-                let text = non_blank(tool_result_text(block.content.as_deref()))?;
+                let text = non_blank(tool_result_text(block.content))?;
                 let tool_name = block
                     .tool_use_id
                     .and_then(|id| self.carried.tool_names.get(id.as_ref()).cloned());

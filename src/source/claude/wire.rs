@@ -194,8 +194,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
 
 /// One content block. A flat struct rather than a tagged enum: unknown block types (images,
 /// documents, server tools) decode without buffering and are ignored by kind.
-/// `input` and `content` stay raw JSON text, owned: a line decoded from the stream cannot lend
-/// raw text.
+/// `input` and `content` stay raw JSON text, borrowed from the line: the parser renders them
+/// straight into the block's text.
 #[derive(Deserialize)]
 pub(super) struct ContentBlock<'a> {
     #[serde(rename = "type", default)]
@@ -208,10 +208,12 @@ pub(super) struct ContentBlock<'a> {
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub name: Option<Cow<'a, str>>,
-    pub input: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    pub input: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "text")]
     pub tool_use_id: Option<Cow<'a, str>>,
-    pub content: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    pub content: Option<&'a RawValue>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
