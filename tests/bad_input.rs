@@ -867,15 +867,17 @@ fn codex_cases() -> Vec<Case> {
         case(
             "document_nested_10000_deep",
             move |dir| {
+                // The deep item alone is malformed: the items beside it are kept.
                 let text = format!(
-                    "{{\"session\":{{\"id\":\"s\"}},\"items\":[{}]}}",
-                    deep_json(10_000)
+                    "{{\"session\":{{\"id\":\"s\",\"timestamp\":\"{TS}\"}},\"items\":[{},{}]}}",
+                    deep_json(10_000),
+                    json!({"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]})
                 );
                 document(dir, text.as_bytes())
             },
             1,
             &[(document_rel, None, "malformed")],
-            0,
+            1,
         ),
     ];
     for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {

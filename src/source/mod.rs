@@ -7,6 +7,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod json_string;
 pub mod jsonl;
 pub mod opencode;
 pub mod parts;

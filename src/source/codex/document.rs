@@ -10,6 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
@@ -18,13 +19,14 @@ use crate::source::jsonl::decode_document;
 use super::record::{owned, part_texts, str_field, value_text, Record};
 use super::session::{Call, Position, SessionBuilder};
 
-/// Decoded owned: the session and each item are then read as a [`Record`] one at a time.
+/// Decoded owned, as raw JSON text: the session and each item are then read as a [`Record`]
+/// borrowing its text, one at a time.
 #[derive(Deserialize)]
 struct Document {
     #[serde(default)]
-    session: Option<Value>,
+    session: Option<Box<RawValue>>,
     #[serde(default)]
-    items: Vec<Value>,
+    items: Vec<Box<RawValue>>,
 }
 
 /// Feeds a whole document to `builder` and returns the bytes read; a document that does not
@@ -52,7 +54,7 @@ pub(super) fn observe_document(
             return Ok(read.bytes);
         }
     };
-    let session = match document.session.map(Record::deserialize).transpose() {
+    let session = match document.session.as_deref().map(record_of).transpose() {
         Ok(session) => session,
         Err(err) => {
             diagnostics.push(malformed(path, format!("malformed session document: {err}")));
@@ -67,8 +69,8 @@ pub(super) fn observe_document(
         }
         None => None,
     };
-    for (index, item) in document.items.into_iter().enumerate() {
-        match Record::deserialize(item) {
+    for (index, item) in document.items.iter().enumerate() {
+        match record_of(item) {
             Ok(mut item) if item.kind.is_some() => {
                 builder.observe_item(&mut item, Position::Item(index), start)
             }
@@ -77,6 +79,15 @@ pub(super) fn observe_document(
         }
     }
     Ok(read.bytes)
+}
+
+/// A session or an item of a document, borrowing its raw text; one that is not an object is
+/// malformed (a struct would otherwise also decode from an array, its fields by position).
+fn record_of(raw: &RawValue) -> serde_json::Result<Record<'_>> {
+    if !raw.get().starts_with('{') {
+        return Err(serde::de::Error::custom("not a JSON object"));
+    }
+    serde_json::from_str(raw.get())
 }
 
 /// A chat-completion item: its reasoning, text and tool calls become separate messages.

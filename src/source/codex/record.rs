@@ -13,8 +13,10 @@ use std::marker::PhantomData;
 
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::source::json_string::string_literal_text;
 use crate::source::jsonl::LineRecord;
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a rollout line into: a
@@ -52,13 +54,19 @@ pub(super) struct Record<'a> {
     pub summary: Option<Value>,
     #[serde(borrow, deserialize_with = "lenient_string")]
     pub name: Option<Cow<'a, str>>,
-    pub arguments: Option<Value>,
-    pub input: Option<Value>,
+    // Tool arguments and outputs, and prompts: usually strings, and most of a rollout's bytes.
+    // Kept raw and read with `raw_text`.
+    #[serde(borrow)]
+    pub arguments: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub input: Option<&'a RawValue>,
     #[serde(borrow, deserialize_with = "lenient_string")]
     pub call_id: Option<Cow<'a, str>>,
-    pub output: Option<Value>,
+    #[serde(borrow)]
+    pub output: Option<&'a RawValue>,
     /// `event_msg/user_message.message`.
-    pub message: Option<Value>,
+    #[serde(borrow)]
+    pub message: Option<&'a RawValue>,
     pub action: Option<Value>,
 
     // Chat-style items of the 2025 `.json` documents.
@@ -212,13 +220,18 @@ pub(super) fn value_text(value: Option<&Value>) -> String {
     }
 }
 
-/// [`value_text`] of a value that is no longer needed: a string is moved, not copied (tool
-/// outputs are most of a rollout's bytes).
-pub(super) fn into_text(value: Option<Value>) -> String {
-    match value {
-        Some(Value::String(text)) => text,
-        other => value_text(other.as_ref()),
+/// [`value_text`] of a field kept raw. A string (a tool's output or arguments) is unescaped once
+/// into its text, with no detour through serde_json's scratch buffer; a string that does not
+/// decode (a lone surrogate) is kept as written rather than lost. Anything else is decoded and
+/// rendered by [`value_text`].
+pub(super) fn raw_text(raw: Option<&RawValue>) -> String {
+    let Some(raw) = raw.map(|raw| raw.get().trim()) else {
+        return String::new();
+    };
+    if raw.starts_with('"') {
+        return string_literal_text(raw).unwrap_or_else(|| raw.to_owned());
     }
+    value_text(serde_json::from_str::<Value>(raw).ok().as_ref())
 }
 
 /// A string member of a JSON object.
@@ -280,7 +293,12 @@ mod tests {
         );
         assert_eq!(value_text(Some(&serde_json::json!({"a":1}))), r#"{"a":1}"#);
         assert_eq!(value_text(None), "");
-        assert_eq!(into_text(Some(serde_json::json!("moved"))), "moved");
-        assert_eq!(into_text(Some(serde_json::json!({"a":1}))), r#"{"a":1}"#);
+        let raw = |text: &str| RawValue::from_string(text.to_owned()).unwrap();
+        assert_eq!(raw_text(Some(&raw(r#""line\nnext é""#))), "line\nnext é");
+        assert_eq!(raw_text(Some(&raw(r#"{"b":1,"a":[2]}"#))), r#"{"a":[2],"b":1}"#);
+        assert_eq!(raw_text(Some(&raw(r#"{"content":"c"}"#))), "c");
+        assert_eq!(raw_text(Some(&raw(r#""lone \ud800""#))), r#""lone \ud800""#);
+        assert_eq!(raw_text(Some(&raw("null"))), "");
+        assert_eq!(raw_text(None), "");
     }
 }

@@ -24,7 +24,7 @@ use crate::filter::MessageTally;
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
 use crate::source::parts::{text_bytes, PartBudget};
 
-use super::record::{into_text, owned, part_texts, str_field, value_text, Record};
+use super::record::{owned, part_texts, raw_text, str_field, value_text, Record};
 
 /// Codex writes a fork's copied history in one burst, every line stamped with the instant of
 /// writing; the forked session's own records start when the user (or model) next acts. A gap
@@ -304,7 +304,7 @@ impl SessionBuilder {
     /// An `event_msg/user_message`: the user's prompt without injected context.
     pub fn observe_user_event(&mut self, event: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
         self.saw_user_events = true;
-        let text = into_text(event.message.take());
+        let text = raw_text(event.message);
         if !text.trim().is_empty() {
             let block = Block::new(BlockKind::Text, text);
             self.push(
@@ -337,16 +337,12 @@ impl SessionBuilder {
                 };
                 self.push_reasoning(&texts.join("\n\n"), id(), position, at);
             }
-            Some("function_call") => self.push_call(
-                call(item, "function", &value_text(item.arguments.as_ref())),
-                position,
-                at,
-            ),
-            Some("custom_tool_call") => self.push_call(
-                call(item, "custom_tool", &value_text(item.input.as_ref())),
-                position,
-                at,
-            ),
+            Some("function_call") => {
+                self.push_call(call(item, "function", &raw_text(item.arguments)), position, at)
+            }
+            Some("custom_tool_call") => {
+                self.push_call(call(item, "custom_tool", &raw_text(item.input)), position, at)
+            }
             Some("local_shell_call") => {
                 let command = item.action.as_ref().and_then(|action| action.get("command"));
                 let command = match command {
@@ -370,7 +366,7 @@ impl SessionBuilder {
                 self.push_output(
                     item.id.as_deref(),
                     item.call_id.as_deref(),
-                    into_text(item.output.take()),
+                    raw_text(item.output),
                     position,
                     at,
                 );
