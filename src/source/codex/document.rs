@@ -84,10 +84,17 @@ pub(super) fn observe_document(
 /// A session or an item of a document, borrowing its raw text; one that is not an object is
 /// malformed (a struct would otherwise also decode from an array, its fields by position).
 fn record_of(raw: &RawValue) -> serde_json::Result<Record<'_>> {
-    if !raw.get().starts_with('{') {
-        return Err(serde::de::Error::custom("not a JSON object"));
-    }
-    serde_json::from_str(raw.get())
+    let found = match raw.get().as_bytes().first() {
+        Some(b'{') => return serde_json::from_str(raw.get()),
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    Err(serde::de::Error::custom(format_args!(
+        "expected a JSON object, found {found}"
+    )))
 }
 
 /// A chat-completion item: its reasoning, text and tool calls become separate messages.
