@@ -24,7 +24,7 @@ use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
 use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
 use crate::output::Progress;
-use crate::plan::{self, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowOutput};
+use crate::plan::{self, without_nul, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowOutput};
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
@@ -1028,21 +1028,20 @@ fn project_of(session: &Session, git: &GitCache) -> (ProjectKey, GitFacts) {
     } else {
         git.facts(cwd)
     };
+    // Stored as text, so without NUL (a cwd of a bad record may hold one), as the planner writes
+    // `source_cwd`: key and `source_cwd` agree.
     let key = ProjectKey {
-        key: without_nul(facts.root.as_deref().unwrap_or(cwd)),
+        key: without_nul(facts.root.as_deref().unwrap_or(cwd)).into_owned(),
         // The slug book stores the remote: a recorded URL loses its credentials, as git's do.
         remote: match session.facts.git_repo.as_deref() {
-            Some(recorded) => Some(without_nul(&strip_credentials(recorded))),
-            None => facts.remote.as_deref().map(without_nul),
+            Some(recorded) => Some(without_nul(strip_credentials(recorded)).into_owned()),
+            None => facts
+                .remote
+                .as_deref()
+                .map(|remote| without_nul(remote).into_owned()),
         },
     };
     (key, facts)
-}
-
-/// The key is stored as PostgreSQL text, which cannot hold U+0000 (a cwd of a bad record may);
-/// it is replaced the way the planner replaces it in meta, so key and `source_cwd` agree.
-fn without_nul(text: &str) -> String {
-    text.replace('\0', "\u{fffd}")
 }
 
 fn session_entry(

@@ -489,7 +489,7 @@ impl JsonObject {
             self.0.extend_from_slice(value.as_bytes());
             self.0.push(b'"');
         } else {
-            self.push(key, &without_nul(Cow::Borrowed(value)));
+            self.push(key, &without_nul(value));
         }
     }
 
@@ -539,14 +539,17 @@ fn needs_no_escaping(text: &str) -> bool {
 /// Sets `key` to a non-empty value; absent or empty facts are omitted, never stored as "".
 fn put(meta: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     if let Some(value) = value.filter(|value| !value.is_empty()) {
-        let value = without_nul(Cow::Borrowed(value)).into_owned();
+        let value = without_nul(value).into_owned();
         meta.insert(key.to_owned(), Value::String(value));
     }
 }
 
-/// PostgreSQL text and jsonb cannot hold U+0000: it would fail the whole write batch.
-/// Copies `text` only when it holds a NUL.
-fn without_nul(text: Cow<'_, str>) -> Cow<'_, str> {
+/// PostgreSQL text and jsonb cannot hold U+0000: it would fail a whole write batch, so it
+/// becomes U+FFFD. Copies `text` only when it holds a NUL. The one rule for every text memtree
+/// stores: content and meta (here), ledger and project keys (`import`), and rows handed to the
+/// store by any caller (`store::write`).
+pub fn without_nul<'t>(text: impl Into<Cow<'t, str>>) -> Cow<'t, str> {
+    let text = text.into();
     // memchr scans with SIMD; `str::contains` goes a word at a time.
     if memchr::memchr(0, text.as_bytes()).is_some() {
         Cow::Owned(text.replace('\0', "\u{fffd}"))
@@ -603,7 +606,7 @@ pub fn render(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, Vec<&'st
 
 /// Cuts content to [`MAX_CONTENT_BYTES`] with a visible marker, and removes NUL characters.
 fn bound_content(content: String) -> (String, bool) {
-    let mut content = without_nul(Cow::Owned(content)).into_owned();
+    let mut content = without_nul(content).into_owned();
     if content.len() <= MAX_CONTENT_BYTES {
         return (content, false);
     }

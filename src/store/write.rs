@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::failpoint;
-use crate::plan::{PlannedMemory, RENDERING_KEYS};
+use crate::plan::{without_nul, PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
@@ -171,7 +171,10 @@ impl Store {
         ledger: Option<LedgerRecords<'_>>,
     ) -> Result<WriteCounts, StoreError> {
         let ids: Vec<Uuid> = batch.iter().map(|memory| memory.id).collect();
-        let contents: Vec<Cow<'_, str>> = batch.iter().map(|memory| without_nul(&memory.content)).collect();
+        let contents: Vec<Cow<'_, str>> = batch
+            .iter()
+            .map(|memory| without_nul(memory.content.as_str()))
+            .collect();
         let metas: Vec<Cow<'_, str>> = batch
             .iter()
             .map(|memory| meta_without_nul(&memory.meta))
@@ -256,28 +259,17 @@ fn count(value: i64) -> u64 {
     value.max(0) as u64
 }
 
-/// PostgreSQL text cannot hold NUL (and jsonb rejects `\u0000`); a transcript can. Such a
-/// character becomes U+FFFD instead of failing its whole batch.
-fn without_nul(text: &str) -> Cow<'_, str> {
-    // memchr scans with SIMD; `str::contains` goes a word at a time.
-    if memchr::memchr(0, text.as_bytes()).is_some() {
-        Cow::Owned(text.replace('\0', "\u{fffd}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
 /// [`without_nul`] for meta as JSON text, where a NUL is the escape `\u0000` (which jsonb
 /// rejects too).
 fn meta_without_nul(meta: &str) -> Cow<'_, str> {
     fn replace(value: Value) -> Value {
         match value {
-            Value::String(text) => Value::String(without_nul(&text).into_owned()),
+            Value::String(text) => Value::String(without_nul(text).into_owned()),
             Value::Array(items) => Value::Array(items.into_iter().map(replace).collect()),
             Value::Object(fields) => Value::Object(
                 fields
                     .into_iter()
-                    .map(|(key, value)| (without_nul(&key).into_owned(), replace(value)))
+                    .map(|(key, value)| (without_nul(key).into_owned(), replace(value)))
                     .collect(),
             ),
             other => other,
