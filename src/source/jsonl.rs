@@ -21,6 +21,10 @@ use serde::Deserialize;
 
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
 
+/// The read buffer of a transcript: a line that lies whole in it is decoded where it lies, so it
+/// must hold most lines (tool outputs run to tens of kilobytes), and it makes few read calls.
+pub const READ_BUFFER: usize = 256 << 10;
+
 /// Lines longer than this are reduced before they are decoded.
 pub const MAX_BUFFERED_LINE: usize = 8 << 20;
 

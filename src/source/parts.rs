@@ -18,6 +18,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use crate::filter::{MessageTally, TimeWindow};
 use crate::model::{Message, Session};
+use crate::source::jsonl::READ_BUFFER;
 
 /// Message text pass 2 holds before it hands a part over. While a part is planned the next is
 /// built and earlier parts' rows are being written, so about five parts' worth of text can be
@@ -142,9 +143,9 @@ impl Reread {
         let length = self.until.saturating_sub(self.from);
         Ok(if self.compressed {
             let decoder = zstd::stream::read::Decoder::new(file)?;
-            Box::new(BufReader::with_capacity(256 << 10, decoder.take(length)))
+            Box::new(BufReader::with_capacity(READ_BUFFER, decoder.take(length)))
         } else {
-            Box::new(BufReader::with_capacity(256 << 10, file.take(length)))
+            Box::new(BufReader::with_capacity(READ_BUFFER, file.take(length)))
         })
     }
 }

@@ -40,7 +40,6 @@ const SYNTHETIC_MODEL: &str = "<synthetic>";
 const NO_RESPONSE_ACK: &str = "No response requested.";
 /// Titles built from the first prompt are cut to this many characters.
 const TITLE_MAX_CHARS: usize = 80;
-const READ_BUFFER: usize = 256 << 10;
 
 /// Parses one transcript file. A file yields no session (empty, or no session id anywhere), one,
 /// or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it yields
@@ -62,7 +61,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
     };
     outcome.resume = start.outcome;
     let mut builder = FileBuilder::new(path, is_agent_file, carried, Holding::Whole(budget));
-    let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
+    let mut reader = BufReader::with_capacity(jsonl::READ_BUFFER, &mut file);
     match jsonl::read_records::<_, TranscriptLine>(
         &mut reader,
         path,

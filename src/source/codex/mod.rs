@@ -26,7 +26,7 @@ use walkdir::WalkDir;
 use crate::filter::ProjectScope;
 use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Session, Tool};
 
-use super::jsonl::read_records;
+use super::jsonl::{read_records, READ_BUFFER};
 use super::parts::{OutlinedSession, PartBudget, PartOf, Reread};
 use super::resume::{self, ResumeRequest};
 use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
@@ -160,7 +160,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
                     builder = carried.resumed();
                 }
                 builder = builder.within(budget);
-                let mut reader = BufReader::new(&mut file);
+                let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
                 let read = read_rollout(
                     &mut reader,
                     path,
@@ -185,7 +185,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
         Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
             builder = SessionBuilder::default().within(budget);
             read_rollout(
-                BufReader::new(decoder),
+                BufReader::with_capacity(READ_BUFFER, decoder),
                 path,
                 &mut builder,
                 &mut outcome.diagnostics,
