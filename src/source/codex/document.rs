@@ -71,9 +71,7 @@ pub(super) fn observe_document(
     };
     for (index, item) in document.items.iter().enumerate() {
         match record_of(item) {
-            Ok(mut item) if item.kind.is_some() => {
-                builder.observe_item(&mut item, Position::Item(index), start)
-            }
+            Ok(item) if item.kind.is_some() => builder.observe_item(&item, Position::Item(index), start),
             Ok(item) => observe_chat_item(builder, &item, index, start),
             Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
         }

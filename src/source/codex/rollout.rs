@@ -12,23 +12,23 @@ use super::record::Record;
 use super::session::{Position, SessionBuilder};
 
 /// Feeds one decoded line to `builder`.
-pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, mut record: Record) {
+pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, record: Record) {
     let at = builder.observe_time(record.timestamp.as_deref());
     let position = Position::Line {
         line,
         ordinal: record.ordinal,
     };
-    match record.payload.take() {
-        Some(mut payload) => {
+    match record.payload.as_deref() {
+        Some(payload) => {
             builder.observe_wrapped_line();
-            observe_wrapped(builder, record.kind.as_deref(), &mut payload, position, at)
+            observe_wrapped(builder, record.kind.as_deref(), payload, position, at)
         }
         None if record.record_type.is_some() => {}
         // The bare-line era's first line: a session meta without a kind.
         None if record.kind.is_none() && record.id.is_some() => builder.observe_session_meta(&record, at),
         None => {
             if !builder.in_replay(at) {
-                builder.observe_item(&mut record, position, at);
+                builder.observe_item(&record, position, at);
             }
         }
     }
@@ -37,7 +37,7 @@ pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, mut record: 
 fn observe_wrapped(
     builder: &mut SessionBuilder,
     kind: Option<&str>,
-    payload: &mut Record,
+    payload: &Record,
     position: Position,
     at: Option<DateTime<Utc>>,
 ) {

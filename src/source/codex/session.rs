@@ -302,7 +302,7 @@ impl SessionBuilder {
     }
 
     /// An `event_msg/user_message`: the user's prompt without injected context.
-    pub fn observe_user_event(&mut self, event: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
+    pub fn observe_user_event(&mut self, event: &Record, position: Position, at: Option<DateTime<Utc>>) {
         self.saw_user_events = true;
         let text = raw_text(event.message);
         if !text.trim().is_empty() {
@@ -319,7 +319,7 @@ impl SessionBuilder {
     }
 
     /// One response item (wrapped, bare or from a `.json` document).
-    pub fn observe_item(&mut self, item: &mut Record, position: Position, at: Option<DateTime<Utc>>) {
+    pub fn observe_item(&mut self, item: &Record, position: Position, at: Option<DateTime<Utc>>) {
         let id = || owned(&item.id).unwrap_or_else(|| position.synthetic_id());
         match item.kind.as_deref() {
             Some("message") => {
