@@ -786,6 +786,20 @@ fn codex_cases() -> Vec<Case> {
             &[],
             1,
         ),
+        case(
+            "lone_surrogate_in_a_tool_output_is_kept_as_written",
+            |dir| {
+                let output = codex_template("output")
+                    .to_string()
+                    .replace("a.txt", "before \\ud800 after");
+                let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
+                bytes.extend(format!("{output}\n").as_bytes());
+                CODEX.write(dir, bytes);
+            },
+            0,
+            &[],
+            2,
+        ),
         CODEX.middle_case(
             "glued_records",
             Fate::Malformed,
