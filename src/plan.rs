@@ -239,11 +239,15 @@ pub fn plan_selected(
             session_meta = map;
         }
     }
-    // Serialised once: every row of the session starts with these fields.
-    let session_fields: Vec<(String, String)> = session_meta
-        .iter()
-        .map(|(key, value)| (key.clone(), JsonObject::field(key, value)))
-        .collect();
+    // Serialised once: every row of the session starts with these fields. Rows planned as ids
+    // have no meta; their session facts are only redacted, for the count.
+    let session_fields: Vec<(String, String)> = match output {
+        RowOutput::Whole => session_meta
+            .iter()
+            .map(|(key, value)| (key.clone(), JsonObject::field(key, value)))
+            .collect(),
+        RowOutput::IdOnly => Vec::new(),
+    };
     let Session {
         id: own_id, messages, ..
     } = session;
@@ -688,6 +692,21 @@ mod tests {
             }
         }
         assert_eq!(keys.as_object().map(Map::len), Some(RENDERING_KEYS.len()));
+
+        // A secret in a session fact counts once per row, with or without meta.
+        let mut titled = session.clone();
+        titled.facts.title = Some(format!("use {secret}"));
+        let plan_titled = |output| {
+            let selection = candidates(&titled, &options).select(&mut Default::default());
+            plan_selected(titled.clone(), &selection, &project(), &options, output)
+        };
+        let (whole, id_only) = (plan_titled(RowOutput::Whole), plan_titled(RowOutput::IdOnly));
+        assert_eq!(
+            whole.redactions.get(crate::redact::SecretKind::GithubToken),
+            5,
+            "the title in each of 3 rows, content and cwd"
+        );
+        assert_eq!(id_only.redactions, whole.redactions);
     }
 
     fn at(second: u32) -> DateTime<Utc> {

@@ -26,8 +26,8 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Most ids per classification query.
 const CLASSIFY_ROWS: usize = 10_000;
 
-/// SQL condition, over input row `i` (with a `meta`, the planned row's rendering keys) and stored
-/// row `m`, for "m is current".
+/// SQL condition, over input row `i` and stored row `m`, for "m is current". `i.meta` is the
+/// planned row's meta when writing, and the run's rendering keys alone when classifying.
 static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     RENDERING_KEYS
         .iter()
