@@ -43,6 +43,16 @@ const CHUNK_BYTES: u64 = 4 << 20;
 /// its slowest file and session; with chunks of [`CHUNK_BYTES`] those waits took about a sixth of
 /// a dry run's time.
 const DRY_RUN_CHUNK_BYTES: u64 = 16 << 20;
+/// Files this big are parsed as jobs of their own, in a dry run ahead of their chunk, beside the
+/// chunks before it: a file far larger than the rest (a 200 MB session) would otherwise keep
+/// one thread busy while the others, done with the rest of its chunk, wait for it.
+const BIG_FILE_BYTES: u64 = 32 << 20;
+/// How many chunks ahead of its own a dry run starts parsing a big file: enough for the other
+/// threads to parse meanwhile. Only big files' sessions are held ahead, not whole chunks.
+const BIG_FILE_CHUNKS_AHEAD: usize = 8;
+/// Testing knob: the size from which a file is big ([`BIG_FILE_BYTES`] when unset), so tests
+/// can send every file down that path.
+const BIG_FILE_BYTES_VAR: &str = "MEMTREE_BIG_FILE_BYTES";
 /// The most message text of one group of sessions streamed from a store.
 const GROUP_BYTES: u64 = 4 << 20;
 /// Group writes running at once: the next group's batches keep both connections busy while the
@@ -349,7 +359,7 @@ pub fn run(
         in_flight: VecDeque::new(),
         report,
         part_budget: PartBudget {
-            bytes: part_bytes(env),
+            bytes: knob_bytes(env, PART_BYTES_VAR, source::PART_BYTES),
             window: settings.window,
         },
     };
@@ -357,65 +367,189 @@ pub fn run(
         RowOutput::Whole => CHUNK_BYTES,
         RowOutput::IdOnly => DRY_RUN_CHUNK_BYTES,
     };
-    for chunk in chunks_by_size(&candidates, chunk_bytes) {
-        match chunk {
-            [(candidate, state)] if source::holds_many_sessions(candidate.tool) => {
-                pipeline.stream_store(candidate, *state, &known)?;
-                progress.inc(1);
-            }
-            files => {
-                let checkpoints = pipeline.checkpoints_for(files, &ledger)?;
-                let checkpoint_wanted = pipeline.records_ledger();
-                let budget = pipeline.part_budget;
-                let outcomes: Vec<_> = files
-                    .par_iter()
-                    .map(|(candidate, _)| {
-                        let resume = ResumeRequest {
-                            from: checkpoints.get(&ledger_path(candidate)),
-                            checkpoint_wanted,
-                        };
-                        let mut outcome = source::parse_within(candidate, &known, resume, budget);
-                        outcome.checkpoint = outcome
-                            .checkpoint
-                            .take()
-                            .and_then(|checkpoint| without_secrets(checkpoint, redactor.as_ref()));
-                        progress.inc(1);
-                        outcome
-                    })
-                    .collect();
-                let mut kept = Vec::new();
-                let mut read = ChunkRead::default();
-                for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
-                    let sessions = std::mem::take(&mut outcome.sessions);
-                    let outlined = std::mem::take(&mut outcome.outlined);
-                    let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
-                    kept.extend(
-                        sessions
-                            .into_iter()
-                            .filter_map(|session| pipeline.admit(session, &mut read))
-                            .map(Admitted::Whole),
-                    );
-                    kept.extend(
-                        outlined
-                            .into_iter()
-                            .filter_map(|outlined| pipeline.admit_outlined(outlined, &mut read))
-                            .map(|outlined| Admitted::Outlined(candidate, outlined)),
-                    );
-                    if kept.len() - before < yielded {
-                        // A skipped session may be taken once it grows (a trivial one gets a
-                        // second prompt): its file is read whole next time, not on from here.
-                        outcome.checkpoint = None;
-                    }
-                    pipeline.absorb(candidate, *state, outcome, &mut read);
+    let chunks = chunks_by_size(&candidates, chunk_bytes);
+    let file_parse = FileParse {
+        known: &known,
+        checkpoint_wanted: pipeline.records_ledger(),
+        budget: pipeline.part_budget,
+        redactor: redactor.as_ref(),
+        progress: &progress,
+    };
+    // A dry run holds little, so it can hold big files' sessions ahead; an import holds a
+    // chunk's rows until they are written, and parses as fast as it writes anyway.
+    let chunks_ahead = match pipeline.row_output() {
+        RowOutput::Whole => 0,
+        RowOutput::IdOnly => BIG_FILE_CHUNKS_AHEAD,
+    };
+    rayon::in_place_scope(|scope| -> Result<(), ImportError> {
+        let mut parser = ChunkParser::new(
+            scope,
+            &file_parse,
+            knob_bytes(env, BIG_FILE_BYTES_VAR, BIG_FILE_BYTES),
+            chunks_ahead,
+        );
+        for (index, chunk) in chunks.iter().enumerate() {
+            if let [(candidate, state)] = chunk {
+                if source::holds_many_sessions(candidate.tool) {
+                    pipeline.stream_store(candidate, *state, &known)?;
+                    progress.inc(1);
+                    continue;
                 }
-                pipeline.plan_chunk(kept, read)?;
             }
+            while let Some((next, files)) = parser.next_to_look_at(index, &chunks) {
+                for (position, file) in files.iter().enumerate() {
+                    if parser.is_big(file) {
+                        let checkpoints = pipeline.checkpoints_for(std::slice::from_ref(file), &ledger)?;
+                        parser.start_big((next, position), &file.0, checkpoints);
+                    }
+                }
+            }
+            let checkpoints = pipeline.checkpoints_for(chunk, &ledger)?;
+            let outcomes = parser.parse_chunk(index, chunk, checkpoints);
+            pipeline.take_chunk(chunk, outcomes)?;
         }
-    }
+        Ok(())
+    })?;
     progress.finish();
     let mut report = pipeline.finish()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// What parsing one file needs, shared by every parse of a run.
+struct FileParse<'a> {
+    known: &'a KnownRevisions,
+    checkpoint_wanted: bool,
+    budget: PartBudget,
+    redactor: Option<&'a Redactor>,
+    progress: &'a Progress,
+}
+
+impl FileParse<'_> {
+    /// Parses one file, read on from its recorded checkpoint when it has one; the checkpoint it
+    /// returns has no secrets.
+    fn parse(&self, candidate: &Candidate, checkpoint: Option<Checkpoint>) -> ParseOutcome {
+        let resume = ResumeRequest {
+            from: checkpoint.as_ref(),
+            checkpoint_wanted: self.checkpoint_wanted,
+        };
+        let mut outcome = source::parse_within(candidate, self.known, resume, self.budget);
+        outcome.checkpoint = outcome
+            .checkpoint
+            .take()
+            .and_then(|checkpoint| without_secrets(checkpoint, self.redactor));
+        self.progress.inc(1);
+        outcome
+    }
+}
+
+/// A file's place: its chunk and its position in the chunk.
+type FileSlot = (usize, usize);
+
+/// Parses chunks of files: each file in parallel (rayon), and each big file
+/// ([`BIG_FILE_BYTES`]) as a job of its own, started up to `chunks_ahead` chunks before its
+/// own, whose outcome is handed over when its chunk is parsed.
+struct ChunkParser<'scope, 'env> {
+    scope: &'scope rayon::Scope<'env>,
+    parse: &'env FileParse<'env>,
+    min_bytes: u64,
+    chunks_ahead: usize,
+    /// Chunks whose big files were started.
+    looked_at: usize,
+    started: HashMap<FileSlot, std::sync::mpsc::Receiver<std::thread::Result<ParseOutcome>>>,
+}
+
+impl<'scope, 'env> ChunkParser<'scope, 'env> {
+    fn new(
+        scope: &'scope rayon::Scope<'env>,
+        parse: &'env FileParse<'env>,
+        min_bytes: u64,
+        chunks_ahead: usize,
+    ) -> Self {
+        ChunkParser {
+            scope,
+            parse,
+            min_bytes,
+            chunks_ahead,
+            looked_at: 0,
+            started: HashMap::new(),
+        }
+    }
+
+    fn is_big(&self, (_, state): &(Candidate, Option<FileState>)) -> bool {
+        state.is_some_and(|state| state.size >= self.min_bytes)
+    }
+
+    /// The next chunk, and its index, whose big files are to be started while chunk `current`
+    /// is taken in: each chunk once, up to `chunks_ahead` chunks after `current`.
+    fn next_to_look_at<'c, T>(&mut self, current: usize, chunks: &[&'c [T]]) -> Option<(usize, &'c [T])> {
+        let next = self.looked_at;
+        if next > current + self.chunks_ahead {
+            return None;
+        }
+        let files = chunks.get(next)?;
+        self.looked_at += 1;
+        Some((next, files))
+    }
+
+    /// Starts parsing a big file, from its checkpoint in `checkpoints`.
+    fn start_big(
+        &mut self,
+        slot: FileSlot,
+        candidate: &'env Candidate,
+        mut checkpoints: HashMap<String, Checkpoint>,
+    ) {
+        let checkpoint = checkpoints.remove(&ledger_path(candidate));
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let parse = self.parse;
+        self.scope.spawn(move |_| {
+            // A panic is handed to the planning thread, which resumes it, as a parallel
+            // iterator would.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                parse.parse(candidate, checkpoint)
+            }));
+            // Sending fails only once planning stopped on an error, which the run fails with.
+            let _ = sender.send(outcome);
+        });
+        self.started.insert(slot, receiver);
+    }
+
+    /// Parses the files of chunk `index` (each from its checkpoint in `checkpoints`) but its big
+    /// ones, which were started before, and returns every outcome in the chunk's order.
+    fn parse_chunk(
+        &mut self,
+        index: usize,
+        chunk: &[(Candidate, Option<FileState>)],
+        mut checkpoints: HashMap<String, Checkpoint>,
+    ) -> Vec<ParseOutcome> {
+        let resumes: Vec<Option<Option<Checkpoint>>> = chunk
+            .iter()
+            .map(|file| (!self.is_big(file)).then(|| checkpoints.remove(&ledger_path(&file.0))))
+            .collect();
+        let parse = self.parse;
+        let parsed: Vec<Option<ParseOutcome>> = resumes
+            .into_par_iter()
+            .zip(chunk.par_iter())
+            .map(|(resume, (candidate, _))| resume.map(|checkpoint| parse.parse(candidate, checkpoint)))
+            .collect();
+        parsed
+            .into_iter()
+            .enumerate()
+            .map(|(position, outcome)| outcome.unwrap_or_else(|| self.big_outcome((index, position))))
+            .collect()
+    }
+
+    /// The outcome of the big file at `slot`, once it is parsed.
+    fn big_outcome(&mut self, slot: FileSlot) -> ParseOutcome {
+        let receiver = self
+            .started
+            .remove(&slot)
+            .expect("a chunk's big files are started before the chunk is taken in");
+        match receiver.recv().expect("a parse job always sends its outcome") {
+            Ok(outcome) => outcome,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
 }
 
 /// A write of planned rows (with their ledger entries) running on the database runtime.
@@ -527,6 +661,41 @@ impl Pipeline<'_> {
             .session_list
             .push(session_entry(session, None, 0, Some(reason)));
         false
+    }
+
+    /// Takes in the outcomes of parsing a chunk's files (in the chunk's order): counts and
+    /// filters their sessions, and plans and writes those admitted.
+    fn take_chunk(
+        &mut self,
+        files: &[(Candidate, Option<FileState>)],
+        outcomes: Vec<ParseOutcome>,
+    ) -> Result<(), ImportError> {
+        let mut kept = Vec::new();
+        let mut read = ChunkRead::default();
+        for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
+            let sessions = std::mem::take(&mut outcome.sessions);
+            let outlined = std::mem::take(&mut outcome.outlined);
+            let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
+            kept.extend(
+                sessions
+                    .into_iter()
+                    .filter_map(|session| self.admit(session, &mut read))
+                    .map(Admitted::Whole),
+            );
+            kept.extend(
+                outlined
+                    .into_iter()
+                    .filter_map(|outlined| self.admit_outlined(outlined, &mut read))
+                    .map(|outlined| Admitted::Outlined(candidate, outlined)),
+            );
+            if kept.len() - before < yielded {
+                // A skipped session may be taken once it grows (a trivial one gets a second
+                // prompt): its file is read whole next time, not on from here.
+                outcome.checkpoint = None;
+            }
+            self.absorb(candidate, *state, outcome, &mut read);
+        }
+        self.plan_chunk(kept, read)
     }
 
     /// Plans and writes a chunk's admitted sessions. An outlined session is read in parts at its
@@ -866,12 +1035,12 @@ fn session_order(session: &Session) -> (bool, &str, &str) {
     (session.facts.is_sidechain, &session.source_file, &session.id)
 }
 
-/// The message text of one part: [`source::PART_BYTES`], or the testing knob's value.
-fn part_bytes(env: EnvLookup<'_>) -> u64 {
-    env(PART_BYTES_VAR)
+/// A size set by a testing knob (a positive number of bytes), or `default`.
+fn knob_bytes(env: EnvLookup<'_>, knob: &str, default: u64) -> u64 {
+    env(knob)
         .and_then(|value| value.to_str()?.parse::<u64>().ok())
         .filter(|bytes| *bytes > 0)
-        .unwrap_or(source::PART_BYTES)
+        .unwrap_or(default)
 }
 
 /// Bytes of message text in a session: what planning it will hold in memory.

@@ -1,7 +1,9 @@
 //! End-to-end: an import that reads every transcript in parts (`MEMTREE_PART_BYTES=1`, the
 //! testing knob, makes every message a part of its own) stores exactly the rows of an ordinary
 //! import and reports the same sessions, each once, with the rows of all its parts; and it records
-//! its files in the ledger, so the next run reads none of them again.
+//! its files in the ledger, so the next run reads none of them again. Likewise, an import and a
+//! dry run that parse every file as a big one (`MEMTREE_BIG_FILE_BYTES=1`: each its own job, in
+//! a dry run ahead of its chunk) store the same rows and report the same, in the same order.
 
 mod common;
 
@@ -29,9 +31,9 @@ fn clean_sources(tool: &str) -> Vec<String> {
     sources
 }
 
-/// `memtree <tool> import --json` of `sources` into `url` with a private HOME, the part budget
-/// set when given; returns the report of a run that must have succeeded.
-fn import(tool: &str, sources: &[String], url: &str, part_bytes: Option<&str>, extra: &[&str]) -> Value {
+/// `memtree <tool> import --json` of `sources` into `url` with a private HOME and the testing
+/// `knobs` set; returns the report of a run that must have succeeded.
+fn import(tool: &str, sources: &[String], url: &str, knobs: &[(&str, &str)], extra: &[&str]) -> Value {
     let home = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
     command
@@ -41,10 +43,8 @@ fn import(tool: &str, sources: &[String], url: &str, part_bytes: Option<&str>, e
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"));
-    if let Some(bytes) = part_bytes {
-        command.env("MEMTREE_PART_BYTES", bytes);
-    }
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .envs(knobs.iter().copied());
     let output = command.output().expect("run memtree");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -77,15 +77,20 @@ fn comparable(report: &Value) -> Value {
     })
 }
 
+/// Every message a part of its own.
+const PARTS: &[(&str, &str)] = &[("MEMTREE_PART_BYTES", "1")];
+/// Every file parsed as a big one.
+const BIG_FILES: &[(&str, &str)] = &[("MEMTREE_BIG_FILE_BYTES", "1")];
+
 #[tokio::test]
 async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
     for tool in ["claude", "codex"] {
         let sources = clean_sources(tool);
         let options = ["--include-sidechains", "--full-transcript", "--include-trivial"];
         let whole_db = common::test_db().await;
-        let whole = import(tool, &sources, &whole_db.url(), None, &options);
+        let whole = import(tool, &sources, &whole_db.url(), &[], &options);
         let parts_db = common::test_db().await;
-        let parted = import(tool, &sources, &parts_db.url(), Some("1"), &options);
+        let parted = import(tool, &sources, &parts_db.url(), PARTS, &options);
 
         let stored = rows(&whole_db).await;
         assert!(
@@ -96,15 +101,15 @@ async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
         assert_eq!(comparable(&parted), comparable(&whole), "{tool}: the same report");
 
         // Every file read in parts is in the ledger: the next run opens none of them.
-        let again = import(tool, &sources, &parts_db.url(), Some("1"), &options);
+        let again = import(tool, &sources, &parts_db.url(), PARTS, &options);
         assert_eq!(again["files"]["scanned"], 0, "{tool}");
         assert_eq!(again["files"]["unchanged"], whole["files"]["scanned"], "{tool}");
 
         // The session filters judge a session read in parts as a whole one: by default
         // (sidechains and trivial sessions skipped) the same sessions are skipped, for the same
         // reasons.
-        let defaults_whole = import(tool, &sources, &whole_db.url(), None, &["--dry-run"]);
-        let defaults_parted = import(tool, &sources, &parts_db.url(), Some("1"), &["--dry-run"]);
+        let defaults_whole = import(tool, &sources, &whole_db.url(), &[], &["--dry-run"]);
+        let defaults_parted = import(tool, &sources, &parts_db.url(), PARTS, &["--dry-run"]);
         assert_eq!(
             comparable(&defaults_parted)["sessions"],
             comparable(&defaults_whole)["sessions"],
@@ -115,5 +120,52 @@ async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
             comparable(&defaults_whole)["session_list"],
             "{tool}"
         );
+    }
+}
+
+/// A report without what differs from run to run: its time and its database.
+fn without_run_details(mut report: Value) -> Value {
+    report["duration_ms"] = Value::Null;
+    report["database"] = Value::Null;
+    report
+}
+
+#[tokio::test]
+async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
+    for tool in ["claude", "codex"] {
+        let sources = clean_sources(tool);
+        let options = ["--include-sidechains", "--full-transcript", "--include-trivial"];
+        let usual_db = common::test_db().await;
+        let usual = import(tool, &sources, &usual_db.url(), &[], &options);
+        let big_db = common::test_db().await;
+        let big = import(tool, &sources, &big_db.url(), BIG_FILES, &options);
+        assert!(
+            usual["files"]["scanned"].as_u64() > Some(5),
+            "{tool}: several files"
+        );
+        assert_eq!(
+            rows(&big_db).await,
+            rows(&usual_db).await,
+            "{tool}: the same rows"
+        );
+        assert_eq!(
+            without_run_details(big),
+            without_run_details(usual),
+            "{tool}: the same report"
+        );
+
+        // A dry run parses big files ahead of their chunks: its report, sessions in their
+        // order included, is the same too, by default and with every session taken.
+        for extra in [&[][..], &options[..]] {
+            let dry: Vec<&str> = extra.iter().copied().chain(["--dry-run"]).collect();
+            let empty_db = common::test_db().await;
+            let usual = import(tool, &sources, &empty_db.url(), &[], &dry);
+            let big = import(tool, &sources, &empty_db.url(), BIG_FILES, &dry);
+            assert_eq!(
+                without_run_details(big),
+                without_run_details(usual),
+                "{tool} {extra:?}"
+            );
+        }
     }
 }
