@@ -70,13 +70,7 @@ impl ParseCeiling {
 /// (validation without building values) and with simd-json into its tape (validated structure,
 /// no values either).
 pub fn parse_ceiling(files: &[PathBuf]) -> io::Result<ParseCeiling> {
-    let mut by_size: Vec<(u64, &Path)> = files
-        .iter()
-        .map(|path| Ok((std::fs::metadata(path)?.len(), path.as_path())))
-        .collect::<io::Result<_>>()?;
-    // Largest first, so that the two threads finish together.
-    by_size.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
-    let files: Vec<&Path> = by_size.into_iter().map(|(_, path)| path).collect();
+    let files = largest_first(files)?;
     let mut passes = vec![
         parse_all("serde_json typed", true, &files, |line| {
             serde_json::from_slice::<Line>(line).map(|line| std::hint::black_box(line.text_bytes()))
@@ -96,6 +90,27 @@ pub fn parse_ceiling(files: &[PathBuf]) -> io::Result<ParseCeiling> {
     ];
     passes.sort_by_key(|pass| pass.wall);
     Ok(ParseCeiling { passes })
+}
+
+/// Parses every line of one tool's transcripts alone with serde_json into the typed [`Line`],
+/// as `parser` (the tool's name): the ceiling that tool's dry run, which reads its files alone,
+/// is compared with for context. The two tools' passes together take longer than the one pass
+/// over all files, in which the threads share the tools' longest files.
+pub fn tool_ceiling(tool: &'static str, files: &[PathBuf]) -> io::Result<ParsePass> {
+    let files = largest_first(files)?;
+    parse_all(tool, true, &files, |line| {
+        serde_json::from_slice::<Line>(line).map(|line| std::hint::black_box(line.text_bytes()))
+    })
+}
+
+/// `files` largest first, so that the threads parsing them finish together.
+fn largest_first(files: &[PathBuf]) -> io::Result<Vec<&Path>> {
+    let mut by_size: Vec<(u64, &Path)> = files
+        .iter()
+        .map(|path| Ok((std::fs::metadata(path)?.len(), path.as_path())))
+        .collect::<io::Result<_>>()?;
+    by_size.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    Ok(by_size.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Times `parse` on every line; a line it returns an error for counts as rejected.

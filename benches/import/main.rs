@@ -103,19 +103,39 @@ fn run() -> anyhow::Result<()> {
     // The parse ceiling and the dry run take about a second each: on a machine whose speed
     // drifts they are measured in alternation, and the fastest of each counts.
     let mut parses = Vec::with_capacity(PARSE_ROUNDS);
+    let mut tool_parses = Vec::with_capacity(PARSE_ROUNDS);
     let mut dry_runs = Vec::with_capacity(PARSE_ROUNDS);
+    let jsonl_files = corpus.jsonl_files();
+    let tool_files: Vec<(&'static str, Vec<PathBuf>)> = ["claude", "codex"]
+        .into_iter()
+        .map(|tool| {
+            let root = corpus.home.join(format!(".{tool}"));
+            let files = jsonl_files
+                .iter()
+                .filter(|path| path.starts_with(&root))
+                .cloned()
+                .collect();
+            (tool, files)
+        })
+        .collect();
     for round in 1..=PARSE_ROUNDS {
         progress(&format!("(0) parse ceiling, round {round} of {PARSE_ROUNDS}"));
-        let parse = ceiling::parse_ceiling(&corpus.jsonl_files())?;
+        let parse = ceiling::parse_ceiling(&jsonl_files)?;
         for pass in &parse.passes {
             if pass.rejected > 0 {
                 bail!("{} rejected {} generated lines", pass.parser, pass.rejected);
             }
         }
         parses.push(parse);
+        let passes = tool_files
+            .iter()
+            .map(|(tool, files)| ceiling::tool_ceiling(tool, files))
+            .collect::<std::io::Result<_>>()?;
+        tool_parses.push(ceiling::ParseCeiling { passes });
         dry_runs.push(db.scenario(&runner, &format!("(1) dry run, round {round}"), true)?);
     }
     let parse = ceiling::ParseCeiling::fastest_of(parses);
+    let tool_parse = ceiling::ParseCeiling::fastest_of(tool_parses);
     let dry_run = Scenario::fastest_of(dry_runs);
     let fresh = db.scenario(&runner, "(2) fresh import", false)?;
     let exports: Vec<PathBuf> = (0..COPY_STREAMS)
@@ -146,6 +166,7 @@ fn run() -> anyhow::Result<()> {
 
     let results = Results {
         parse,
+        tool_parse,
         dry_run,
         fresh,
         unchanged,

@@ -132,6 +132,8 @@ pub struct CopyLoad {
 /// Everything measured in one benchmark run.
 pub struct Results {
     pub parse: ParseCeiling,
+    /// serde_json's typed parse of each JSONL tool's transcripts alone (`parser` is the tool).
+    pub tool_parse: ParseCeiling,
     pub dry_run: Scenario,
     pub fresh: Scenario,
     pub unchanged: Scenario,
@@ -222,9 +224,15 @@ impl Results {
                 format!("{bump_vs_fresh:.2}x fresh (msgs/s)"),
             ),
         ];
+        rows.extend(self.tool_parse.passes.iter().map(tool_parse_row));
         for (scenario, label, ratio) in labelled {
             rows.push(scenario.row(label, ratio));
-            rows.extend(scenario.tool_rows());
+            let tool_rows = scenario.tool_rows();
+            if std::ptr::eq(scenario, &self.dry_run) {
+                rows.extend(tool_rows.map(|row| self.against_own_parse(row)));
+            } else {
+                rows.extend(tool_rows);
+            }
         }
         rows.push(Row {
             label: format!("(6) raw COPY [{} conn]", copy.streams),
@@ -338,6 +346,32 @@ fn context_parse_row(pass: &ParsePass) -> Row {
             "context: validation only, not typed".to_owned()
         },
         ..parse_row(pass)
+    }
+}
+
+/// One JSONL tool's transcripts parsed alone, shown for context.
+fn tool_parse_row(pass: &ParsePass) -> Row {
+    Row {
+        label: format!("    [serde_json typed] {}", pass.parser),
+        ratio: "context: this tool's files alone".to_owned(),
+        ..parse_row(pass)
+    }
+}
+
+impl Results {
+    /// A JSONL tool's dry-run row, with its MB/s as a ratio to that of its files parsed alone.
+    fn against_own_parse(&self, row: Row) -> Row {
+        let tool = row.label.trim();
+        match self.tool_parse.passes.iter().find(|pass| pass.parser == tool) {
+            Some(pass) => Row {
+                ratio: format!(
+                    "{:.2}x its files parsed alone (MB/s)",
+                    per_second(row.bytes, row.wall) / per_second(pass.bytes, pass.wall)
+                ),
+                ..row
+            },
+            None => row,
+        }
     }
 }
 
