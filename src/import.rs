@@ -2,7 +2,8 @@
 //!
 //! Files are handled in chunks: each chunk is parsed in parallel (rayon), filtered, given
 //! project slugs, planned, and written (or, in a dry run, compared with the database) before the
-//! next one is read, so memory follows the chunk, not the history. A transcript whose messages
+//! next one is read, so memory follows the chunk, not the history. A big file is parsed as a job
+//! of its own, in a dry run started a few chunks ahead, so no thread waits for it. A transcript whose messages
 //! pass the part budget is read again and planned in parts at its place in the chunk
 //! (`source::parts`), so memory follows a part, not the session. The only I/O here is calling
 //! the stages that own it; the store runs on a small tokio runtime owned by this module.
