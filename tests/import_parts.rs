@@ -82,15 +82,23 @@ const PARTS: &[(&str, &str)] = &[("MEMTREE_PART_BYTES", "1")];
 /// Every file parsed as a big one.
 const BIG_FILES: &[(&str, &str)] = &[("MEMTREE_BIG_FILE_BYTES", "1")];
 
+/// Every session taken, with every kind of text.
+const EVERYTHING: [&str; 3] = ["--include-sidechains", "--full-transcript", "--include-trivial"];
+
+/// Imports every clean fixture source of `tool`, with [`EVERYTHING`] and the testing `knobs`,
+/// into a database of its own; returns the database and the report.
+async fn import_everything(tool: &str, knobs: &[(&str, &str)]) -> (common::TestDb, Value) {
+    let db = common::test_db().await;
+    let report = import(tool, &clean_sources(tool), &db.url(), knobs, &EVERYTHING);
+    (db, report)
+}
+
 #[tokio::test]
 async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
     for tool in ["claude", "codex"] {
         let sources = clean_sources(tool);
-        let options = ["--include-sidechains", "--full-transcript", "--include-trivial"];
-        let whole_db = common::test_db().await;
-        let whole = import(tool, &sources, &whole_db.url(), &[], &options);
-        let parts_db = common::test_db().await;
-        let parted = import(tool, &sources, &parts_db.url(), PARTS, &options);
+        let (whole_db, whole) = import_everything(tool, &[]).await;
+        let (parts_db, parted) = import_everything(tool, PARTS).await;
 
         let stored = rows(&whole_db).await;
         assert!(
@@ -101,7 +109,7 @@ async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
         assert_eq!(comparable(&parted), comparable(&whole), "{tool}: the same report");
 
         // Every file read in parts is in the ledger: the next run opens none of them.
-        let again = import(tool, &sources, &parts_db.url(), PARTS, &options);
+        let again = import(tool, &sources, &parts_db.url(), PARTS, &EVERYTHING);
         assert_eq!(again["files"]["scanned"], 0, "{tool}");
         assert_eq!(again["files"]["unchanged"], whole["files"]["scanned"], "{tool}");
 
@@ -134,11 +142,8 @@ fn without_run_details(mut report: Value) -> Value {
 async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
     for tool in ["claude", "codex"] {
         let sources = clean_sources(tool);
-        let options = ["--include-sidechains", "--full-transcript", "--include-trivial"];
-        let usual_db = common::test_db().await;
-        let usual = import(tool, &sources, &usual_db.url(), &[], &options);
-        let big_db = common::test_db().await;
-        let big = import(tool, &sources, &big_db.url(), BIG_FILES, &options);
+        let (usual_db, usual) = import_everything(tool, &[]).await;
+        let (big_db, big) = import_everything(tool, BIG_FILES).await;
         assert!(
             usual["files"]["scanned"].as_u64() > Some(5),
             "{tool}: several files"
@@ -156,7 +161,7 @@ async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
 
         // A dry run parses big files ahead of their chunks: its report, sessions in their
         // order included, is the same too, by default and with every session taken.
-        for extra in [&[][..], &options[..]] {
+        for extra in [&[][..], &EVERYTHING[..]] {
             let dry: Vec<&str> = extra.iter().copied().chain(["--dry-run"]).collect();
             let empty_db = common::test_db().await;
             let usual = import(tool, &sources, &empty_db.url(), &[], &dry);
