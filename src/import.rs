@@ -49,7 +49,8 @@ const DRY_RUN_CHUNK_BYTES: u64 = 16 << 20;
 /// one thread busy while the others, done with the rest of its chunk, wait for it.
 const BIG_FILE_BYTES: u64 = 32 << 20;
 /// How many chunks ahead of its own a dry run starts parsing a big file: enough for the other
-/// threads to parse meanwhile. Only big files' sessions are held ahead, not whole chunks.
+/// threads to parse meanwhile. Only big files' sessions are held ahead, not whole chunks, and
+/// only one chunk's big files at a time.
 const BIG_FILE_CHUNKS_AHEAD: usize = 8;
 /// Testing knob: the size from which a file is big ([`BIG_FILE_BYTES`] when unset), so tests
 /// can send every file down that path.
@@ -444,6 +445,13 @@ impl FileParse<'_> {
     }
 }
 
+/// Whether chunk `next`'s big files may be started while chunk `current` is taken in, with
+/// `in_flight` big files started and not taken yet: always those of `current` itself; those of a
+/// later chunk, up to `chunks_ahead` after it, only while none is in flight.
+fn may_look_at(next: usize, current: usize, chunks_ahead: usize, in_flight: usize) -> bool {
+    next <= current || (next <= current + chunks_ahead && in_flight == 0)
+}
+
 /// A file's place: its chunk and its position in the chunk.
 type FileSlot = (usize, usize);
 
@@ -482,10 +490,11 @@ impl<'scope, 'env> ChunkParser<'scope, 'env> {
     }
 
     /// The next chunk, and its index, whose big files are to be started while chunk `current`
-    /// is taken in: each chunk once, up to `chunks_ahead` chunks after `current`.
+    /// is taken in ([`may_look_at`]), each chunk once. No more big files' sessions are held at
+    /// once than one chunk can hold (two).
     fn next_to_look_at<'c, T>(&mut self, current: usize, chunks: &[&'c [T]]) -> Option<(usize, &'c [T])> {
         let next = self.looked_at;
-        if next > current + self.chunks_ahead {
+        if !may_look_at(next, current, self.chunks_ahead, self.started.len()) {
             return None;
         }
         let files = chunks.get(next)?;
@@ -1276,6 +1285,27 @@ mod tests {
             .iter()
             .map(|chunk| chunk.len())
             .collect()
+    }
+
+    #[test]
+    fn big_files_are_started_ahead_one_chunk_at_a_time() {
+        // (next, current, chunks ahead, in flight) -> may its big files be started?
+        let cases = [
+            ((3, 3, 0, 0), true),  // the chunk taken in now: always
+            ((3, 3, 0, 2), true),  // even with others in flight (its own are needed now)
+            ((4, 3, 0, 0), false), // an import looks at no chunk ahead
+            ((4, 3, 8, 0), true),  // a dry run looks ahead while none is in flight
+            ((11, 3, 8, 0), true), // up to 8 chunks ahead
+            ((12, 3, 8, 0), false),
+            ((4, 3, 8, 1), false), // but not while a big file is in flight
+        ];
+        for ((next, current, ahead, in_flight), expected) in cases {
+            assert_eq!(
+                may_look_at(next, current, ahead, in_flight),
+                expected,
+                "next {next}, current {current}, ahead {ahead}, in flight {in_flight}"
+            );
+        }
     }
 
     #[test]
