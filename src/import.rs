@@ -3,10 +3,10 @@
 //! Files are handled in chunks: each chunk is parsed in parallel (rayon), filtered, given
 //! project slugs, planned, and written (or, in a dry run, compared with the database) before the
 //! next one is read, so memory follows the chunk, not the history. A big file is parsed as a job
-//! of its own, in a dry run started a few chunks ahead, so no thread waits for it. A transcript whose messages
-//! pass the part budget is read again and planned in parts at its place in the chunk
-//! (`source::parts`), so memory follows a part, not the session. The only I/O here is calling
-//! the stages that own it; the store runs on a small tokio runtime owned by this module.
+//! of its own, in a dry run started a few chunks ahead, so no thread waits for it. A transcript
+//! whose messages pass the part budget is read again and planned in parts at its place in the
+//! chunk (`source::parts`), so memory follows a part, not the session. The only I/O here is
+//! calling the stages that own it; the store runs on a small tokio runtime owned by this module.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -401,12 +401,13 @@ pub fn run(
             while let Some((next, files)) = parser.next_to_look_at(index, &chunks) {
                 for (position, file) in files.iter().enumerate() {
                     if parser.is_big(file) {
-                        let checkpoints = pipeline.checkpoints_for(std::slice::from_ref(file), &ledger)?;
+                        let checkpoints = pipeline.checkpoints_for([file], &ledger)?;
                         parser.start_big((next, position), &file.0, checkpoints);
                     }
                 }
             }
-            let checkpoints = pipeline.checkpoints_for(chunk, &ledger)?;
+            let small_files = chunk.iter().filter(|file| !parser.is_big(file));
+            let checkpoints = pipeline.checkpoints_for(small_files, &ledger)?;
             let outcomes = parser.parse_chunk(index, chunk, checkpoints);
             pipeline.take_chunk(chunk, outcomes)?;
         }
@@ -524,8 +525,8 @@ impl<'scope, 'env> ChunkParser<'scope, 'env> {
         self.started.insert(slot, receiver);
     }
 
-    /// Parses the files of chunk `index` (each from its checkpoint in `checkpoints`) but its big
-    /// ones, which were started before, and returns every outcome in the chunk's order.
+    /// Parses the files of chunk `index` but its big ones, which were started before, each from
+    /// its checkpoint in `checkpoints`; returns every outcome in the chunk's order.
     fn parse_chunk(
         &mut self,
         index: usize,
@@ -617,16 +618,16 @@ impl Pipeline<'_> {
     }
 
     /// The recorded checkpoints of the files of a chunk that can be read on from them.
-    fn checkpoints_for(
+    fn checkpoints_for<'f>(
         &self,
-        files: &[(Candidate, Option<FileState>)],
+        files: impl IntoIterator<Item = &'f (Candidate, Option<FileState>)>,
         ledger: &Ledger,
     ) -> Result<HashMap<String, Checkpoint>, ImportError> {
         let Some(store) = &self.store else {
             return Ok(HashMap::new());
         };
         let paths: Vec<String> = files
-            .iter()
+            .into_iter()
             .filter_map(|(candidate, state)| {
                 let path = ledger_path(candidate);
                 state
