@@ -3,7 +3,8 @@
 //! import and reports the same sessions, each once, with the rows of all its parts; and it records
 //! its files in the ledger, so the next run reads none of them again. Likewise, an import and a
 //! dry run that parse every file as a big one (`MEMTREE_BIG_FILE_BYTES=1`: each its own job, in
-//! a dry run ahead of its chunk) store the same rows and report the same, in the same order.
+//! a dry run ahead of its chunk) store the same rows and report the same, in the same order, also
+//! when the files grew since the last run and are read on from their checkpoints.
 
 mod common;
 
@@ -172,5 +173,70 @@ async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
                 "{tool} {extra:?}"
             );
         }
+    }
+}
+
+/// Copies every source directory into `into` and cuts each JSONL transcript there to its first
+/// half of lines; returns the copies and, per cut file, its whole text.
+fn halved_copies(sources: &[String], into: &Path) -> (Vec<String>, Vec<(std::path::PathBuf, Vec<u8>)>) {
+    let mut copies = Vec::new();
+    let mut cut = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let copy = into.join(index.to_string());
+        for entry in walkdir::WalkDir::new(source) {
+            let entry = entry.unwrap();
+            let target = copy.join(entry.path().strip_prefix(source).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+                continue;
+            }
+            let whole = std::fs::read(entry.path()).unwrap();
+            if target.extension().is_some_and(|extension| extension == "jsonl") {
+                let ends: Vec<usize> = whole
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, byte)| **byte == b'\n')
+                    .map(|(at, _)| at + 1)
+                    .collect();
+                let half = ends.get(ends.len() / 2).copied().unwrap_or(0);
+                std::fs::write(&target, &whole[..half]).unwrap();
+                cut.push((target, whole));
+            } else {
+                std::fs::write(&target, &whole).unwrap();
+            }
+        }
+        copies.push(copy.display().to_string());
+    }
+    (copies, cut)
+}
+
+#[tokio::test]
+async fn big_files_are_read_on_from_their_checkpoints() {
+    for tool in ["claude", "codex"] {
+        let sources = clean_sources(tool);
+        let mut stored = Vec::new();
+        let mut reports = Vec::new();
+        // Both runs read copies at the same paths, which the rows and reports name.
+        let dir = tempfile::tempdir().unwrap();
+        for knobs in [&[][..], BIG_FILES] {
+            let copy = dir.path().join("copy");
+            let _ = std::fs::remove_dir_all(&copy);
+            let (copies, cut) = halved_copies(&sources, &copy);
+            let db = common::test_db().await;
+            import(tool, &copies, &db.url(), knobs, &EVERYTHING);
+            for (path, whole) in &cut {
+                std::fs::write(path, whole).unwrap();
+            }
+            let grown = import(tool, &copies, &db.url(), knobs, &EVERYTHING);
+            stored.push(rows(&db).await);
+            reports.push(without_run_details(grown));
+        }
+        assert!(
+            reports[0]["files"]["resumed"].as_u64() > Some(2),
+            "{tool}: files read on from checkpoints: {}",
+            reports[0]["files"]
+        );
+        assert_eq!(reports[1], reports[0], "{tool}: the same report");
+        assert_eq!(stored[1], stored[0], "{tool}: the same rows");
     }
 }
