@@ -192,12 +192,7 @@ fn halved_copies(sources: &[String], into: &Path) -> (Vec<String>, Vec<(std::pat
             }
             let whole = std::fs::read(entry.path()).unwrap();
             if target.extension().is_some_and(|extension| extension == "jsonl") {
-                let ends: Vec<usize> = whole
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, byte)| **byte == b'\n')
-                    .map(|(at, _)| at + 1)
-                    .collect();
+                let ends = common::line_ends(&whole);
                 let half = ends.get(ends.len() / 2).copied().unwrap_or(0);
                 std::fs::write(&target, &whole[..half]).unwrap();
                 cut.push((target, whole));

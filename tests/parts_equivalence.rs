@@ -6,6 +6,8 @@
 //! with the whole read's facts. The stats, diagnostics and checkpoint of the outlining read are
 //! the whole read's; and the same holds for a read on from a checkpoint.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -242,12 +244,7 @@ fn check_tool(tool: Tool) {
 /// read on from it does.
 fn check_resumed(candidate: &Candidate) {
     let original = std::fs::read(&candidate.path).unwrap();
-    let line_ends: Vec<usize> = original
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .map(|(at, _)| at + 1)
-        .collect();
+    let line_ends = common::line_ends(&original);
     let Some(&cut) = line_ends.get(line_ends.len() / 2) else {
         return;
     };

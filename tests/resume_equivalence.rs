@@ -5,6 +5,8 @@
 //! no checkpoint before its first `user_message` event (until then its user items might be the
 //! prompts); every other cut must take one.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use memtree::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
@@ -33,14 +35,9 @@ fn parse(candidate: &Candidate, from: Option<&Checkpoint>) -> ParseOutcome {
     source::parse_resuming(candidate, &KnownRevisions::new(), resume)
 }
 
-/// Byte offsets just after each newline, where a cut leaves whole lines.
-fn line_ends(bytes: &[u8]) -> Vec<usize> {
-    let ends: Vec<usize> = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .map(|(at, _)| at + 1)
-        .collect();
+/// Where to cut a file: after whole lines, at most [`MAX_CUTS`] places spread evenly.
+fn cut_points(bytes: &[u8]) -> Vec<usize> {
+    let ends = common::line_ends(bytes);
     let step = ends.len().div_ceil(MAX_CUTS).max(1);
     ends.into_iter().step_by(step).collect()
 }
@@ -169,7 +166,7 @@ fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
                 if full.stats.torn_tail {
                     continue; // a torn last line is not part of any checkpoint
                 }
-                for cut in line_ends(&whole) {
+                for cut in cut_points(&whole) {
                     match check_cut(candidate, &whole, cut, &full) {
                         Some(found) => {
                             cuts += 1;

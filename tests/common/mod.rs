@@ -483,3 +483,13 @@ impl Drop for PrivateCluster {
         let _ = fs::remove_dir_all(&self.files.dir);
     }
 }
+
+/// Byte offsets just after each newline of `bytes`: where a cut leaves whole lines.
+pub fn line_ends(bytes: &[u8]) -> Vec<usize> {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| at + 1)
+        .collect()
+}
