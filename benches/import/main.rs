@@ -28,7 +28,7 @@ use anyhow::{bail, Context};
 use tokio::runtime::Runtime;
 
 use child::{Runner, TOOLS};
-use report::{CopyLoad, Results, Scenario, ToolMeasure};
+use report::{CopyLoad, Results, Scenario, ToolMeasure, JSONL_TOOLS};
 
 /// Parallel COPY streams for the raw COPY ceiling: as many connections as memtree writes with.
 const COPY_STREAMS: usize = 2;
@@ -106,7 +106,7 @@ fn run() -> anyhow::Result<()> {
     let mut tool_parses = Vec::with_capacity(PARSE_ROUNDS);
     let mut dry_runs = Vec::with_capacity(PARSE_ROUNDS);
     let jsonl_files = corpus.jsonl_files();
-    let tool_files: Vec<(&'static str, Vec<PathBuf>)> = ["claude", "codex"]
+    let tool_files: Vec<(&'static str, Vec<PathBuf>)> = JSONL_TOOLS
         .into_iter()
         .map(|tool| {
             let root = corpus.home.join(format!(".{tool}"));

@@ -18,7 +18,7 @@ const DRY_VS_PARSE: f64 = 0.7;
 const PEAK_RSS_BYTES: u64 = 100_000_000;
 
 /// The tools whose transcripts the parse ceiling reads.
-const JSONL_TOOLS: [&str; 2] = ["claude", "codex"];
+pub const JSONL_TOOLS: [&str; 2] = ["claude", "codex"];
 
 /// One tool's run within a scenario, with the WAL the server wrote meanwhile.
 pub struct ToolMeasure {
