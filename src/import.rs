@@ -25,7 +25,9 @@ use crate::ledger::{self, FileState, Ledger, LedgerEntry, SessionLedgerEntry};
 use crate::localdb;
 use crate::model::{Checkpoint, KnownRevisions, ParseOutcome, ResumeOutcome, Session, Tool};
 use crate::output::Progress;
-use crate::plan::{self, without_nul, ContentMode, PlanOptions, PlannedMemory, ProjectContext, RowOutput};
+use crate::plan::{
+    self, without_nul, ContentMode, PlanOptions, PlannedMemory, PreparedSession, ProjectContext, RowOutput,
+};
 use crate::redact::Redactor;
 use crate::report::{ImportReport, ProjectEntry, SessionEntry};
 use crate::slug::{ProjectKey, SlugBook};
@@ -376,6 +378,9 @@ pub fn run(
         budget: pipeline.part_budget,
         redactor: redactor.as_ref(),
         progress: &progress,
+        filter: settings.filter_options(),
+        plan: pipeline.plan_options,
+        output: pipeline.row_output(),
     };
     // A dry run holds little, so it can hold big files' sessions ahead; an import holds a
     // chunk's rows until they are written, and parses as fast as it writes anyway.
@@ -426,12 +431,30 @@ struct FileParse<'a> {
     budget: PartBudget,
     redactor: Option<&'a Redactor>,
     progress: &'a Progress,
+    filter: FilterOptions<'a>,
+    plan: PlanOptions<'a>,
+    output: RowOutput,
+}
+
+/// One file's parse, with its sessions judged by the session filters and those admitted
+/// prepared for planning.
+struct ParsedFile {
+    /// What the parse yielded besides its whole sessions (`outcome.sessions` is empty).
+    outcome: ParseOutcome,
+    sessions: Vec<Judged>,
+}
+
+/// A parsed session, as the session filters judged it.
+enum Judged {
+    Admitted(PreparedSession),
+    /// Skipped, for this reason; only its facts are kept, for the report.
+    Skipped(Session, SkipReason),
 }
 
 impl FileParse<'_> {
-    /// Parses one file, read on from its recorded checkpoint when it has one; the checkpoint it
-    /// returns has no secrets.
-    fn parse(&self, candidate: &Candidate, checkpoint: Option<Checkpoint>) -> ParseOutcome {
+    /// Parses one file, read on from its recorded checkpoint when it has one (the checkpoint it
+    /// returns has no secrets), and judges and prepares its sessions while they are in cache.
+    fn parse(&self, candidate: &Candidate, checkpoint: Option<Checkpoint>) -> ParsedFile {
         let resume = ResumeRequest {
             from: checkpoint.as_ref(),
             checkpoint_wanted: self.checkpoint_wanted,
@@ -441,8 +464,20 @@ impl FileParse<'_> {
             .checkpoint
             .take()
             .and_then(|checkpoint| without_secrets(checkpoint, self.redactor));
+        let sessions = std::mem::take(&mut outcome.sessions)
+            .into_iter()
+            .map(
+                |mut session| match filter::session_skip_reason(&session, &self.filter) {
+                    Some(reason) => {
+                        session.messages = Vec::new();
+                        Judged::Skipped(session, reason)
+                    }
+                    None => Judged::Admitted(plan::prepare(session, &self.plan, self.output)),
+                },
+            )
+            .collect();
         self.progress.inc(1);
-        outcome
+        ParsedFile { outcome, sessions }
     }
 }
 
@@ -466,7 +501,7 @@ struct ChunkParser<'scope, 'env> {
     chunks_ahead: usize,
     /// Chunks whose big files were started.
     looked_at: usize,
-    started: HashMap<FileSlot, std::sync::mpsc::Receiver<std::thread::Result<ParseOutcome>>>,
+    started: HashMap<FileSlot, std::sync::mpsc::Receiver<std::thread::Result<ParsedFile>>>,
 }
 
 impl<'scope, 'env> ChunkParser<'scope, 'env> {
@@ -532,13 +567,13 @@ impl<'scope, 'env> ChunkParser<'scope, 'env> {
         index: usize,
         chunk: &[(Candidate, Option<FileState>)],
         mut checkpoints: HashMap<String, Checkpoint>,
-    ) -> Vec<ParseOutcome> {
+    ) -> Vec<ParsedFile> {
         let resumes: Vec<Option<Option<Checkpoint>>> = chunk
             .iter()
             .map(|file| (!self.is_big(file)).then(|| checkpoints.remove(&ledger_path(&file.0))))
             .collect();
         let parse = self.parse;
-        let parsed: Vec<Option<ParseOutcome>> = resumes
+        let parsed: Vec<Option<ParsedFile>> = resumes
             .into_par_iter()
             .zip(chunk.par_iter())
             .map(|(resume, (candidate, _))| resume.map(|checkpoint| parse.parse(candidate, checkpoint)))
@@ -551,7 +586,7 @@ impl<'scope, 'env> ChunkParser<'scope, 'env> {
     }
 
     /// The outcome of the big file at `slot`, once it is parsed.
-    fn big_outcome(&mut self, slot: FileSlot) -> ParseOutcome {
+    fn big_outcome(&mut self, slot: FileSlot) -> ParsedFile {
         let receiver = self
             .started
             .remove(&slot)
@@ -590,14 +625,15 @@ struct Pipeline<'a> {
 /// A session that passed the session filters: whole, or outlined, to be read in parts from its
 /// file.
 enum Admitted<'c> {
-    Whole(Session),
+    Whole(PreparedSession),
     Outlined(&'c Candidate, OutlinedSession),
 }
 
 impl Admitted<'_> {
     fn session(&self) -> &Session {
         match self {
-            Admitted::Whole(session) | Admitted::Outlined(_, OutlinedSession { session, .. }) => session,
+            Admitted::Whole(PreparedSession { session, .. })
+            | Admitted::Outlined(_, OutlinedSession { session, .. }) => session,
         }
     }
 }
@@ -615,6 +651,11 @@ impl Pipeline<'_> {
         } else {
             RowOutput::Whole
         }
+    }
+
+    /// Prepares an admitted session for planning (see [`PreparedSession`]).
+    fn prepare(&self, session: Session) -> PreparedSession {
+        plan::prepare(session, &self.plan_options, self.row_output())
     }
 
     /// The recorded checkpoints of the files of a chunk that can be read on from them.
@@ -679,20 +720,31 @@ impl Pipeline<'_> {
     fn take_chunk(
         &mut self,
         files: &[(Candidate, Option<FileState>)],
-        outcomes: Vec<ParseOutcome>,
+        parsed: Vec<ParsedFile>,
     ) -> Result<(), ImportError> {
         let mut kept = Vec::new();
         let mut read = ChunkRead::default();
-        for ((candidate, state), mut outcome) in files.iter().zip(outcomes) {
-            let sessions = std::mem::take(&mut outcome.sessions);
+        for (
+            (candidate, state),
+            ParsedFile {
+                mut outcome,
+                sessions,
+            },
+        ) in files.iter().zip(parsed)
+        {
             let outlined = std::mem::take(&mut outcome.outlined);
             let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
-            kept.extend(
-                sessions
-                    .into_iter()
-                    .filter_map(|session| self.admit(session, &mut read))
-                    .map(Admitted::Whole),
-            );
+            for judged in sessions {
+                match judged {
+                    Judged::Admitted(prepared) => {
+                        self.count_found(&prepared.session, None, &mut read);
+                        kept.push(Admitted::Whole(prepared));
+                    }
+                    Judged::Skipped(session, reason) => {
+                        self.count_found(&session, Some(reason), &mut read);
+                    }
+                }
+            }
             kept.extend(
                 outlined
                     .into_iter()
@@ -772,7 +824,7 @@ impl Pipeline<'_> {
             let listed = self.report.session_list.len();
             let mut planned = Ok(());
             for part in receiver {
-                planned = self.plan_and_write(vec![part], ChunkRead::default());
+                planned = self.plan_and_write(vec![self.prepare(part)], ChunkRead::default());
                 if planned.is_err() {
                     break;
                 }
@@ -875,13 +927,13 @@ impl Pipeline<'_> {
         &mut self,
         receiver: std::sync::mpsc::Receiver<Session>,
         read: &mut ChunkRead,
-    ) -> Result<Vec<Session>, ImportError> {
+    ) -> Result<Vec<PreparedSession>, ImportError> {
         let mut group = Vec::new();
         let mut group_bytes = 0;
         for session in receiver {
             if let Some(session) = self.admit(session, read) {
                 group_bytes += text_bytes(&session);
-                group.push(session);
+                group.push(self.prepare(session));
             }
             if group.len() >= GROUP_SESSIONS || group_bytes >= GROUP_BYTES {
                 self.plan_and_write(std::mem::take(&mut group), std::mem::take(read))?;
@@ -893,20 +945,23 @@ impl Pipeline<'_> {
 
     /// Plans one group of admitted sessions and starts writing it (in a dry run, comparing it
     /// with the database) once the previous group's write finished.
-    fn plan_and_write(&mut self, mut sessions: Vec<Session>, read: ChunkRead) -> Result<(), ImportError> {
+    fn plan_and_write(
+        &mut self,
+        mut sessions: Vec<PreparedSession>,
+        read: ChunkRead,
+    ) -> Result<(), ImportError> {
         // Main sessions first, so that a message copied into a sidechain is stored with its main
         // session.
-        sessions.sort_by(|a, b| session_order(a).cmp(&session_order(b)));
-        let (git, plan_options) = (&self.git, &self.plan_options);
-        let located: Vec<(Session, ProjectKey, GitFacts, plan::Selection)> = sessions
+        sessions.sort_by(|a, b| session_order(&a.session).cmp(&session_order(&b.session)));
+        let git = &self.git;
+        let located: Vec<(PreparedSession, ProjectKey, GitFacts)> = sessions
             .into_par_iter()
-            .map(|session| {
-                let (key, facts) = project_of(&session, git);
-                let candidates = plan::candidates(&session, plan_options);
-                (session, key, facts, candidates)
+            .map(|prepared| {
+                let (key, facts) = project_of(&prepared.session, git);
+                (prepared, key, facts)
             })
             .collect();
-        let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _, _)| key.clone()).collect();
+        let keys: Vec<ProjectKey> = located.iter().map(|(_, key, _)| key.clone()).collect();
         match (&self.store, self.settings.dry_run) {
             (Some(store), false) => self.slugs = self.runtime.block_on(store.assign_slugs(&keys))?,
             _ => {
@@ -918,13 +973,12 @@ impl Pipeline<'_> {
         let seen = &mut self.seen;
         let located: Vec<_> = located
             .into_iter()
-            .map(|(session, key, facts, candidates)| (session, key, facts, candidates.select(seen)))
+            .map(|(prepared, key, facts)| (prepared.select(seen), key, facts))
             .collect();
-        let row_output = self.row_output();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
         let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()
-            .map(|(session, key, facts, selection)| {
+            .map(|(prepared, key, facts)| {
                 let slug = slugs
                     .get(&key.key)
                     .map(str::to_owned)
@@ -932,8 +986,8 @@ impl Pipeline<'_> {
                 let project = ProjectContext { slug, git: facts };
                 let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
-                let mut listed = session_entry(&session, Some(tree.clone()), 0, None);
-                let plan = plan::plan_selected(session, &selection, &project, plan_options, row_output);
+                let mut listed = session_entry(&prepared.session, Some(tree.clone()), 0, None);
+                let plan = plan::plan_prepared(prepared, &project, plan_options);
                 let rows = plan.rows();
                 listed.messages = rows;
                 let entry = ProjectEntry {

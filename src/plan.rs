@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::filter::TimeWindow;
 use crate::git::{strip_credentials, GitFacts};
 use crate::id::memory_id;
-use crate::model::{Block, BlockKind, Message, Session};
+use crate::model::{Block, BlockKind, Message, Session, Tool};
 use crate::redact::{Redactions, Redactor};
 
 /// Written into every row's meta; rows carrying another version are re-rendered.
@@ -155,78 +155,126 @@ impl SessionPlan {
     }
 }
 
-/// Which messages of one session become rows, decided before any rendering: each message's id,
-/// or why it is skipped. Deciding is cheap and runs in the run's order (it sees every id planned
-/// before); rendering, the costly part, can then run on many sessions at once.
-#[derive(Debug, Default)]
-pub struct Selection {
+/// A session made ready for planning by the work that does not depend on the rest of the run:
+/// each message's id, or why it cannot be a row whatever else the run holds (outside the time
+/// window, no text in this mode), and, for rows planned as ids, what the report counts of each
+/// (truncation, secrets), after which their texts are dropped. Pure and independent of every
+/// other session, so it runs in the job that parsed the session, while its texts are in cache.
+#[derive(Debug)]
+pub struct PreparedSession {
+    /// The session's facts. Its messages are in `rows`.
+    pub session: Session,
     /// One entry per message of the session, in order.
-    ids: Vec<Result<Uuid, MessageSkip>>,
+    rows: Vec<Result<PreparedRow, MessageSkip>>,
 }
 
-/// Each message's id, or why it cannot become a row whatever else the run holds (outside the
-/// time window, no text in this mode). Pure: computed for many sessions at once, before
-/// [`Selection::select`] decides in run order.
-pub fn candidates(session: &Session, options: &PlanOptions<'_>) -> Selection {
-    let ids = session
-        .messages
-        .iter()
+/// A message that can become a row, as [`RowOutput`] asked for it.
+#[derive(Debug)]
+enum PreparedRow {
+    /// To be rendered whole once the session's project is known.
+    Whole(Uuid, Message),
+    /// To be planned as an id: what the report counts of its row, its texts already dropped.
+    Counted(Uuid, RowCounts),
+}
+
+impl PreparedRow {
+    fn id(&self) -> Uuid {
+        match self {
+            PreparedRow::Whole(id, _) | PreparedRow::Counted(id, _) => *id,
+        }
+    }
+}
+
+/// What the report counts of one row besides its session's facts.
+#[derive(Debug)]
+struct RowCounts {
+    truncated: bool,
+    /// Secrets replaced in the message's content and cwd.
+    redactions: Redactions,
+}
+
+/// Prepares a session's messages for planning as `output` asks (see [`PreparedSession`]).
+pub fn prepare(mut session: Session, options: &PlanOptions<'_>, output: RowOutput) -> PreparedSession {
+    let messages = std::mem::take(&mut session.messages);
+    let session_id = &session.id;
+    let rows = messages
+        .into_par_iter()
         .map(|message| {
-            if !options.window.contains(message.timestamp) {
-                return Err(MessageSkip::OutsideWindow);
-            }
-            if !has_content(&message.blocks, options.mode) {
-                return Err(MessageSkip::NoText);
-            }
-            let session_id = message.origin_session_id.as_deref().unwrap_or(&session.id);
-            Ok(memory_id(
-                session.tool,
-                session_id,
-                &message.id,
-                message.timestamp,
-            ))
+            let id = candidate_id(session.tool, session_id, &message, options)?;
+            Ok(match output {
+                RowOutput::Whole => PreparedRow::Whole(id, message),
+                RowOutput::IdOnly => PreparedRow::Counted(id, counts_of(message, options)?),
+            })
         })
         .collect();
-    Selection { ids }
+    PreparedSession { session, rows }
 }
 
-impl Selection {
-    /// Keeps the candidates whose id no earlier selection of the run took. `seen` holds the ids
+/// A message's memory id, or why it cannot be a row whatever else the run holds.
+fn candidate_id(
+    tool: Tool,
+    session_id: &str,
+    message: &Message,
+    options: &PlanOptions<'_>,
+) -> Result<Uuid, MessageSkip> {
+    if !options.window.contains(message.timestamp) {
+        return Err(MessageSkip::OutsideWindow);
+    }
+    if !has_content(&message.blocks, options.mode) {
+        return Err(MessageSkip::NoText);
+    }
+    let session_id = message.origin_session_id.as_deref().unwrap_or(session_id);
+    Ok(memory_id(tool, session_id, &message.id, message.timestamp))
+}
+
+/// What the report counts of a message's row, found as its whole row would be made.
+fn counts_of(message: Message, options: &PlanOptions<'_>) -> Result<RowCounts, MessageSkip> {
+    let mut redactions = Redactions::default();
+    let stored = stored_texts(message.blocks, message.cwd.as_deref(), options, &mut redactions)
+        .ok_or(MessageSkip::NoText)?;
+    Ok(RowCounts {
+        truncated: stored.truncated,
+        redactions,
+    })
+}
+
+impl PreparedSession {
+    /// Keeps the rows whose id no earlier selection of the run took. `seen` holds the ids
     /// selected earlier, so a message copied into several files is stored once, from the first
-    /// file selected.
-    pub fn select(mut self, seen: &mut foldhash::HashSet<Uuid>) -> Selection {
-        for selected in &mut self.ids {
-            if let Ok(id) = selected {
-                if !seen.insert(*id) {
-                    *selected = Err(MessageSkip::Duplicate);
-                }
+    /// file selected. Runs in the run's order; everything costly was done before or comes after.
+    pub fn select(mut self, seen: &mut foldhash::HashSet<Uuid>) -> PreparedSession {
+        for row in &mut self.rows {
+            if row.as_ref().is_ok_and(|row| !seen.insert(row.id())) {
+                *row = Err(MessageSkip::Duplicate);
             }
         }
         self
     }
 }
 
-/// Plans the rows of one session: [`candidates`], [`Selection::select`], then [`plan_selected`].
+/// Plans the rows of one session: [`prepare`], [`PreparedSession::select`], then [`plan_prepared`].
 pub fn plan_session(
     session: Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
     seen: &mut foldhash::HashSet<Uuid>,
 ) -> SessionPlan {
-    let selection = candidates(&session, options).select(seen);
-    plan_selected(session, &selection, project, options, RowOutput::Whole)
+    plan_prepared(
+        prepare(session, options, RowOutput::Whole).select(seen),
+        project,
+        options,
+    )
 }
 
-/// Renders the selected messages of one session into rows. Pure and independent of every other
-/// session, so sessions are planned in parallel.
-pub fn plan_selected(
-    session: Session,
-    selection: &Selection,
+/// Plans the selected rows of one prepared session, whole or as ids as it was prepared. Pure and
+/// independent of every other session, so sessions are planned in parallel.
+pub fn plan_prepared(
+    prepared: PreparedSession,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
-    output: RowOutput,
 ) -> SessionPlan {
     let mut plan = SessionPlan::default();
+    let PreparedSession { session, rows } = prepared;
     let tree = project.tree(options);
     let mut session_meta = session_meta(&session, project, options);
     // Secrets in session facts (a title, a remote URL with a password) are replaced once for all
@@ -239,38 +287,40 @@ pub fn plan_selected(
             session_meta = map;
         }
     }
-    // Serialised once: every row of the session starts with these fields. Rows planned as ids
-    // have no meta; their session facts are only redacted, for the count.
-    let session_fields: Vec<(String, String)> = match output {
-        RowOutput::Whole => session_meta
+    // Serialised once, and only for whole rows: every row of the session starts with these
+    // fields.
+    let whole = rows.iter().any(|row| matches!(row, Ok(PreparedRow::Whole(..))));
+    let session_fields: Vec<(String, String)> = match whole {
+        true => session_meta
             .iter()
             .map(|(key, value)| (key.clone(), JsonObject::field(key, value)))
             .collect(),
-        RowOutput::IdOnly => Vec::new(),
+        false => Vec::new(),
     };
-    let Session {
-        id: own_id, messages, ..
-    } = session;
     let shared = SharedFields {
-        own_id: &own_id,
+        own_id: &session.id,
         tree: &tree,
         session_fields: &session_fields,
         session_redactions: &session_redactions,
     };
     // Messages are planned on every thread: a long session must not leave the others idle
     // while sessions beside it are done.
-    let outcomes: Vec<MessageOutcome> = messages
+    let outcomes: Vec<MessageOutcome> = rows
         .into_par_iter()
-        .zip(selection.ids.par_iter())
-        .map(|(message, selected)| match selected {
-            Ok(id) => plan_message(message, *id, &shared, options, output),
-            Err(skip) => MessageOutcome::Skipped(*skip),
+        .map(|row| match row {
+            Ok(PreparedRow::Whole(id, message)) => plan_message(message, id, &shared, options),
+            Ok(PreparedRow::Counted(id, counts)) => {
+                let mut redactions = session_redactions.clone();
+                redactions.merge(&counts.redactions);
+                MessageOutcome::Planned {
+                    row: PlannedRow::Id(id),
+                    truncated: counts.truncated,
+                    redactions: (!redactions.is_empty()).then_some(redactions),
+                }
+            }
+            Err(skip) => MessageOutcome::Skipped(skip),
         })
         .collect();
-    match output {
-        RowOutput::Whole => plan.memories.reserve(outcomes.len()),
-        RowOutput::IdOnly => plan.ids.reserve(outcomes.len()),
-    }
     for outcome in outcomes {
         match outcome {
             MessageOutcome::Skipped(skip) => *plan.skipped.entry(skip).or_default() += 1,
@@ -318,49 +368,69 @@ enum MessageOutcome {
     },
 }
 
+/// A message's content and cwd as stored: rendered in this mode, secrets replaced (counted in
+/// `redactions`), content bounded. `None` when this mode leaves no text.
+fn stored_texts<'m>(
+    blocks: Vec<Block>,
+    cwd: Option<&'m str>,
+    options: &PlanOptions<'_>,
+    redactions: &mut Redactions,
+) -> Option<StoredTexts<'m>> {
+    let (content, kinds) = render(blocks, options.mode)?;
+    // Before the size bound, so that a secret cut at the boundary is still recognised.
+    // Replaced only when a secret was found: a giant clean text is never copied.
+    let redacted = options
+        .redactor
+        .and_then(|redactor| match redactor.redact(&content, redactions) {
+            Cow::Owned(redacted) => Some(redacted),
+            Cow::Borrowed(_) => None,
+        });
+    let (content, truncated) = bound_content(redacted.unwrap_or(content));
+    let cwd = cwd.map(|cwd| match options.redactor {
+        Some(redactor) => redactor.redact(cwd, redactions),
+        None => cwd.into(),
+    });
+    Some(StoredTexts {
+        content,
+        kinds,
+        truncated,
+        cwd,
+    })
+}
+
+/// See [`stored_texts`].
+struct StoredTexts<'m> {
+    content: String,
+    /// The kinds of the blocks the content was rendered from.
+    kinds: Vec<&'static str>,
+    truncated: bool,
+    cwd: Option<Cow<'m, str>>,
+}
+
 fn plan_message(
     mut message: Message,
     id: Uuid,
     shared: &SharedFields<'_>,
     options: &PlanOptions<'_>,
-    output: RowOutput,
 ) -> MessageOutcome {
-    let tool_name = match output {
-        RowOutput::Whole => message
-            .tool_name
-            .take()
-            .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone())),
-        RowOutput::IdOnly => None,
-    };
-    let Some((content, kinds)) = render(message.blocks, options.mode) else {
-        // `select` found text in this mode; `render` keeps exactly that text.
+    let tool_name = message
+        .tool_name
+        .take()
+        .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
+    let mut redactions = shared.session_redactions.clone();
+    let blocks = std::mem::take(&mut message.blocks);
+    let Some(StoredTexts {
+        content,
+        kinds,
+        truncated,
+        cwd,
+    }) = stored_texts(blocks, message.cwd.as_deref(), options, &mut redactions)
+    else {
+        // `prepare` found text in this mode; `render` keeps exactly that text.
         return MessageOutcome::Skipped(MessageSkip::NoText);
     };
     let session_id = message.origin_session_id.as_deref().unwrap_or(shared.own_id);
-    let mut redactions = shared.session_redactions.clone();
-    // Before the size bound, so that a secret cut at the boundary is still recognised.
-    // Replaced only when a secret was found: a giant clean text is never copied.
-    let redacted = options
-        .redactor
-        .and_then(|redactor| match redactor.redact(&content, &mut redactions) {
-            Cow::Owned(redacted) => Some(redacted),
-            Cow::Borrowed(_) => None,
-        });
-    let content = redacted.unwrap_or(content);
-    let (content, truncated) = bound_content(content);
-    let cwd = message.cwd.as_deref().map(|cwd| match options.redactor {
-        Some(redactor) => redactor.redact(cwd, &mut redactions),
-        None => cwd.into(),
-    });
     // A message's own cwd and model replace the session's.
-    if output == RowOutput::IdOnly {
-        let redactions = (!redactions.is_empty()).then_some(redactions);
-        return MessageOutcome::Planned {
-            row: PlannedRow::Id(id),
-            truncated,
-            redactions,
-        };
-    }
     let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
     let own_model = message.model.as_deref().filter(|model| !model.is_empty());
     let mut meta = JsonObject::with_capacity(
@@ -662,8 +732,8 @@ mod tests {
             until: Some(at(10)),
         };
         let plan_with = |output| {
-            let selection = candidates(&session, &options).select(&mut Default::default());
-            plan_selected(session.clone(), &selection, &project(), &options, output)
+            let prepared = prepare(session.clone(), &options, output);
+            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
         };
         let (whole, id_only) = (plan_with(RowOutput::Whole), plan_with(RowOutput::IdOnly));
         let whole_ids: Vec<Uuid> = whole.memories.iter().map(|row| row.id).collect();
@@ -697,8 +767,8 @@ mod tests {
         let mut titled = session.clone();
         titled.facts.title = Some(format!("use {secret}"));
         let plan_titled = |output| {
-            let selection = candidates(&titled, &options).select(&mut Default::default());
-            plan_selected(titled.clone(), &selection, &project(), &options, output)
+            let prepared = prepare(titled.clone(), &options, output);
+            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
         };
         let (whole, id_only) = (plan_titled(RowOutput::Whole), plan_titled(RowOutput::IdOnly));
         assert_eq!(
