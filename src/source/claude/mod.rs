@@ -86,10 +86,6 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
     } else {
         None
     };
-    let stem_id = path
-        .file_stem()
-        .and_then(OsStr::to_str)
-        .filter(|stem| looks_like_session_id(stem));
     let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
     let reread_of = |sidechain: bool| {
         // Pass 2 starts where this read did, from the same state.
@@ -100,7 +96,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
         let of = PartOf::ClaudeThread { sidechain };
         Reread::new(&file, from, lines_before, consumed, state, of)
     };
-    let finished = builder.finish(stem_id, agent_meta, &mut outcome.diagnostics);
+    let finished = builder.finish(agent_meta, &mut outcome.diagnostics);
     for thread in finished {
         match thread {
             Finished::Whole(session) => outcome.sessions.push(session),
@@ -139,12 +135,7 @@ pub fn read_parts(
         None => None,
     };
     let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
-    let mut emit_part = |mut messages: Vec<Message>| {
-        for message in &mut messages {
-            keep_foreign_origin(message, &outlined.session.id);
-        }
-        emit(outlined.part(messages));
-    };
+    let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
     let holding = Holding::Parts {
         sidechain,
         budget,
@@ -238,10 +229,7 @@ impl Thread {
         sidechain_of: Option<&str>,
         resumed: bool,
     ) -> Finished {
-        let mut messages = self.messages.take();
-        for message in &mut messages {
-            keep_foreign_origin(message, id);
-        }
+        let messages = self.messages.take();
         let provider = self
             .model
             .as_deref()
@@ -280,15 +268,6 @@ impl Thread {
 enum Finished {
     Whole(Session),
     Outlined(Session, MessageTally),
-}
-
-/// Lines copied from an earlier session keep its id (formats.md §1.2); a message's own session
-/// id is dropped.
-fn keep_foreign_origin(message: &mut Message, session_id: &str) {
-    message.origin_session_id = message
-        .origin_session_id
-        .take()
-        .filter(|origin| origin != session_id);
 }
 
 /// Session titles recorded in the file; the last of each kind wins (formats.md §1.3).
@@ -332,6 +311,9 @@ struct FileBuilder<'a> {
     is_agent_file: bool,
     /// Read on from a checkpoint: the sessions hold only the messages after it.
     resumed: bool,
+    /// The session id a main file is named by (formats.md §1.2); other files take the first
+    /// line's.
+    named_id: Option<&'a str>,
     carried: Carried,
     holding: Holding<'a>,
     diagnostics: Vec<Diagnostic>,
@@ -340,10 +322,15 @@ struct FileBuilder<'a> {
 
 impl<'a> FileBuilder<'a> {
     fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>, holding: Holding<'a>) -> Self {
+        let named_id = path
+            .file_stem()
+            .and_then(OsStr::to_str)
+            .filter(|stem| !is_agent_file && looks_like_session_id(stem));
         FileBuilder {
             path,
             is_agent_file,
             resumed: resumed_from.is_some(),
+            named_id,
             carried: resumed_from.unwrap_or_default(),
             holding,
             diagnostics: Vec::new(),
@@ -479,10 +466,14 @@ impl<'a> FileBuilder<'a> {
         if !self.carried.seen_message_ids.insert(id.clone()) {
             return None;
         }
+        // Lines copied from an earlier session keep its id (formats.md §1.2); the session's own
+        // is not repeated on each message.
+        let origin_session_id = non_empty(record.session_id.as_deref())
+            .filter(|origin| Some(*origin) != self.session_id())
+            .map(str::to_owned);
         Some(Message {
             id,
-            // The line's own session id; compared with the session's id in `into_session`.
-            origin_session_id: non_empty(record.session_id.as_deref()).map(str::to_owned),
+            origin_session_id,
             timestamp,
             role,
             blocks,
@@ -575,18 +566,15 @@ impl<'a> FileBuilder<'a> {
         }
     }
 
-    fn finish(
-        self,
-        stem_id: Option<&str>,
-        agent_meta: Option<AgentMeta>,
-        diagnostics: &mut Vec<Diagnostic>,
-    ) -> Vec<Finished> {
+    /// The id of the file's session: known from the first line that has one on.
+    fn session_id(&self) -> Option<&str> {
+        self.named_id.or(self.carried.first_session_id.as_deref())
+    }
+
+    fn finish(self, agent_meta: Option<AgentMeta>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Finished> {
         // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
+        let id = self.session_id().map(str::to_owned);
         let carried = self.carried;
-        let id = match stem_id {
-            Some(stem) if !self.is_agent_file => Some(stem.to_owned()),
-            _ => carried.first_session_id,
-        };
         let Some(id) = id else {
             if carried.main.has_messages() || carried.inline_sidechain.has_messages() {
                 diagnostics.push(Diagnostic {
