@@ -264,7 +264,7 @@ pub fn read_parts(
         &candidate.path,
         &mut repeated_diagnostics,
         |line, record| {
-            rollout::observe_line(&mut builder, reread.lines_before + line, record);
+            rollout::observe_line(&mut builder, reread.lines_before + line, &record);
             if builder.held_bytes() >= budget {
                 emit_part(&mut builder);
             }
@@ -283,7 +283,7 @@ fn read_rollout(
     lines_before: u64,
 ) -> io::Result<FileStats> {
     read_records::<_, RolloutLine>(reader, path, diagnostics, |line, record| {
-        rollout::observe_line(builder, lines_before + line, record)
+        rollout::observe_line(builder, lines_before + line, &record)
     })
 }
 

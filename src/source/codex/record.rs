@@ -20,11 +20,13 @@ use crate::source::json_string::string_literal_text;
 use crate::source::jsonl::LineRecord;
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a rollout line into: a
-/// [`Record`] borrowing the line.
+/// [`Record`] borrowing the line, boxed as it is decoded. A record declares every era's fields
+/// (752 bytes): boxed, each line moves a pointer from the decoder to the session builder rather
+/// than the record (1.3 % less CPU for a Codex dry run).
 pub(super) struct RolloutLine;
 
 impl LineRecord for RolloutLine {
-    type Of<'line> = Record<'line>;
+    type Of<'line> = Box<Record<'line>>;
 }
 
 #[derive(Debug, Default, Deserialize)]

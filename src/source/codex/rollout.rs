@@ -12,7 +12,7 @@ use super::record::Record;
 use super::session::{Position, SessionBuilder};
 
 /// Feeds one decoded line to `builder`.
-pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, record: Record) {
+pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, record: &Record) {
     let at = builder.observe_time(record.timestamp.as_deref());
     let position = Position::Line {
         line,
@@ -25,10 +25,10 @@ pub(super) fn observe_line(builder: &mut SessionBuilder, line: u64, record: Reco
         }
         None if record.record_type.is_some() => {}
         // The bare-line era's first line: a session meta without a kind.
-        None if record.kind.is_none() && record.id.is_some() => builder.observe_session_meta(&record, at),
+        None if record.kind.is_none() && record.id.is_some() => builder.observe_session_meta(record, at),
         None => {
             if !builder.in_replay(at) {
-                builder.observe_item(&record, position, at);
+                builder.observe_item(record, position, at);
             }
         }
     }
