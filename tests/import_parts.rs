@@ -4,7 +4,8 @@
 //! its files in the ledger, so the next run reads none of them again. Likewise, an import and a
 //! dry run that parse every file as a big one (`MEMTREE_BIG_FILE_BYTES=1`: each its own job, in
 //! a dry run ahead of its chunk) store the same rows and report the same, in the same order, also
-//! when the files grew since the last run and are read on from their checkpoints.
+//! when the files grew since the last run and are read on from their checkpoints. And a dry run
+//! counts exactly the rows, truncations and secrets an import then stores.
 
 mod common;
 
@@ -233,5 +234,126 @@ async fn big_files_are_read_on_from_their_checkpoints() {
         );
         assert_eq!(reports[1], reports[0], "{tool}: the same report");
         assert_eq!(stored[1], stored[0], "{tool}: the same rows");
+    }
+}
+
+/// A Claude session of every kind of row a dry run counts apart from rows: secrets in a prompt,
+/// in a cwd and in a message of several blocks, and a tool output past the content bound.
+fn session_with_secrets_and_a_giant_output(dir: &Path) -> String {
+    let (github, anthropic) = (
+        "ghp_R8x2Lq9ZtV4mWc7NpK3sYd6HbF1jGe5QaU0o",
+        "sk-ant-api03-Zq8mR2vX7nT4pL9wK3cY6hB1jF5dG0sA8eU2iO7rN4tM9xQ3zV6bC1kH5gJ0fD2lP8aS7wE4yR",
+    );
+    let session = "77777777-0000-4000-8000-000000000007";
+    let line = |kind: &str, n: u32, cwd: &str, message: Value| {
+        serde_json::json!({
+            "type": kind, "uuid": format!("00000000-0000-4000-8000-{n:012}"), "sessionId": session,
+            "timestamp": format!("2026-04-01T10:00:{n:02}.000Z"), "cwd": cwd, "message": message,
+        })
+        .to_string()
+    };
+    let giant = "tool output line\n".repeat(600_000);
+    let lines = [
+        line(
+            "user",
+            1,
+            "/work/app",
+            serde_json::json!({"role": "user", "content": format!("use {github}")}),
+        ),
+        line(
+            "assistant",
+            2,
+            &format!("/home/{github}"),
+            serde_json::json!({
+                "role": "assistant", "model": "claude-sonnet-4-5",
+                "content": [
+                    {"type": "thinking", "thinking": format!("the key {anthropic} is live")},
+                    {"type": "text", "text": "Running it."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": format!("curl -H 'x-api-key: {anthropic}'")}},
+                ],
+            }),
+        ),
+        line(
+            "user",
+            3,
+            "/work/app",
+            serde_json::json!({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": giant},
+            ]}),
+        ),
+        line(
+            "user",
+            4,
+            "/work/app",
+            serde_json::json!({"role": "user", "content": "thanks"}),
+        ),
+    ];
+    let file = dir.join(format!("{session}.jsonl"));
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    file.display().to_string()
+}
+
+/// What a report says of the rows a run plans, whether or not it writes them.
+fn planned(report: &Value) -> Value {
+    let mut messages = report["messages"].clone();
+    messages["written"] = Value::Null;
+    messages["compared_with_database"] = Value::Null;
+    serde_json::json!({
+        "sessions": report["sessions"],
+        "messages": messages,
+        "projects": report["projects"],
+        "session_list": report["session_list"],
+    })
+}
+
+/// A dry run counts its rows where it parses them (their texts are dropped there): it must count
+/// exactly what an import then stores, truncated rows and secrets included.
+#[tokio::test]
+async fn a_dry_run_reports_what_an_import_stores() {
+    let generated = tempfile::tempdir().unwrap();
+    for tool in ["claude", "codex", "opencode"] {
+        let mut sources = clean_sources(tool);
+        if tool == "claude" {
+            sources.push(session_with_secrets_and_a_giant_output(generated.path()));
+        }
+        for extra in [&[][..], &EVERYTHING[..]] {
+            let db = common::test_db().await;
+            let dry: Vec<&str> = extra.iter().copied().chain(["--dry-run"]).collect();
+            let dry_run = import(tool, &sources, &db.url(), &[], &dry);
+            let imported = import(tool, &sources, &db.url(), &[], extra);
+            assert_eq!(planned(&dry_run), planned(&imported), "{tool} {extra:?}");
+            let messages = &imported["messages"];
+            assert_eq!(
+                messages["written"]["inserted"], messages["planned"],
+                "{tool} {extra:?}"
+            );
+            let client = db.client().await;
+            let (truncated, secrets): (i64, i64) = (
+                common::query_value(&client, "select count(*) from memory where meta ? 'content_truncated'", &[])
+                    .await,
+                common::query_value(
+                    &client,
+                    "select coalesce(sum(value::bigint), 0)::bigint from memory, jsonb_each_text(meta->'redactions')",
+                    &[],
+                )
+                .await,
+            );
+            assert_eq!(
+                Some(truncated as u64),
+                messages["truncated"].as_u64(),
+                "{tool} {extra:?}"
+            );
+            let counted: u64 = messages["redactions"]
+                .as_object()
+                .map_or(0, |kinds| kinds.values().filter_map(Value::as_u64).sum());
+            assert_eq!(secrets as u64, counted, "{tool} {extra:?}");
+            if tool == "claude" && !extra.is_empty() {
+                assert_eq!(truncated, 1, "the giant tool output");
+                assert!(
+                    secrets >= 4,
+                    "the prompt, the cwd and the message of several blocks: {messages}"
+                );
+            }
+        }
     }
 }
