@@ -805,12 +805,24 @@ fn codex_cases() -> Vec<Case> {
             Fate::Malformed,
             format!("{}{}", codex_message("user", "a"), codex_message("user", "b")),
         ),
+        // A part's text that is no string holds no text: skipped without recursion, any depth.
         CODEX.middle_case(
-            "nested_10000_deep",
-            Fate::Malformed,
+            "part_text_nested_10000_deep",
+            Fate::Ignored,
             codex_message("user", "x")
                 .to_string()
                 .replace("\"x\"", &deep_json(10_000)),
+        ),
+        // A field read as a JSON value stops at serde_json's depth limit: the line is malformed.
+        CODEX.middle_case(
+            "action_nested_10000_deep",
+            Fate::Malformed,
+            codex_wrap(
+                "response_item",
+                json!({"type":"local_shell_call","call_id":"call_deep","action":"DEEP"}),
+            )
+            .to_string()
+            .replace("\"DEEP\"", &deep_json(10_000)),
         ),
         CODEX.middle_case(
             "unknown_record_types",

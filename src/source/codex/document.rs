@@ -69,10 +69,10 @@ pub(super) fn observe_document(
         }
         None => None,
     };
-    for (index, item) in document.items.iter().enumerate() {
-        match record_of(item) {
+    for (index, raw) in document.items.iter().enumerate() {
+        match record_of(raw) {
             Ok(item) if item.kind.is_some() => builder.observe_item(&item, Position::Item(index), start),
-            Ok(item) => observe_chat_item(builder, &item, index, start),
+            Ok(item) => observe_chat_item(builder, &item, raw, index, start),
             Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
         }
     }
@@ -95,12 +95,31 @@ fn record_of(raw: &RawValue) -> serde_json::Result<Record<'_>> {
     )))
 }
 
-/// A chat-completion item: its reasoning, text and tool calls become separate messages.
-fn observe_chat_item(builder: &mut SessionBuilder, item: &Record, index: usize, at: Option<DateTime<Utc>>) {
+/// The `content` of a chat tool item, as a JSON value: a tool's output may be structured, and is
+/// then stored as JSON text.
+#[derive(Deserialize)]
+struct ToolItem {
+    #[serde(default)]
+    content: Option<Value>,
+}
+
+/// A chat-completion item (`raw`, read as `item`): its reasoning, text and tool calls become
+/// separate messages.
+fn observe_chat_item(
+    builder: &mut SessionBuilder,
+    item: &Record,
+    raw: &RawValue,
+    index: usize,
+    at: Option<DateTime<Utc>>,
+) {
     let position = Position::Item(index);
     let base_id = owned(&item.id).unwrap_or_else(|| format!("item:{index}"));
     if item.role.as_deref() == Some("tool") {
-        let text = value_text(item.content.as_ref());
+        // The item decoded as a record, so it decodes as this smaller shape too.
+        let content = serde_json::from_str::<ToolItem>(raw.get())
+            .ok()
+            .and_then(|tool| tool.content);
+        let text = value_text(content.as_ref());
         builder.push_output(None, item.tool_call_id.as_deref(), text, position, at);
         return;
     }

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::json_string::string_literal_text;
-use crate::source::jsonl::LineRecord;
+use crate::source::jsonl::{LineRecord, LineText};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a rollout line into: a
 /// [`Record`] borrowing the line, boxed as it is decoded. A record declares every era's fields
@@ -52,8 +52,8 @@ pub(super) struct Record<'a> {
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "lenient_string")]
     pub role: Option<Cow<'a, str>>,
-    pub content: Option<Value>,
-    pub summary: Option<Value>,
+    pub content: Option<PartTexts<'a>>,
+    pub summary: Option<PartTexts<'a>>,
     #[serde(borrow, deserialize_with = "lenient_string")]
     pub name: Option<Cow<'a, str>>,
     // Tool arguments and outputs, and prompts: usually strings, and most of a rollout's bytes.
@@ -109,9 +109,21 @@ pub(super) struct Record<'a> {
 fn lenient_string<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Cow<'a, str>>, D::Error> {
-    Ok(deserializer
-        .deserialize_any(Lenient(PhantomData::<Cow<'a, str>>))?
+    Ok(MaybeText::deserialize(deserializer)?
+        .0
         .filter(|text| !text.is_empty()))
+}
+
+/// A string, borrowed from the line unless it has escapes; any other JSON value is skipped and
+/// counts as absent.
+struct MaybeText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(Lenient(PhantomData::<Cow<'a, str>>))
+            .map(MaybeText)
+    }
 }
 
 fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
@@ -184,20 +196,119 @@ pub(super) fn owned(text: &Option<Cow<'_, str>>) -> Option<String> {
 }
 
 /// The texts of a `content` (or `summary`) value: a plain string, or the `text` of each part
-/// (`input_text`, `output_text`, `summary_text`, `reasoning_text`, chat `text`); images and
-/// other parts without text are skipped.
-pub(super) fn part_texts(value: Option<&Value>) -> Vec<&str> {
-    match value {
-        Some(Value::String(text)) => vec![text.as_str()],
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|part| match part {
-                Value::String(text) => Some(text.as_str()),
-                other => other.get("text").and_then(Value::as_str),
-            })
-            .collect(),
-        _ => Vec::new(),
+/// (`input_text`, `output_text`, `summary_text`, `reasoning_text`, chat `text`) and each string
+/// of a list; images and other parts without text are skipped, as is any other value. Decoded
+/// straight from the line, borrowing the texts that have no escapes: no JSON value is built.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct PartTexts<'a>(pub Vec<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PartTexts<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextsVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextsVisitor<'a> {
+            type Value = PartTexts<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(PartTexts(vec![Cow::Borrowed(value)]))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(PartTexts(vec![Cow::Owned(value.to_owned())]))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+                Ok(PartTexts(vec![Cow::Owned(value)]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut texts = Vec::new();
+                while let Some(part) = seq.next_element::<PartText<'a>>()? {
+                    texts.extend(part.0);
+                }
+                Ok(PartTexts(texts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(PartTexts::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(PartTexts::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(PartTexts::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(PartTexts::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(PartTexts::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(PartTexts::default())
+            }
+        }
+        deserializer.deserialize_any(TextsVisitor(PhantomData))
     }
+}
+
+/// One element of a part list: a string, or an object's `text` when that is a string (the last
+/// `text` wins, as in a JSON value); anything else has no text.
+struct PartText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PartText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PartVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for PartVisitor<'a> {
+            type Value = PartText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(PartText(Some(Cow::Borrowed(value))))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(PartText(Some(Cow::Owned(value.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+                Ok(PartText(Some(Cow::Owned(value))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut text = None;
+                while let Some(key) = map.next_key::<LineText<'a>>()? {
+                    if key.0 == "text" {
+                        text = map.next_value::<MaybeText<'a>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(PartText(text))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(PartText(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(PartText(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(PartText(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(PartText(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(PartText(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(PartText(None))
+            }
+        }
+        deserializer.deserialize_any(PartVisitor(PhantomData))
+    }
+}
+
+/// The texts of a part list or string, as `&str`s.
+pub(super) fn part_texts<'t>(texts: Option<&'t PartTexts<'_>>) -> Vec<&'t str> {
+    texts.map_or_else(Vec::new, |texts| texts.0.iter().map(AsRef::as_ref).collect())
 }
 
 /// A value that is usually a string but may be structured (tool arguments and outputs): the
@@ -206,17 +317,19 @@ pub(super) fn value_text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(_)) => {
-            let texts = part_texts(value);
-            if texts.is_empty() {
-                value.map(Value::to_string).unwrap_or_default()
+        Some(array @ Value::Array(_)) => {
+            // The rule of a part list decoded from a line; decoding a JSON value cannot fail.
+            let texts = PartTexts::deserialize(array).unwrap_or_default();
+            if texts.0.is_empty() {
+                array.to_string()
             } else {
-                texts.join("\n")
+                texts.0.join("\n")
             }
         }
         Some(Value::Object(object)) => match object.get("content") {
             Some(Value::String(text)) => text.clone(),
-            _ => Value::Object(object.clone()).to_string(),
+            // Written as the object's JSON value would be; writing to a string cannot fail.
+            _ => serde_json::to_string(object).unwrap_or_default(),
         },
         Some(other) => other.to_string(),
     }
@@ -273,13 +386,44 @@ mod tests {
         }
     }
 
+    /// The texts of a content value by the rule on JSON values that memtree applied before
+    /// decoding part lists itself.
+    fn texts_of_value(value: &Value) -> Vec<&str> {
+        match value {
+            Value::String(text) => vec![text.as_str()],
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|part| match part {
+                    Value::String(text) => Some(text.as_str()),
+                    other => other.get("text").and_then(Value::as_str),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     #[test]
     fn content_texts_come_from_strings_and_parts() {
-        let parts =
-            serde_json::json!([{"type":"input_text","text":"a"},{"type":"input_image","image_url":"x"},"b"]);
-        assert_eq!(part_texts(Some(&parts)), vec!["a", "b"]);
-        assert_eq!(part_texts(Some(&Value::String("s".into()))), vec!["s"]);
-        assert!(part_texts(Some(&Value::Null)).is_empty());
+        let cases = [
+            r#"[{"type":"input_text","text":"a"},{"type":"input_image","image_url":"x"},"b"]"#,
+            r#"[{"text":7},{"text":"x","text":"last"},{"text":"x","text":null},[1,"no"],null,3,""]"#,
+            r#"[{"type":"output_text","text":"line\none \u00e9","annotations":[{"text":"not this"}]}]"#,
+            r#""plain""#,
+            r#"{"text":"an object is no list"}"#,
+            "null",
+            "true",
+            "5",
+            "[]",
+        ];
+        for case in cases {
+            let decoded: PartTexts = serde_json::from_str(case).unwrap();
+            let value: Value = serde_json::from_str(case).unwrap();
+            assert_eq!(part_texts(Some(&decoded)), texts_of_value(&value), "{case}");
+            assert_eq!(PartTexts::deserialize(&value).unwrap(), decoded, "{case}");
+        }
+        let decoded: PartTexts = serde_json::from_str(r#"["as is","esc\naped"]"#).unwrap();
+        assert!(matches!(decoded.0[..], [Cow::Borrowed("as is"), Cow::Owned(_)]));
+        assert!(part_texts(None).is_empty());
     }
 
     #[test]
