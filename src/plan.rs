@@ -191,6 +191,15 @@ struct RowCounts {
     truncated: bool,
     /// Secrets replaced in the message's content and cwd.
     redactions: Redactions,
+    /// The message's own facts, which replace the session's in its row (see [`OwnFacts`]).
+    own: OwnFacts,
+}
+
+/// Which of a row's facts are the message's own, in place of its session's.
+#[derive(Clone, Copy, Debug)]
+struct OwnFacts {
+    cwd: bool,
+    model: bool,
 }
 
 /// Prepares a session's messages for planning as `output` asks (see [`PreparedSession`]).
@@ -235,6 +244,10 @@ fn counts_of(message: Message, options: &PlanOptions<'_>) -> Result<RowCounts, M
     Ok(RowCounts {
         truncated: stored.truncated,
         redactions,
+        own: OwnFacts {
+            cwd: stored.cwd.is_some_and(|cwd| !cwd.is_empty()),
+            model: message.model.is_some_and(|model| !model.is_empty()),
+        },
     })
 }
 
@@ -279,12 +292,15 @@ pub fn plan_prepared(
     let mut session_meta = session_meta(&session, project, options);
     // Secrets in session facts (a title, a remote URL with a password) are replaced once for all
     // rows; ids are never touched, so identity does not depend on the rules.
-    let mut session_redactions = Redactions::default();
+    let mut session_redactions = SessionRedactions::default();
     if let Some(redactor) = options.redactor {
-        let mut wrapped = Value::Object(std::mem::take(&mut session_meta));
-        redactor.redact_json(&mut wrapped, &mut session_redactions);
-        if let Value::Object(map) = wrapped {
-            session_meta = map;
+        for (key, value) in session_meta.iter_mut() {
+            let counts = match key.as_str() {
+                "source_cwd" => &mut session_redactions.cwd,
+                "source_model" => &mut session_redactions.model,
+                _ => &mut session_redactions.rest,
+            };
+            redactor.redact_json(value, counts);
         }
     }
     // Serialised once, and only for whole rows: every row of the session starts with these
@@ -310,7 +326,7 @@ pub fn plan_prepared(
         .map(|row| match row {
             Ok(PreparedRow::Whole(id, message)) => plan_message(message, id, &shared, options),
             Ok(PreparedRow::Counted(id, counts)) => {
-                let mut redactions = session_redactions.clone();
+                let mut redactions = session_redactions.of_row(counts.own);
                 redactions.merge(&counts.redactions);
                 MessageOutcome::Planned {
                     row: PlannedRow::Id(id),
@@ -348,7 +364,31 @@ struct SharedFields<'s> {
     own_id: &'s str,
     tree: &'s str,
     session_fields: &'s [(String, String)],
-    session_redactions: &'s Redactions,
+    session_redactions: &'s SessionRedactions,
+}
+
+/// The secrets replaced in a session's facts, apart by whether a message's own fact can take the
+/// fact's place in its row.
+#[derive(Default)]
+struct SessionRedactions {
+    cwd: Redactions,
+    model: Redactions,
+    rest: Redactions,
+}
+
+impl SessionRedactions {
+    /// Those a row carries: a message's own cwd or model replaces the session's in its meta, and
+    /// the secrets counted in it with it.
+    fn of_row(&self, own: OwnFacts) -> Redactions {
+        let mut counts = self.rest.clone();
+        if !own.cwd {
+            counts.merge(&self.cwd);
+        }
+        if !own.model {
+            counts.merge(&self.model);
+        }
+        counts
+    }
 }
 
 /// One planned row, as [`RowOutput`] asked for it.
@@ -417,14 +457,14 @@ fn plan_message(
         .tool_name
         .take()
         .or_else(|| message.blocks.iter().find_map(|block| block.tool_name.clone()));
-    let mut redactions = shared.session_redactions.clone();
+    let mut own_redactions = Redactions::default();
     let blocks = std::mem::take(&mut message.blocks);
     let Some(StoredTexts {
         content,
         kinds,
         truncated,
         cwd,
-    }) = stored_texts(blocks, message.cwd.as_deref(), options, &mut redactions)
+    }) = stored_texts(blocks, message.cwd.as_deref(), options, &mut own_redactions)
     else {
         // `prepare` found text in this mode; `render` keeps exactly that text.
         return MessageOutcome::Skipped(MessageSkip::NoText);
@@ -433,6 +473,11 @@ fn plan_message(
     // A message's own cwd and model replace the session's.
     let own_cwd = cwd.as_deref().filter(|cwd| !cwd.is_empty());
     let own_model = message.model.as_deref().filter(|model| !model.is_empty());
+    let mut redactions = shared.session_redactions.of_row(OwnFacts {
+        cwd: own_cwd.is_some(),
+        model: own_model.is_some(),
+    });
+    redactions.merge(&own_redactions);
     let mut meta = JsonObject::with_capacity(
         shared
             .session_fields
@@ -776,6 +821,25 @@ mod tests {
             5,
             "the title in each of 3 rows, content and cwd"
         );
+        assert_eq!(id_only.redactions, whole.redactions);
+
+        // A message's own cwd replaces the session's in its row: a secret in both counts once
+        // there, and the session's counts in the rows without a cwd of their own.
+        let mut in_cwd = session.clone();
+        in_cwd.facts.cwd = Some(format!("/home/{secret}"));
+        let plan_in_cwd = |output| {
+            let prepared = prepare(in_cwd.clone(), &options, output);
+            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
+        };
+        let (whole, id_only) = (plan_in_cwd(RowOutput::Whole), plan_in_cwd(RowOutput::IdOnly));
+        let github = |row: &PlannedMemory| meta_of(row)["redactions"]["github_token"].as_u64();
+        let per_row: Vec<Option<u64>> = whole.memories.iter().map(github).collect();
+        assert_eq!(
+            per_row,
+            [Some(1), Some(1), Some(2)],
+            "a and b: the session's cwd; c: its content and its own cwd"
+        );
+        assert_eq!(whole.redactions.get(crate::redact::SecretKind::GithubToken), 4);
         assert_eq!(id_only.redactions, whole.redactions);
     }
 
