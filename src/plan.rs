@@ -776,11 +776,15 @@ mod tests {
             since: None,
             until: Some(at(10)),
         };
-        let plan_with = |output| {
-            let prepared = prepare(session.clone(), &options, output);
-            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
+        // The session planned whole and as ids, each as the first of its run.
+        let plans = |session: &Session| {
+            let plan = |output| {
+                let prepared = prepare(session.clone(), &options, output);
+                plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
+            };
+            (plan(RowOutput::Whole), plan(RowOutput::IdOnly))
         };
-        let (whole, id_only) = (plan_with(RowOutput::Whole), plan_with(RowOutput::IdOnly));
+        let (whole, id_only) = plans(&session);
         let whole_ids: Vec<Uuid> = whole.memories.iter().map(|row| row.id).collect();
         assert_eq!(
             whole_ids.len(),
@@ -811,11 +815,7 @@ mod tests {
         // A secret in a session fact counts once per row, with or without meta.
         let mut titled = session.clone();
         titled.facts.title = Some(format!("use {secret}"));
-        let plan_titled = |output| {
-            let prepared = prepare(titled.clone(), &options, output);
-            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
-        };
-        let (whole, id_only) = (plan_titled(RowOutput::Whole), plan_titled(RowOutput::IdOnly));
+        let (whole, id_only) = plans(&titled);
         assert_eq!(
             whole.redactions.get(crate::redact::SecretKind::GithubToken),
             5,
@@ -827,11 +827,7 @@ mod tests {
         // there, and the session's counts in the rows without a cwd of their own.
         let mut in_cwd = session.clone();
         in_cwd.facts.cwd = Some(format!("/home/{secret}"));
-        let plan_in_cwd = |output| {
-            let prepared = prepare(in_cwd.clone(), &options, output);
-            plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
-        };
-        let (whole, id_only) = (plan_in_cwd(RowOutput::Whole), plan_in_cwd(RowOutput::IdOnly));
+        let (whole, id_only) = plans(&in_cwd);
         let github = |row: &PlannedMemory| meta_of(row)["redactions"]["github_token"].as_u64();
         let per_row: Vec<Option<u64>> = whole.memories.iter().map(github).collect();
         assert_eq!(
