@@ -134,9 +134,11 @@ pub struct Message {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_name: Option<String>,
     /// The model in force for this message, when the format records it per message or turn.
+    /// Without one, the session's is in force: a parser may leave out a model equal to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The working directory recorded with this message, when the format records it per message.
+    /// Without one, the session's is in force: a parser may leave out a cwd equal to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
     /// 1-based line in the source file, or 0 where the source has no lines.

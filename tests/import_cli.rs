@@ -569,6 +569,35 @@ async fn stored_trees(client: &tokio_postgres::Client) -> Vec<(String, String)> 
 }
 
 #[tokio::test]
+async fn each_row_carries_the_cwd_and_model_in_force_for_its_message() {
+    let scene = Scene::new().await;
+    let source = fixture("claude/cwd-and-model-change/source");
+    assert_eq!(written(&scene.import("claude", &source, &[]).succeeded()).0, 6);
+    let client = scene.db.client().await;
+    let rows = common::query_rows(
+        &client,
+        "select meta->>'source_message_id', meta->>'source_cwd', meta->>'source_model' \
+         from memory order by lower(temporal)",
+        |row| (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+    )
+    .await;
+    let row = |id: &str, cwd: &str, model: &str| (id.to_owned(), cwd.to_owned(), model.to_owned());
+    // The session's cwd and model are its first; a message in another directory, or answered by
+    // another model, keeps its own.
+    assert_eq!(
+        rows,
+        [
+            row("abab-u1", "/w/shop", "claude-sonnet-4-6"),
+            row("abab-a1", "/w/shop", "claude-sonnet-4-6"),
+            row("abab-u2", "/w/shop/api", "claude-sonnet-4-6"),
+            row("abab-a2", "/w/shop/api", "claude-opus-4-6"),
+            row("abab-u3", "/w/shop", "claude-sonnet-4-6"),
+            row("abab-a3", "/w/shop", "claude-sonnet-4-6"),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_slug_once_given_never_changes_whatever_later_runs_see() {
     let scene = Scene::new().await;
     let projects = scene.claude_projects(&[

@@ -443,11 +443,12 @@ impl<'a> FileBuilder<'a> {
                     return None;
                 }
                 let real_model = body.model.filter(|model| !model.is_empty());
-                fill_once(&mut self.thread(sidechain).model, real_model.as_deref());
+                let session_model = &mut self.thread(sidechain).model;
+                fill_once(session_model, real_model.as_deref());
                 if is_no_response_ack(&content) {
                     return None;
                 }
-                model = real_model.map(Cow::into_owned);
+                model = own_fact(real_model.as_deref(), session_model);
             } else if self.is_replay_of_meta_prompt(record.prompt_id.as_deref(), &content) {
                 return None;
             }
@@ -479,7 +480,7 @@ impl<'a> FileBuilder<'a> {
             blocks,
             tool_name: None,
             model,
-            cwd: non_empty(record.cwd.as_deref()).map(str::to_owned),
+            cwd: own_fact(non_empty(record.cwd.as_deref()), &self.thread(sidechain).cwd),
             line,
         })
     }
@@ -770,6 +771,14 @@ fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
     if slot.is_none() {
         *slot = value.filter(|value| !value.is_empty()).map(str::to_owned);
     }
+}
+
+/// A message's own cwd or model: only when it differs from its session's (the thread's first),
+/// which the planner gives every message without one of its own.
+fn own_fact(value: Option<&str>, session_value: &Option<String>) -> Option<String> {
+    value
+        .filter(|value| session_value.as_deref() != Some(*value))
+        .map(str::to_owned)
 }
 
 /// Keeps the last non-blank value seen.
