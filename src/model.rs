@@ -77,6 +77,14 @@ pub enum BlockKind {
 }
 
 impl BlockKind {
+    pub const ALL: [BlockKind; 5] = [
+        BlockKind::Text,
+        BlockKind::Thinking,
+        BlockKind::ToolUse,
+        BlockKind::ToolResult,
+        BlockKind::System,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             BlockKind::Text => "text",

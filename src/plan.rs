@@ -442,7 +442,7 @@ fn stored_texts<'m>(
 struct StoredTexts<'m> {
     content: String,
     /// The kinds of the blocks the content was rendered from.
-    kinds: Vec<&'static str>,
+    kinds: BlockKinds,
     truncated: bool,
     cwd: Option<Cow<'m, str>>,
 }
@@ -689,17 +689,15 @@ fn has_content(blocks: &[Block], mode: ContentMode) -> bool {
 /// blank line. Returns the content and the kinds of the blocks it was made from, or `None` when
 /// nothing is left. A message of one kept block (most are) keeps that block's text as it is,
 /// without a copy.
-pub fn render(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, Vec<&'static str>)> {
+pub fn render(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, BlockKinds)> {
     let mut kept: Vec<Block> = blocks
         .into_iter()
         .filter(|block| mode == ContentMode::FullTranscript || block.kind == BlockKind::Text)
         .filter(|block| !block.text.trim().is_empty())
         .collect();
-    let mut kinds: Vec<&'static str> = Vec::new();
+    let mut kinds = BlockKinds::default();
     for block in &kept {
-        if !kinds.contains(&block.kind.as_str()) {
-            kinds.push(block.kind.as_str());
-        }
+        kinds.add(block.kind);
     }
     let content = match kept.len() {
         0 => return None,
@@ -721,6 +719,30 @@ pub fn render(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, Vec<&'st
         }
     };
     Some((content, kinds))
+}
+
+/// The kinds of the blocks a message's content was rendered from, each once, in the order they
+/// first appear: a row's `source_message_block_kinds`. Held inline, as every message has some.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockKinds([Option<BlockKind>; BlockKind::ALL.len()]);
+
+impl BlockKinds {
+    fn add(&mut self, kind: BlockKind) {
+        if let Some(slot) = self.0.iter_mut().find(|slot| slot.is_none_or(|held| held == kind)) {
+            *slot = Some(kind);
+        }
+    }
+
+    /// The kinds' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().map_while(|kind| kind.map(BlockKind::as_str))
+    }
+}
+
+impl Serialize for BlockKinds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.names())
+    }
 }
 
 /// Cuts content to [`MAX_CONTENT_BYTES`] with a visible marker, and removes NUL characters.
@@ -908,6 +930,31 @@ mod tests {
         Block::new(BlockKind::Text, text)
     }
 
+    /// [`render`]'s content and block kinds' names.
+    fn rendered(blocks: Vec<Block>, mode: ContentMode) -> Option<(String, Vec<&'static str>)> {
+        render(blocks, mode).map(|(content, kinds)| (content, kinds.names().collect()))
+    }
+
+    #[test]
+    fn block_kinds_are_named_once_each_in_the_order_they_first_appear() {
+        let mut kinds = BlockKinds::default();
+        for kind in [
+            BlockKind::ToolResult,
+            BlockKind::Text,
+            BlockKind::ToolResult,
+            BlockKind::System,
+            BlockKind::Thinking,
+            BlockKind::Text,
+            BlockKind::ToolUse,
+        ] {
+            kinds.add(kind);
+        }
+        let names = ["tool_result", "text", "system", "thinking", "tool_use"];
+        assert_eq!(kinds.names().collect::<Vec<_>>(), names);
+        assert_eq!(serde_json::to_value(kinds).unwrap(), serde_json::json!(names));
+        assert_eq!(serde_json::to_value(BlockKinds::default()).unwrap(), serde_json::json!([]));
+    }
+
     #[test]
     fn default_mode_renders_text_only_and_full_mode_everything() {
         let blocks = vec![
@@ -917,11 +964,11 @@ mod tests {
             text("   "),
         ];
         assert_eq!(
-            render(blocks.clone(), ContentMode::Default),
+            rendered(blocks.clone(), ContentMode::Default),
             Some(("answer".to_owned(), vec!["text"]))
         );
         assert_eq!(
-            render(blocks, ContentMode::FullTranscript),
+            rendered(blocks, ContentMode::FullTranscript),
             Some((
                 "hmm\n\nanswer\n\nRead({})".to_owned(),
                 vec!["thinking", "text", "tool_use"]
