@@ -359,7 +359,7 @@ pub fn run(
         },
         git: GitCache::default(),
         slugs,
-        seen: Default::default(),
+        selected: Default::default(),
         projects: BTreeMap::new(),
         in_flight: VecDeque::new(),
         report,
@@ -614,7 +614,7 @@ struct Pipeline<'a> {
     git: GitCache,
     slugs: SlugBook,
     /// Ids planned so far in this run: a message copied into several files is stored once.
-    seen: foldhash::HashSet<Uuid>,
+    selected: plan::SelectedIds,
     projects: BTreeMap<String, ProjectEntry>,
     /// Writes started and not yet awaited, oldest first: at most [`WRITES_IN_FLIGHT`].
     in_flight: VecDeque<PendingWrite>,
@@ -954,6 +954,9 @@ impl Pipeline<'_> {
         // Main sessions first, so that a message copied into a sidechain is stored with its main
         // session.
         sessions.sort_by(|a, b| session_order(&a.session).cmp(&session_order(&b.session)));
+        // Decides, in order, which copy of a repeated message is kept; planning (rendering,
+        // redaction, meta) then runs on every session at once.
+        self.selected.select(&mut sessions);
         let git = &self.git;
         let located: Vec<(PreparedSession, ProjectKey, GitFacts)> = sessions
             .into_par_iter()
@@ -969,13 +972,6 @@ impl Pipeline<'_> {
                 self.slugs.assign(&keys);
             }
         }
-        // Selecting is cheap and decides, in order, which copy of a repeated message is kept;
-        // planning (rendering, redaction, meta) then runs on every session at once.
-        let seen = &mut self.seen;
-        let located: Vec<_> = located
-            .into_iter()
-            .map(|(prepared, key, facts)| (prepared.select(seen), key, facts))
-            .collect();
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
         let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
             .into_par_iter()

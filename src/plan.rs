@@ -251,32 +251,72 @@ fn counts_of(message: Message, options: &PlanOptions<'_>) -> Result<RowCounts, M
     })
 }
 
-impl PreparedSession {
-    /// Keeps the rows whose id no earlier selection of the run took. `seen` holds the ids
-    /// selected earlier, so a message copied into several files is stored once, from the first
-    /// file selected. Runs in the run's order; everything costly was done before or comes after.
-    pub fn select(mut self, seen: &mut foldhash::HashSet<Uuid>) -> PreparedSession {
-        for row in &mut self.rows {
-            if row.as_ref().is_ok_and(|row| !seen.insert(row.id())) {
-                *row = Err(MessageSkip::Duplicate);
-            }
+/// The memory ids selected so far in a run, so that a message copied into several files is
+/// stored once, from the first file selected.
+///
+/// A run selects hundreds of thousands of ids, in its order, between the parallel parts of its
+/// work. In one set, each insert was a cache miss, and they all ran on one thread. The ids are
+/// held in shards by their random bits instead: each shard is small enough to stay in cache, and
+/// the shards are selected into in parallel. Equal ids share a shard, and each shard takes its
+/// ids in run order, so every row is decided as one set in run order would decide it.
+pub struct SelectedIds {
+    shards: Vec<foldhash::HashSet<Uuid>>,
+}
+
+impl Default for SelectedIds {
+    fn default() -> Self {
+        SelectedIds {
+            shards: (0..SELECTED_ID_SHARDS).map(|_| Default::default()).collect(),
         }
-        self
     }
 }
 
-/// Plans the rows of one session: [`prepare`], [`PreparedSession::select`], then [`plan_prepared`].
+/// Shards of [`SelectedIds`]: a power of two.
+const SELECTED_ID_SHARDS: usize = 64;
+
+impl SelectedIds {
+    /// Selects the rows of `sessions`, in order: a row whose id an earlier row took (in these
+    /// sessions or in an earlier selection) becomes a [`MessageSkip::Duplicate`].
+    pub fn select(&mut self, sessions: &mut [PreparedSession]) {
+        // Each row's place, by the shard of its id, in run order.
+        let mut by_shard: Vec<Vec<(Uuid, usize, usize)>> = vec![Vec::new(); SELECTED_ID_SHARDS];
+        for (session_index, session) in sessions.iter().enumerate() {
+            for (row_index, row) in session.rows.iter().enumerate() {
+                if let Ok(row) = row {
+                    let id = row.id();
+                    let shard = usize::from(id.as_bytes()[15]) & (SELECTED_ID_SHARDS - 1);
+                    by_shard[shard].push((id, session_index, row_index));
+                }
+            }
+        }
+        let duplicates: Vec<(usize, usize)> = self
+            .shards
+            .par_iter_mut()
+            .zip(by_shard)
+            .flat_map_iter(|(shard, rows)| {
+                shard.reserve(rows.len());
+                rows.into_iter()
+                    .filter(|(id, ..)| !shard.insert(*id))
+                    .map(|(_, session_index, row_index)| (session_index, row_index))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (session_index, row_index) in duplicates {
+            sessions[session_index].rows[row_index] = Err(MessageSkip::Duplicate);
+        }
+    }
+}
+
+/// Plans the rows of one session: [`prepare`], [`SelectedIds::select`], then [`plan_prepared`].
 pub fn plan_session(
     session: Session,
     project: &ProjectContext,
     options: &PlanOptions<'_>,
-    seen: &mut foldhash::HashSet<Uuid>,
+    selected: &mut SelectedIds,
 ) -> SessionPlan {
-    plan_prepared(
-        prepare(session, options, RowOutput::Whole).select(seen),
-        project,
-        options,
-    )
+    let mut prepared = prepare(session, options, RowOutput::Whole);
+    selected.select(std::slice::from_mut(&mut prepared));
+    plan_prepared(prepared, project, options)
 }
 
 /// Plans the selected rows of one prepared session, whole or as ids as it was prepared. Pure and
@@ -728,7 +768,11 @@ pub struct BlockKinds([Option<BlockKind>; BlockKind::ALL.len()]);
 
 impl BlockKinds {
     fn add(&mut self, kind: BlockKind) {
-        if let Some(slot) = self.0.iter_mut().find(|slot| slot.is_none_or(|held| held == kind)) {
+        if let Some(slot) = self
+            .0
+            .iter_mut()
+            .find(|slot| slot.is_none_or(|held| held == kind))
+        {
             *slot = Some(kind);
         }
     }
@@ -801,8 +845,9 @@ mod tests {
         // The session planned whole and as ids, each as the first of its run.
         let plans = |session: &Session| {
             let plan = |output| {
-                let prepared = prepare(session.clone(), &options, output);
-                plan_prepared(prepared.select(&mut Default::default()), &project(), &options)
+                let mut prepared = prepare(session.clone(), &options, output);
+                SelectedIds::default().select(std::slice::from_mut(&mut prepared));
+                plan_prepared(prepared, &project(), &options)
             };
             (plan(RowOutput::Whole), plan(RowOutput::IdOnly))
         };
@@ -952,7 +997,10 @@ mod tests {
         let names = ["tool_result", "text", "system", "thinking", "tool_use"];
         assert_eq!(kinds.names().collect::<Vec<_>>(), names);
         assert_eq!(serde_json::to_value(kinds).unwrap(), serde_json::json!(names));
-        assert_eq!(serde_json::to_value(BlockKinds::default()).unwrap(), serde_json::json!([]));
+        assert_eq!(
+            serde_json::to_value(BlockKinds::default()).unwrap(),
+            serde_json::json!([])
+        );
     }
 
     #[test]
@@ -1000,11 +1048,75 @@ mod tests {
     }
 
     #[test]
+    fn selecting_in_shards_decides_as_one_set_in_run_order() {
+        // Ids from a small pool, so that they repeat within a session, across sessions and
+        // across selections; some rows were skipped before they were selected.
+        let pool: Vec<Uuid> = (0..300)
+            .map(|n| memory_id(Tool::Claude, "s", &n.to_string(), at(0)))
+            .collect();
+        let mut state = 7u64;
+        let mut next = move |below: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % below
+        };
+        let counts = || RowCounts {
+            truncated: false,
+            redactions: Redactions::default(),
+            own: OwnFacts {
+                cwd: false,
+                model: false,
+            },
+        };
+        let mut one_set = std::collections::HashSet::new();
+        let mut selected = SelectedIds::default();
+        let mut duplicates = 0;
+        for _ in 0..5 {
+            let mut sessions: Vec<PreparedSession> = (0..8)
+                .map(|_| PreparedSession {
+                    session: session(Vec::new()),
+                    rows: (0..next(60))
+                        .map(|_| match next(10) {
+                            0 => Err(MessageSkip::NoText),
+                            _ => Ok(PreparedRow::Counted(pool[next(pool.len())], counts())),
+                        })
+                        .collect(),
+                })
+                .collect();
+            let as_one_set: Vec<Vec<bool>> = sessions
+                .iter()
+                .map(|session| {
+                    let rows = session.rows.iter();
+                    rows.map(|row| row.as_ref().is_ok_and(|row| !one_set.insert(row.id())))
+                        .collect()
+                })
+                .collect();
+            selected.select(&mut sessions);
+            let taken_as_duplicates: Vec<Vec<bool>> = sessions
+                .iter()
+                .map(|session| {
+                    let rows = session.rows.iter();
+                    rows.map(|row| matches!(row, Err(MessageSkip::Duplicate)))
+                        .collect()
+                })
+                .collect();
+            assert_eq!(taken_as_duplicates, as_one_set);
+            duplicates += as_one_set
+                .iter()
+                .flatten()
+                .filter(|duplicate| **duplicate)
+                .count();
+        }
+        assert!(duplicates > 100, "the pool repeats ids: {duplicates} duplicates");
+    }
+
+    #[test]
     fn copied_messages_keep_their_origin_id_and_are_planned_once() {
         let mut copy = message("user-1", Role::User, vec![text("hello")]);
         copy.origin_session_id = Some("older-session".to_owned());
         let first = session(vec![copy.clone()]);
-        let mut seen = foldhash::HashSet::default();
+        let mut seen = SelectedIds::default();
         let plan = plan_session(
             first.clone(),
             &project(),

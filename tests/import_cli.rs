@@ -578,7 +578,13 @@ async fn each_row_carries_the_cwd_and_model_in_force_for_its_message() {
         &client,
         "select meta->>'source_message_id', meta->>'source_cwd', meta->>'source_model' \
          from memory order by lower(temporal)",
-        |row| (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        |row| {
+            (
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2),
+            )
+        },
     )
     .await;
     let row = |id: &str, cwd: &str, model: &str| (id.to_owned(), cwd.to_owned(), model.to_owned());
