@@ -30,9 +30,13 @@ const GENERATED_BLOCKS: [(&str, &str); 5] = [
 const OMO_INITIATOR: &str = "<!-- OMO_INTERNAL_INITIATOR -->";
 const READ_OUTPUT_FILE: &str = "Read the output file to retrieve the result:";
 
+/// The start of the first harness block on a line of its own after the prompt: that block and
+/// everything after it is generated. Searched forward from the start, as the pattern is not
+/// anchored at the end: one ending in `[\s\S]*$` made the regex crate scan every user text
+/// backwards from its end, whole.
 static TRAILING_GENERATED_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\n\s*(?:<!-- OMO_INTERNAL_INITIATOR -->\s*)*<(?:system-reminder|task-notification|ultrawork-mode|ide_opened_file|ide_selection)>[\s\S]*$",
+        r"\n\s*(?:<!-- OMO_INTERNAL_INITIATOR -->\s*)*<(?:system-reminder|task-notification|ultrawork-mode|ide_opened_file|ide_selection)>",
     )
     .expect("static regex")
 });
