@@ -546,8 +546,8 @@ impl<'a> FileBuilder<'a> {
                 if let Some(id) = block.id {
                     self.carried.tool_names.insert(id.into_owned(), name.clone());
                 }
-                let text = match block.input.map(|input| compact_json(input.get())) {
-                    Some(input) => format!("{name}({input})"),
+                let text = match block.input {
+                    Some(input) => tool_call_text(&name, input.get()),
                     None => name.clone(),
                 };
                 Some(Block::with_tool(BlockKind::ToolUse, text, name))
@@ -697,12 +697,28 @@ fn tool_result_text(content: Option<&serde_json::value::RawValue>) -> String {
     }
 }
 
+/// A tool call as a block's text: `name(input)`, the input as [`compact_json`].
+fn tool_call_text(name: &str, input: &str) -> String {
+    let mut out = Vec::with_capacity(name.len() + input.len() + 2);
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'(');
+    push_compact_json(&mut out, input);
+    out.push(b')');
+    utf8_text(out)
+}
+
 /// Removes insignificant whitespace from JSON text, keeping key order and escapes as written
-/// (what `JSON.stringify` of the parsed value gives for Claude's own compact output). Works on
-/// bytes: only ASCII bytes are removed, so the result stays valid UTF-8.
+/// (what `JSON.stringify` of the parsed value gives for Claude's own compact output).
 fn compact_json(raw: &str) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    push_compact_json(&mut out, raw);
+    utf8_text(out)
+}
+
+/// Appends [`compact_json`] of `raw` to `out`. Works on bytes: only ASCII bytes are removed, so
+/// what it appends stays valid UTF-8.
+fn push_compact_json(out: &mut Vec<u8>, raw: &str) {
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
     while at < bytes.len() {
         match bytes[at] {
@@ -734,7 +750,11 @@ fn compact_json(raw: &str) -> String {
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// Text made of UTF-8 pieces (replaced where a piece was cut inside a character).
+fn utf8_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
@@ -825,6 +845,10 @@ mod tests {
         // A string ending in an escaped backslash, non-ASCII text, and an unterminated string.
         assert_eq!(compact_json("[ \"é \\\\\" , \"ü\" ]"), "[\"é \\\\\",\"ü\"]");
         assert_eq!(compact_json("\"open \\"), "\"open \\");
+        assert_eq!(
+            tool_call_text("Edit", "{ \"path\": \"a b\",\n  \"n\": [1, 2] }"),
+            "Edit({\"path\":\"a b\",\"n\":[1,2]})"
+        );
     }
 
     #[test]
