@@ -601,6 +601,40 @@ async fn each_row_carries_the_cwd_and_model_in_force_for_its_message() {
             row("abab-a3", "/w/shop", "claude-sonnet-4-6"),
         ]
     );
+
+    // Codex: the second turn runs in a subdirectory with another model. Its prompt comes before
+    // its `turn_context`, so it is stored with the first turn's.
+    let source = fixture("codex/wrapped_2026/source");
+    assert_eq!(
+        written(&scene.import("codex", &source, &["--full-transcript"]).succeeded()).0,
+        10
+    );
+    let rows = common::query_rows(
+        &client,
+        "select meta->>'source_message_role', meta->>'source_cwd', meta->>'source_model', count(*) \
+         from memory where meta->>'source_tool' = 'codex' group by 1, 2, 3 order by 1, 2, 3",
+        |row| {
+            let text = |column: usize| row.get::<_, String>(column);
+            (text(0), text(1), text(2), row.get::<_, i64>(3))
+        },
+    )
+    .await;
+    let (root, web) = ("/Users/x/patent-platform", "/Users/x/patent-platform/web");
+    let group = |role: &str, cwd: &str, model: &str, rows: i64| {
+        (role.to_owned(), cwd.to_owned(), model.to_owned(), rows)
+    };
+    assert_eq!(
+        rows,
+        [
+            group("assistant", root, "gpt-5.4", 2),
+            group("assistant", web, "gpt-5.5", 1),
+            group("tool_call", root, "gpt-5.4", 2),
+            group("tool_call", web, "gpt-5.5", 1),
+            group("tool_result", root, "gpt-5.4", 1),
+            group("tool_result", web, "gpt-5.5", 1),
+            group("user", root, "gpt-5.4", 2),
+        ]
+    );
 }
 
 #[tokio::test]

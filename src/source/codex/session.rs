@@ -524,13 +524,15 @@ impl SessionBuilder {
                 blocks,
                 tool_name,
                 // A user prompt precedes its turn's `turn_context`: the model in force is only
-                // known for what the turn produced.
+                // known for what the turn produced. A message keeps a model or cwd only where it
+                // differs from its session's, which the planner gives it otherwise; the session's
+                // is set once, before any message that could differ from it.
                 model: if role == Role::User {
                     None
                 } else {
-                    self.turn_model.clone()
+                    own_fact(&self.turn_model, &self.facts.model)
                 },
-                cwd: self.turn_cwd.clone(),
+                cwd: own_fact(&self.turn_cwd, &self.facts.cwd),
                 line: position.line(),
             },
             undated: at.is_none(),
@@ -666,6 +668,14 @@ fn prompt_title(message: &Message) -> Option<String> {
         .iter()
         .find(|block| block.kind == BlockKind::Text)
         .map(|block| title_of(&block.text))
+}
+
+/// A message's own fact (model, cwd): none when the session's is known and the same.
+fn own_fact(in_force: &Option<String>, session: &Option<String>) -> Option<String> {
+    in_force
+        .as_ref()
+        .filter(|fact| session.as_ref() != Some(*fact))
+        .cloned()
 }
 
 /// The call an item records, its input rendered as `name(input)`.
