@@ -12,6 +12,7 @@ pub mod jsonl;
 pub mod opencode;
 pub mod parts;
 pub mod resume;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -25,6 +25,7 @@ use crate::model::{
 use crate::source::json_string::string_literal_text;
 use crate::source::parts::{Held, OutlinedSession, PartBudget, PartOf, Reread};
 use crate::source::resume::{self, ResumeRequest};
+use crate::source::timestamp::parse_rfc3339;
 use crate::source::{jsonl, open_listed_file, Candidate};
 
 pub use discover::{default_roots, discover};
@@ -192,7 +193,7 @@ impl Thread {
             record.git_branch.as_deref().filter(|branch| *branch != "HEAD"),
         );
         if self.started_at.is_none() {
-            self.started_at = record.timestamp.as_deref().and_then(parse_timestamp);
+            self.started_at = record.timestamp.as_deref().and_then(parse_rfc3339);
         }
     }
 
@@ -458,7 +459,7 @@ impl<'a> FileBuilder<'a> {
             return None;
         }
         let id = non_empty(record.uuid.as_deref()).map(str::to_owned);
-        let timestamp = record.timestamp.as_deref().and_then(parse_timestamp);
+        let timestamp = record.timestamp.as_deref().and_then(parse_rfc3339);
         let (Some(id), Some(timestamp)) = (id, timestamp) else {
             // Without an id or a time the message cannot be stored: say so rather than lose it.
             self.malformed_message(line, "a message without a `uuid` or an RFC 3339 `timestamp`");
@@ -755,12 +756,6 @@ fn push_compact_json(out: &mut Vec<u8>, raw: &str) {
 /// Text made of UTF-8 pieces (replaced where a piece was cut inside a character).
 fn utf8_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
-}
-
-fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
 }
 
 /// Whitespace runs collapsed to one space, cut to `max_chars` characters.

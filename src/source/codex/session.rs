@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::filter::MessageTally;
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
 use crate::source::parts::{text_bytes, PartBudget};
+use crate::source::timestamp::parse_rfc3339;
 
 use super::record::{owned, part_texts, raw_text, str_field, value_text, Record};
 
@@ -187,9 +188,7 @@ impl Counted {
 impl SessionBuilder {
     /// Notes a record's timestamp (an unparseable one counts as absent) and returns it.
     pub fn observe_time(&mut self, timestamp: Option<&str>) -> Option<DateTime<Utc>> {
-        let at = timestamp
-            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())?
-            .to_utc();
+        let at = timestamp.and_then(parse_rfc3339)?;
         self.first_timestamp.get_or_insert(at);
         self.last_timestamp = Some(at);
         Some(at)
@@ -237,11 +236,8 @@ impl SessionBuilder {
             self.own_id = meta_id.map(|id| id.to_string());
         }
         let facts = &mut self.facts;
-        let started = meta
-            .timestamp
-            .as_deref()
-            .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
-        fill(&mut facts.started_at, started.map(|at| at.to_utc()).or(line_time));
+        let started = meta.timestamp.as_deref().and_then(parse_rfc3339);
+        fill(&mut facts.started_at, started.or(line_time));
         fill(&mut facts.cwd, owned(&meta.cwd));
         fill(&mut facts.tool_version, owned(&meta.cli_version));
         fill(&mut facts.originator, owned(&meta.originator));
