@@ -77,6 +77,7 @@ pub enum BlockKind {
 }
 
 impl BlockKind {
+    /// Every kind (`plan::BlockKinds` holds a slot for each).
     pub const ALL: [BlockKind; 5] = [
         BlockKind::Text,
         BlockKind::Thinking,

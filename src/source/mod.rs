@@ -22,6 +22,15 @@ use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Session, Tool};
 pub use parts::{OutlinedSession, PartBudget, PART_BYTES};
 pub use resume::ResumeRequest;
 
+/// A message's own cwd or model: `None` when it is the session's, which the planner gives every
+/// message without one of its own (see [`crate::model::Message`]). Every message of a transcript
+/// usually repeats its session's; leaving those out saves a copy per message.
+pub(crate) fn own_fact(value: Option<&str>, session_value: Option<&str>) -> Option<String> {
+    value
+        .filter(|value| session_value != Some(*value))
+        .map(str::to_owned)
+}
+
 /// Reads one environment variable; injected so tests can fake the environment.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 

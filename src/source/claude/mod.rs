@@ -26,7 +26,7 @@ use crate::source::json_string::string_literal_text;
 use crate::source::parts::{Held, OutlinedSession, PartBudget, PartOf, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::timestamp::parse_rfc3339;
-use crate::source::{jsonl, open_listed_file, Candidate};
+use crate::source::{jsonl, open_listed_file, own_fact, Candidate};
 
 pub use discover::{default_roots, discover};
 
@@ -449,7 +449,7 @@ impl<'a> FileBuilder<'a> {
                 if is_no_response_ack(&content) {
                     return None;
                 }
-                model = own_fact(real_model.as_deref(), session_model);
+                model = own_fact(real_model.as_deref(), session_model.as_deref());
             } else if self.is_replay_of_meta_prompt(record.prompt_id.as_deref(), &content) {
                 return None;
             }
@@ -481,7 +481,10 @@ impl<'a> FileBuilder<'a> {
             blocks,
             tool_name: None,
             model,
-            cwd: own_fact(non_empty(record.cwd.as_deref()), &self.thread(sidechain).cwd),
+            cwd: own_fact(
+                non_empty(record.cwd.as_deref()),
+                self.thread(sidechain).cwd.as_deref(),
+            ),
             line,
         })
     }
@@ -786,14 +789,6 @@ fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
     if slot.is_none() {
         *slot = value.filter(|value| !value.is_empty()).map(str::to_owned);
     }
-}
-
-/// A message's own cwd or model: only when it differs from its session's (the thread's first),
-/// which the planner gives every message without one of its own.
-fn own_fact(value: Option<&str>, session_value: &Option<String>) -> Option<String> {
-    value
-        .filter(|value| session_value.as_deref() != Some(*value))
-        .map(str::to_owned)
 }
 
 /// Keeps the last non-blank value seen.

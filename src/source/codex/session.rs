@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::filter::MessageTally;
 use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+use crate::source::own_fact;
 use crate::source::parts::{text_bytes, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 
@@ -520,15 +521,14 @@ impl SessionBuilder {
                 blocks,
                 tool_name,
                 // A user prompt precedes its turn's `turn_context`: the model in force is only
-                // known for what the turn produced. A message keeps a model or cwd only where it
-                // differs from its session's, which the planner gives it otherwise; the session's
-                // is set once, before any message that could differ from it.
+                // known for what the turn produced. The session's model and cwd never change
+                // once known; a message made before they are known keeps its own.
                 model: if role == Role::User {
                     None
                 } else {
-                    own_fact(&self.turn_model, &self.facts.model)
+                    own_fact(self.turn_model.as_deref(), self.facts.model.as_deref())
                 },
-                cwd: own_fact(&self.turn_cwd, &self.facts.cwd),
+                cwd: own_fact(self.turn_cwd.as_deref(), self.facts.cwd.as_deref()),
                 line: position.line(),
             },
             undated: at.is_none(),
@@ -664,14 +664,6 @@ fn prompt_title(message: &Message) -> Option<String> {
         .iter()
         .find(|block| block.kind == BlockKind::Text)
         .map(|block| title_of(&block.text))
-}
-
-/// A message's own fact (model, cwd): none when the session's is known and the same.
-fn own_fact(in_force: &Option<String>, session: &Option<String>) -> Option<String> {
-    in_force
-        .as_ref()
-        .filter(|fact| session.as_ref() != Some(*fact))
-        .cloned()
 }
 
 /// The call an item records, its input rendered as `name(input)`.
