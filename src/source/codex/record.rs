@@ -29,77 +29,86 @@ impl LineRecord for RolloutLine {
     type Of<'line> = Box<Record<'line>>;
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// One line's fields, of every era, each absent unless present. Each field is `default` on its
+/// own: `#[serde(default)]` on the struct built a whole default record for every one decoded.
+#[derive(Debug, Deserialize)]
 pub(super) struct Record<'a> {
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub timestamp: Option<Cow<'a, str>>,
     /// The wrapper kind (`session_meta`, `response_item`, ...) or, for a bare or wrapped item,
     /// the item kind (`message`, `function_call`, ...).
-    #[serde(rename = "type", borrow, deserialize_with = "lenient_string")]
+    #[serde(default, rename = "type", borrow, deserialize_with = "lenient_string")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     pub payload: Option<Box<Record<'a>>>,
     /// `{"record_type":"state"}` separator lines of the bare-line era.
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub record_type: Option<Cow<'a, str>>,
     /// 2026: the tool's own running number of the line.
-    #[serde(deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "lenient_u64")]
     pub ordinal: Option<u64>,
 
     // Response items and events.
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub role: Option<Cow<'a, str>>,
+    #[serde(default)]
     pub content: Option<PartTexts<'a>>,
+    #[serde(default)]
     pub summary: Option<PartTexts<'a>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub name: Option<Cow<'a, str>>,
     // Tool arguments and outputs, and prompts: usually strings, and most of a rollout's bytes.
     // Kept raw and read with `raw_text`.
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     pub arguments: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     pub input: Option<&'a RawValue>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub call_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     pub output: Option<&'a RawValue>,
     /// `event_msg/user_message.message`.
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     pub message: Option<&'a RawValue>,
+    #[serde(default)]
     pub action: Option<Value>,
 
     // Chat-style items of the 2025 `.json` documents.
+    #[serde(default)]
     pub reasoning: Option<Value>,
+    #[serde(default)]
     pub tool_calls: Option<Value>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub tool_call_id: Option<Cow<'a, str>>,
 
     // `session_meta` and `turn_context`.
     /// 2026: duplicates `id`.
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub session_id: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub cwd: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub originator: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub cli_version: Option<Cow<'a, str>>,
     /// A string (`cli`, `vscode`, `exec`) or an object such as `{"subagent":"review"}`.
+    #[serde(default)]
     pub source: Option<Value>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub model_provider: Option<Cow<'a, str>>,
+    #[serde(default)]
     pub git: Option<Value>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub forked_from_id: Option<Cow<'a, str>>,
+    #[serde(default)]
     pub thread_source: Option<Value>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub agent_role: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub parent_thread_id: Option<Cow<'a, str>>,
-    #[serde(borrow, deserialize_with = "lenient_string")]
+    #[serde(default, borrow, deserialize_with = "lenient_string")]
     pub model: Option<Cow<'a, str>>,
 }
 
