@@ -143,18 +143,28 @@ fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>
 /// value is skipped and yields `None`.
 struct Lenient<T>(PhantomData<T>);
 
-macro_rules! ignore_other_values {
-    ($($visit:ident($($arg:ty)?)),*) => {
-        $(fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
-            Ok(None)
-        })*
+/// Visitor methods that skip a scalar, a list or an object and yield `$nothing`: each names its
+/// method and, but for `visit_unit`, the scalar's type; `visit_seq` and `visit_map` skip every
+/// element.
+macro_rules! skip_to {
+    ($nothing:expr; $($visit:ident($($arg:ty)?)),*) => {
+        $(skip_to!(@one $nothing; $visit($($arg)?));)*
+    };
+    (@one $nothing:expr; visit_seq()) => {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
+            Ok($nothing)
         }
+    };
+    (@one $nothing:expr; visit_map()) => {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
+            Ok($nothing)
+        }
+    };
+    (@one $nothing:expr; $visit:ident($($arg:ty)?)) => {
+        fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+            Ok($nothing)
         }
     };
 }
@@ -173,12 +183,14 @@ impl<'de: 'a, 'a> Visitor<'de> for Lenient<Cow<'a, str>> {
     fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
         Ok(Some(Cow::Owned(value)))
     }
-    ignore_other_values!(
+    skip_to!(None;
         visit_unit(),
         visit_bool(bool),
         visit_i64(i64),
         visit_u64(u64),
-        visit_f64(f64)
+        visit_f64(f64),
+        visit_seq(),
+        visit_map()
     );
 }
 
@@ -190,12 +202,14 @@ impl<'de> Visitor<'de> for Lenient<u64> {
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
         Ok(Some(value))
     }
-    ignore_other_values!(
+    skip_to!(None;
         visit_unit(),
         visit_bool(bool),
         visit_i64(i64),
         visit_f64(f64),
-        visit_str(&str)
+        visit_str(&str),
+        visit_seq(),
+        visit_map()
     );
 }
 
@@ -235,25 +249,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for PartTexts<'a> {
                 }
                 Ok(PartTexts(texts))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(PartTexts::default())
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(PartTexts::default())
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(PartTexts::default())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(PartTexts::default())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(PartTexts::default())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(PartTexts::default())
-            }
+            skip_to!(PartTexts::default();
+                visit_unit(),
+                visit_bool(bool),
+                visit_i64(i64),
+                visit_u64(u64),
+                visit_f64(f64),
+                visit_map()
+            );
         }
         deserializer.deserialize_any(TextsVisitor(PhantomData))
     }
@@ -291,25 +294,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for PartText<'a> {
                 }
                 Ok(PartText(text))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(PartText(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(PartText(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(PartText(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(PartText(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(PartText(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(PartText(None))
-            }
+            skip_to!(PartText(None);
+                visit_unit(),
+                visit_bool(bool),
+                visit_i64(i64),
+                visit_u64(u64),
+                visit_f64(f64),
+                visit_seq()
+            );
         }
         deserializer.deserialize_any(PartVisitor(PhantomData))
     }
