@@ -9,9 +9,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::Instant;
 
-use memtree::model::Tool;
 use memtree::redact::{Redactions, Redactor};
-use memtree::source;
+use memtree::source::SOURCES;
 
 fn main() {
     let target_mb: usize = std::env::args()
@@ -20,18 +19,14 @@ fn main() {
         .unwrap_or(50);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut texts = Vec::new();
-    for (tool, name) in [
-        (Tool::Claude, "claude"),
-        (Tool::Codex, "codex"),
-        (Tool::OpenCode, "opencode"),
-    ] {
-        let Ok(cases) = std::fs::read_dir(fixtures.join(name)) else {
+    for source in SOURCES {
+        let Ok(cases) = std::fs::read_dir(fixtures.join(source.name())) else {
             continue;
         };
         for case in cases.flatten() {
-            let discovery = source::discover(tool, &[case.path().join("source")], None);
+            let discovery = source.discover(&[case.path().join("source")], None);
             for candidate in &discovery.candidates {
-                for session in source::parse(candidate).sessions {
+                for session in source.parse(candidate).sessions {
                     for message in session.messages {
                         texts.extend(message.blocks.into_iter().map(|block| block.text));
                     }

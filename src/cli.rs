@@ -1,20 +1,34 @@
-//! The command line: clap definitions and the validation of every flag value.
+//! The command line: clap definitions, built from the registry of sources, and the validation
+//! and resolution of every flag value.
 //!
 //! Values are checked here, at parse time, so a bad one exits with code 2 and a message naming
-//! the flag, the value and the expected form before anything is read or written.
+//! the flag, the value and the expected form before anything is read or written. Each source is
+//! a `memtree <tool> import` subcommand and a value of `memtree import <tool>`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::error::ErrorKind;
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::model::Tool;
+use crate::env::{self, EnvLookup, Variable};
+use crate::import::{ImportError, ImportSettings};
+use crate::plan::ContentMode;
+use crate::scope::{ProjectScope, TimeWindow};
+use crate::source::{self, Source, SOURCES};
+use crate::store::target;
 
-/// Import AI coding agent session histories (Claude Code, Codex CLI, OpenCode) into a
-/// searchable PostgreSQL memory store: one row per message, with its project, session, git and
-/// model facts.
+/// Import the session histories AI coding agents leave on disk into a searchable PostgreSQL
+/// memory store: one row per message, with its project, session, git and model facts.
 #[derive(Debug, Parser)]
-#[command(name = "memtree", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "memtree",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = environment_help(env::VARIABLES)
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,59 +50,122 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Subcommand)]
+/// What to do: `memtree <tool> import` and `memtree import <tool>` are the same command.
+#[derive(Debug)]
 pub enum Command {
-    /// Claude Code sessions (~/.claude/projects)
-    Claude {
-        #[command(subcommand)]
-        action: ToolAction,
-    },
-    /// Codex CLI sessions (~/.codex/sessions and archived_sessions)
-    Codex {
-        #[command(subcommand)]
-        action: ToolAction,
-    },
-    /// OpenCode sessions (opencode.db and JSON storage under ~/.local/share/opencode)
-    Opencode {
-        #[command(subcommand)]
-        action: ToolAction,
-    },
-    /// Import sessions of one tool (same as `memtree <tool> import`)
+    /// Import the sessions of one tool.
     Import {
-        /// The agent tool whose sessions to import
-        #[arg(value_enum)]
-        tool: ToolName,
-        #[command(flatten)]
+        source: &'static dyn Source,
         args: ImportArgs,
     },
-    /// Manage the local default database (used when no database URL or PG variable is set)
-    Db {
-        #[command(subcommand)]
-        action: DbAction,
-    },
+    /// Manage the local default database.
+    Db { action: DbAction },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ToolAction {
-    /// Import this tool's sessions into the memory table
-    Import(ImportArgs),
+const IMPORT: &str = "import";
+const DB: &str = "db";
+
+impl Subcommand for Command {
+    fn augment_subcommands(mut command: clap::Command) -> clap::Command {
+        for source in SOURCES {
+            let import = clap::Command::new(IMPORT)
+                .about("Import this tool's sessions into the memory table")
+                .after_help(source_help(*source));
+            command = command.subcommand(
+                clap::Command::new(source.name())
+                    .about(source.about())
+                    .subcommand_required(true)
+                    .arg_required_else_help(true)
+                    .subcommand(ImportArgs::augment_args(import)),
+            );
+        }
+        let tool = Arg::new("tool")
+            .required(true)
+            .value_name("TOOL")
+            .help("The agent tool whose sessions to import")
+            .value_parser(PossibleValuesParser::new(
+                SOURCES.iter().map(|source| source.name()),
+            ));
+        let import = clap::Command::new(IMPORT)
+            .about("Import sessions of one tool (same as `memtree <tool> import`)")
+            .arg(tool);
+        let db = clap::Command::new(DB)
+            .about("Manage the local default database (used when no database URL or PG variable is set)")
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        command
+            .subcommand(ImportArgs::augment_args(import))
+            .subcommand(DbAction::augment_subcommands(db))
+    }
+
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        name == IMPORT || name == DB || source::named(name).is_some()
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ToolName {
-    Claude,
-    Codex,
-    Opencode,
-}
-
-impl From<ToolName> for Tool {
-    fn from(name: ToolName) -> Tool {
+impl FromArgMatches for Command {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let missing = || clap::Error::raw(ErrorKind::MissingSubcommand, "a subcommand is required\n");
+        let (name, matches) = matches.subcommand().ok_or_else(missing)?;
+        let import = |source: &'static dyn Source, matches: &ArgMatches| {
+            Ok(Command::Import {
+                source,
+                args: ImportArgs::from_arg_matches(matches)?,
+            })
+        };
         match name {
-            ToolName::Claude => Tool::Claude,
-            ToolName::Codex => Tool::Codex,
-            ToolName::Opencode => Tool::OpenCode,
+            IMPORT => {
+                let tool = matches.get_one::<String>("tool").ok_or_else(missing)?;
+                let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
+                import(source, matches)
+            }
+            DB => Ok(Command::Db {
+                action: DbAction::from_arg_matches(matches)?,
+            }),
+            tool => {
+                let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
+                match matches.subcommand() {
+                    Some((IMPORT, matches)) => import(source, matches),
+                    _ => Err(missing()),
+                }
+            }
         }
     }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+fn unknown_tool(name: &str) -> clap::Error {
+    clap::Error::raw(
+        ErrorKind::InvalidSubcommand,
+        format!("memtree does not read `{name}`\n"),
+    )
+}
+
+/// The help after a tool's `import`: where it reads from, and the variables that move that.
+fn source_help(source: &dyn Source) -> String {
+    let mut help = format!("Reads {} by default.", source.layout());
+    if !source.variables().is_empty() {
+        help.push_str("\n\n");
+        help.push_str(&environment_help(source.variables()));
+    }
+    help
+}
+
+/// The variables users may set, one per line (test knobs are not listed).
+fn environment_help(variables: &[Variable]) -> String {
+    let mut help = "Environment:".to_owned();
+    for variable in variables.iter().filter(|variable| !variable.test_knob) {
+        help.push_str(&format!("\n  {:<18} {}", variable.name, variable.meaning));
+    }
+    help
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +251,65 @@ pub struct ImportArgs {
     /// Schema holding the memory table
     #[arg(long, value_name = "NAME", default_value = "public", value_parser = parse_schema)]
     pub schema: String,
+}
+
+impl ImportArgs {
+    /// Resolves these flags for `source` against the environment and the current directory.
+    pub fn resolve(
+        &self,
+        source: &'static dyn Source,
+        env: EnvLookup<'_>,
+        cwd: &Path,
+    ) -> Result<ImportSettings, ImportError> {
+        let home = env::home_dir(env);
+        let project = self
+            .project
+            .as_deref()
+            .map(|dir| ProjectScope::resolve(dir, cwd, home.as_deref()))
+            .transpose()
+            .map_err(|reason| ImportError::Usage(format!("invalid --project: {reason}")))?;
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            if since > until {
+                return Err(ImportError::Usage(format!(
+                    "--since ({}) is after --until ({}): no message can match",
+                    since.to_rfc3339(),
+                    until.to_rfc3339()
+                )));
+            }
+        }
+        let roots_given = !self.source.is_empty();
+        let roots = if roots_given {
+            self.source.iter().map(|root| cwd.join(root)).collect()
+        } else {
+            source.default_roots(env)
+        };
+        let database = target::resolve(self.database_url.as_deref(), env)?;
+        Ok(ImportSettings {
+            source,
+            roots,
+            roots_given,
+            project,
+            window: TimeWindow {
+                since: self.since,
+                until: self.until,
+            },
+            tree_root: self.tree_root.clone(),
+            sessions_node_name: self.sessions_node_name.clone(),
+            mode: if self.full_transcript {
+                ContentMode::FullTranscript
+            } else {
+                ContentMode::Default
+            },
+            include_sidechains: self.include_sidechains,
+            include_temp_cwd: self.include_temp_cwd,
+            include_trivial: self.include_trivial,
+            dry_run: self.dry_run,
+            rescan: self.rescan,
+            redact: !self.no_redact,
+            database,
+            schema: self.schema.clone(),
+        })
+    }
 }
 
 /// PostgreSQL 15 ltree labels: ASCII letters, digits and `_`, under 256 characters.
@@ -334,17 +470,41 @@ mod tests {
     }
 
     #[test]
-    fn both_spellings_of_import_parse() {
-        let cli = Cli::try_parse_from(["memtree", "import", "codex", "--dry-run"]).unwrap();
-        assert!(matches!(cli.command, Command::Import { tool: ToolName::Codex, ref args } if args.dry_run));
-        let cli = Cli::try_parse_from(["memtree", "opencode", "import", "--json"]).unwrap();
-        assert!(cli.global.json);
-        assert!(matches!(
-            cli.command,
-            Command::Opencode {
-                action: ToolAction::Import(_)
-            }
-        ));
+    fn both_spellings_of_import_parse_for_every_source() {
+        for source in SOURCES {
+            let cli = Cli::try_parse_from(["memtree", "import", source.name(), "--dry-run"]).unwrap();
+            assert!(
+                matches!(cli.command, Command::Import { source: parsed, ref args } if parsed.name() == source.name() && args.dry_run),
+                "{}",
+                source.name()
+            );
+            let cli = Cli::try_parse_from(["memtree", source.name(), "import", "--json"]).unwrap();
+            assert!(cli.global.json);
+            assert!(
+                matches!(cli.command, Command::Import { source: parsed, .. } if parsed.name() == source.name())
+            );
+        }
+        let err = Cli::try_parse_from(["memtree", "import", "notatool"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("notatool"), "{err}");
+    }
+
+    #[test]
+    fn tool_names_are_unique_lowercase_and_not_other_commands() {
+        let mut names: Vec<&str> = SOURCES.iter().map(|source| source.name()).collect();
+        for name in &names {
+            assert!(
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()),
+                "{name}"
+            );
+            assert!(![IMPORT, DB, "help"].contains(name), "{name}");
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SOURCES.len());
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! Which sessions and messages an import takes: the `--project`, `--since/--until`, sidechain,
 //! temporary-directory and trivial-session rules, as pure predicates over parsed sessions.
 
-use std::path::{Component, Path, PathBuf};
-
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::{BlockKind, Message, Role, Session, SessionFacts};
+use crate::model::{Session, SessionFacts};
+use crate::scope::{MessageTally, ProjectScope, TimeWindow};
 
 /// Sessions with fewer user messages with text than this are trivial (probes, aborted starts).
 pub const TRIVIAL_USER_MESSAGE_THRESHOLD: usize = 2;
@@ -39,108 +37,6 @@ impl SkipReason {
     }
 }
 
-/// An inclusive time window over message timestamps; open ends are unbounded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimeWindow {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-}
-
-impl TimeWindow {
-    pub fn contains(&self, at: DateTime<Utc>) -> bool {
-        self.since.is_none_or(|since| at >= since) && self.until.is_none_or(|until| at <= until)
-    }
-}
-
-/// The directory `--project` names, in every spelling a recorded cwd may use for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProjectScope {
-    /// The absolute path as given (with `~` expanded and `.`/`..` resolved), then its canonical
-    /// form when that differs (symlinks resolved). No trailing slash, except for `/` itself.
-    roots: Vec<String>,
-}
-
-impl ProjectScope {
-    /// Resolves a `--project` value: `~` against `home`, relative paths against `cwd`, symlinks
-    /// when the directory exists. A directory that no longer exists still works, so the history of
-    /// a deleted project can be imported.
-    pub fn resolve(given: &Path, cwd: &Path, home: Option<&Path>) -> Result<Self, String> {
-        let expanded = match given.strip_prefix("~") {
-            Ok(rest) => match home {
-                Some(home) => home.join(rest),
-                None => return Err("`~` cannot be expanded: HOME is not set".to_owned()),
-            },
-            Err(_) => given.to_path_buf(),
-        };
-        let absolute = normalize_lexically(&cwd.join(expanded));
-        let mut roots = vec![path_text(&absolute)?];
-        if let Ok(canonical) = std::fs::canonicalize(&absolute) {
-            let canonical = path_text(&canonical)?;
-            if !roots.contains(&canonical) {
-                roots.push(canonical);
-            }
-        }
-        Ok(ProjectScope { roots })
-    }
-
-    /// A scope over exactly these absolute directories (tests, and callers that resolved them).
-    pub fn from_roots(roots: impl IntoIterator<Item = String>) -> Self {
-        ProjectScope {
-            roots: roots
-                .into_iter()
-                .map(|root| trim_trailing_slash(&root).to_owned())
-                .collect(),
-        }
-    }
-
-    pub fn roots(&self) -> &[String] {
-        &self.roots
-    }
-
-    /// Whether `cwd` is the project directory or below it, by whole path components
-    /// (`/a/proj` matches `/a/proj/src`, not `/a/project-other`).
-    pub fn matches(&self, cwd: &str) -> bool {
-        let cwd = trim_trailing_slash(cwd);
-        self.roots.iter().any(|root| {
-            root == "/"
-                || cwd == root
-                || (cwd.len() > root.len()
-                    && cwd.starts_with(root.as_str())
-                    && cwd.as_bytes()[root.len()] == b'/')
-        })
-    }
-}
-
-fn trim_trailing_slash(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() && path.starts_with('/') {
-        "/"
-    } else {
-        trimmed
-    }
-}
-
-fn path_text(path: &Path) -> Result<String, String> {
-    path.to_str()
-        .map(|text| trim_trailing_slash(text).to_owned())
-        .ok_or_else(|| format!("`{}` is not valid UTF-8", path.display()))
-}
-
-/// Resolves `.` and `..` without touching the filesystem.
-fn normalize_lexically(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Whether a cwd is a throwaway directory (`/tmp`, macOS per-user temp folders).
 pub fn is_temp_cwd(cwd: &str) -> bool {
     const EXACT: [&str; 2] = ["/tmp", "/private/tmp"];
@@ -156,71 +52,6 @@ pub struct FilterOptions<'a> {
     pub include_trivial: bool,
     pub project: Option<&'a ProjectScope>,
     pub window: TimeWindow,
-}
-
-/// What the session rules need to know of a session's messages, gathered one message at a time:
-/// a session too big to hold whole is counted as it is read and judged on the count
-/// (`source::parts`), exactly as a session held whole is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MessageTally {
-    window: TimeWindow,
-    messages: u64,
-    user_text_messages: u64,
-    /// Some message's time is inside the window.
-    any_in_window: bool,
-    /// Every message time seen so far is before `--since` (vacuously true before the first).
-    all_before_since: bool,
-}
-
-impl MessageTally {
-    /// An empty tally against the run's time window.
-    pub fn new(window: TimeWindow) -> Self {
-        MessageTally {
-            window,
-            messages: 0,
-            user_text_messages: 0,
-            any_in_window: false,
-            all_before_since: true,
-        }
-    }
-
-    /// The tally of `messages`, in one go.
-    pub fn of(messages: &[Message], window: TimeWindow) -> Self {
-        let mut tally = MessageTally::new(window);
-        messages.iter().for_each(|message| tally.count(message));
-        tally
-    }
-
-    /// Counts one message at its own time.
-    pub fn count(&mut self, message: &Message) {
-        self.count_undated(message);
-        self.date(message.timestamp);
-    }
-
-    /// Counts one message whose time is settled later (a Codex record before any timestamp gets
-    /// the session's start): [`MessageTally::date`] then gives it.
-    pub fn count_undated(&mut self, message: &Message) {
-        self.messages += 1;
-        self.user_text_messages += u64::from(is_user_text_message(message));
-    }
-
-    /// Notes that counted messages are at `at`.
-    pub fn date(&mut self, at: DateTime<Utc>) {
-        self.any_in_window |= self.window.contains(at);
-        self.all_before_since &= self.window.since.is_some_and(|since| at < since);
-    }
-
-    /// Adds the messages `other` counted.
-    pub fn merge(&mut self, other: &MessageTally) {
-        self.messages += other.messages;
-        self.user_text_messages += other.user_text_messages;
-        self.any_in_window |= other.any_in_window;
-        self.all_before_since &= other.all_before_since;
-    }
-
-    pub fn messages(&self) -> u64 {
-        self.messages
-    }
 }
 
 /// Why `session` is not imported at all, or `None` when some of it is.
@@ -239,7 +70,7 @@ pub fn tally_skip_reason(
     options: &FilterOptions<'_>,
 ) -> Option<SkipReason> {
     let cwd = facts.cwd.as_deref();
-    if tally.messages == 0 {
+    if tally.messages() == 0 {
         return Some(SkipReason::Empty);
     }
     if facts.is_sidechain && !options.include_sidechains {
@@ -249,10 +80,7 @@ pub fn tally_skip_reason(
         return Some(SkipReason::TempCwd);
     }
     // A resumed session's earlier messages passed this rule when they were imported.
-    if !options.include_trivial
-        && !facts.resumed
-        && tally.user_text_messages < TRIVIAL_USER_MESSAGE_THRESHOLD as u64
-    {
+    if !options.include_trivial && !facts.resumed && tally.prompts() < TRIVIAL_USER_MESSAGE_THRESHOLD as u64 {
         return Some(SkipReason::Trivial);
     }
     if let Some(project) = options.project {
@@ -260,8 +88,8 @@ pub fn tally_skip_reason(
             return Some(SkipReason::ProjectFilter);
         }
     }
-    if !tally.any_in_window {
-        return Some(if tally.all_before_since {
+    if !tally.any_in_window() {
+        return Some(if tally.all_before_since() {
             SkipReason::SinceFilter
         } else {
             SkipReason::UntilFilter
@@ -270,24 +98,11 @@ pub fn tally_skip_reason(
     None
 }
 
-/// User messages that carry typed text (after noise removal).
-pub fn count_user_text_messages(session: &Session) -> usize {
-    session
-        .messages
-        .iter()
-        .filter(|message| is_user_text_message(message))
-        .count()
-}
-
-fn is_user_text_message(message: &Message) -> bool {
-    message.role == Role::User && message.blocks.iter().any(|block| block.kind == BlockKind::Text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Block, Tool};
-    use chrono::TimeZone;
+    use crate::model::{Block, BlockKind, Message, Role, Tool};
+    use chrono::{DateTime, TimeZone, Utc};
 
     fn at(hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 4, 1, hour, 0, 0).unwrap()
@@ -309,7 +124,7 @@ mod tests {
 
     fn session(cwd: &str, messages: Vec<Message>) -> Session {
         Session {
-            tool: Tool::Claude,
+            tool: Tool::named("claude"),
             id: "s".into(),
             source_file: "/f.jsonl".into(),
             facts: SessionFacts {
@@ -326,40 +141,6 @@ mod tests {
             message(Role::Assistant, 2),
             message(Role::User, 3),
         ]
-    }
-
-    #[test]
-    fn project_scope_matches_by_whole_components() {
-        let scope = ProjectScope::from_roots(["/a/proj/".to_owned()]);
-        assert!(scope.matches("/a/proj"));
-        assert!(scope.matches("/a/proj/src/x"));
-        assert!(scope.matches("/a/proj/"));
-        assert!(!scope.matches("/a/project-other"));
-        assert!(!scope.matches("/a/pro"));
-        assert!(!scope.matches("/a"));
-        assert!(ProjectScope::from_roots(["/".to_owned()]).matches("/anything"));
-    }
-
-    #[test]
-    fn project_scope_resolves_tilde_relative_and_dot_dot() {
-        let home = Path::new("/home/u");
-        let scope = ProjectScope::resolve(Path::new("~/code/x"), Path::new("/w"), Some(home)).unwrap();
-        assert_eq!(scope.roots()[0], "/home/u/code/x");
-        let scope = ProjectScope::resolve(Path::new("../p/./q/"), Path::new("/w/sub"), Some(home)).unwrap();
-        assert_eq!(scope.roots()[0], "/w/p/q");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn project_scope_also_matches_the_symlink_target() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real");
-        std::fs::create_dir(&real).unwrap();
-        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
-        let scope = ProjectScope::resolve(Path::new("link"), dir.path(), None).unwrap();
-        let real = std::fs::canonicalize(&real).unwrap();
-        assert!(scope.matches(&format!("{}/src", real.display())));
-        assert!(scope.matches(&format!("{}/link", dir.path().display())));
     }
 
     #[test]

@@ -46,35 +46,35 @@ mod tests {
     fn golden_vectors_match_the_reference_importer() {
         let cases = [
             (
-                Tool::Claude,
+                Tool::named("claude"),
                 "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
                 "user-1",
                 iso("2026-04-01T10:00:01Z"),
                 "019d487c-54e8-7f5b-b31f-90dcb043b69f",
             ),
             (
-                Tool::Codex,
+                Tool::named("codex"),
                 "01234567-89ab-71de-9abc-def012345678",
                 "m-1",
                 iso("2026-03-03T10:00:01Z"),
                 "019cb323-e8e8-7e91-9743-f4eae2585d27",
             ),
             (
-                Tool::Codex,
+                Tool::named("codex"),
                 "01234567-89ab-71de-9abc-def012345678",
                 "c1",
                 iso("2026-03-03T10:00:03Z"),
                 "019cb323-f0b8-7e81-874d-77b30623c1cb",
             ),
             (
-                Tool::OpenCode,
+                Tool::named("opencode"),
                 "ses_test",
                 "msg_1",
                 ms(1_770_400_000_000),
                 "019c3410-2800-71e7-9835-8dc5af34f140",
             ),
             (
-                Tool::Claude,
+                Tool::named("claude"),
                 "session-123",
                 "msg-1",
                 ms(1_700_000_000_000),
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn ids_are_version_7_with_the_timestamp_prefix() {
-        let id = memory_id(Tool::Claude, "s", "m", ms(1_700_000_000_123));
+        let id = memory_id(Tool::named("claude"), "s", "m", ms(1_700_000_000_123));
         assert_eq!(id.get_version_num(), 7);
         assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
         let prefix = u64::from_be_bytes([
@@ -111,16 +111,16 @@ mod tests {
     #[test]
     fn ids_depend_on_tool_session_and_message() {
         let at = ms(1_700_000_000_000);
-        let base = memory_id(Tool::Claude, "s", "m", at);
-        assert_eq!(base, memory_id(Tool::Claude, "s", "m", at));
-        assert_ne!(base, memory_id(Tool::Codex, "s", "m", at));
-        assert_ne!(base, memory_id(Tool::Claude, "t", "m", at));
-        assert_ne!(base, memory_id(Tool::Claude, "s", "n", at));
+        let base = memory_id(Tool::named("claude"), "s", "m", at);
+        assert_eq!(base, memory_id(Tool::named("claude"), "s", "m", at));
+        assert_ne!(base, memory_id(Tool::named("codex"), "s", "m", at));
+        assert_ne!(base, memory_id(Tool::named("claude"), "t", "m", at));
+        assert_ne!(base, memory_id(Tool::named("claude"), "s", "n", at));
     }
 
     #[test]
     fn times_before_1970_clamp_to_zero() {
-        let id = memory_id(Tool::Claude, "s", "m", ms(-5));
+        let id = memory_id(Tool::named("claude"), "s", "m", ms(-5));
         assert_eq!(&id.as_bytes()[..6], &[0; 6]);
     }
 }

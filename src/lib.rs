@@ -4,18 +4,21 @@
 //! `store` (write); `import` runs them for one tool. See docs/ARCHITECTURE.md.
 
 pub mod cli;
+pub mod env;
 pub mod failpoint;
 pub mod filter;
 pub mod git;
 pub mod id;
 pub mod import;
 pub mod ledger;
+pub mod limits;
 pub mod localdb;
 pub mod model;
 pub mod output;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod scope;
 pub mod slug;
 pub mod source;
 pub mod store;

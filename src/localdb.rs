@@ -23,7 +23,7 @@ use std::process::{Command, Output};
 
 use serde::Serialize;
 
-use crate::source::{env_path, home_dir, EnvLookup};
+use crate::env::{self, home_dir, EnvLookup};
 
 /// Where root's cluster lives when the `postgres` user cannot reach root's data directory.
 pub const ROOT_FALLBACK_DIR: &str = "/var/lib/memtree/postgres";
@@ -162,7 +162,8 @@ impl PgInstall {
     /// Looks on `PATH` (following symlinks to the real directory), then `pg_config --bindir`,
     /// then `/usr/lib/postgresql/<version>/bin`, highest version first.
     pub fn find(env: EnvLookup<'_>) -> Result<PgInstall, LocalDbError> {
-        let path_dirs: Vec<PathBuf> = env("PATH")
+        let path_dirs: Vec<PathBuf> = env::PATH
+            .get(env)
             .map(|path| std::env::split_paths(&path).collect())
             .unwrap_or_default();
         let on_path = path_dirs
@@ -305,7 +306,8 @@ impl DataDir {
 }
 
 fn usual_data_dir(env: EnvLookup<'_>) -> Result<PathBuf, LocalDbError> {
-    let data_home = env_path(env, "XDG_DATA_HOME")
+    let data_home = env::XDG_DATA_HOME
+        .path(env)
         .filter(|path| path.is_absolute())
         .or_else(|| home_dir(env).map(|home| home.join(".local/share")))
         .ok_or(LocalDbError::NoHome)?;
@@ -551,7 +553,7 @@ impl FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::fake_env as env_of;
+    use crate::env::fake as env_of;
 
     #[test]
     fn the_data_dir_follows_xdg_then_home() {

@@ -6,9 +6,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use memtree::cli::{Cli, Command, DbAction, ImportArgs, ToolAction};
-use memtree::import::{self, ImportSettings};
-use memtree::model::Tool;
+use memtree::cli::{Cli, Command, DbAction, ImportArgs};
+use memtree::env;
+use memtree::import;
+use memtree::source::Source;
 use memtree::{localdb, output};
 
 fn main() -> ExitCode {
@@ -29,29 +30,16 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Claude {
-            action: ToolAction::Import(args),
-        } => run_import(cli, Tool::Claude, args),
-        Command::Codex {
-            action: ToolAction::Import(args),
-        } => run_import(cli, Tool::Codex, args),
-        Command::Opencode {
-            action: ToolAction::Import(args),
-        } => run_import(cli, Tool::OpenCode, args),
-        Command::Import { tool, args } => run_import(cli, (*tool).into(), args),
+        Command::Import { source, args } => run_import(cli, *source, args),
         Command::Db { action } => run_db(cli, action),
     }
 }
 
-fn env_var(name: &str) -> Option<std::ffi::OsString> {
-    std::env::var_os(name)
-}
-
-fn run_import(cli: &Cli, tool: Tool, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let settings = ImportSettings::resolve(tool, args, &env_var, &cwd)?;
+    let settings = args.resolve(source, &env::process, &cwd)?;
     let show_progress = !cli.global.quiet && cli.global.verbose == 0;
-    let report = import::run(&settings, &env_var, show_progress)?;
+    let report = import::run(&settings, &env::process, show_progress)?;
     if cli.global.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
@@ -72,7 +60,7 @@ fn run_import(cli: &Cli, tool: Tool, args: &ImportArgs) -> anyhow::Result<ExitCo
 fn run_db(cli: &Cli, action: &DbAction) -> anyhow::Result<ExitCode> {
     let status = match action {
         DbAction::Url => {
-            let url = localdb::url(&env_var)?;
+            let url = localdb::url(&env::process)?;
             if cli.global.json {
                 print_stdout(&format!("{}\n", serde_json::json!({ "url": url })));
             } else {
@@ -80,9 +68,9 @@ fn run_db(cli: &Cli, action: &DbAction) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        DbAction::Start => localdb::start(&env_var)?,
-        DbAction::Stop => localdb::stop(&env_var)?,
-        DbAction::Status => localdb::status(&env_var)?,
+        DbAction::Start => localdb::start(&env::process)?,
+        DbAction::Stop => localdb::stop(&env::process)?,
+        DbAction::Status => localdb::status(&env::process)?,
     };
     if cli.global.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&status)?));

@@ -10,29 +10,32 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The agent tool a session was recorded by. Its name is part of every memory id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tool {
-    Claude,
-    Codex,
-    OpenCode,
-}
+/// The agent tool a session was recorded by, by name (`claude`, `codex`, ...): each source
+/// declares its own (`source::Source::tool`). The name is part of every memory id, so a tool is
+/// never renamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tool(&'static str);
 
 impl Tool {
+    pub const fn named(name: &'static str) -> Tool {
+        Tool(name)
+    }
+
     /// The name used in ids, meta (`source_tool`) and on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tool::Claude => "claude",
-            Tool::Codex => "codex",
-            Tool::OpenCode => "opencode",
-        }
+        self.0
     }
 }
 
 impl fmt::Display for Tool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Tool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
     }
 }
 
@@ -297,36 +300,3 @@ pub enum ResumeOutcome {
 
 /// Sessions the ledger has seen at their current revision: session id to revision.
 pub type KnownRevisions = std::collections::HashMap<String, i64>;
-
-/// Everything one source unit (a file, or a database) yielded.
-#[derive(Debug, Default)]
-pub struct ParseOutcome {
-    pub sessions: Vec<Session>,
-    /// Sessions not read because their revision is in the [`KnownRevisions`] given.
-    pub unchanged_sessions: u64,
-    pub diagnostics: Vec<Diagnostic>,
-    /// Counts what this read parsed: after the checkpoint only, when it read on from one.
-    pub stats: FileStats,
-    /// Whether the read went on from a checkpoint.
-    pub resume: ResumeOutcome,
-    /// Where the next read can go on from, when one was asked for and the parser can.
-    pub checkpoint: Option<Checkpoint>,
-    /// Sessions whose messages passed the read's budget: read again in parts
-    /// (`source::read_parts`). Their file's stats, diagnostics and checkpoint are in this outcome.
-    pub outlined: Vec<crate::source::parts::OutlinedSession>,
-}
-
-impl ParseOutcome {
-    /// Bytes of complete lines from the file's start through this read.
-    pub fn consumed(&self) -> u64 {
-        self.resumed_at() + self.stats.bytes
-    }
-
-    /// Where in the file this read began: a checkpoint's offset, or 0.
-    pub fn resumed_at(&self) -> u64 {
-        match self.resume {
-            ResumeOutcome::Resumed { at } => at,
-            _ => 0,
-        }
-    }
-}

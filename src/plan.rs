@@ -11,11 +11,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::filter::TimeWindow;
 use crate::git::{strip_credentials, GitFacts};
 use crate::id::memory_id;
 use crate::model::{Block, BlockKind, Message, Session, Tool};
 use crate::redact::{Redactions, Redactor};
+use crate::scope::TimeWindow;
 
 /// Written into every row's meta; rows carrying another version are re-rendered.
 pub const IMPORTER_VERSION: &str = "memtree-1";
@@ -102,9 +102,7 @@ impl MessageSkip {
     }
 }
 
-/// Content longer than this is cut (at a character boundary) and marked, so one giant tool
-/// output cannot dominate memory or a write batch.
-pub const MAX_CONTENT_BYTES: usize = 8 << 20;
+pub use crate::limits::MAX_CONTENT_BYTES;
 
 /// The per-run settings that shape rows.
 #[derive(Clone, Copy, Debug)]
@@ -926,7 +924,7 @@ mod tests {
 
     fn session(messages: Vec<Message>) -> Session {
         Session {
-            tool: Tool::Claude,
+            tool: Tool::named("claude"),
             id: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".to_owned(),
             source_file: "/home/u/.claude/projects/-p/a.jsonl".to_owned(),
             facts: SessionFacts {
@@ -1052,7 +1050,7 @@ mod tests {
         // Ids from a small pool, so that they repeat within a session, across sessions and
         // across selections; some rows were skipped before they were selected.
         let pool: Vec<Uuid> = (0..300)
-            .map(|n| memory_id(Tool::Claude, "s", &n.to_string(), at(0)))
+            .map(|n| memory_id(Tool::named("claude"), "s", &n.to_string(), at(0)))
             .collect();
         let mut state = 7u64;
         let mut next = move |below: usize| {
@@ -1211,7 +1209,7 @@ mod redaction_tests {
         let at = DateTime::from_timestamp(1_770_000_000, 0).unwrap();
         let secret = "ghp_R8x2Lq9ZtV4mWc7NpK3sYd6HbF1jGe5QaU0o";
         let session = Session {
-            tool: Tool::Claude,
+            tool: Tool::named("claude"),
             id: "s".to_owned(),
             source_file: "/f.jsonl".to_owned(),
             facts: SessionFacts {

@@ -4,8 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use memtree::model::{Message, Tool};
-use memtree::source::{self, Candidate};
+use memtree::model::Message;
+use memtree::source::{self, Candidate, Source};
+
+fn codex() -> &'static dyn Source {
+    source::named("codex").unwrap()
+}
 
 const SESSION: &str = "019e1111-0000-7000-8000-000000000001";
 
@@ -40,11 +44,10 @@ fn rollout_path(dir: &Path) -> PathBuf {
 fn parse_lines(path: &Path, lines: &[String]) -> Vec<Message> {
     fs::write(path, lines.join("\n") + "\n").unwrap();
     let candidate = Candidate {
-        tool: Tool::Codex,
         path: path.to_path_buf(),
         sidechain: false,
     };
-    let outcome = source::parse(&candidate);
+    let outcome = codex().parse(&candidate);
     assert_eq!(outcome.sessions.len(), 1);
     outcome.sessions.into_iter().next().unwrap().messages
 }
@@ -96,11 +99,10 @@ fn a_rollout_that_was_read_in_the_middle_of_a_write_keeps_its_ids_once_complete(
     let torn = &full[..full.len() - 10];
     fs::write(&path, torn).unwrap();
     let candidate = Candidate {
-        tool: Tool::Codex,
         path: path.clone(),
         sidechain: false,
     };
-    let partial = source::parse(&candidate);
+    let partial = codex().parse(&candidate);
     assert!(partial.stats.torn_tail);
     assert!(partial.diagnostics.is_empty());
     let complete = parse_lines(&path, &[meta(), prompt(1, "first"), answer(2, "one")]);
@@ -127,7 +129,7 @@ fn discovery_takes_file_roots_skips_missing_roots_and_prefers_plain_twins() {
         single.clone(),
         plain.clone(),
     ];
-    let discovery = source::discover(Tool::Codex, &roots, None);
+    let discovery = codex().discover(&roots, None);
     let paths: Vec<&Path> = discovery
         .candidates
         .iter()
@@ -146,8 +148,7 @@ fn a_damaged_compressed_rollout_keeps_what_was_read_and_reports_the_rest() {
     let text = [meta(), prompt(1, "first"), answer(2, "one")].join("\n") + "\n";
     let compressed = zstd::encode_all(text.as_bytes(), 3).unwrap();
     fs::write(&path, &compressed[..compressed.len() - 4]).unwrap();
-    let outcome = source::parse(&Candidate {
-        tool: Tool::Codex,
+    let outcome = codex().parse(&Candidate {
         path,
         sidechain: false,
     });

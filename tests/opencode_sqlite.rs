@@ -5,8 +5,19 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use memtree::model::{DiagnosticKind, ParseOutcome, Tool};
-use memtree::source::{self, Candidate};
+use memtree::model::DiagnosticKind;
+use memtree::source::{self, Candidate, ParseOutcome, Source, StoreReader, Unit};
+
+fn opencode() -> &'static dyn Source {
+    source::named("opencode").unwrap()
+}
+
+fn store_reader() -> &'static dyn StoreReader {
+    match opencode().unit() {
+        Unit::Store(reader) => reader,
+        Unit::Transcript(_) => panic!("opencode is a store"),
+    }
+}
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection};
 
@@ -83,10 +94,10 @@ fn database_with_one_prompt(wal: bool, prompt: &str) -> (tempfile::TempDir, Path
 }
 
 fn parse_root(root: &Path) -> ParseOutcome {
-    let discovery = source::discover(Tool::OpenCode, &[root.to_path_buf()], None);
+    let discovery = opencode().discover(&[root.to_path_buf()], None);
     assert!(discovery.diagnostics.is_empty(), "{:?}", discovery.diagnostics);
     assert_eq!(discovery.candidates.len(), 1, "one candidate per data root");
-    source::parse(&discovery.candidates[0])
+    opencode().parse(&discovery.candidates[0])
 }
 
 /// [`parse_root`] of a root that must read without any diagnostic.
@@ -178,9 +189,9 @@ fn a_cleanly_closed_database_that_changes_during_the_read_is_read_again_without_
         insert_message(&writer, &id(n), n as i64 + 1, &format!("message {n}"));
     }
     drop(writer); // closed cleanly: read `immutable`, which cannot see later writes by itself
-    let discovery = source::discover(Tool::OpenCode, &[dir.path().to_path_buf()], None);
+    let discovery = opencode().discover(&[dir.path().to_path_buf()], None);
     let mut delivered = Vec::new();
-    let outcome = source::read_known(&discovery.candidates[0], &Default::default(), &mut |session| {
+    let outcome = store_reader().read(&discovery.candidates[0], &Default::default(), &mut |session| {
         if delivered.is_empty() {
             // OpenCode adds a session while the first one is planned.
             let writer = Connection::open(&db).unwrap();
@@ -367,7 +378,7 @@ fn discovery_takes_a_data_dir_a_database_or_a_storage_dir_and_skips_what_is_not_
         data.clone(),
         dir.path().join("missing"),
     ];
-    let discovery = source::discover(Tool::OpenCode, &roots, None);
+    let discovery = opencode().discover(&roots, None);
     let paths: Vec<_> = discovery
         .candidates
         .iter()
@@ -380,7 +391,5 @@ fn discovery_takes_a_data_dir_a_database_or_a_storage_dir_and_skips_what_is_not_
     assert!(discovery.diagnostics.is_empty());
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    assert!(source::discover(Tool::OpenCode, &[empty], None)
-        .candidates
-        .is_empty());
+    assert!(opencode().discover(&[empty], None).candidates.is_empty());
 }

@@ -6,27 +6,20 @@
 
 use std::path::{Path, PathBuf};
 
-use memtree::model::Tool;
-use memtree::source;
+use memtree::source::{Source, SOURCES};
 use serde_json::{json, Value};
-
-const TOOLS: [(Tool, &str); 3] = [
-    (Tool::Claude, "claude"),
-    (Tool::Codex, "codex"),
-    (Tool::OpenCode, "opencode"),
-];
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 /// Discovers and parses one case, with the case directory replaced by `$CASE` in every path.
-fn run_case(tool: Tool, case_dir: &Path) -> Value {
+fn run_case(source: &dyn Source, case_dir: &Path) -> Value {
     let source_dir = case_dir.join("source");
-    let discovery = source::discover(tool, std::slice::from_ref(&source_dir), None);
+    let discovery = source.discover(std::slice::from_ref(&source_dir), None);
     let mut units = Vec::new();
     for candidate in &discovery.candidates {
-        let outcome = source::parse(candidate);
+        let outcome = source.parse(candidate);
         units.push(json!({
             "path": candidate.path,
             "sidechain": candidate.sidechain,
@@ -46,8 +39,8 @@ fn every_fixture_case_parses_as_expected() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut n_cases = 0;
     let mut failures = Vec::new();
-    for (tool, name) in TOOLS {
-        let tool_dir = fixtures_root().join(name);
+    for source in SOURCES {
+        let tool_dir = fixtures_root().join(source.name());
         let Ok(entries) = std::fs::read_dir(&tool_dir) else {
             continue;
         };
@@ -58,7 +51,7 @@ fn every_fixture_case_parses_as_expected() {
         cases.sort();
         for case_dir in cases {
             n_cases += 1;
-            let actual = run_case(tool, &case_dir);
+            let actual = run_case(*source, &case_dir);
             let expected_path = case_dir.join("expected.json");
             if update {
                 std::fs::write(

@@ -1,5 +1,6 @@
 //! A transcript read in parts yields what reading it whole does (`source::parts`): for every
-//! JSONL transcript of the Claude and Codex fixtures (Codex's compressed rollouts included), read with a budget so small that every
+//! JSONL transcript in the fixtures of every transcript source (compressed ones included), read
+//! with a budget so small that every
 //! message boundary is a part boundary (and with one that switches to counting mid-file), the
 //! outlined sessions carry the whole read's facts and a tally the session filters judge as they
 //! judge the whole session, and their parts, in order, are the whole read's messages, each part
@@ -8,39 +9,37 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, TimeDelta, Utc};
-use memtree::filter::{self, FilterOptions, MessageTally, TimeWindow};
-use memtree::model::{Checkpoint, KnownRevisions, Message, ParseOutcome, Session, Tool};
-use memtree::source::{self, Candidate, PartBudget, ResumeRequest};
+use memtree::filter::{self, FilterOptions};
+use memtree::model::{Checkpoint, Message, Session};
+use memtree::scope::{MessageTally, TimeWindow};
+use memtree::source::{
+    Candidate, ParseOutcome, PartBudget, ResumeRequest, Source, TranscriptParser, Unit, SOURCES,
+};
 
 /// Budgets in bytes of message text: one byte makes every message a part of its own; a few
 /// hundred (held up to twice over, `PartBudget::holds_whole`) hold some messages whole before the
 /// read switches to counting.
 const BUDGETS: [u64; 2] = [1, 150];
 
-fn fixture_root(tool: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool)
-}
-
-/// Every JSONL transcript of a tool's fixtures, plain or compressed, as discovery lists them.
-fn transcripts(tool: Tool) -> Vec<Candidate> {
+/// Every JSONL transcript of a source's fixtures, plain or compressed, as discovery lists them.
+fn transcripts(source: &dyn Source) -> Vec<Candidate> {
     let mut found = Vec::new();
-    for case in std::fs::read_dir(fixture_root(tool.as_str())).unwrap() {
-        let source = case.unwrap().path().join("source");
-        if source.is_dir() {
-            let discovery = source::discover(tool, &[source], None);
-            found.extend(
-                discovery
-                    .candidates
-                    .into_iter()
-                    .filter(|candidate| is_plain(candidate) || is_compressed(candidate)),
-            );
-        }
+    for case in common::fixture_cases(source.name()) {
+        let discovery = source.discover(&[case.join("source")], None);
+        found.extend(
+            discovery
+                .candidates
+                .into_iter()
+                .filter(|candidate| is_plain(candidate) || is_compressed(candidate)),
+        );
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
-    assert!(found.len() >= 5, "{tool}: the fixtures hold transcripts");
+    assert!(
+        found.len() >= 5,
+        "{}: the fixtures hold transcripts",
+        source.name()
+    );
     found
 }
 
@@ -52,7 +51,12 @@ fn is_compressed(candidate: &Candidate) -> bool {
     candidate.path.to_string_lossy().ends_with(".jsonl.zst")
 }
 
-fn read(candidate: &Candidate, from: Option<&Checkpoint>, bytes: u64) -> ParseOutcome {
+fn read(
+    parser: &dyn TranscriptParser,
+    candidate: &Candidate,
+    from: Option<&Checkpoint>,
+    bytes: u64,
+) -> ParseOutcome {
     let resume = ResumeRequest {
         from,
         checkpoint_wanted: true,
@@ -61,17 +65,23 @@ fn read(candidate: &Candidate, from: Option<&Checkpoint>, bytes: u64) -> ParseOu
         bytes,
         window: TimeWindow::default(),
     };
-    source::parse_within(candidate, &KnownRevisions::new(), resume, budget)
+    parser.parse(candidate, resume, budget)
 }
 
 /// The sessions a read in parts yields: its whole sessions, and each outlined one with the
 /// messages of its parts. Checks that every part carries the outline's facts, and that no part
 /// holds more than one message past the budget.
-fn assembled(candidate: &Candidate, outcome: &ParseOutcome, bytes: u64, label: &str) -> Vec<Session> {
+fn assembled(
+    parser: &dyn TranscriptParser,
+    candidate: &Candidate,
+    outcome: &ParseOutcome,
+    bytes: u64,
+    label: &str,
+) -> Vec<Session> {
     let mut sessions = outcome.sessions.clone();
     for outlined in &outcome.outlined {
         let mut messages: Vec<Message> = Vec::new();
-        let problem = source::read_parts(candidate, outlined, bytes, &mut |part| {
+        let problem = parser.reread(candidate, outlined, bytes, &mut |part| {
             assert_eq!(
                 (&part.id, &part.facts, &part.source_file),
                 (
@@ -163,12 +173,18 @@ fn windows(session: &Session) -> Vec<TimeWindow> {
 
 /// Whether the outlined sessions of a read in parts are judged by the session filters as their
 /// whole sessions are, under every window.
-fn check_filters(candidate: &Candidate, whole: &ParseOutcome, bytes: u64, label: &str) {
+fn check_filters(
+    parser: &dyn TranscriptParser,
+    candidate: &Candidate,
+    whole: &ParseOutcome,
+    bytes: u64,
+    label: &str,
+) {
     for session in &whole.sessions {
         for window in windows(session) {
             let budget = PartBudget { bytes, window };
             let resume = ResumeRequest::default();
-            let outcome = source::parse_within(candidate, &KnownRevisions::new(), resume, budget);
+            let outcome = parser.parse(candidate, resume, budget);
             let Some(outlined) = outcome.outlined.iter().find(|outlined| {
                 outlined.session.facts.is_sidechain == session.facts.is_sidechain
                     && outlined.session.id == session.id
@@ -195,19 +211,19 @@ fn check_filters(candidate: &Candidate, whole: &ParseOutcome, bytes: u64, label:
     }
 }
 
-fn check_tool(tool: Tool) {
+fn check_source(source: &dyn Source, parser: &dyn TranscriptParser) {
     // Files outlined under each budget: every budget must exercise the outline, or this test
     // would compare whole reads with whole reads.
     let mut outlined_files = [0; BUDGETS.len()];
-    let mut compressed_outlined = 0;
-    for candidate in transcripts(tool) {
-        let whole = read(&candidate, None, u64::MAX);
+    let (mut compressed, mut compressed_outlined) = (0, 0);
+    for candidate in transcripts(source) {
+        let whole = read(parser, &candidate, None, u64::MAX);
         assert!(whole.outlined.is_empty());
         let mut expected = whole.sessions.clone();
         expected.sort_by_key(|session| session.facts.is_sidechain);
         for (outlined, bytes) in outlined_files.iter_mut().zip(BUDGETS) {
             let label = format!("{} in parts of {bytes} bytes", candidate.path.display());
-            let parted = read(&candidate, None, bytes);
+            let parted = read(parser, &candidate, None, bytes);
             *outlined += usize::from(!parted.outlined.is_empty());
             assert_eq!(parted.stats, whole.stats, "{label}");
             assert_eq!(parted.diagnostics, whole.diagnostics, "{label}");
@@ -216,33 +232,40 @@ fn check_tool(tool: Tool) {
                 comparable(&whole.checkpoint),
                 "{label}"
             );
-            assert_eq!(assembled(&candidate, &parted, bytes, &label), expected, "{label}");
-            check_filters(&candidate, &whole, bytes, &label);
+            assert_eq!(
+                assembled(parser, &candidate, &parted, bytes, &label),
+                expected,
+                "{label}"
+            );
+            check_filters(parser, &candidate, &whole, bytes, &label);
         }
-        compressed_outlined +=
-            usize::from(is_compressed(&candidate) && !read(&candidate, None, 1).outlined.is_empty());
-        // A compressed rollout is rewritten whole by Codex: it has no checkpoint to read on from.
+        if is_compressed(&candidate) {
+            compressed += 1;
+            compressed_outlined += usize::from(!read(parser, &candidate, None, 1).outlined.is_empty());
+        }
+        // A compressed transcript is rewritten whole by its tool: it has no checkpoint to read on
+        // from.
         if is_plain(&candidate) {
-            check_resumed(&candidate);
+            check_resumed(parser, &candidate);
         }
     }
-    if tool == Tool::Codex {
-        assert!(
-            compressed_outlined >= 1,
-            "no compressed rollout was read in parts"
-        );
-    }
+    assert!(
+        compressed == 0 || compressed_outlined >= 1,
+        "{}: no compressed transcript was read in parts",
+        source.name()
+    );
     for (outlined, bytes) in outlined_files.iter().zip(BUDGETS) {
         assert!(
             *outlined >= 3,
-            "{tool}: only {outlined} files outlined in parts of {bytes} bytes"
+            "{}: only {outlined} files outlined in parts of {bytes} bytes",
+            source.name()
         );
     }
 }
 
 /// A read on from a checkpoint halfway through the file, in parts, yields the messages a whole
 /// read on from it does.
-fn check_resumed(candidate: &Candidate) {
+fn check_resumed(parser: &dyn TranscriptParser, candidate: &Candidate) {
     let original = std::fs::read(&candidate.path).unwrap();
     let line_ends = common::line_ends(&original);
     let Some(&cut) = line_ends.get(line_ends.len() / 2) else {
@@ -255,30 +278,36 @@ fn check_resumed(candidate: &Candidate) {
         ..candidate.clone()
     };
     std::fs::write(&copy, &original[..cut]).unwrap();
-    let Some(checkpoint) = read(&candidate, None, u64::MAX).checkpoint else {
+    let Some(checkpoint) = read(parser, &candidate, None, u64::MAX).checkpoint else {
         return;
     };
     std::fs::write(&copy, &original).unwrap();
-    let whole = read(&candidate, Some(&checkpoint), u64::MAX);
+    let whole = read(parser, &candidate, Some(&checkpoint), u64::MAX);
     let mut expected = whole.sessions.clone();
     expected.sort_by_key(|session| session.facts.is_sidechain);
     let label = format!("{} read on from byte {cut} in parts", candidate.path.display());
-    let parted = read(&candidate, Some(&checkpoint), 1);
+    let parted = read(parser, &candidate, Some(&checkpoint), 1);
     assert_eq!(parted.resume, whole.resume, "{label}");
     assert_eq!(
         comparable(&parted.checkpoint),
         comparable(&whole.checkpoint),
         "{label}"
     );
-    assert_eq!(assembled(&candidate, &parted, 1, &label), expected, "{label}");
+    assert_eq!(
+        assembled(parser, &candidate, &parted, 1, &label),
+        expected,
+        "{label}"
+    );
 }
 
 #[test]
-fn claude_transcripts_read_in_parts_yield_the_whole_read() {
-    check_tool(Tool::Claude);
-}
-
-#[test]
-fn codex_rollouts_read_in_parts_yield_the_whole_read() {
-    check_tool(Tool::Codex);
+fn transcripts_read_in_parts_yield_the_whole_read() {
+    let mut checked = 0;
+    for source in SOURCES {
+        if let Unit::Transcript(parser) = source.unit() {
+            check_source(*source, parser);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "the transcript sources were not found");
 }

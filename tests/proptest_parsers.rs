@@ -10,8 +10,7 @@
 
 use std::path::Path;
 
-use memtree::model::{ParseOutcome, Tool};
-use memtree::source::{self, Candidate};
+use memtree::source::{self, Candidate, ParseOutcome};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -33,12 +32,11 @@ fn config() -> ProptestConfig {
 }
 
 /// Parses `bytes` as the file `name` of `tool` and checks the properties every input must meet.
-fn parse_file(tool: Tool, name: &str, bytes: &[u8]) -> ParseOutcome {
+fn parse_file(tool: &str, name: &str, bytes: &[u8]) -> ParseOutcome {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    let outcome = source::parse(&Candidate {
-        tool,
+    let outcome = source::named(tool).unwrap().parse(&Candidate {
         path: path.clone(),
         sidechain: false,
     });
@@ -306,8 +304,7 @@ fn opencode_storage(message: &[u8], part: &[u8]) -> Vec<String> {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, body).unwrap();
     }
-    let outcome = source::parse(&Candidate {
-        tool: Tool::OpenCode,
+    let outcome = source::named("opencode").unwrap().parse(&Candidate {
         path: storage,
         sidechain: false,
     });
@@ -371,16 +368,16 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_break_a_parser(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        parse_file(Tool::Claude, CLAUDE_FILE, &bytes);
-        parse_file(Tool::Codex, CODEX_FILE, &bytes);
-        parse_file(Tool::Codex, CODEX_DOCUMENT, &bytes);
+        parse_file("claude", CLAUDE_FILE, &bytes);
+        parse_file("codex", CODEX_FILE, &bytes);
+        parse_file("codex", CODEX_DOCUMENT, &bytes);
         opencode_storage(&bytes, &bytes);
     }
 
     #[test]
     fn claude_clean_lines_survive_any_neighbours(lines in lines_strategy(claude_line())) {
         let bytes = file_of(&lines, claude_user);
-        let outcome = parse_file(Tool::Claude, CLAUDE_FILE, &bytes);
+        let outcome = parse_file("claude", CLAUDE_FILE, &bytes);
         for (index, line) in lines.iter().enumerate() {
             if let Line::Clean(text) = line {
                 let imported = outcome.sessions.iter().flat_map(|session| &session.messages).any(|message| {
@@ -395,7 +392,7 @@ proptest! {
     fn codex_lines_of_any_field_types_never_break_the_parser(lines in lines_strategy(codex_line())) {
         let mut bytes = codex_meta();
         bytes.extend(file_of(&lines, codex_message));
-        let outcome = parse_file(Tool::Codex, CODEX_FILE, &bytes);
+        let outcome = parse_file("codex", CODEX_FILE, &bytes);
         prop_assert_eq!(outcome.sessions.len(), 1);
     }
 
@@ -405,7 +402,7 @@ proptest! {
         session in any_json(),
     ) {
         let document = json!({"session": session, "items": items});
-        parse_file(Tool::Codex, CODEX_DOCUMENT, document.to_string().as_bytes());
+        parse_file("codex", CODEX_DOCUMENT, document.to_string().as_bytes());
     }
 
     #[test]

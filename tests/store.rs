@@ -19,7 +19,7 @@ fn at(second: u32) -> DateTime<Utc> {
 
 fn memory(message: &str, second: u32) -> PlannedMemory {
     PlannedMemory {
-        id: memtree::id::memory_id(Tool::Claude, "session-1", message, at(second)),
+        id: memtree::id::memory_id(Tool::named("claude"), "session-1", message, at(second)),
         content: format!("content of {message}"),
         meta: json!({
             "type": "agent_session",

@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use memtree::model::{ParseOutcome, Tool};
-use memtree::source::{self, Candidate};
+use memtree::source::{self, Candidate, ParseOutcome};
 
 /// A target's entry point: one fuzz input.
 pub type Target = fn(&[u8]);
@@ -21,13 +20,13 @@ pub const TARGETS: [(&str, Target); 4] = [
 
 /// A Claude Code `<uuid>.jsonl` transcript.
 pub fn claude_lines(data: &[u8]) {
-    parse_file(Tool::Claude, "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5.jsonl", data);
+    parse_file("claude", "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5.jsonl", data);
 }
 
 /// A Codex `rollout-….jsonl`.
 pub fn codex_rollout(data: &[u8]) {
     parse_file(
-        Tool::Codex,
+        "codex",
         "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl",
         data,
     );
@@ -36,7 +35,7 @@ pub fn codex_rollout(data: &[u8]) {
 /// A Codex 2025 single-document `rollout-….json`.
 pub fn codex_document(data: &[u8]) {
     parse_file(
-        Tool::Codex,
+        "codex",
         "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json",
         data,
     );
@@ -60,26 +59,24 @@ pub fn opencode_storage(data: &[u8]) {
         std::fs::write(&path, pieces.next().unwrap_or(b"{}")).unwrap();
     }
     let candidate = Candidate {
-        tool: Tool::OpenCode,
         path: storage.clone(),
         sidechain: false,
     };
-    let outcome = source::parse(&candidate);
+    let outcome = source::named("opencode").unwrap().parse(&candidate);
     check(&outcome, &storage);
 }
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must
 /// point at lines the file has.
-pub fn parse_file(tool: Tool, name: &str, data: &[u8]) {
+pub fn parse_file(tool: &str, name: &str, data: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, data).unwrap();
     let candidate = Candidate {
-        tool,
         path: path.clone(),
         sidechain: false,
     };
-    let outcome = source::parse(&candidate);
+    let outcome = source::named(tool).unwrap().parse(&candidate);
     check(&outcome, dir.path());
     let lines = data.iter().filter(|&&byte| byte == b'\n').count() as u64;
     for diagnostic in &outcome.diagnostics {

@@ -19,21 +19,8 @@ use std::path::Path;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
+use crate::limits::{MAX_BUFFERED_LINE, MAX_REDUCED_LINE, STRING_BUDGET};
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
-
-/// The read buffer of a transcript: a line that lies whole in it is decoded where it lies, so it
-/// must hold most lines (tool outputs run to tens of kilobytes), and it makes few read calls.
-pub const READ_BUFFER: usize = 256 << 10;
-
-/// Lines longer than this are reduced before they are decoded.
-pub const MAX_BUFFERED_LINE: usize = 8 << 20;
-
-/// Strings in an overlong line keep this many decoded bytes: more than the planner stores, so it
-/// still sees such a string as too long and cuts it with its marker and count.
-pub const STRING_BUDGET: usize = crate::plan::MAX_CONTENT_BYTES + (64 << 10);
-
-/// A reduced line longer than this is decoded from the stream for its rest.
-pub const MAX_REDUCED_LINE: usize = 32 << 20;
 
 /// How much of one line is held in memory.
 #[derive(Clone, Copy, Debug)]

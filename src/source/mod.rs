@@ -1,26 +1,189 @@
 //! Source formats: where each agent tool keeps its sessions, and how to read them.
 //!
-//! Each tool has one module exposing the same three functions (`default_roots`, `discover`,
-//! `parse`); this module dispatches on [`Tool`]. Parsers read files and return data: they never
-//! touch the database, never fail on bad content (it becomes a [`Diagnostic`]) and return
-//! sessions with noise already removed.
+//! Each tool is one module implementing [`Source`], registered once in [`SOURCES`]; nothing else
+//! in memtree names a tool. Parsers read files and return data: they never touch the database,
+//! never fail on bad content (it becomes a [`Diagnostic`]) and return sessions with noise already
+//! removed.
 
-pub mod claude;
-pub mod codex;
 pub mod json_string;
 pub mod jsonl;
-pub mod opencode;
 pub mod parts;
 pub mod resume;
 pub mod timestamp;
 
-use std::ffi::OsString;
+use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, KnownRevisions, ParseOutcome, Session, Tool};
-pub use parts::{OutlinedSession, PartBudget, PART_BYTES};
+use crate::env::{EnvLookup, Variable};
+use crate::model::{Checkpoint, Diagnostic, FileStats, KnownRevisions, ResumeOutcome, Session, Tool};
+use crate::scope::ProjectScope;
+pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
+
+/// Declares each source module and lists its source in [`SOURCES`]: adding a tool is one line.
+macro_rules! sources {
+    ($($module:ident::$source:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every tool memtree reads, in the order commands list them. The only registry: the
+        /// command line, the import, the tests and the benchmark all take their tools from here.
+        pub static SOURCES: &[&dyn Source] = &[$(&$module::$source),*];
+    };
+}
+
+sources! {
+    claude::Claude,
+    codex::Codex,
+    opencode::OpenCode,
+}
+
+/// One agent tool's sessions on disk: where they are, and how to read them.
+pub trait Source: Sync {
+    /// The tool's name: its subcommand, `meta.source_tool`, and part of every memory id, so it is
+    /// never renamed. Lower-case ASCII letters and digits.
+    fn tool(&self) -> Tool;
+
+    /// One line for `memtree --help`: the tool, and where it keeps its sessions.
+    fn about(&self) -> &'static str;
+
+    /// Where the tool keeps its sessions, for messages that tell the user what to point memtree at.
+    fn layout(&self) -> &'static str;
+
+    /// The environment variables [`Source::default_roots`] reads besides `HOME`.
+    fn variables(&self) -> &'static [Variable];
+
+    /// The roots the tool keeps its sessions in when `--source` is not given.
+    fn default_roots(&self, env: EnvLookup<'_>) -> Vec<PathBuf>;
+
+    /// Lists the candidates under `roots` in a stable order, skipping whatever cannot match
+    /// `scope` when that can be told without parsing.
+    fn discover(&self, roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery;
+
+    /// What one candidate is, and how it is read.
+    fn unit(&self) -> Unit<'_>;
+}
+
+/// What one candidate of a source is: this decides how the import reads it and what its ledger
+/// records.
+#[derive(Clone, Copy)]
+pub enum Unit<'s> {
+    /// A transcript file of one or two sessions that the tool only appends to: recorded in the
+    /// file ledger by size, time and inode, read on from a checkpoint when it grew, and read in
+    /// parts when its messages are too many to hold.
+    Transcript(&'s dyn TranscriptParser),
+    /// A store of any number of sessions (a database, a tree of files) whose file state does not
+    /// say which changed: streamed session by session, and recorded per session by revision.
+    Store(&'s dyn StoreReader),
+}
+
+/// Reads a transcript file ([`Unit::Transcript`]).
+pub trait TranscriptParser: Sync {
+    /// Parses one candidate into its sessions, read on from `resume`'s checkpoint when the file's
+    /// prefix is unchanged (and taking the next one if asked, see [`resume`]). Once the messages
+    /// held pass `budget`, its sessions come out outlined ([`ParseOutcome::outlined`]), to be read
+    /// again with [`TranscriptParser::read_parts`]. Never panics on bad content and never fails:
+    /// unreadable input is a diagnostic in the outcome.
+    fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome;
+
+    /// Pass 2 of a session [`TranscriptParser::parse`] outlined (see [`parts`]): reads its
+    /// messages again, only the bytes the outlining parsed and through the file it opened, and
+    /// hands them to `emit` in order, in parts of about `budget` bytes of text, each a session
+    /// with the outline's facts. Diagnostics were reported by pass 1 and are not repeated.
+    fn read_parts(
+        &self,
+        candidate: &Candidate,
+        outlined: &OutlinedSession,
+        budget: u64,
+        emit: &mut dyn FnMut(Session),
+    ) -> io::Result<()>;
+}
+
+/// Reads a store of many sessions ([`Unit::Store`]).
+pub trait StoreReader: Sync {
+    /// Reads every session of the store and hands each to `emit` as soon as it is read, so memory
+    /// follows one session, not the store. Sessions whose revision is in `known` are counted as
+    /// unchanged and not read. The outcome carries no sessions.
+    fn read(
+        &self,
+        candidate: &Candidate,
+        known: &KnownRevisions,
+        emit: &mut dyn FnMut(Session),
+    ) -> ParseOutcome;
+}
+
+impl dyn Source + '_ {
+    /// The tool's name ([`Source::tool`]).
+    pub fn name(&self) -> &'static str {
+        self.tool().as_str()
+    }
+
+    /// Reads one candidate whole, whatever its unit: every session, nothing known, no checkpoint,
+    /// no budget. A store's sessions are listed in the order they started.
+    pub fn parse(&self, candidate: &Candidate) -> ParseOutcome {
+        match self.unit() {
+            Unit::Transcript(parser) => {
+                parser.parse(candidate, ResumeRequest::default(), PartBudget::unbounded())
+            }
+            Unit::Store(reader) => {
+                let mut sessions = Vec::new();
+                let mut outcome = reader.read(candidate, &KnownRevisions::new(), &mut |session| {
+                    sessions.push(session)
+                });
+                sessions.sort_by(|a, b| (a.facts.started_at, &a.id).cmp(&(b.facts.started_at, &b.id)));
+                outcome.sessions = sessions;
+                outcome
+            }
+        }
+    }
+}
+
+impl fmt::Debug for dyn Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The source named `name`, if memtree reads that tool.
+pub fn named(name: &str) -> Option<&'static dyn Source> {
+    SOURCES.iter().copied().find(|source| source.name() == name)
+}
+
+impl dyn TranscriptParser + '_ {
+    /// [`TranscriptParser::read_parts`], checked: a failure to read the parts again, or parts
+    /// that do not add up to the outline (the file was rewritten meanwhile), is the one
+    /// diagnostic returned; the parts emitted before it stand.
+    pub fn reread(
+        &self,
+        candidate: &Candidate,
+        outlined: &OutlinedSession,
+        budget: u64,
+        emit: &mut dyn FnMut(Session),
+    ) -> Option<Diagnostic> {
+        let mut read_again = 0;
+        let mut counting = |part: Session| {
+            read_again += part.messages.len() as u64;
+            emit(part);
+        };
+        let read = self.read_parts(candidate, outlined, budget, &mut counting);
+        let expected = outlined.tally.messages();
+        match read {
+            Err(err) => Some(Diagnostic::unreadable(&candidate.path, err)),
+            Ok(()) if read_again != expected => Some(Diagnostic::unreadable(
+                &candidate.path,
+                format_args!(
+                    "it changed while it was read: {read_again} of its {expected} messages read again"
+                ),
+            )),
+            Ok(()) => None,
+        }
+    }
+}
+
+/// Every environment variable the sources read, beside memtree's own ([`crate::env::VARIABLES`]).
+pub fn variables() -> impl Iterator<Item = &'static Variable> {
+    SOURCES.iter().flat_map(|source| source.variables())
+}
 
 /// A message's own cwd or model: `None` when it is the session's, which the planner gives every
 /// message without one of its own (see [`crate::model::Message`]). Every message of a transcript
@@ -31,13 +194,9 @@ pub(crate) fn own_fact(value: Option<&str>, session_value: Option<&str>) -> Opti
         .map(str::to_owned)
 }
 
-/// Reads one environment variable; injected so tests can fake the environment.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
-
 /// One unit of input found by discovery: a transcript file, or a store such as `opencode.db`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
-    pub tool: Tool,
     pub path: PathBuf,
     /// Discovery already knows the unit holds sidechain sessions (Claude `subagents/` files).
     pub sidechain: bool,
@@ -51,127 +210,38 @@ pub struct Discovery {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The roots a tool keeps its sessions in when `--source` is not given.
-pub fn default_roots(tool: Tool, env: EnvLookup<'_>) -> Vec<PathBuf> {
-    match tool {
-        Tool::Claude => claude::default_roots(env),
-        Tool::Codex => codex::default_roots(env),
-        Tool::OpenCode => opencode::default_roots(env),
+/// Everything one read of a candidate (a file, or a store) yielded.
+#[derive(Debug, Default)]
+pub struct ParseOutcome {
+    pub sessions: Vec<Session>,
+    /// Sessions not read because their revision is in the [`KnownRevisions`] given.
+    pub unchanged_sessions: u64,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Counts what this read parsed: after the checkpoint only, when it read on from one.
+    pub stats: FileStats,
+    /// Whether the read went on from a checkpoint.
+    pub resume: ResumeOutcome,
+    /// Where the next read can go on from, when one was asked for and the parser can.
+    pub checkpoint: Option<Checkpoint>,
+    /// Sessions whose messages passed the read's budget, each holding its open file to be read
+    /// again in parts ([`TranscriptParser::read_parts`]). Their file's stats, diagnostics and
+    /// checkpoint are in this outcome.
+    pub outlined: Vec<OutlinedSession>,
+}
+
+impl ParseOutcome {
+    /// Bytes of complete lines from the file's start through this read.
+    pub fn consumed(&self) -> u64 {
+        self.resumed_at() + self.stats.bytes
     }
-}
 
-/// Lists the candidates under `roots`, skipping whatever cannot match `scope` when that can be
-/// told without parsing.
-pub fn discover(tool: Tool, roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery {
-    match tool {
-        Tool::Claude => claude::discover(roots, scope),
-        Tool::Codex => codex::discover(roots, scope),
-        Tool::OpenCode => opencode::discover(roots, scope),
+    /// Where in the file this read began: a checkpoint's offset, or 0.
+    pub fn resumed_at(&self) -> u64 {
+        match self.resume {
+            ResumeOutcome::Resumed { at } => at,
+            _ => 0,
+        }
     }
-}
-
-/// Parses one candidate into sessions. Never panics on bad content and never returns an error:
-/// unreadable input is a diagnostic in the outcome.
-pub fn parse(candidate: &Candidate) -> ParseOutcome {
-    parse_known(candidate, &KnownRevisions::new())
-}
-
-/// [`parse`], skipping the sessions of stores that keep per-session revisions (OpenCode) whose
-/// revision is already `known`: they are counted, not read.
-pub fn parse_known(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
-    parse_resuming(candidate, known, ResumeRequest::default())
-}
-
-/// [`parse_known`], reading a transcript on from a checkpoint when its prefix is unchanged, and
-/// taking the next one if asked (see [`resume`]). Stores and files that cannot be read on from
-/// (compressed, single documents) ignore the request and are read whole.
-pub fn parse_resuming(
-    candidate: &Candidate,
-    known: &KnownRevisions,
-    resume: ResumeRequest<'_>,
-) -> ParseOutcome {
-    parse_within(candidate, known, resume, PartBudget::unbounded())
-}
-
-/// [`parse_resuming`], holding at most about `budget` of message text: a transcript with more
-/// yields its sessions outlined (`ParseOutcome::outlined`), to be read in parts with
-/// [`read_parts`] (see [`parts`]). Stores are read session by session ([`read_known`]) instead.
-pub fn parse_within(
-    candidate: &Candidate,
-    known: &KnownRevisions,
-    resume: ResumeRequest<'_>,
-    budget: PartBudget,
-) -> ParseOutcome {
-    crate::failpoint::hit("parse.file");
-    match candidate.tool {
-        Tool::Claude => claude::parse(candidate, resume, budget),
-        Tool::Codex => codex::parse(candidate, resume, budget),
-        Tool::OpenCode => opencode::parse(candidate, known),
-    }
-}
-
-/// Reads the messages of a session [`parse_within`] outlined, and hands them to `emit` in parts
-/// of about `budget` bytes of text, in order, each a session with the outline's facts. Only the
-/// bytes the outlining read parsed are read, through the file it opened. A failure to read them
-/// again, or parts that do not add up to the outline (the file was rewritten meanwhile), is the
-/// one diagnostic returned (the rest of the file's diagnostics came with the outline); the parts
-/// emitted before it stand.
-pub fn read_parts(
-    candidate: &Candidate,
-    outlined: &OutlinedSession,
-    budget: u64,
-    emit: &mut dyn FnMut(Session),
-) -> Option<Diagnostic> {
-    let mut read_again = 0;
-    let mut counting = |part: Session| {
-        read_again += part.messages.len() as u64;
-        emit(part);
-    };
-    let read = match candidate.tool {
-        Tool::Claude => claude::read_parts(candidate, outlined, budget, &mut counting),
-        Tool::Codex => codex::read_parts(candidate, outlined, budget, &mut counting),
-        Tool::OpenCode => Ok(()),
-    };
-    let expected = outlined.tally.messages();
-    match read {
-        Err(err) => Some(Diagnostic::unreadable(&candidate.path, err)),
-        Ok(()) if read_again != expected => Some(Diagnostic::unreadable(
-            &candidate.path,
-            format_args!("it changed while it was read: {read_again} of its {expected} messages read again"),
-        )),
-        Ok(()) => None,
-    }
-}
-
-/// Where the tool keeps its sessions, for messages that tell the user what to point memtree at.
-pub fn layout(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Claude => "`~/.claude` or `~/.claude/projects`, holding `<project>/<session>.jsonl`",
-        Tool::Codex => "`~/.codex` or `~/.codex/sessions`, holding `YYYY/MM/DD/rollout-*.jsonl`",
-        Tool::OpenCode => "`~/.local/share/opencode`, holding `opencode.db` or `storage/`",
-    }
-}
-
-/// Whether one candidate of this tool can hold any number of sessions (a store, not a
-/// transcript): such a candidate is read with [`read_known`], session by session.
-pub fn holds_many_sessions(tool: Tool) -> bool {
-    tool == Tool::OpenCode
-}
-
-/// [`parse_known`] for a store of many sessions: each session goes to `emit` as soon as it is
-/// read, so memory follows one session, not the store. The outcome carries no sessions.
-pub fn read_known(
-    candidate: &Candidate,
-    known: &KnownRevisions,
-    emit: &mut dyn FnMut(Session),
-) -> ParseOutcome {
-    if !holds_many_sessions(candidate.tool) {
-        let mut outcome = parse_known(candidate, known);
-        outcome.sessions.drain(..).for_each(emit);
-        return outcome;
-    }
-    crate::failpoint::hit("parse.file");
-    opencode::read(candidate, known, emit)
 }
 
 /// Opens a file listed by discovery. One that vanished since is a `vanished` warning, any other
@@ -188,24 +258,4 @@ pub(crate) fn open_listed_file(path: &Path, diagnostics: &mut Vec<Diagnostic>) -
             None
         }
     }
-}
-
-/// The home directory, from `HOME`.
-pub(crate) fn home_dir(env: EnvLookup<'_>) -> Option<PathBuf> {
-    env("HOME").filter(|home| !home.is_empty()).map(PathBuf::from)
-}
-
-/// An environment variable that is set to a non-empty value, as a path.
-pub(crate) fn env_path(env: EnvLookup<'_>, name: &str) -> Option<PathBuf> {
-    env(name).filter(|value| !value.is_empty()).map(PathBuf::from)
-}
-
-/// An environment holding exactly `vars`, for tests of environment-dependent defaults.
-#[cfg(test)]
-pub(crate) fn fake_env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-    let vars: std::collections::HashMap<String, OsString> = vars
-        .iter()
-        .map(|(name, value)| (name.to_string(), OsString::from(value)))
-        .collect();
-    move |name| vars.get(name).cloned()
 }

@@ -13,18 +13,14 @@
 //! and hands the messages over in parts of about the budget, each a [`Session`] with the final
 //! facts. The parts, in order, are the messages a whole read yields.
 
+use std::any::Any;
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
-use crate::filter::{MessageTally, TimeWindow};
+use crate::limits::READ_BUFFER;
 use crate::model::{Message, Session};
-use crate::source::jsonl::READ_BUFFER;
-
-/// Message text pass 2 holds before it hands a part over. While a part is planned the next is
-/// built and earlier parts' rows are being written, so about five parts' worth of text can be
-/// alive at once: 8 MiB keeps that well inside the 100 MB the whole run may use (issue #5).
-/// Pass 1 holds up to twice as much before it counts instead ([`PartBudget::holds_whole`]).
-pub const PART_BYTES: u64 = 8 << 20;
+use crate::scope::{MessageTally, TimeWindow};
 
 /// How much message text one read of a transcript may hold, and the window the session filters
 /// count messages against when it holds none.
@@ -78,7 +74,6 @@ impl OutlinedSession {
 }
 
 /// The bytes pass 1 parsed and the state it started from, for pass 2.
-#[derive(Debug)]
 pub struct Reread {
     /// The file pass 1 read (kept open, so a file renamed or replaced meanwhile is still it).
     file: File,
@@ -93,18 +88,20 @@ pub struct Reread {
     compressed: bool,
     /// The parser state pass 1 began with (a checkpoint's), as JSON of the parser's own shape.
     pub(crate) state: Option<String>,
-    /// Which of the file's sessions, and what pass 1 settled that pass 2 needs to know early.
-    pub(crate) of: PartOf,
+    /// Which of the file's sessions, and what pass 1 settled that pass 2 needs to know early: a
+    /// value of the parser's own type, which only it reads back ([`Reread::of`]).
+    of: Box<dyn Any + Send + Sync>,
 }
 
-/// What pass 2 of one parser needs to tell its session's messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PartOf {
-    /// A Claude file's main thread, or its inline 1.0.x sidechain.
-    ClaudeThread { sidechain: bool },
-    /// A Codex rollout; whether its user response items are kept (it has no `user_message`
-    /// events, formats.md 2.4), which only its end tells.
-    Codex { user_items_kept: bool },
+impl fmt::Debug for Reread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reread")
+            .field("from", &self.from)
+            .field("lines_before", &self.lines_before)
+            .field("until", &self.until)
+            .field("compressed", &self.compressed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reread {
@@ -115,7 +112,7 @@ impl Reread {
         lines_before: u64,
         consumed: u64,
         state: Option<String>,
-        of: PartOf,
+        of: impl Any + Send + Sync,
     ) -> io::Result<Reread> {
         Ok(Reread {
             file: file.try_clone()?,
@@ -124,8 +121,13 @@ impl Reread {
             until: consumed,
             compressed: false,
             state,
-            of,
+            of: Box::new(of),
         })
+    }
+
+    /// What the parser that outlined the session settled for pass 2, if it is of type `T`.
+    pub(crate) fn of<T: 'static>(&self) -> Option<&T> {
+        self.of.downcast_ref()
     }
 
     /// The same bounds on a zstd-compressed file, read from its start.

@@ -43,6 +43,10 @@ pub enum StoreError {
     #[error("{action} failed: {detail}")]
     Transient { action: &'static str, detail: String },
 
+    /// memtree's local database, used when nothing else is configured, cannot be used.
+    #[error(transparent)]
+    LocalDb(#[from] crate::localdb::LocalDbError),
+
     #[error("{last}; gave up after {attempts} attempts in {waited_ms} ms; everything committed before is kept: run the import again once the database is reachable")]
     GaveUp {
         attempts: u32,

@@ -1,4 +1,4 @@
-//! The PostgreSQL store: connection pool, migrations, the slug book, classification and writes.
+//! The PostgreSQL store: which database a run opens, connection pool, migrations, the slug book, classification and writes.
 //!
 //! The store never reads transcripts: it receives planned rows and writes them. Every value goes
 //! to the server as a bound parameter; the only text formatted into SQL is the schema name, which
@@ -7,6 +7,7 @@
 mod error;
 mod ledger;
 mod migrate;
+mod open;
 mod retry;
 mod slugs;
 pub mod target;
@@ -21,6 +22,7 @@ use tokio_postgres::NoTls;
 use error::pg_detail;
 pub use error::StoreError;
 pub use ledger::LedgerRecords;
+pub use open::{open_for_run, Opened};
 
 /// Connections per store: enough to overlap one batch's network time with another's work
 /// without loading a shared server.

@@ -14,7 +14,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::Config;
 
 use super::StoreError;
-use crate::source::EnvLookup;
+use crate::env::{self, EnvLookup};
 
 /// Where a connection URL came from, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,18 +46,13 @@ pub struct LibpqVars {
 
 impl LibpqVars {
     fn from_env(env: EnvLookup<'_>) -> LibpqVars {
-        let var = |name: &str| {
-            env(name)
-                .and_then(|value| value.into_string().ok())
-                .filter(|value| !value.is_empty())
-        };
         LibpqVars {
-            host: var("PGHOST"),
-            port: var("PGPORT"),
-            user: var("PGUSER"),
-            password: var("PGPASSWORD"),
-            dbname: var("PGDATABASE"),
-            login: var("USER").or_else(|| var("LOGNAME")),
+            host: env::PGHOST.text(env),
+            port: env::PGPORT.text(env),
+            user: env::PGUSER.text(env),
+            password: env::PGPASSWORD.text(env),
+            dbname: env::PGDATABASE.text(env),
+            login: env::USER.text(env).or_else(|| env::LOGNAME.text(env)),
         }
     }
 
@@ -147,9 +142,7 @@ pub enum DbTarget {
 /// Decides the target from the flag and the environment, checking a URL's syntax now.
 pub fn resolve(flag: Option<&str>, env: EnvLookup<'_>) -> Result<DbTarget, StoreError> {
     let vars = LibpqVars::from_env(env);
-    let from_env = env("DATABASE_URL")
-        .and_then(|value| value.into_string().ok())
-        .filter(|url| !url.is_empty());
+    let from_env = env::DATABASE_URL.text(env);
     let target = match (flag.filter(|url| !url.is_empty()), from_env) {
         (Some(url), _) => DbTarget::Url {
             url: url.to_owned(),
@@ -260,7 +253,7 @@ pub fn mask_password(conninfo: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::fake_env as env_of;
+    use crate::env::fake as env_of;
 
     #[test]
     fn passwords_are_masked() {

@@ -15,16 +15,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::failpoint;
+use crate::limits::{BATCH_BYTES, BATCH_ROWS, CLASSIFY_ROWS};
 use crate::plan::{without_nul, PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
-
-/// Most rows in one write batch (one transaction).
-const BATCH_ROWS: usize = 1000;
-/// Most bytes of content and meta in one write batch; a larger single row goes alone.
-const BATCH_BYTES: usize = 4 * 1024 * 1024;
-/// Most ids per classification query.
-const CLASSIFY_ROWS: usize = 10_000;
 
 /// SQL condition, over input row `i` and stored row `m`, for "m is current". `i.meta` is the
 /// planned row's meta when writing, and the run's rendering keys alone when classifying.

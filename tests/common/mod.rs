@@ -14,6 +14,11 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+mod fixtures;
+
+#[allow(unused_imports)] // each test binary uses its own part of the harness
+pub use fixtures::*;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -482,14 +487,4 @@ impl Drop for PrivateCluster {
         self.stop();
         let _ = fs::remove_dir_all(&self.files.dir);
     }
-}
-
-/// Byte offsets just after each newline of `bytes`: where a cut leaves whole lines.
-pub fn line_ends(bytes: &[u8]) -> Vec<usize> {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .map(|(at, _)| at + 1)
-        .collect()
 }

@@ -9,16 +9,20 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, Tool};
-use crate::source::{env_path, home_dir, Candidate, Discovery, EnvLookup};
+use crate::env::{home_dir, EnvLookup};
+use crate::model::{Diagnostic, DiagnosticKind};
+use crate::scope::ProjectScope;
+use crate::source::{Candidate, Discovery};
+
+use super::CLAUDE_CONFIG_DIR;
 
 const SESSION_EXTENSION: &str = ".jsonl";
 const AGENT_PREFIX: &str = "agent-";
 
 /// `$CLAUDE_CONFIG_DIR/projects` when set and non-empty, else `$HOME/.claude/projects`.
 pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
-    env_path(env, "CLAUDE_CONFIG_DIR")
+    CLAUDE_CONFIG_DIR
+        .path(env)
         .or_else(|| home_dir(env).map(|home| home.join(".claude")))
         .map(|config| config.join("projects"))
         .into_iter()
@@ -187,7 +191,6 @@ impl Walk<'_> {
 
     fn push(&mut self, path: PathBuf, sidechain: bool) {
         self.candidates.push(Candidate {
-            tool: Tool::Claude,
             path,
             sidechain,
         });

@@ -11,29 +11,90 @@ use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 // Ids and tool names are hashed for every line: foldhash is several times cheaper than SipHash.
 use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
-use crate::filter::MessageTally;
-use crate::model::{
-    Block, BlockKind, Diagnostic, DiagnosticKind, Message, ParseOutcome, Role, Session, SessionFacts, Tool,
-};
+use crate::env::{EnvLookup, Variable};
+use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts, Tool};
+use crate::scope::{MessageTally, ProjectScope};
 use crate::source::json_string::string_literal_text;
-use crate::source::parts::{Held, OutlinedSession, PartBudget, PartOf, Reread};
+use crate::source::parts::{Held, OutlinedSession, PartBudget, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::timestamp::parse_rfc3339;
-use crate::source::{jsonl, open_listed_file, own_fact, Candidate};
-
-pub use discover::{default_roots, discover};
+use crate::source::{
+    jsonl, open_listed_file, own_fact, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit,
+};
 
 use wire::{
     AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind, ToolResultPart,
     TranscriptLine,
 };
+
+/// Claude Code: one JSONL transcript per session.
+pub struct Claude;
+
+const TOOL: Tool = Tool::named("claude");
+
+const CLAUDE_CONFIG_DIR: Variable = Variable::setting(
+    "CLAUDE_CONFIG_DIR",
+    "Claude Code's config directory (sessions in `$CLAUDE_CONFIG_DIR/projects`; default `~/.claude`)",
+);
+
+impl Source for Claude {
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn about(&self) -> &'static str {
+        "Claude Code sessions (~/.claude/projects)"
+    }
+
+    fn layout(&self) -> &'static str {
+        "`~/.claude` or `~/.claude/projects`, holding `<project>/<session>.jsonl`"
+    }
+
+    fn variables(&self) -> &'static [Variable] {
+        &[CLAUDE_CONFIG_DIR]
+    }
+
+    fn default_roots(&self, env: EnvLookup<'_>) -> Vec<PathBuf> {
+        discover::default_roots(env)
+    }
+
+    fn discover(&self, roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery {
+        discover::discover(roots, scope)
+    }
+
+    fn unit(&self) -> Unit<'_> {
+        Unit::Transcript(self)
+    }
+}
+
+impl TranscriptParser for Claude {
+    fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+        parse(candidate, resume, budget)
+    }
+
+    fn read_parts(
+        &self,
+        candidate: &Candidate,
+        outlined: &OutlinedSession,
+        budget: u64,
+        emit: &mut dyn FnMut(Session),
+    ) -> io::Result<()> {
+        read_parts(candidate, outlined, budget, emit)
+    }
+}
+
+/// Which thread of a file an outlined session is: the main thread, or the inline 1.0.x
+/// sidechain.
+struct OutlinedThread {
+    sidechain: bool,
+}
 
 /// The model Claude Code records on messages it made up itself (formats.md §1.4).
 const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -46,7 +107,7 @@ const TITLE_MAX_CHARS: usize = 80;
 /// or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it yields
 /// only the sessions that have new messages, holding only those. Once the messages held pass
 /// `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
-pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
     let path = candidate.path.as_path();
     let mut outcome = ParseOutcome::default();
     let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
@@ -62,7 +123,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
     };
     outcome.resume = start.outcome;
     let mut builder = FileBuilder::new(path, is_agent_file, carried, Holding::Whole(budget));
-    let mut reader = BufReader::with_capacity(jsonl::READ_BUFFER, &mut file);
+    let mut reader = BufReader::with_capacity(crate::limits::READ_BUFFER, &mut file);
     match jsonl::read_records::<_, TranscriptLine>(
         &mut reader,
         path,
@@ -94,8 +155,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
             .from
             .filter(|_| from > 0)
             .map(|checkpoint| checkpoint.state.clone());
-        let of = PartOf::ClaudeThread { sidechain };
-        Reread::new(&file, from, lines_before, consumed, state, of)
+        Reread::new(&file, from, lines_before, consumed, state, OutlinedThread { sidechain })
     };
     let finished = builder.finish(agent_meta, &mut outcome.diagnostics);
     for thread in finished {
@@ -120,7 +180,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
 /// Pass 2 of an outlined session (`source::parts`): reads its messages again and hands them to
 /// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
 /// Diagnostics were reported by pass 1 and are not repeated.
-pub fn read_parts(
+fn read_parts(
     candidate: &Candidate,
     outlined: &OutlinedSession,
     budget: u64,
@@ -128,7 +188,7 @@ pub fn read_parts(
 ) -> io::Result<()> {
     let path = candidate.path.as_path();
     let reread = &outlined.reread;
-    let PartOf::ClaudeThread { sidechain } = reread.of else {
+    let Some(&OutlinedThread { sidechain }) = reread.of::<OutlinedThread>() else {
         return Ok(());
     };
     let carried = match reread.state.as_deref() {
@@ -237,7 +297,7 @@ impl Thread {
             .filter(|model| model.starts_with("claude-"))
             .map(|_| "anthropic");
         let session = Session {
-            tool: Tool::Claude,
+            tool: TOOL,
             id: id.to_owned(),
             source_file: std::path::absolute(path)
                 .unwrap_or_else(|_| path.to_path_buf())

@@ -23,15 +23,81 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use regex::Regex;
 use walkdir::WalkDir;
 
-use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, FileStats, ParseOutcome, Session, Tool};
+use crate::env::{home_dir, EnvLookup, Variable};
+use crate::limits::READ_BUFFER;
+use crate::model::{Diagnostic, DiagnosticKind, FileStats, Session, Tool};
+use crate::scope::ProjectScope;
 
-use super::jsonl::{read_records, READ_BUFFER};
-use super::parts::{OutlinedSession, PartBudget, PartOf, Reread};
+use super::jsonl::read_records;
+use super::parts::{OutlinedSession, PartBudget, Reread};
 use super::resume::{self, ResumeRequest};
-use super::{env_path, home_dir, open_listed_file, Candidate, Discovery, EnvLookup};
+use super::{open_listed_file, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit};
 use record::RolloutLine;
 use session::SessionBuilder;
+
+/// Codex CLI: one rollout file per session, plain, compressed or a whole JSON document.
+pub struct Codex;
+
+/// The tool whose sessions these are.
+pub(super) const TOOL: Tool = Tool::named("codex");
+
+const CODEX_HOME: Variable = Variable::setting(
+    "CODEX_HOME",
+    "Codex CLI's home (sessions in `sessions/` and `archived_sessions/`; default `~/.codex`)",
+);
+
+impl Source for Codex {
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn about(&self) -> &'static str {
+        "Codex CLI sessions (~/.codex/sessions and archived_sessions)"
+    }
+
+    fn layout(&self) -> &'static str {
+        "`~/.codex` or `~/.codex/sessions`, holding `YYYY/MM/DD/rollout-*.jsonl`"
+    }
+
+    fn variables(&self) -> &'static [Variable] {
+        &[CODEX_HOME]
+    }
+
+    fn default_roots(&self, env: EnvLookup<'_>) -> Vec<PathBuf> {
+        default_roots(env)
+    }
+
+    /// Codex folders are date-sharded, so `--project` cannot prune.
+    fn discover(&self, roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
+        discover(roots)
+    }
+
+    fn unit(&self) -> Unit<'_> {
+        Unit::Transcript(self)
+    }
+}
+
+impl TranscriptParser for Codex {
+    fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+        parse(candidate, resume, budget)
+    }
+
+    fn read_parts(
+        &self,
+        candidate: &Candidate,
+        outlined: &OutlinedSession,
+        budget: u64,
+        emit: &mut dyn FnMut(Session),
+    ) -> io::Result<()> {
+        read_parts(candidate, outlined, budget, emit)
+    }
+}
+
+/// Whether an outlined rollout's user response items are kept: it has no `user_message` events
+/// (formats.md 2.4), which only its end tells.
+struct UserItems {
+    kept: bool,
+}
 
 /// `rollout-<YYYY-MM-DD[Thh-mm-ss]>-<uuid>.<ext>`: the start (machine-local time) and session id.
 static ROLLOUT_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -64,9 +130,9 @@ impl Container {
 }
 
 /// `$CODEX_HOME/sessions` and `$CODEX_HOME/archived_sessions`; `CODEX_HOME` defaults to `~/.codex`.
-pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
+fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
     let Some(codex_home) =
-        env_path(env, "CODEX_HOME").or_else(|| home_dir(env).map(|home| home.join(".codex")))
+        CODEX_HOME.path(env).or_else(|| home_dir(env).map(|home| home.join(".codex")))
     else {
         return Vec::new();
     };
@@ -77,7 +143,7 @@ pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
 /// rollouts are read), sorted by path within each root. A root may also be a single file. A root
 /// that does not exist is skipped: a fresh Codex home has no `archived_sessions`. Codex folders
 /// are date-sharded, so `--project` cannot prune.
-pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
+fn discover(roots: &[PathBuf]) -> Discovery {
     let mut discovery = Discovery::default();
     let mut seen = HashSet::new();
     for root in roots {
@@ -100,7 +166,6 @@ pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
                 path.extension() == Some(OsStr::new("zst")) && present.contains(&path.with_extension(""));
             if !shadowed && seen.insert(path.clone()) {
                 discovery.candidates.push(Candidate {
-                    tool: Tool::Codex,
                     path,
                     sidechain: false,
                 });
@@ -142,7 +207,7 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
 /// rollout, plain or compressed, is outlined once its messages pass `budget`; a plain one is read
 /// on from a checkpoint when asked. Compressed rollouts are rewritten as a whole by Codex, so
 /// they are never read on from a checkpoint; documents are always read whole.
-pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
     let path = &candidate.path;
     let mut outcome = ParseOutcome::default();
     let name = file_name(path).unwrap_or_default();
@@ -211,7 +276,7 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
                 .from
                 .filter(|_| from > 0)
                 .map(|checkpoint| checkpoint.state.clone());
-            let of = PartOf::Codex { user_items_kept };
+            let of = UserItems { kept: user_items_kept };
             let reread =
                 Reread::new(&file, from, lines_before, outcome.consumed(), state, of).map(|reread| {
                     match container {
@@ -235,14 +300,14 @@ pub fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudge
 /// Pass 2 of an outlined rollout (`source::parts`): reads its messages again and hands them to
 /// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
 /// Diagnostics were reported by pass 1 and are not repeated.
-pub fn read_parts(
+fn read_parts(
     candidate: &Candidate,
     outlined: &OutlinedSession,
     budget: u64,
     emit: &mut dyn FnMut(Session),
 ) -> io::Result<()> {
     let reread = &outlined.reread;
-    let PartOf::Codex { user_items_kept } = reread.of else {
+    let Some(&UserItems { kept: user_items_kept }) = reread.of::<UserItems>() else {
         return Ok(());
     };
     let mut builder = match reread.state.as_deref() {

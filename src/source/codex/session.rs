@@ -20,8 +20,8 @@ use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::filter::MessageTally;
-use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts};
+use crate::scope::MessageTally;
 use crate::source::own_fact;
 use crate::source::parts::{text_bytes, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
@@ -626,7 +626,7 @@ impl SessionBuilder {
             return None;
         }
         let session = Session {
-            tool: Tool::Codex,
+            tool: super::TOOL,
             id: self.own_id.unwrap_or(fallback_id),
             source_file,
             facts,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts};
 
 /// The session-level fields, from the `session` row or the session JSON file.
 #[derive(Debug, Default)]
@@ -128,7 +128,7 @@ pub(super) fn build_session(record: SessionRecord) -> Result<Session, String> {
         });
     }
     Ok(Session {
-        tool: Tool::OpenCode,
+        tool: super::TOOL,
         id,
         source_file,
         facts,

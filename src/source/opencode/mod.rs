@@ -14,36 +14,86 @@ use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::filter::ProjectScope;
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session, Tool};
+use crate::env::{home_dir, EnvLookup, Variable};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session, Tool};
+use crate::scope::ProjectScope;
 
-use super::{env_path, home_dir, Candidate, Discovery, EnvLookup};
+use super::{Candidate, Discovery, ParseOutcome, Source, StoreReader, Unit};
 
 use json::JsonLayout;
+
+/// OpenCode: one SQLite database (and the JSON storage trees older versions left) holding every
+/// session of every project.
+pub struct OpenCode;
+
+/// The tool whose sessions these are.
+pub(super) const TOOL: Tool = Tool::named("opencode");
+
+const XDG_DATA_HOME: Variable = Variable::setting(
+    "XDG_DATA_HOME",
+    "OpenCode's data is in `$XDG_DATA_HOME/opencode` (default `~/.local/share`)",
+);
+
+impl Source for OpenCode {
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn about(&self) -> &'static str {
+        "OpenCode sessions (opencode.db and JSON storage under ~/.local/share/opencode)"
+    }
+
+    fn layout(&self) -> &'static str {
+        "`~/.local/share/opencode`, holding `opencode.db` or `storage/`"
+    }
+
+    fn variables(&self) -> &'static [Variable] {
+        &[XDG_DATA_HOME]
+    }
+
+    fn default_roots(&self, env: EnvLookup<'_>) -> Vec<PathBuf> {
+        default_roots(env)
+    }
+
+    /// The scope is not used: whether a session belongs to a project is only known after reading
+    /// it (the database holds every project).
+    fn discover(&self, roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
+        discover(roots)
+    }
+
+    fn unit(&self) -> Unit<'_> {
+        Unit::Store(self)
+    }
+}
+
+impl StoreReader for OpenCode {
+    fn read(&self, candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
+        read(candidate, known, emit)
+    }
+}
 
 /// The database OpenCode's release channels use; other channels write `opencode-<channel>.db`
 /// beside it.
 const DATABASE_NAME: &str = "opencode.db";
 
 /// `$XDG_DATA_HOME/opencode`, else `$HOME/.local/share/opencode` (formats.md 3).
-pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
+fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
     // The XDG spec says a relative `XDG_DATA_HOME` is invalid and must be ignored.
-    let data_home = env_path(env, "XDG_DATA_HOME")
+    let data_home = XDG_DATA_HOME
+        .path(env)
         .filter(|path| path.is_absolute())
         .or_else(|| home_dir(env).map(|home| home.join(".local").join("share")));
     data_home.map(|dir| dir.join("opencode")).into_iter().collect()
 }
 
-/// One candidate per root that holds OpenCode data. The scope is not used: whether a session
-/// belongs to a project is only known after reading it (the database holds every project).
-pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
+/// One candidate per root that holds OpenCode data.
+fn discover(roots: &[PathBuf]) -> Discovery {
     let mut discovery = Discovery::default();
     for root in roots {
         let path = std::path::absolute(root).unwrap_or_else(|_| root.clone());
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() || !Stores::locate(&path).is_empty() => {
                 let candidate = Candidate {
-                    tool: Tool::OpenCode,
                     path,
                     sidechain: false,
                 };
@@ -69,7 +119,7 @@ pub fn discover(roots: &[PathBuf], _scope: Option<&ProjectScope>) -> Discovery {
 /// is taken from the first: databases (`opencode.db` first), then `storage/`, then the
 /// per-project trees. Sessions whose revision is in `known` are counted as unchanged and not
 /// read. The outcome carries no sessions.
-pub fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
+fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
     let stores = Stores::locate(&candidate.path);
     let mut outcome = ParseOutcome::default();
     let mut taken = HashSet::new();
@@ -79,15 +129,6 @@ pub fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(
     for (storage, layout) in &stores.storages {
         json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
     }
-    outcome
-}
-
-/// [`read`], collecting the sessions in the order they started.
-pub fn parse(candidate: &Candidate, known: &KnownRevisions) -> ParseOutcome {
-    let mut sessions = Vec::new();
-    let mut outcome = read(candidate, known, &mut |session| sessions.push(session));
-    sessions.sort_by(|a, b| (a.facts.started_at, &a.id).cmp(&(b.facts.started_at, &b.id)));
-    outcome.sessions = sessions;
     outcome
 }
 

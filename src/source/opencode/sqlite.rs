@@ -31,7 +31,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 use serde_json::Value;
 
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, ParseOutcome, Session};
+use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
+use crate::source::ParseOutcome;
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 

@@ -1,0 +1,199 @@
+//! The import of one tool's sessions: discover -> parse -> filter -> plan -> write.
+//!
+//! `run` lists the candidates and drops those the ledger records as unchanged; transcripts are
+//! then read in chunks (`chunks`), a store session by session on a thread of its own
+//! (`readers`), and every group of sessions goes through the `pipeline` (filter, slugs, plan,
+//! write) while the next is read, so memory follows a group, not the history. The only I/O here
+//! is calling the stages that own it; the store runs on a small tokio runtime owned by the run.
+
+mod chunks;
+mod ledger;
+mod pipeline;
+mod readers;
+mod settings;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::env::{self, EnvLookup};
+use crate::failpoint;
+use crate::limits::PART_BYTES;
+use crate::output::Progress;
+use crate::redact::Redactor;
+use crate::report::ImportReport;
+use crate::slug::SlugBook;
+use crate::source::{Candidate, Discovery, Unit};
+use crate::store::{self, StoreError};
+use pipeline::Pipeline;
+pub use settings::ImportSettings;
+
+/// Why an import could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A reader thread panicked: a bug in memtree, never bad input (parsers turn that into
+    /// diagnostics).
+    #[error("reading {what} failed: the reader panicked ({message}); this is a bug in memtree, please report it; what was committed before is kept")]
+    ReaderPanicked { what: String, message: String },
+    /// A write running on the database runtime panicked or was cancelled.
+    #[error(
+        "a database write failed to finish: {0}; what was committed before is kept: run the import again"
+    )]
+    WriteTask(String),
+}
+
+/// Runs one import. Per-file problems are in the report; only a failure that stops the whole
+/// run (bad `--source`, database unreachable for a real import) is an error.
+pub fn run(
+    settings: &ImportSettings,
+    env: EnvLookup<'_>,
+    show_progress: bool,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    check_given_roots(settings)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(ImportError::Runtime)?;
+    let mut report = empty_report(settings);
+    let opened = runtime.block_on(store::open_for_run(
+        &settings.database,
+        &settings.schema,
+        settings.dry_run,
+        env,
+    ))?;
+    (report.database, report.database_note) = (opened.described, opened.note);
+    report.messages.compared_with_database = opened.store.is_some();
+    let slugs = match (&opened.store, settings.dry_run) {
+        (Some(store), true) => runtime.block_on(store.load_slugs())?,
+        _ => SlugBook::default(),
+    };
+    let candidates = discover(settings, &mut report);
+    let (ledger, known) = ledger::load(
+        opened.store.as_ref(),
+        &runtime,
+        settings,
+        &crate::ledger::host_name(),
+    )?;
+    let candidates = ledger::changed(candidates, &ledger, &mut report);
+    failpoint::hit("import.discovered");
+    let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
+    let redactor = settings.redact.then(Redactor::new);
+    let part_bytes = env::MEMTREE_PART_BYTES.bytes(env, PART_BYTES);
+    let mut pipeline = Pipeline::new(
+        settings,
+        &runtime,
+        opened.store,
+        slugs,
+        report,
+        redactor.as_ref(),
+        part_bytes,
+    );
+    match settings.source.unit() {
+        Unit::Transcript(parser) => {
+            let redactor = redactor.as_ref();
+            chunks::read_transcripts(
+                &mut pipeline,
+                parser,
+                &candidates,
+                &ledger,
+                &progress,
+                redactor,
+                env,
+            )?;
+        }
+        Unit::Store(reader) => {
+            for listed in &candidates {
+                pipeline.stream_store(reader, listed, &known)?;
+                progress.inc(1);
+            }
+        }
+    }
+    progress.finish();
+    let mut report = pipeline.finish()?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// A `--source` that does not exist is a usage error, not an empty history.
+fn check_given_roots(settings: &ImportSettings) -> Result<(), ImportError> {
+    if !settings.roots_given {
+        return Ok(());
+    }
+    match settings.roots.iter().find(|root| !root.exists()) {
+        Some(missing) => Err(ImportError::Usage(format!(
+            "--source `{}` does not exist; give a directory as {} lays it out, or a session file",
+            missing.display(),
+            settings.source.name()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn empty_report(settings: &ImportSettings) -> ImportReport {
+    ImportReport {
+        tool: settings.source.tool(),
+        dry_run: settings.dry_run,
+        database: None,
+        database_note: None,
+        source_note: None,
+        tree_root: settings.tree_root.clone(),
+        sessions_node_name: settings.sessions_node_name.clone(),
+        content_mode: settings.mode,
+        files: Default::default(),
+        sessions: Default::default(),
+        messages: Default::default(),
+        projects: Vec::new(),
+        session_list: Vec::new(),
+        diagnostics: Vec::new(),
+        duration_ms: 0,
+    }
+}
+
+/// Lists the candidates under the roots, noting in the report when there is nothing to read.
+/// A default location that does not exist means the tool was never used here: nothing to import,
+/// not a problem.
+fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candidate> {
+    let source = settings.source;
+    let roots: Vec<PathBuf> = settings
+        .roots
+        .iter()
+        .filter(|root| settings.roots_given || root.exists())
+        .cloned()
+        .collect();
+    let listed = |roots: &[PathBuf]| {
+        roots
+            .iter()
+            .map(|root| format!("`{}`", root.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if roots.is_empty() {
+        report.source_note = Some(format!(
+            "no {} sessions at {}",
+            source.name(),
+            listed(&settings.roots)
+        ));
+    }
+    let Discovery {
+        candidates,
+        diagnostics,
+    } = source.discover(&roots, settings.project.as_ref());
+    if settings.roots_given && candidates.is_empty() && diagnostics.is_empty() {
+        report.source_note = Some(format!(
+            "no {} sessions under {}: give the directory where {} keeps them ({}), or a session file",
+            source.name(),
+            listed(&roots),
+            source.name(),
+            source.layout(),
+        ));
+    }
+    report.absorb_diagnostics(diagnostics);
+    candidates
+}

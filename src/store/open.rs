@@ -1,0 +1,64 @@
+//! The connection policy of a run: a real import must reach its database, starting memtree's
+//! local one when nothing else is configured; a dry run uses the database when it can, never
+//! creates or starts anything, and says why it could not compare when it cannot.
+
+use super::target::DbTarget;
+use super::{Store, StoreError};
+use crate::env::EnvLookup;
+use crate::localdb;
+
+/// The database a run reached, and what it found of it.
+#[derive(Default)]
+pub struct Opened {
+    /// `None` in a dry run that cannot compare with the database.
+    pub store: Option<Store>,
+    /// The database, described without its password, when it was reached.
+    pub described: Option<String>,
+    /// Why a dry run does not compare, or what it found (no memory table yet).
+    pub note: Option<String>,
+}
+
+/// Opens the database of an import (migrated, ready to write), or of a dry run (as it is).
+pub async fn open_for_run(
+    target: &DbTarget,
+    schema: &str,
+    dry_run: bool,
+    env: EnvLookup<'_>,
+) -> Result<Opened, StoreError> {
+    if !dry_run {
+        let config = match target.config()? {
+            Some(config) => config,
+            None => localdb::ensure_running(env)?,
+        };
+        return Ok(Opened {
+            store: Some(Store::open(config, schema).await?),
+            described: Some(target.describe()),
+            note: None,
+        });
+    }
+    let config = match target.config()? {
+        Some(config) => config,
+        None => match localdb::running_config(env) {
+            Some(config) => config,
+            None => {
+                return Ok(Opened {
+                    note: Some("the local database is not running (`memtree db start`)".to_owned()),
+                    ..Opened::default()
+                })
+            }
+        },
+    };
+    Ok(match Store::open_existing(config, schema).await {
+        Ok(store) => Opened {
+            note: store
+                .is_none()
+                .then(|| "the memory table does not exist yet: every message would be new".to_owned()),
+            store,
+            described: Some(target.describe()),
+        },
+        Err(err) => Opened {
+            note: Some(format!("{} is not reachable: {err}", target.describe())),
+            ..Opened::default()
+        },
+    })
+}
