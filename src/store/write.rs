@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::failpoint;
-use crate::plan::{without_nul, PlannedMemory, RENDERING_KEYS};
+use crate::plan::row::{without_nul, PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
