@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::failpoint;
 use crate::limits::{BATCH_BYTES, BATCH_ROWS, CLASSIFY_ROWS};
-use crate::plan::{without_nul, PlannedMemory, RENDERING_KEYS};
+use crate::plan::row::{without_nul, PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
