@@ -5,15 +5,22 @@
 //! `name` is reached, the process sends itself SIGKILL, as a power cut or the OOM killer would:
 //! no destructor, no flush, no rollback from our side. With `:stop` it sends itself SIGSTOP
 //! instead, so a test can change the world at that exact moment (delete a source file, stop the
-//! database) and let it go on with SIGCONT. The variable is read once; when it is unset a point
-//! costs one atomic load.
+//! database) and let it go on with SIGCONT. The variable is read once.
+//!
+//! Points exist only in builds with the `failpoints` feature (the crash tests'); in every other
+//! build, release included, [`hit`] is an empty inline function and the points cost nothing.
 
+#[cfg(feature = "failpoints")]
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "failpoints")]
 use std::sync::OnceLock;
 
-/// The environment variable naming the armed point.
-pub const ENV: &str = "MEMTREE_FAILPOINT";
+/// Marks the point `name`: without the `failpoints` feature, nothing.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit(_name: &str) {}
 
+#[cfg(feature = "failpoints")]
 #[derive(Debug, PartialEq, Eq)]
 struct Armed {
     name: String,
@@ -21,19 +28,27 @@ struct Armed {
     action: Action,
 }
 
+#[cfg(feature = "failpoints")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
     Kill,
     Stop,
 }
 
+#[cfg(feature = "failpoints")]
 static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+#[cfg(feature = "failpoints")]
 static HITS: AtomicU64 = AtomicU64::new(0);
 
 /// Marks the point `name`: kills or stops the process if it is the armed point's nth hit.
-#[inline]
+#[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
-    let armed = ARMED.get_or_init(|| std::env::var(ENV).ok().as_deref().and_then(parse));
+    let armed = ARMED.get_or_init(|| {
+        crate::env::MEMTREE_FAILPOINT
+            .text(&crate::env::process)
+            .as_deref()
+            .and_then(parse)
+    });
     if let Some(armed) = armed {
         if armed.name == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == armed.nth {
             trigger(armed.action);
@@ -41,6 +56,7 @@ pub fn hit(name: &str) {
     }
 }
 
+#[cfg(feature = "failpoints")]
 fn trigger(action: Action) {
     let signal = match action {
         Action::Kill => libc::SIGKILL,
@@ -53,6 +69,7 @@ fn trigger(action: Action) {
 }
 
 /// `<name>[:<nth>][:stop]`; anything else (empty, a zero or non-numeric count) arms nothing.
+#[cfg(feature = "failpoints")]
 fn parse(spec: &str) -> Option<Armed> {
     let mut parts = spec.split(':');
     let name = parts.next().filter(|name| !name.is_empty())?.to_owned();
@@ -67,7 +84,7 @@ fn parse(spec: &str) -> Option<Armed> {
     Some(Armed { name, nth, action })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "failpoints"))]
 mod tests {
     use super::*;
 
