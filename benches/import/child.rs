@@ -15,8 +15,11 @@ use serde_json::Value;
 /// How often the child's peak memory is sampled.
 const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(2);
 
-/// The tools, in the order every scenario imports them.
-pub const TOOLS: [&str; 3] = ["claude", "codex", "opencode"];
+/// The tools, in the order every scenario imports them: every source memtree reads. A source
+/// the corpus has no sessions for is imported too (it finds nothing), so it shows in the tables.
+pub fn tools() -> impl Iterator<Item = &'static str> {
+    memtree::source::SOURCES.iter().map(|source| source.name())
+}
 
 /// How to run `memtree import` for the benchmark.
 pub struct Runner {

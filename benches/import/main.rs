@@ -27,7 +27,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use tokio::runtime::Runtime;
 
-use child::{Runner, TOOLS};
+use child::Runner;
 use report::{CopyLoad, Results, Scenario, ToolMeasure, JSONL_TOOLS};
 
 /// Parallel COPY streams for the raw COPY ceiling: as many connections as memtree writes with.
@@ -251,7 +251,7 @@ impl Database {
     /// is in the state a later run would find), and a checkpoint (so that each scenario starts
     /// with the same pending WAL and full-page writes).
     fn scenario(&self, runner: &Runner, label: &str, dry_run: bool) -> anyhow::Result<Scenario> {
-        let mut tools = Vec::with_capacity(TOOLS.len());
+        let mut tools = Vec::new();
         let table = self.block_on(
             self.client
                 .query_one("SELECT to_regclass('public.memory') IS NOT NULL", &[]),
@@ -260,7 +260,7 @@ impl Database {
             self.execute("VACUUM (ANALYZE) memory")?;
         }
         self.execute("CHECKPOINT")?;
-        for tool in TOOLS {
+        for tool in child::tools() {
             progress(&format!("{label}: {tool}"));
             let position = self.wal_position()?;
             let run = runner.run(
