@@ -52,8 +52,9 @@ impl ProjectScope {
         Ok(ProjectScope { roots })
     }
 
-    /// A scope over exactly these absolute directories (tests, and callers that resolved them).
-    pub fn from_roots(roots: impl IntoIterator<Item = String>) -> Self {
+    /// A scope over exactly these absolute directories.
+    #[cfg(test)]
+    pub(crate) fn from_roots(roots: impl IntoIterator<Item = String>) -> Self {
         ProjectScope {
             roots: roots
                 .into_iter()
