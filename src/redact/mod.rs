@@ -1,10 +1,8 @@
 //! Secret redaction: finds credentials in text before it is stored and replaces each with
 //! `[REDACTED:<kind>]`, counting them per kind.
 //!
-//! Pure and fast (`cargo run --release --example redact_throughput`, one core of a loaded
-//! machine: about 1.3 GB/s over the parser fixtures' message texts without secrets, 0.8-1.1 GB/s
-//! on clean session text, about 30 MB/s over the few fixture texts that hold secrets, where the
-//! rules' regular expression is most of the time): `anchor_scan` finds the literals every rule
+//! Pure, and fast on text without secrets, which is most session text (measured by
+//! `cargo run --release --example redact_throughput`): `anchor_scan` finds the literals every rule
 //! starts with (`ANCHORS`, ASCII case-insensitively; an AVX2 fingerprint screens 32 positions
 //! at a time); a cheap screen (`may_start_secret`) drops the anchors no rule could redact; only
 //! at the others is one anchored regular expression holding all rules tried; each match is then

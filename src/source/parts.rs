@@ -1,6 +1,6 @@
 //! Reading a transcript whose messages are too many to hold at once, in two passes, so memory
-//! follows a budget and not the file (issue #5: one Claude session or Codex rollout can hold a
-//! gigabyte of tool output).
+//! follows a budget and not the file (one Claude session or Codex rollout can hold a gigabyte of
+//! tool output).
 //!
 //! Pass 1 is the ordinary read. While the messages it holds stay within twice [`PART_BYTES`] of
 //! text nothing changes; once they pass it, the parser drops them and reads on to the end only
