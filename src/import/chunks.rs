@@ -1,8 +1,16 @@
-//! Reading transcripts in chunks: files are grouped by count and size, each chunk parsed in
-//! parallel (rayon) and handed to the pipeline in its order, and each big file parsed as a job of
-//! its own (in a dry run started a few chunks ahead), so no thread waits for one file. A parse
-//! job also judges its sessions by the session filters and prepares those taken for planning,
-//! while their texts are in cache.
+//! Reading transcripts in chunks: files are grouped by count and size (`limits::CHUNK_BYTES`; a
+//! file larger than half a chunk counts as half, so small files are parsed beside it), each chunk
+//! is parsed in parallel (rayon) and handed to the pipeline in its order, so memory follows a
+//! chunk, not the history.
+//!
+//! A file of `limits::BIG_FILE_BYTES` or more is parsed as a rayon job of its own; a dry run,
+//! which holds only ids and counts, starts it up to `limits::BIG_FILE_CHUNKS_AHEAD` chunks before
+//! its own, so the other threads parse those chunks meanwhile. Only big files' outcomes are held
+//! ahead, at most one chunk's at a time, and each takes its place in its chunk, so nothing is
+//! planned in another order. A parse job also judges its sessions by the session filters and
+//! prepares those taken for planning (`plan::prepare`) while their texts are in cache; a dry run
+//! drops the texts there. Each file is read on from its recorded checkpoint when it has one, and
+//! the checkpoint it takes is redacted like the rows before it is stored.
 
 use std::collections::HashMap;
 

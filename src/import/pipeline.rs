@@ -1,7 +1,17 @@
 //! Everything after parsing, for one run: counting and filtering sessions, project slugs,
 //! planning and writing (or, in a dry run, comparing with the database), with the report they
-//! fill in. Groups of sessions go through it one after the other, each group's write running on
-//! the store's runtime while the next group is parsed.
+//! fill in.
+//!
+//! Groups of sessions go through it one after the other: a chunk of transcripts, a part of an
+//! outlined session, or a group of a store's sessions (`limits::GROUP_SESSIONS`,
+//! `limits::GROUP_BYTES`). Each group's write runs on the store's runtime while the next group is
+//! parsed, at most `limits::WRITES_IN_FLIGHT` at once. Within a group, sessions are planned in a
+//! fixed order (main sessions first, then by file and id), so a message copied into several
+//! files is kept from the same one every run. An outlined session is read in parts at its place
+//! in that order, each part planned and written as it arrives, and counted once in the report.
+//! A group's ledger entries are written in the transaction of its last rows, after every earlier
+//! group of the same files, so the ledger is never ahead of the data; a file with problems is
+//! never recorded, so its problems are reported until fixed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
