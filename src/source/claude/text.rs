@@ -1,5 +1,5 @@
 //! The text of a Claude Code message's parts: tool calls with their input as compact JSON, tool
-//! results, compact summaries, and the small text helpers (one-line titles, blank and empty text).
+//! results, compact summaries, and the small text helpers (blank and empty text).
 
 use std::borrow::Cow;
 
@@ -105,16 +105,6 @@ fn utf8_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
-/// Whitespace runs collapsed to one space, cut to `max_chars` characters.
-pub(super) fn one_line(text: &str, max_chars: usize) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(max_chars)
-        .collect()
-}
-
 pub(super) fn non_blank(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
@@ -161,11 +151,5 @@ mod tests {
         assert_eq!(tool_result_text(Some(&raw("[1, 2]"))), "[1,2]");
         assert_eq!(tool_result_text(Some(&raw("null"))), "");
         assert_eq!(tool_result_text(None), "");
-    }
-
-    #[test]
-    fn titles_are_one_line_and_cut() {
-        assert_eq!(one_line("  fix\n\tthe   bug ", 80), "fix the bug");
-        assert_eq!(one_line(&"é".repeat(100), 80).chars().count(), 80);
     }
 }

@@ -13,13 +13,11 @@ use crate::model::{BlockKind, Message, Role, Session, SessionFacts};
 use crate::scope::MessageTally;
 use crate::source::parts::{Held, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
+use crate::source::title::title_from_prompt;
 
-use super::text::{non_blank_text, one_line};
+use super::text::non_blank_text;
 use super::wire::Record;
 use super::TOOL;
-
-/// Titles built from the first prompt are cut to this many characters.
-const TITLE_MAX_CHARS: usize = 80;
 
 /// The conversation of one session as it is read. All but the messages is carried to the next
 /// read in a checkpoint.
@@ -61,7 +59,7 @@ impl Thread {
                 .blocks
                 .iter()
                 .find(|block| block.kind == BlockKind::Text)
-                .map(|block| one_line(&block.text, TITLE_MAX_CHARS))
+                .map(|block| title_from_prompt(&block.text))
                 .filter(|title| !title.is_empty());
         }
         match &mut self.counted {

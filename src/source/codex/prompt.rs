@@ -2,9 +2,7 @@
 //! messages (and the cwd it names), and the title a session's first prompt gives.
 
 use crate::model::{BlockKind, Message, Role};
-
-/// The longest title, in characters.
-const TITLE_MAX_CHARS: usize = 80;
+use crate::source::title::title_from_prompt;
 
 /// Text Codex injects into user messages: AGENTS.md and user instructions, the environment
 /// context, interruption notes, skills listings (formats.md 2.4; reference-importer.md section 3).
@@ -46,19 +44,9 @@ pub(super) fn prompt_title(message: &Message) -> Option<String> {
         .blocks
         .iter()
         .find(|block| block.kind == BlockKind::Text)
-        .map(|block| title_of(&block.text))
+        .map(|block| title_from_prompt(&block.text))
 }
 
-/// The first prompt on one line, cut to [`TITLE_MAX_CHARS`] characters.
-fn title_of(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= TITLE_MAX_CHARS {
-        return line;
-    }
-    let mut cut: String = line.chars().take(TITLE_MAX_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
 
 #[cfg(test)]
 mod tests {
@@ -89,15 +77,5 @@ mod tests {
             "<environment_context>\n  <cwd>/Users/k/proj</cwd>\n  <shell>zsh</shell>\n</environment_context>";
         assert_eq!(environment_cwd(text).as_deref(), Some("/Users/k/proj"));
         assert_eq!(environment_cwd("<cwd>/x</cwd>"), None);
-    }
-
-    #[test]
-    fn titles_are_one_line_and_at_most_80_characters() {
-        assert_eq!(title_of("  fix\n\nthe   bug "), "fix the bug");
-        let long = "é".repeat(100);
-        let title = title_of(&long);
-        assert_eq!(title.chars().count(), TITLE_MAX_CHARS);
-        assert!(title.ends_with('…'));
-        assert_eq!(title_of(&"a".repeat(80)), "a".repeat(80));
     }
 }
