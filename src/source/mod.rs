@@ -10,6 +10,7 @@ pub mod jsonl;
 pub mod parts;
 pub mod resume;
 pub mod timestamp;
+mod title;
 
 use std::fmt;
 use std::io;

@@ -8,6 +8,8 @@
 //! [`read_parts`] reads its messages in parts (`source::parts`); documents are read whole.
 
 mod document;
+mod pending;
+mod prompt;
 mod record;
 mod rollout;
 mod session;

@@ -26,15 +26,14 @@ use crate::source::own_fact;
 use crate::source::parts::{text_bytes, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 
+use super::pending::{keeps, settle, Counted, Pending};
+use super::prompt::{environment_cwd, is_injected_context, prompt_title};
 use super::record::{owned, part_texts, raw_text, str_field, value_text, Record};
 
 /// Codex writes a fork's copied history in one burst, every line stamped with the instant of
 /// writing; the forked session's own records start when the user (or model) next acts. A gap
 /// longer than this between two records ends the copied burst.
 const REPLAY_BURST_GAP: TimeDelta = TimeDelta::seconds(1);
-
-/// The longest title, in characters.
-const TITLE_MAX_CHARS: usize = 80;
 
 /// Where a record sits in its file; synthetic message ids derive from it.
 #[derive(Clone, Copy, Debug)]
@@ -63,15 +62,6 @@ impl Position {
             Position::Item(_) => 0,
         }
     }
-}
-
-/// A message before timestamps are settled and the user-text source is chosen.
-struct Pending {
-    message: Message,
-    /// No timestamp was known when it was read; it gets the session's start at the end.
-    undated: bool,
-    /// A user `message` response item: dropped when the file has `user_message` events.
-    user_item: bool,
 }
 
 /// What a call item records: the tool and the text of its `tool_use` block.
@@ -119,71 +109,6 @@ pub(super) struct SessionBuilder {
     /// Read on from a checkpoint: only the messages after it are here.
     #[serde(skip)]
     resumed: bool,
-}
-
-/// The messages of a rollout read past its budget, counted by what only the end of the file
-/// settles: whether user items are kept (`keeps`) and the time of undated messages (the start).
-#[derive(Debug)]
-struct Counted {
-    /// Tallies by whether the message is a user item, then whether it is undated.
-    tallies: [[MessageTally; 2]; 2],
-    /// The title of the first prompt among all messages, and among all but user items.
-    title_with_items: Option<String>,
-    title_without_items: Option<String>,
-}
-
-impl Counted {
-    fn new(budget: &PartBudget) -> Self {
-        let empty = MessageTally::new(budget.window);
-        Counted {
-            tallies: [[empty; 2]; 2],
-            title_with_items: None,
-            title_without_items: None,
-        }
-    }
-
-    fn count(&mut self, pending: &Pending) {
-        let tally = &mut self.tallies[usize::from(pending.user_item)][usize::from(pending.undated)];
-        if pending.undated {
-            tally.count_undated(&pending.message);
-        } else {
-            tally.count(&pending.message);
-        }
-        if let Some(title) = prompt_title(&pending.message) {
-            self.title_with_items.get_or_insert_with(|| title.clone());
-            if !pending.user_item {
-                self.title_without_items.get_or_insert(title);
-            }
-        }
-    }
-
-    /// The title `settle_title` would give, had every message been held.
-    fn title(&self, user_items_kept: bool) -> Option<String> {
-        if user_items_kept {
-            self.title_with_items.clone()
-        } else {
-            self.title_without_items.clone()
-        }
-    }
-
-    /// The tally of the messages kept, the undated ones at `start`.
-    fn kept(&self, user_items_kept: bool, start: DateTime<Utc>) -> MessageTally {
-        let at_start = |undated: &MessageTally| {
-            let mut dated = *undated;
-            if dated.messages() > 0 {
-                dated.date(start);
-            }
-            dated
-        };
-        let [[dated, undated], [dated_items, undated_items]] = &self.tallies;
-        let mut kept = *dated;
-        kept.merge(&at_start(undated));
-        if user_items_kept {
-            kept.merge(dated_items);
-            kept.merge(&at_start(undated_items));
-        }
-        kept
-    }
 }
 
 impl SessionBuilder {
@@ -636,36 +561,6 @@ impl SessionBuilder {
     }
 }
 
-/// Whether a message read is kept: where the era records `user_message` events they are the clean
-/// prompts, and the user response items are the same prompts plus injected context (formats.md 2.4).
-fn keeps(pending: &Pending, user_items_kept: bool) -> bool {
-    user_items_kept || !pending.user_item
-}
-
-/// A kept message with its time settled: an undated one is at the session's `start`.
-fn settle(pending: Pending, user_items_kept: bool, start: DateTime<Utc>) -> Option<Message> {
-    if !keeps(&pending, user_items_kept) {
-        return None;
-    }
-    let mut message = pending.message;
-    if pending.undated {
-        message.timestamp = start;
-    }
-    Some(message)
-}
-
-/// The title a user message gives as the session's first prompt: its first text, on one line.
-fn prompt_title(message: &Message) -> Option<String> {
-    if message.role != Role::User {
-        return None;
-    }
-    message
-        .blocks
-        .iter()
-        .find(|block| block.kind == BlockKind::Text)
-        .map(|block| title_of(&block.text))
-}
-
 /// The call an item records, its input rendered as `name(input)`.
 fn call<'a>(item: &'a Record, default_name: &str, input: &str) -> Call<'a> {
     let tool_name = owned(&item.name).unwrap_or_else(|| default_name.to_owned());
@@ -684,87 +579,9 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
-/// Text Codex injects into user messages: AGENTS.md and user instructions, the environment
-/// context, interruption notes, skills listings (formats.md 2.4; reference-importer.md section 3).
-pub(super) fn is_injected_context(text: &str) -> bool {
-    const WRAPPERS: [(&str, &str); 4] = [
-        ("<environment_context>", "</environment_context>"),
-        ("<user_instructions>", "</user_instructions>"),
-        ("<turn_aborted>", "</turn_aborted>"),
-        ("<skills_instructions>", "</skills_instructions>"),
-    ];
-    let text = text.trim();
-    WRAPPERS
-        .iter()
-        .any(|(open, close)| text.starts_with(open) && text.ends_with(close))
-        || (text.starts_with("# ")
-            && text.contains(" instructions for ")
-            && text.contains("\n\n<INSTRUCTIONS>"))
-}
-
-/// The `<cwd>` of an `<environment_context>` block.
-fn environment_cwd(text: &str) -> Option<String> {
-    let text = text.trim();
-    if !text.starts_with("<environment_context>") {
-        return None;
-    }
-    let start = text.find("<cwd>")? + "<cwd>".len();
-    let end = start + text[start..].find("</cwd>")?;
-    let cwd = text[start..end].trim();
-    (!cwd.is_empty()).then(|| cwd.to_owned())
-}
-
-/// The first prompt on one line, cut to [`TITLE_MAX_CHARS`] characters.
-fn title_of(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= TITLE_MAX_CHARS {
-        return line;
-    }
-    let mut cut: String = line.chars().take(TITLE_MAX_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn injected_context_is_recognised_and_prompts_are_not() {
-        for text in [
-            "<environment_context>\n  <cwd>/p</cwd>\n</environment_context>",
-            "  <user_instructions>\nbe brief\n</user_instructions>\n",
-            "<turn_aborted>\nThe user interrupted the previous turn on purpose.\n</turn_aborted>",
-            "# AGENTS.md instructions for /p\n\n<INSTRUCTIONS>\nrules\n</INSTRUCTIONS>",
-        ] {
-            assert!(is_injected_context(text), "{text}");
-        }
-        for text in [
-            "fix the bug",
-            "<environment_context> is what the tag is called, explain it",
-            "# Heading\nplease write the instructions for /tmp",
-        ] {
-            assert!(!is_injected_context(text), "{text}");
-        }
-    }
-
-    #[test]
-    fn environment_context_names_the_cwd() {
-        let text =
-            "<environment_context>\n  <cwd>/Users/k/proj</cwd>\n  <shell>zsh</shell>\n</environment_context>";
-        assert_eq!(environment_cwd(text).as_deref(), Some("/Users/k/proj"));
-        assert_eq!(environment_cwd("<cwd>/x</cwd>"), None);
-    }
-
-    #[test]
-    fn titles_are_one_line_and_at_most_80_characters() {
-        assert_eq!(title_of("  fix\n\nthe   bug "), "fix the bug");
-        let long = "é".repeat(100);
-        let title = title_of(&long);
-        assert_eq!(title.chars().count(), TITLE_MAX_CHARS);
-        assert!(title.ends_with('…'));
-        assert_eq!(title_of(&"a".repeat(80)), "a".repeat(80));
-    }
 
     fn at(seconds: i64) -> Option<DateTime<Utc>> {
         DateTime::from_timestamp(1_700_000_000 + seconds, 0)
