@@ -177,6 +177,15 @@ pub struct SessionFacts {
     pub is_sidechain: bool,
     /// The session this one was spawned from (subagents) or forked from.
     pub parent_session_id: Option<String>,
+    /// How the cwd was found when the format does not record it beside the messages (Gemini's
+    /// `projects.json`, a `.project_root` file, ...), or `unresolved` when it could not be told
+    /// and `cwd` is `None`. `None` when the format records the cwd itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd_origin: Option<String>,
+    /// Where message times came from when the format records none per message (a turn's
+    /// timestamp tag, the file's time). `None` when every message carries its own time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_origin: Option<String>,
     /// The store's own change marker for the session (OpenCode `time_updated`, epoch ms). The
     /// ledger skips sessions whose marker has not moved since they were imported.
     #[serde(skip_serializing_if = "Option::is_none")]

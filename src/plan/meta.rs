@@ -23,6 +23,8 @@ pub(super) fn session_meta(
     put(&mut meta, "source_tool", Some(session.tool.as_str()));
     put(&mut meta, "source_session_title", facts.title.as_deref());
     put(&mut meta, "source_cwd", facts.cwd.as_deref());
+    put(&mut meta, "source_cwd_origin", facts.cwd_origin.as_deref());
+    put(&mut meta, "source_time_origin", facts.time_origin.as_deref());
     put(&mut meta, "source_project_slug", Some(&project.slug));
     put(&mut meta, "source_git_root", project.git.root.as_deref());
     put(&mut meta, "source_git_branch", facts.git_branch.as_deref());

@@ -313,3 +313,18 @@ fn secrets_are_replaced_in_content_and_meta_and_counted_per_row() {
     );
     assert!(meta_of(&plan.memories[0]).get("redactions").is_none());
 }
+
+#[test]
+fn meta_says_how_a_cwd_or_times_were_found_only_when_the_source_says() {
+    let plain = plan_default(session(vec![message("user-1", Role::User, vec![text("hi")])]));
+    let meta = meta_of(&plain.memories[0]);
+    assert!(meta.get("source_cwd_origin").is_none() && meta.get("source_time_origin").is_none());
+    let mut found = session(vec![message("user-1", Role::User, vec![text("hi")])]);
+    found.facts.cwd = None;
+    found.facts.cwd_origin = Some("unresolved".to_owned());
+    found.facts.time_origin = Some("file_time".to_owned());
+    let meta = meta_of(&plan_default(found).memories[0]);
+    assert_eq!(meta["source_cwd_origin"], "unresolved");
+    assert_eq!(meta["source_time_origin"], "file_time");
+    assert!(meta.get("source_cwd").is_none());
+}
