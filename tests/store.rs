@@ -326,9 +326,20 @@ async fn a_new_mode_or_version_rewrites_rows_in_place() {
     });
     assert_eq!(store.write(&version_bump).await.unwrap(), counts(0, 1, 2));
 
-    // Content alone does not decide: without a new mode or version, a row stays as it is.
+    // A message its tool rewrote in place keeps its id and gets its new content; a dry run,
+    // which holds no content, cannot tell.
     let mut edited = version_bump.clone();
     edited[1].content = "edited".to_owned();
+    assert_eq!(
+        classified(&store, &edited[1..2], &edited[1]).await,
+        counts(0, 0, 1)
+    );
+    assert_eq!(store.write(&edited).await.unwrap(), counts(0, 1, 2));
+    let rewritten = stored(&client, "public").await;
+    assert_eq!(
+        rewritten.iter().find(|row| row.0 == edited[1].id).unwrap().1,
+        "edited"
+    );
     assert_eq!(store.write(&edited).await.unwrap(), counts(0, 0, 3));
 }
 

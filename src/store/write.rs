@@ -20,9 +20,10 @@ use crate::plan::row::{without_nul, PlannedMemory, RENDERING_KEYS};
 
 use super::{retry, LedgerRecords, Store, StoreError, WriteCounts};
 
-/// SQL condition, over input row `i` and stored row `m`, for "m is current". `i.meta` is the
-/// planned row's meta when writing, and the run's rendering keys alone when classifying.
-static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// SQL condition, over input row `i` and stored row `m`, for "m was rendered as `i` is": their
+/// rendering keys agree. `i.meta` is the planned row's meta when writing, and the run's rendering
+/// keys alone when classifying.
+static SAME_RENDERING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     RENDERING_KEYS
         .iter()
         .map(|key| format!("m.meta -> '{key}' is not distinct from i.meta -> '{key}'"))
@@ -30,10 +31,22 @@ static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
         .join(" and ")
 });
 
+/// SQL condition for "m is current" when writing: rendered alike, with the same content and tree.
+/// A message the tool rewrote in place (Gemini CLI and OpenCode update a message as its tool
+/// calls finish) keeps its id and gets its new content; meta facts that change with the world
+/// (the repository's HEAD) or the run (`imported_at`) do not make a row stale.
+static ROW_IS_CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} and m.content = i.content and m.tree::text = i.tree",
+        *SAME_RENDERING
+    )
+});
+
 impl Store {
     /// Read-only: how many rows with these ids, rendered as `rendering` says (their
     /// [`RENDERING_KEYS`], the same for every row of a run), would be inserted, updated or left
-    /// unchanged.
+    /// unchanged. A dry run holds no content, so a stored row rendered alike counts as unchanged
+    /// even when the tool has since rewritten its message, which the import would update.
     pub async fn classify(
         &self,
         ids: &[Uuid],
@@ -48,12 +61,12 @@ impl Store {
         let client: &mut tokio_postgres::Client = &mut pooled;
         let sql = format!(
             "select count(*) filter (where m.id is null), \
-                    count(*) filter (where m.id is not null and not ({row_is_current})), \
-                    count(*) filter (where m.id is not null and {row_is_current}) \
+                    count(*) filter (where m.id is not null and not ({same_rendering})), \
+                    count(*) filter (where m.id is not null and {same_rendering}) \
              from (select id, $2::jsonb as meta from unnest($1::uuid[]) as id) i \
              left join {} m on m.id = i.id",
             self.table("memory"),
-            row_is_current = *ROW_IS_CURRENT,
+            same_rendering = *SAME_RENDERING,
         );
         let rendering = tokio_postgres::types::Json(rendering);
         for chunk in unique.chunks(CLASSIFY_ROWS) {
