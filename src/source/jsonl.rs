@@ -1,7 +1,7 @@
 //! Streaming JSONL reading with bounded memory: one typed record per line, bad lines reported.
 //!
 //! Lines up to [`MAX_BUFFERED_LINE`] bytes are read whole and decoded from the buffer. Longer
-//! lines are first [reduced](reduce): read in chunks with every string longer than
+//! lines are first reduced (`reduce`): read in chunks with every string longer than
 //! [`STRING_BUDGET`] cut, then decoded from the reduced text, so a 64 MB tool output costs a few
 //! copies of what the planner stores, not of the line. A line that is still too long after that
 //! (many long strings, or mostly structure) is decoded from the stream for its rest. A last line

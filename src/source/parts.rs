@@ -2,13 +2,13 @@
 //! follows a budget and not the file (one Claude session or Codex rollout can hold a gigabyte of
 //! tool output).
 //!
-//! Pass 1 is the ordinary read. While the messages it holds stay within twice [`PART_BYTES`] of
+//! Pass 1 is the ordinary read. While the messages it holds stay within twice [`PART_BYTES`](crate::limits::PART_BYTES) of
 //! text nothing changes; once they pass it, the parser drops them and reads on to the end only
 //! counting them (a [`MessageTally`], what the session filters need) besides the facts, stats,
 //! diagnostics and checkpoint state it keeps anyway. Such a session comes out as an
 //! [`OutlinedSession`]: its final facts without messages. Session facts can depend on the last
 //! lines of a file (a Claude title), so no message can be planned before pass 1 ends.
-//! Pass 2 ([`super::read_parts`]) reads the same bytes again, through the same open file and
+//! Pass 2 ([`super::TranscriptParser::read_parts`]) reads the same bytes again, through the same open file and
 //! never past what pass 1 consumed (the file may be growing), from the state pass 1 started in,
 //! and hands the messages over in parts of about the budget, each a [`Session`] with the final
 //! facts. The parts, in order, are the messages a whole read yields.

@@ -1,10 +1,10 @@
 //! Claude Code transcripts (formats.md §1): discovery, and parsing each JSONL file into a main
 //! session and, for 1.0.x files with inline subagent lines, a sidechain session, with the noise
 //! of formats.md §1.6 removed. A file whose messages pass the read's budget is read twice
-//! (`source::parts`): its sessions come out outlined, and [`read_parts`] reads their messages in parts.
+//! (`source::parts`): its sessions come out outlined, and `read_parts` reads their messages in parts.
 //!
-//! [`builder`] turns a file's lines into its threads ([`thread`]), whose state is carried from one
-//! read to the next in a checkpoint; [`text`] writes the text of tool calls and results.
+//! `builder` turns a file's lines into its threads (`thread`), whose state is carried from one
+//! read to the next in a checkpoint; `text` writes the text of tool calls and results.
 
 mod builder;
 mod discover;

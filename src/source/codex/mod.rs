@@ -1,11 +1,11 @@
 //! Codex CLI sessions: where rollouts live (`$CODEX_HOME/sessions`, `…/archived_sessions`), which
-//! files are rollouts, and reading one into a [`Session`](crate::model::Session).
+//! files are rollouts, and reading one into a [`Session`].
 //!
 //! A rollout is `rollout-<local time>-<uuid>.jsonl`, its zstd-compressed `.jsonl.zst` form, or a
 //! 2025 single-document `rollout-<date>-<uuid>.json` (formats.md section 2). One file is one
 //! session; a file that only holds its `session_meta` is a session without messages. A plain
 //! or compressed rollout whose messages pass the read's budget comes out outlined, and
-//! [`read_parts`] reads its messages in parts (`source::parts`); documents are read whole.
+//! `read_parts` reads its messages in parts (`source::parts`); documents are read whole.
 
 mod document;
 mod pending;
