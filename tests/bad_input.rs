@@ -13,9 +13,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::{fixture, memtree_command, Run};
 use serde_json::{json, Value};
 
 const CWD: &str = "/home/dev/proj";
@@ -62,17 +63,6 @@ impl Outcome {
     }
 }
 
-fn memtree_command(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
-    command
-}
-
 fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsString> {
     [
         tool,
@@ -91,14 +81,12 @@ fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsSt
     .collect()
 }
 
-fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+/// The outcome of `run`; its report is `null` when stdout is not JSON, which no case expects.
+fn finish(run: Run, rows: Option<i64>) -> Outcome {
     Outcome {
-        code: output.status.code().unwrap_or(-1),
-        report,
-        stderr,
+        code: run.code,
+        report: serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
+        stderr: run.stderr,
         rows,
     }
 }
@@ -106,13 +94,13 @@ fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
 /// Imports `source` into `db` under the tree root `tree_root`.
 async fn import(db: &common::TestDb, tool: &str, source: &Path, tree_root: &str) -> Outcome {
     let home = tempfile::tempdir().unwrap();
-    let output = memtree_command(home.path())
-        .args(import_args(tool, source, tree_root))
-        .args(["--database-url", &db.url()])
-        .output()
-        .expect("run memtree");
+    let run = Run::of_command(
+        memtree_command(home.path())
+            .args(import_args(tool, source, tree_root))
+            .args(["--database-url", &db.url()]),
+    );
     let rows = count_rows(db, tree_root).await;
-    finish(output, Some(rows))
+    finish(run, Some(rows))
 }
 
 /// Removes every row (and project slug) an earlier case stored.
@@ -1099,11 +1087,7 @@ fn opencode_unreadable_database(name: &'static str, bytes: Vec<u8>) -> Case {
 fn opencode_cases() -> Vec<Case> {
     const SESSION: &str = "storage/session/prj1/ses_1.json";
     const PART1: &str = "storage/part/msg_1/prt_1.json";
-    let real_db = fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/opencode/database-and-storage/source/opencode.db"),
-    )
-    .unwrap();
+    let real_db = fs::read(fixture("opencode/database-and-storage/source/opencode.db")).unwrap();
     let mut cases = vec![
         case(
             "empty_session_file",
@@ -1452,7 +1436,7 @@ fn an_unreadable_file_is_reported_and_the_rest_imported() {
         if as_nobody {
             command.uid(65534).gid(65534);
         }
-        let outcome = finish(command.output().expect("run memtree"), None);
+        let outcome = finish(Run::of_command(&mut command), None);
         assert_eq!(outcome.code, 1, "{tool}: {}\n{}", outcome.stderr, outcome.report);
         assert_eq!(
             outcome.diagnostics(&source),

@@ -10,47 +10,22 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::{clean_sources, memtree_command, Run};
 use serde_json::Value;
-
-/// Every fixture source of a tool whose import has no problem (a malformed line would make the
-/// run exit with 1 and keep the file out of the ledger).
-fn clean_sources(tool: &str) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool);
-    let mut sources: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|case| case.unwrap().path())
-        .filter(|case| {
-            let expected = std::fs::read_to_string(case.join("expected.json")).unwrap_or_default();
-            case.join("source").is_dir()
-                && !expected.contains("\"kind\": \"malformed\"")
-                && !expected.contains("\"kind\": \"unreadable\"")
-        })
-        .map(|case| case.join("source").display().to_string())
-        .collect();
-    sources.sort();
-    sources
-}
 
 /// `memtree <tool> import --json` of `sources` into `url` with a private HOME and the testing
 /// `knobs` set; returns the report of a run that must have succeeded.
 fn import(tool: &str, sources: &[String], url: &str, knobs: &[(&str, &str)], extra: &[&str]) -> Value {
     let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
-    command
-        .args([tool, "import", "--json", "--database-url", url, "--source"])
-        .args(sources)
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .envs(knobs.iter().copied());
-    let output = command.output().expect("run memtree");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    serde_json::from_slice(&output.stdout).expect("a JSON report")
+    Run::of_command(
+        memtree_command(home.path())
+            .args([tool, "import", "--json", "--database-url", url, "--source"])
+            .args(sources)
+            .args(extra)
+            .envs(knobs.iter().copied()),
+    )
+    .succeeded()
 }
 
 /// Every stored row, without the import time.

@@ -4,14 +4,13 @@
 //! Run with `UPDATE_EXPECT=1` to rewrite the expected files after an intended change, then review
 //! the diff: the expected files are the specification.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::fixtures_root;
 use memtree::source::{Source, SOURCES};
 use serde_json::{json, Value};
-
-fn fixtures_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
 
 /// Discovers and parses one case, with the case directory replaced by `$CASE` in every path.
 fn run_case(source: &dyn Source, case_dir: &Path) -> Value {
@@ -40,16 +39,10 @@ fn every_fixture_case_parses_as_expected() {
     let mut n_cases = 0;
     let mut failures = Vec::new();
     for source in SOURCES {
-        let tool_dir = fixtures_root().join(source.name());
-        let Ok(entries) = std::fs::read_dir(&tool_dir) else {
+        if !fixtures_root().join(source.name()).is_dir() {
             continue;
-        };
-        let mut cases: Vec<PathBuf> = entries
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.join("source").is_dir())
-            .collect();
-        cases.sort();
-        for case_dir in cases {
+        }
+        for case_dir in common::fixture_cases(source.name()) {
             n_cases += 1;
             let actual = run_case(*source, &case_dir);
             let expected_path = case_dir.join("expected.json");
