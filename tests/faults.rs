@@ -781,7 +781,7 @@ fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
 fn codex_rollouts_that_vanish_are_warnings() {
     let home = tempfile::tempdir().unwrap();
     let sessions = home.path().join("sessions");
-    common::copy_fixture("codex/reference_codex/source", &sessions);
+    common::copy_fixture("codex/reference-codex/source", &sessions);
     let rollouts = walkdir(&sessions);
     let setup = Setup::in_home(home, sessions.display().to_string());
     let db = setup.test_db();

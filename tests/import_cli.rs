@@ -275,7 +275,7 @@ fn text_dry_run_lists_the_plan_on_stdout_and_the_summary_on_stderr() {
 #[test]
 fn malformed_input_finishes_with_exit_code_1_naming_file_and_line() {
     let home = tempfile::tempdir().unwrap();
-    let sources = vec![fixture("codex/malformed_torn/source").display().to_string()];
+    let sources = vec![fixture("codex/malformed-torn/source").display().to_string()];
     let run = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
@@ -500,7 +500,7 @@ async fn each_row_carries_the_cwd_and_model_in_force_for_its_message() {
 
     // Codex: the second turn runs in a subdirectory with another model. Its prompt comes before
     // its `turn_context`, so it is stored with the first turn's.
-    let source = fixture("codex/wrapped_2026/source");
+    let source = fixture("codex/wrapped-2026/source");
     assert_eq!(
         written(&scene.import("codex", &source, &["--full-transcript"]).succeeded()).0,
         10
@@ -635,7 +635,7 @@ async fn a_skipped_trivial_session_that_grows_is_read_whole() {
 async fn a_grown_codex_rollout_is_read_on_from_its_checkpoint() {
     let scene = Scene::new().await;
     let source = scene.home().join("sessions");
-    copy_fixture("codex/wrapped_0_63/source", &source);
+    copy_fixture("codex/wrapped-0-63/source", &source);
     let source = source.display().to_string();
     let first = scene.import("codex", &source, &[]).json();
     let imported = written(&first).0;
