@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{clean_sources, copy_fixture, fixture, memtree, memtree_command, Run};
+use memtree::source::{Source, Unit, SOURCES};
 use serde_json::Value;
 
 /// A test's own database and private HOME, for runs of `memtree` against them.
@@ -107,12 +108,13 @@ async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, Strin
 
 #[tokio::test]
 async fn a_second_run_over_the_same_files_writes_nothing() {
-    for tool in ["claude", "codex", "opencode"] {
-        second_run_writes_nothing(tool).await;
+    for source in SOURCES {
+        second_run_writes_nothing(*source).await;
     }
 }
 
-async fn second_run_writes_nothing(tool: &str) {
+async fn second_run_writes_nothing(source: &dyn Source) {
+    let tool = source.name();
     let scene = Scene::new().await;
     let sources = clean_sources(tool);
     let options = ["--include-sidechains", "--full-transcript"];
@@ -134,15 +136,18 @@ async fn second_run_writes_nothing(tool: &str) {
         "{tool}: no row was rewritten"
     );
 
-    // Without --rescan the ledger skips unchanged files (OpenCode: unchanged sessions) unread.
+    // Without --rescan the ledger skips unchanged files (a store: unchanged sessions) unread.
     let report = scene.import_all(tool, &sources, &options).json();
     assert_eq!(written(&report), (0, 0, 0), "{tool}");
-    if tool == "opencode" {
-        assert_eq!(report["sessions"]["found"], 0, "{tool}");
-        assert!(report["sessions"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
-    } else {
-        assert_eq!(report["files"]["scanned"], 0, "{tool}");
-        assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+    match source.unit() {
+        Unit::Store(_) => {
+            assert_eq!(report["sessions"]["found"], 0, "{tool}");
+            assert!(report["sessions"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+        }
+        Unit::Transcript(_) => {
+            assert_eq!(report["files"]["scanned"], 0, "{tool}");
+            assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+        }
     }
     assert_eq!(
         row_versions(&client).await,
@@ -341,7 +346,7 @@ async fn a_custom_schema_holds_the_table() {
 #[test]
 fn a_tool_never_used_here_imports_nothing_without_error() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in SOURCES.iter().map(|source| source.name()) {
         let run = memtree(&[tool, "import", "--dry-run", "--json"], home.path());
         assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
         let report = run.json();
@@ -362,18 +367,27 @@ fn a_source_without_sessions_says_where_they_are_kept() {
     let empty = home.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let source = empty.display().to_string();
-    for (tool, hint) in [
-        ("claude", "~/.claude/projects"),
-        ("codex", "~/.codex/sessions"),
-        ("opencode", "opencode.db"),
-    ] {
+    for tool_source in SOURCES {
+        let tool = tool_source.name();
         let run = memtree(
             &[tool, "import", "--dry-run", "--json", "--source", &source],
             home.path(),
         );
         assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
         let note = run.json()["source_note"].as_str().unwrap_or_default().to_owned();
-        assert!(note.contains(&source) && note.contains(hint), "{tool}: {note}");
+        assert!(
+            note.contains(&source) && note.contains(tool_source.layout()),
+            "{tool}: {note}"
+        );
+    }
+    // The layouts those notes quote name where the tools keep their sessions.
+    for (tool, place) in [
+        ("claude", "~/.claude/projects"),
+        ("codex", "~/.codex/sessions"),
+        ("opencode", "opencode.db"),
+    ] {
+        let layout = memtree::source::named(tool).unwrap().layout();
+        assert!(layout.contains(place), "{tool}: {layout}");
     }
     // Claude's config directory itself is read through its `projects/`.
     let config = home.path().join(".claude");
@@ -404,7 +418,7 @@ fn default_locations_follow_the_tools_environment_variables() {
 #[test]
 fn every_fixture_case_imports_and_only_broken_input_exits_1() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in SOURCES.iter().map(|source| source.name()) {
         for case in common::fixture_cases(tool) {
             let has_problem = common::expects_problem(&case);
             let source = case.join("source").display().to_string();
