@@ -4,18 +4,26 @@
 //!
 //! Each tool has a data-driven table of cases; each case imports into an emptied database under
 //! its own tree root (`case_<name>`), and its rows are counted with `tree <@ 'case_<name>'`.
+//!
+//! Beside the tables, a part with no per-tool code takes every source in `SOURCES` and damages
+//! each file of its clean fixture cases in several ways (cut mid-line, a line of garbage, emptied,
+//! replaced by a directory, unreadable), checking that the import still ends cleanly, reports what
+//! it lost, and keeps the rows of the case's other files.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::{fixture, memtree_command, Run};
+use memtree::source::{Source, SOURCES};
 use serde_json::{json, Value};
 
 const CWD: &str = "/home/dev/proj";
@@ -62,17 +70,6 @@ impl Outcome {
     }
 }
 
-fn memtree_command(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null());
-    command
-}
-
 fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsString> {
     [
         tool,
@@ -91,14 +88,12 @@ fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsSt
     .collect()
 }
 
-fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+/// The outcome of `run`; its report is `null` when stdout is not JSON, which no case expects.
+fn finish(run: Run, rows: Option<i64>) -> Outcome {
     Outcome {
-        code: output.status.code().unwrap_or(-1),
-        report,
-        stderr,
+        code: run.code,
+        report: serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
+        stderr: run.stderr,
         rows,
     }
 }
@@ -106,13 +101,13 @@ fn finish(output: std::process::Output, rows: Option<i64>) -> Outcome {
 /// Imports `source` into `db` under the tree root `tree_root`.
 async fn import(db: &common::TestDb, tool: &str, source: &Path, tree_root: &str) -> Outcome {
     let home = tempfile::tempdir().unwrap();
-    let output = memtree_command(home.path())
-        .args(import_args(tool, source, tree_root))
-        .args(["--database-url", &db.url()])
-        .output()
-        .expect("run memtree");
+    let run = Run::of_command(
+        memtree_command(home.path())
+            .args(import_args(tool, source, tree_root))
+            .args(["--database-url", &db.url()]),
+    );
     let rows = count_rows(db, tree_root).await;
-    finish(output, Some(rows))
+    finish(run, Some(rows))
 }
 
 /// Removes every row (and project slug) an earlier case stored.
@@ -1099,11 +1094,7 @@ fn opencode_unreadable_database(name: &'static str, bytes: Vec<u8>) -> Case {
 fn opencode_cases() -> Vec<Case> {
     const SESSION: &str = "storage/session/prj1/ses_1.json";
     const PART1: &str = "storage/part/msg_1/prt_1.json";
-    let real_db = fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/opencode/database-and-storage/source/opencode.db"),
-    )
-    .unwrap();
+    let real_db = fs::read(fixture("opencode/database-and-storage/source/opencode.db")).unwrap();
     let mut cases = vec![
         case(
             "empty_session_file",
@@ -1452,7 +1443,7 @@ fn an_unreadable_file_is_reported_and_the_rest_imported() {
         if as_nobody {
             command.uid(65534).gid(65534);
         }
-        let outcome = finish(command.output().expect("run memtree"), None);
+        let outcome = finish(Run::of_command(&mut command), None);
         assert_eq!(outcome.code, 1, "{tool}: {}\n{}", outcome.stderr, outcome.report);
         assert_eq!(
             outcome.diagnostics(&source),
@@ -1593,4 +1584,384 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every source's fixture files, damaged
+//
+// No per-tool code: for every source in SOURCES, every file its discovery lists in its clean
+// fixture cases (and every file in a store it lists as a directory) is damaged in a copy of its
+// case, in each way of `Damage`, and the copy imported. Whatever the format, the import neither
+// crashes nor goes quiet: it exits 0 or 1, prints its JSON report, names only files it was
+// given, exits 1 exactly when it reports lost input, and still stores the rows of the case's
+// other files.
+
+/// One way of damaging a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Damage {
+    /// Cut in the middle of a line near the middle of the file.
+    CutMidLine,
+    /// A line of binary garbage (a NUL, control bytes, invalid UTF-8) appended.
+    GarbageLine,
+    Emptied,
+    /// Replaced by an empty directory of the same name.
+    Directory,
+    /// Mode 000. Not as root, who reads any file whatever its mode.
+    Unreadable,
+}
+
+const DAMAGES: [Damage; 5] = [
+    Damage::CutMidLine,
+    Damage::GarbageLine,
+    Damage::Emptied,
+    Damage::Directory,
+    Damage::Unreadable,
+];
+
+const GARBAGE_LINE: &[u8] = b"\x00\x01\xff\xfe garbage \xc3\x28 {\"\x80\xbf\n";
+
+fn running_as_root() -> bool {
+    // SAFETY: reading our own effective uid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Where to cut `bytes` inside a line: the middle of the line around the middle of the file,
+/// `None` when that line is too short to be cut inside.
+fn mid_line_cut(bytes: &[u8]) -> Option<usize> {
+    let middle = bytes.len() / 2;
+    let start = bytes[..middle]
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |at| at + 1);
+    let end = bytes[middle..]
+        .iter()
+        .position(|byte| *byte == b'\n')
+        .map_or(bytes.len(), |at| middle + at);
+    let cut = start + (end - start) / 2;
+    (cut > start).then_some(cut)
+}
+
+/// Whether `bytes` are text (UTF-8 without NUL): a format read as text cannot take a line of
+/// garbage without losing it.
+fn is_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|text| !text.contains('\0'))
+}
+
+impl Damage {
+    /// Damages `file`, which held `original`; `false` when this damage cannot be done to it.
+    fn apply(self, file: &Path, original: &[u8]) -> bool {
+        match self {
+            Damage::CutMidLine => {
+                let Some(cut) = mid_line_cut(original) else {
+                    return false;
+                };
+                fs::write(file, &original[..cut]).unwrap();
+            }
+            Damage::GarbageLine => {
+                let mut bytes = original.to_vec();
+                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                    bytes.push(b'\n');
+                }
+                bytes.extend_from_slice(GARBAGE_LINE);
+                fs::write(file, bytes).unwrap();
+            }
+            Damage::Emptied => {
+                if original.is_empty() {
+                    return false;
+                }
+                fs::write(file, b"").unwrap();
+            }
+            Damage::Directory => {
+                fs::remove_file(file).unwrap();
+                fs::create_dir(file).unwrap();
+            }
+            Damage::Unreadable => {
+                if running_as_root() {
+                    return false;
+                }
+                fs::set_permissions(file, fs::Permissions::from_mode(0o000)).unwrap();
+            }
+        }
+        true
+    }
+
+    /// Whether this damage to a file discovery lists, which held `original`, loses input the
+    /// import must report (and so exit 1): a file it cannot open, or a line of garbage in text.
+    /// (A file inside a store may be one the store does not read, such as a session also held by
+    /// its database, or a temporary file: damaging it may lose nothing.)
+    fn must_be_reported(self, original: &[u8]) -> bool {
+        match self {
+            Damage::Unreadable => true,
+            Damage::GarbageLine => is_text(original),
+            Damage::CutMidLine | Damage::Emptied | Damage::Directory => false,
+        }
+    }
+}
+
+/// A file of a fixture case to damage.
+struct Listed {
+    /// Relative to the case's `source/`.
+    path: PathBuf,
+    /// Discovery lists the file itself, rather than a store directory holding it.
+    by_discovery: bool,
+}
+
+/// Every file discovery lists under `dir`, and every file in a directory it lists, sorted.
+fn listed_files(source: &dyn Source, dir: &Path) -> Vec<Listed> {
+    let discovery = source.discover(&[dir.to_path_buf()], None);
+    let mut files: Vec<Listed> = discovery
+        .candidates
+        .iter()
+        .flat_map(|candidate| walkdir::WalkDir::new(&candidate.path).sort_by_file_name())
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| Listed {
+            path: entry.path().strip_prefix(dir).unwrap().to_path_buf(),
+            by_discovery: entry.depth() == 0,
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    files
+}
+
+/// What one import of a copy of a case did, and the rows it left: `(id, source file)`.
+struct Imported {
+    run: Run,
+    rows: Vec<(String, String)>,
+}
+
+/// Empties `db`, imports `copy` with every session and text taken, and reads back the rows.
+async fn import_copy(db: &common::TestDb, tool: &str, copy: &Path, home: &Path) -> Imported {
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "do $$ begin if to_regclass('memory') is not null then \
+             truncate memory, memtree_projects, memtree_ledger, memtree_ledger_sessions; end if; end $$",
+        )
+        .await
+        .unwrap();
+    let run = Run::of_command(
+        memtree_command(home)
+            .args([
+                tool,
+                "import",
+                "--json",
+                "--full-transcript",
+                "--include-trivial",
+                "--include-sidechains",
+                "--database-url",
+                &db.url(),
+                "--source",
+            ])
+            .arg(copy),
+    );
+    let exists: bool = common::query_value(&client, "select to_regclass('memory') is not null", &[]).await;
+    let rows = if exists {
+        let sql = "select id::text, meta->>'source_file' from memory order by 1";
+        common::query_rows(&client, sql, |row| (row.get(0), row.get(1))).await
+    } else {
+        Vec::new()
+    };
+    Imported { run, rows }
+}
+
+/// The problems of one import of a copy of a case (`copy`, its `source/`) in which `damage` was
+/// done to a file that held `original`; `kept` holds the ids the case's other files yield.
+fn damaged_import_problems(
+    damage: Damage,
+    file: &Listed,
+    original: &[u8],
+    copy: &Path,
+    imported: &Imported,
+    kept: &BTreeSet<&str>,
+) -> Vec<String> {
+    let run = &imported.run;
+    let mut problems = Vec::new();
+    if !matches!(run.code, 0 | 1) {
+        problems.push(format!("exit {} ({:?}), not 0 or 1", run.code, run.status));
+    }
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    let Some(diagnostics) = report["diagnostics"].as_array() else {
+        problems.push(format!("no JSON report on stdout: {:?}", run.stdout));
+        return problems;
+    };
+    for diagnostic in diagnostics {
+        let named = diagnostic["file"].as_str().unwrap_or_default();
+        if !Path::new(named).starts_with(copy) {
+            problems.push(format!(
+                "a diagnostic names a file outside the source: {diagnostic}"
+            ));
+        }
+    }
+    let lost = diagnostics
+        .iter()
+        .any(|diagnostic| matches!(diagnostic["kind"].as_str(), Some("malformed" | "unreadable")));
+    if lost != (run.code == 1) {
+        problems.push(format!(
+            "exit {} but {}: {diagnostics:?}",
+            run.code,
+            if lost {
+                "lost input reported"
+            } else {
+                "no lost input reported"
+            },
+        ));
+    }
+    if file.by_discovery && damage.must_be_reported(original) && !lost {
+        problems.push("the lost input is not reported".to_owned());
+    }
+    let torn = report["files"]["pending_torn_lines"].as_u64().unwrap_or(0);
+    if file.by_discovery && damage == Damage::CutMidLine && !lost && torn == 0 {
+        problems.push("the cut line is neither reported nor left for the next run".to_owned());
+    }
+    let stored: BTreeSet<&str> = imported.rows.iter().map(|(id, _)| id.as_str()).collect();
+    let missing: Vec<&&str> = kept.difference(&stored).collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "{} of the {} rows of the other files are not stored: {missing:?}",
+            missing.len(),
+            kept.len()
+        ));
+    }
+    problems
+}
+
+/// What damaging one source's files came to.
+struct Damaged {
+    tool: &'static str,
+    /// Imports of damaged copies.
+    runs: usize,
+    /// Imports of damaged copies that exited 1.
+    exits_1: usize,
+    /// Rows of undamaged files looked for in the imports of damaged copies.
+    rows_checked: usize,
+    /// One line per problem.
+    problems: Vec<String>,
+}
+
+/// Damages every listed file of every clean case of `source` in every way.
+fn damage_every_listed_file(source: &'static dyn Source) -> Damaged {
+    let tool = source.name();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = runtime.block_on(common::test_db());
+    let mut damaged = Damaged {
+        tool,
+        runs: 0,
+        exits_1: 0,
+        rows_checked: 0,
+        problems: Vec::new(),
+    };
+    for case in common::clean_cases(tool) {
+        let case_name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let fixture_source = case.join("source");
+        let files = listed_files(source, &fixture_source);
+        let fresh_copy = || {
+            let dir = tempfile::tempdir().unwrap();
+            let copy = dir.path().join("src");
+            common::copy_tree(&fixture_source, &copy);
+            (dir, copy)
+        };
+        for file in &files {
+            let original = fs::read(fixture_source.join(&file.path)).unwrap();
+            // The ids of the case's other files: those an import of the case without this file
+            // stores from them. (Not every row of that import: without a file, discovery may
+            // list another in its place, as a compressed copy of a plain transcript.)
+            let (dir, copy) = fresh_copy();
+            fs::remove_file(copy.join(&file.path)).unwrap();
+            let without = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
+            if without.run.code != 0 {
+                damaged.problems.push(format!(
+                    "{tool}/{case_name} without {}: exit {}\n  {}",
+                    file.path.display(),
+                    without.run.code,
+                    without.run.stderr.trim()
+                ));
+                continue;
+            }
+            let others: BTreeSet<PathBuf> = files
+                .iter()
+                .filter(|other| other.path != file.path)
+                .map(|other| copy.join(&other.path))
+                .collect();
+            let kept: BTreeSet<&str> = without
+                .rows
+                .iter()
+                .filter(|(_, source_file)| {
+                    // A store's session is named `<store file>#session/<id>`.
+                    let named = source_file
+                        .split_once('#')
+                        .map_or(source_file.as_str(), |(file, _)| file);
+                    others.contains(Path::new(named))
+                })
+                .map(|(id, _)| id.as_str())
+                .collect();
+            for damage in DAMAGES {
+                let (dir, copy) = fresh_copy();
+                if !damage.apply(&copy.join(&file.path), &original) {
+                    continue;
+                }
+                let imported = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
+                damaged.runs += 1;
+                damaged.exits_1 += usize::from(imported.run.code == 1);
+                damaged.rows_checked += kept.len();
+                for problem in damaged_import_problems(damage, file, &original, &copy, &imported, &kept) {
+                    damaged.problems.push(format!(
+                        "{tool}/{case_name} {} {damage:?}: {problem}\n  stderr: {}",
+                        file.path.display(),
+                        imported.run.stderr.trim()
+                    ));
+                }
+            }
+        }
+    }
+    damaged
+}
+
+#[test]
+fn every_file_of_every_source_damaged_in_every_way_still_imports_the_rest() {
+    // The sources side by side, each with a database of its own.
+    let results: Vec<Damaged> = std::thread::scope(|scope| {
+        let running: Vec<_> = SOURCES
+            .iter()
+            .map(|source| {
+                let source: &'static dyn Source = *source;
+                scope.spawn(move || damage_every_listed_file(source))
+            })
+            .collect();
+        running.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    let mut problems = Vec::new();
+    let mut rows_checked = 0;
+    for damaged in results {
+        println!(
+            "{}: {} damaged imports, {} exited 1, {} rows of undamaged files looked for, {} problems",
+            damaged.tool,
+            damaged.runs,
+            damaged.exits_1,
+            damaged.rows_checked,
+            damaged.problems.len()
+        );
+        // In every format some damage loses input (a line of garbage in text, an unreadable
+        // file): a source none of whose damaged imports exited 1 was not really damaged.
+        if damaged.exits_1 == 0 {
+            problems.push(format!(
+                "{}: none of {} damaged imports exited 1",
+                damaged.tool, damaged.runs
+            ));
+        }
+        rows_checked += damaged.rows_checked;
+        problems.extend(damaged.problems);
+    }
+    // Only cases of several files show the rest of a case still imported.
+    assert!(rows_checked > 0, "no case had rows besides the damaged file's");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

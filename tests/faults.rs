@@ -9,10 +9,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::Run;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ fn import_command(url: &str, source: &str, home: &Path, extra: &[&str]) -> Comma
 }
 
 fn tool_import_command(tool: &str, url: &str, source: &str, home: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
+    let mut command = common::memtree_command(home);
     command
         .args([
             tool,
@@ -139,67 +140,14 @@ fn tool_import_command(tool: &str, url: &str, source: &str, home: &Path, extra: 
             "--source",
             source,
         ])
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(extra);
     command
-}
-
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(child: Child) -> Run {
-        let output = child.wait_with_output().unwrap();
-        Run {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn killed(&self) -> bool {
-        use std::os::unix::process::ExitStatusExt;
-        self.status.signal() == Some(libc::SIGKILL)
-    }
-
-    fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
-            panic!(
-                "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn assert_success(&self, context: &str) -> Value {
-        assert_eq!(
-            self.code(),
-            Some(0),
-            "{context}: {:?}\n{}",
-            self.status,
-            self.stderr
-        );
-        self.json()
-    }
 }
 
 /// Waits for `child`, which must succeed after retrying something the database refused.
 fn assert_succeeded_after_retrying(child: Child, context: &str) {
     let run = Run::of(child);
-    run.assert_success(context);
+    run.succeeded_as(context);
     assert!(run.stderr.contains("retrying"), "{}", run.stderr);
 }
 
@@ -384,7 +332,7 @@ fn reference() -> &'static Reference {
             home.path(),
             &[],
         ))
-        .assert_success("the reference import");
+        .succeeded_as("the reference import");
         let duration = started.elapsed();
         eprintln!("the reference import took {} ms", duration.as_millis());
         assert_eq!(
@@ -455,7 +403,7 @@ fn an_import_killed_at_any_named_point_is_completed_by_the_next_run() {
                         crashed.status,
                         crashed.stderr
                     );
-                    run(setup.import(&db, &[])).assert_success(point);
+                    run(setup.import(&db, &[])).succeeded_as(point);
                     assert_same(&reference.dump, &setup.dump(&db), point);
                 }
             });
@@ -487,12 +435,12 @@ fn a_groups_ledger_entries_commit_with_its_last_rows_or_not_at_all() {
     };
     assert_eq!(stored(), (1000, 0), "the first batch only, and no ledger entry");
 
-    let report = run(setup.import(&db, &[])).assert_success("the run after the kill");
+    let report = run(setup.import(&db, &[])).succeeded_as("the run after the kill");
     assert_eq!(report["files"]["unchanged"], 0, "every file is read again");
     assert_eq!(report["messages"]["written"]["inserted"], 200);
     assert_eq!(report["messages"]["written"]["unchanged"], 1000);
     let once = setup.test_db();
-    run(setup.import(&once, &[])).assert_success("one uninterrupted import");
+    run(setup.import(&once, &[])).succeeded_as("one uninterrupted import");
     assert_same(&setup.dump(&once), &setup.dump(&db), "after the kill");
     assert_eq!(stored(), (GROUP_FILES * MESSAGES as i64, GROUP_FILES));
     let with_ledger: i64 = setup.runtime.block_on(async {
@@ -566,10 +514,10 @@ fn an_import_killed_at_random_moments_is_completed_by_the_next_run() {
             if run.killed() {
                 kills += 1;
             } else {
-                run.assert_success("an import that finished before its kill");
+                run.succeeded_as("an import that finished before its kill");
             }
         }
-        run(setup.import(&db, &[])).assert_success("the run after the kills");
+        run(setup.import(&db, &[])).succeeded_as("the run after the kills");
         assert_same(
             &reference.dump,
             &setup.dump(&db),
@@ -595,7 +543,7 @@ fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
     cluster.stop();
     resume(&importing);
     let failed = Run::of(importing);
-    assert_eq!(failed.code(), Some(2), "{:?}\n{}", failed.status, failed.stderr);
+    assert_eq!(failed.code, 2, "{:?}\n{}", failed.status, failed.stderr);
     for needle in ["error: ", "gave up after", "run the import again"] {
         assert!(
             failed.stderr.contains(needle),
@@ -610,7 +558,7 @@ fn a_database_that_goes_away_is_a_clear_error_and_the_next_run_completes() {
     );
 
     cluster.start_again();
-    run(setup.import(&db, &[])).assert_success("the run after the outage");
+    run(setup.import(&db, &[])).succeeded_as("the run after the outage");
     assert_same(&reference.dump, &setup.dump(&db), "after the outage");
 
     // A server that is back within the retry window: the same import succeeds on its own.
@@ -677,7 +625,7 @@ fn two_imports_at_once_both_succeed_and_store_what_one_stores() {
         let db = setup.test_db();
         let children: Vec<Child> = (0..2).map(|_| setup.import(&db, &[]).spawn().unwrap()).collect();
         for child in children {
-            Run::of(child).assert_success(&format!("round {round}: a concurrent import"));
+            Run::of(child).succeeded_as(&format!("round {round}: a concurrent import"));
         }
         assert_same(
             &reference.dump,
@@ -703,7 +651,7 @@ fn concurrent_imports_of_different_scopes_agree_on_slugs() {
         .map(|scope| setup.import(&db, scope).spawn().unwrap())
         .collect();
     for child in children {
-        Run::of(child).assert_success("an import of one scope");
+        Run::of(child).succeeded_as("an import of one scope");
     }
     let (projects, mismatched): (i64, i64) = setup.runtime.block_on(async {
         let client = db.client().await;
@@ -720,7 +668,7 @@ fn concurrent_imports_of_different_scopes_agree_on_slugs() {
     });
     assert_eq!(projects, 12);
     assert_eq!(mismatched, 0, "rows whose tree does not use their project's slug");
-    let again = run(setup.import(&db, &["--rescan"])).assert_success("a later import");
+    let again = run(setup.import(&db, &["--rescan"])).succeeded_as("a later import");
     assert_eq!(
         again["messages"]["written"]["unchanged"],
         (FILES * MESSAGES) as u64
@@ -751,7 +699,7 @@ fn two_schemas_created_at_once_both_get_their_tables() {
         std::thread::sleep(Duration::from_millis(10));
     }
     resume(&first);
-    Run::of(first).assert_success("the first schema");
+    Run::of(first).succeeded_as("the first schema");
     assert_succeeded_after_retrying(second, "the second schema");
     let (one, two) = setup.runtime.block_on(async {
         let client = db.client().await;
@@ -805,17 +753,17 @@ fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
     std::fs::remove_file(&files[0]).unwrap();
     std::fs::rename(&files[1], &renamed).unwrap();
     resume(&importing);
-    let report = Run::of(importing).assert_success("files vanished during the import");
+    let report = Run::of(importing).succeeded_as("files vanished during the import");
     assert_eq!(vanished(&report), 2, "{report:#}");
     assert_eq!(setup.count_memories(&db), 4);
 
-    let report = run(setup.import(&db, &[])).assert_success("the next run");
+    let report = run(setup.import(&db, &[])).succeeded_as("the next run");
     assert_eq!(
         report["messages"]["written"]["inserted"], 4,
         "the renamed file is read"
     );
     std::fs::rename(&renamed, &files[1]).unwrap();
-    let report = run(setup.import(&db, &[])).assert_success("renamed back");
+    let report = run(setup.import(&db, &[])).succeeded_as("renamed back");
     assert_eq!(
         report["messages"]["written"]["inserted"], 0,
         "a renamed file is not imported twice"
@@ -824,7 +772,7 @@ fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
     for file in corpus.files() {
         std::fs::remove_file(file).unwrap();
     }
-    run(setup.import(&db, &[])).assert_success("every file deleted");
+    run(setup.import(&db, &[])).succeeded_as("every file deleted");
     assert_eq!(setup.count_memories(&db), 8, "deleting sources deletes no memory");
 }
 
@@ -833,14 +781,8 @@ fn files_that_vanish_or_are_renamed_are_warnings_and_lose_nothing() {
 fn codex_rollouts_that_vanish_are_warnings() {
     let home = tempfile::tempdir().unwrap();
     let sessions = home.path().join("sessions");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codex/reference_codex/source");
-    let mut rollouts = Vec::new();
-    for file in walkdir(&fixture) {
-        let copy = sessions.join(file.strip_prefix(&fixture).unwrap());
-        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-        std::fs::copy(&file, &copy).unwrap();
-        rollouts.push(copy);
-    }
+    common::copy_fixture("codex/reference-codex/source", &sessions);
+    let rollouts = walkdir(&sessions);
     let setup = Setup::in_home(home, sessions.display().to_string());
     let db = setup.test_db();
     let child = start_stopped_at(
@@ -851,7 +793,7 @@ fn codex_rollouts_that_vanish_are_warnings() {
         std::fs::remove_file(rollout).unwrap();
     }
     resume(&child);
-    let report = Run::of(child).assert_success("rollouts vanished during the import");
+    let report = Run::of(child).succeeded_as("rollouts vanished during the import");
     assert_eq!(vanished(&report), rollouts.len(), "{report:#}");
 }
 
@@ -892,15 +834,15 @@ fn a_file_that_grows_while_read_is_completed_by_the_next_run() {
     let (torn, rest) = last.split_at(last.len() / 2);
     append(&path, &(appended + torn));
     resume(&importing);
-    let report = Run::of(importing).assert_success("a file growing during the import");
+    let report = Run::of(importing).succeeded_as("a file growing during the import");
     assert_eq!(report["files"]["pending_torn_lines"], 1, "{report:#}");
     assert_eq!(report["files"]["malformed_lines"], 0);
     assert_eq!(setup.count_memories(&db), (LONG_SESSION + 10) as i64);
 
     append(&path, rest);
-    run(setup.import(&db, &[])).assert_success("the next run");
+    run(setup.import(&db, &[])).succeeded_as("the next run");
     let once = setup.test_db();
-    run(setup.import(&once, &[])).assert_success("one import of the final file");
+    run(setup.import(&once, &[])).succeeded_as("one import of the final file");
     assert_same(&setup.dump(&once), &setup.dump(&db), "a grown file");
 }
 
@@ -918,12 +860,12 @@ fn a_file_rewritten_shorter_loses_nothing_already_imported() {
     let importing = setup.import_stopped_at(&db, "parse.line:10");
     std::fs::write(&path, session_text(&session, &cwd, 0..100)).unwrap();
     resume(&importing);
-    let report = Run::of(importing).assert_success("a file shrinking during the import");
+    let report = Run::of(importing).succeeded_as("a file shrinking during the import");
     assert_eq!(report["files"]["malformed_lines"], 0, "{report:#}");
     let imported = setup.count_memories(&db);
     assert!(imported >= 100, "what was read is imported ({imported} rows)");
 
-    let report = run(setup.import(&db, &[])).assert_success("the next run");
+    let report = run(setup.import(&db, &[])).succeeded_as("the next run");
     assert_eq!(report["messages"]["written"]["unchanged"], 100, "{report:#}");
     assert_eq!(setup.count_memories(&db), imported, "nothing is lost");
 }

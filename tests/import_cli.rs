@@ -4,51 +4,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::{clean_sources, copy_fixture, fixture, memtree, memtree_command, Run};
+use memtree::source::{Source, Unit, SOURCES};
 use serde_json::Value;
-
-/// The outcome of one `memtree` run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The JSON report of a run that must have succeeded (exit code 0).
-    fn succeeded(&self) -> Value {
-        assert_eq!(self.code, 0, "{}", self.stderr);
-        self.json()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
-            panic!(
-                "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-/// Runs `memtree` with a clean environment: no database variables, and a private HOME and
-/// XDG_DATA_HOME so that nothing the user has is read and no local database is started.
-fn memtree(args: &[&str], home: &Path) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .expect("run memtree");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 /// A test's own database and private HOME, for runs of `memtree` against them.
 struct Scene {
@@ -74,7 +33,8 @@ impl Scene {
     }
 
     /// `tool import --json` of `source` into the test's database, with `extra` options.
-    fn import(&self, tool: &str, source: &str, extra: &[&str]) -> Run {
+    fn import(&self, tool: &str, source: impl AsRef<Path>, extra: &[&str]) -> Run {
+        let source = source.as_ref().to_str().expect("a UTF-8 source path");
         let mut args = vec![
             tool,
             "import",
@@ -105,44 +65,6 @@ impl Scene {
         }
         projects
     }
-}
-
-fn fixture(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(path)
-        .display()
-        .to_string()
-}
-
-/// Every fixture case of a tool, with whether its expected parse holds a problem (a malformed
-/// line, an unreadable file) that must make an import exit with code 1.
-fn fixture_cases(tool: &str) -> Vec<(String, bool)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool);
-    let mut cases: Vec<(String, bool)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|case| case.join("source").is_dir())
-        .map(|case| {
-            let expected: Value =
-                serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap()).unwrap();
-            let kinds = expected.to_string();
-            let has_problem =
-                kinds.contains("\"kind\":\"malformed\"") || kinds.contains("\"kind\":\"unreadable\"");
-            (case.join("source").display().to_string(), has_problem)
-        })
-        .collect();
-    cases.sort();
-    cases
-}
-
-/// The fixture sources of a tool that import without problems.
-fn clean_sources(tool: &str) -> Vec<String> {
-    fixture_cases(tool)
-        .into_iter()
-        .filter(|(_, has_problem)| !has_problem)
-        .map(|(source, _)| source)
-        .collect()
 }
 
 fn codex_sources() -> Vec<String> {
@@ -186,12 +108,13 @@ async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, Strin
 
 #[tokio::test]
 async fn a_second_run_over_the_same_files_writes_nothing() {
-    for tool in ["claude", "codex", "opencode"] {
-        second_run_writes_nothing(tool).await;
+    for source in SOURCES {
+        second_run_writes_nothing(*source).await;
     }
 }
 
-async fn second_run_writes_nothing(tool: &str) {
+async fn second_run_writes_nothing(source: &dyn Source) {
+    let tool = source.name();
     let scene = Scene::new().await;
     let sources = clean_sources(tool);
     let options = ["--include-sidechains", "--full-transcript"];
@@ -213,15 +136,18 @@ async fn second_run_writes_nothing(tool: &str) {
         "{tool}: no row was rewritten"
     );
 
-    // Without --rescan the ledger skips unchanged files (OpenCode: unchanged sessions) unread.
+    // Without --rescan the ledger skips unchanged files (a store: unchanged sessions) unread.
     let report = scene.import_all(tool, &sources, &options).json();
     assert_eq!(written(&report), (0, 0, 0), "{tool}");
-    if tool == "opencode" {
-        assert_eq!(report["sessions"]["found"], 0, "{tool}");
-        assert!(report["sessions"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
-    } else {
-        assert_eq!(report["files"]["scanned"], 0, "{tool}");
-        assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+    match source.unit() {
+        Unit::Store(_) => {
+            assert_eq!(report["sessions"]["found"], 0, "{tool}");
+            assert!(report["sessions"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+        }
+        Unit::Transcript(_) => {
+            assert_eq!(report["files"]["scanned"], 0, "{tool}");
+            assert!(report["files"]["unchanged"].as_u64().unwrap() > 0, "{tool}");
+        }
     }
     assert_eq!(
         row_versions(&client).await,
@@ -354,7 +280,7 @@ fn text_dry_run_lists_the_plan_on_stdout_and_the_summary_on_stderr() {
 #[test]
 fn malformed_input_finishes_with_exit_code_1_naming_file_and_line() {
     let home = tempfile::tempdir().unwrap();
-    let sources = vec![fixture("codex/malformed_torn/source")];
+    let sources = vec![fixture("codex/malformed-torn/source").display().to_string()];
     let run = memtree(&import_args("codex", &sources, &["--dry-run"]), home.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
@@ -420,7 +346,7 @@ async fn a_custom_schema_holds_the_table() {
 #[test]
 fn a_tool_never_used_here_imports_nothing_without_error() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in SOURCES.iter().map(|source| source.name()) {
         let run = memtree(&[tool, "import", "--dry-run", "--json"], home.path());
         assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
         let report = run.json();
@@ -441,18 +367,27 @@ fn a_source_without_sessions_says_where_they_are_kept() {
     let empty = home.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let source = empty.display().to_string();
-    for (tool, hint) in [
-        ("claude", "~/.claude/projects"),
-        ("codex", "~/.codex/sessions"),
-        ("opencode", "opencode.db"),
-    ] {
+    for tool_source in SOURCES {
+        let tool = tool_source.name();
         let run = memtree(
             &[tool, "import", "--dry-run", "--json", "--source", &source],
             home.path(),
         );
         assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
         let note = run.json()["source_note"].as_str().unwrap_or_default().to_owned();
-        assert!(note.contains(&source) && note.contains(hint), "{tool}: {note}");
+        assert!(
+            note.contains(&source) && note.contains(tool_source.layout()),
+            "{tool}: {note}"
+        );
+    }
+    // The layouts those notes quote name where the tools keep their sessions.
+    for (tool, place) in [
+        ("claude", "~/.claude/projects"),
+        ("codex", "~/.codex/sessions"),
+        ("opencode", "opencode.db"),
+    ] {
+        let layout = memtree::source::named(tool).unwrap().layout();
+        assert!(layout.contains(place), "{tool}: {layout}");
     }
     // Claude's config directory itself is read through its `projects/`.
     let config = home.path().join(".claude");
@@ -472,46 +407,21 @@ fn default_locations_follow_the_tools_environment_variables() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("claude-config");
     copy_fixture("claude/noise/source", &config.join("projects"));
-    let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
-        .args(["claude", "import", "--dry-run", "--json"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("CLAUDE_CONFIG_DIR", &config)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(
-        report["sessions"]["imported"],
-        1,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let run = Run::of_command(
+        memtree_command(home.path())
+            .args(["claude", "import", "--dry-run", "--json"])
+            .env("CLAUDE_CONFIG_DIR", &config),
     );
-}
-
-/// Copies the fixture directory `path` (under `fixtures/`) to `to`.
-fn copy_fixture(path: &str, to: &Path) {
-    copy_tree(Path::new(&fixture(path)), to);
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    assert_eq!(run.json()["sessions"]["imported"], 1, "{}", run.stderr);
 }
 
 #[test]
 fn every_fixture_case_imports_and_only_broken_input_exits_1() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
-        for (source, has_problem) in fixture_cases(tool) {
+    for tool in SOURCES.iter().map(|source| source.name()) {
+        for case in common::fixture_cases(tool) {
+            let has_problem = common::expects_problem(&case);
+            let source = case.join("source").display().to_string();
             let args = [
                 tool,
                 "import",
@@ -604,7 +514,7 @@ async fn each_row_carries_the_cwd_and_model_in_force_for_its_message() {
 
     // Codex: the second turn runs in a subdirectory with another model. Its prompt comes before
     // its `turn_context`, so it is stored with the first turn's.
-    let source = fixture("codex/wrapped_2026/source");
+    let source = fixture("codex/wrapped-2026/source");
     assert_eq!(
         written(&scene.import("codex", &source, &["--full-transcript"]).succeeded()).0,
         10
@@ -739,7 +649,7 @@ async fn a_skipped_trivial_session_that_grows_is_read_whole() {
 async fn a_grown_codex_rollout_is_read_on_from_its_checkpoint() {
     let scene = Scene::new().await;
     let source = scene.home().join("sessions");
-    copy_fixture("codex/wrapped_0_63/source", &source);
+    copy_fixture("codex/wrapped-0-63/source", &source);
     let source = source.display().to_string();
     let first = scene.import("codex", &source, &[]).json();
     let imported = written(&first).0;
@@ -1067,19 +977,15 @@ fn the_readme_quickstart_imports_without_problems() {
         .find_map(|line| line.strip_prefix("cargo run --release -- "))
         .expect("the README shows a `cargo run --release -- ...` command");
     let home = tempfile::tempdir().unwrap();
-    let manifest_dir = env!("CARGO_MANIFEST_DIR");
+    // Paths under `fixtures/` are relative to the repository, where the README's command runs.
     let args: Vec<String> = command
         .split_whitespace()
-        .map(|arg| {
-            if arg.starts_with("fixtures/") {
-                format!("{manifest_dir}/{arg}")
-            } else {
-                arg.to_owned()
-            }
+        .map(|arg| match arg.strip_prefix("fixtures/") {
+            Some(path) => fixture(path).display().to_string(),
+            None => arg.to_owned(),
         })
         .chain(["--dry-run".to_owned(), "--json".to_owned()])
         .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = memtree(&args, home.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.json()["messages"]["planned"].as_u64().unwrap() > 0);

@@ -10,47 +10,38 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::{clean_sources, memtree_command, Run};
+use memtree::source::{Unit, SOURCES};
 use serde_json::Value;
-
-/// Every fixture source of a tool whose import has no problem (a malformed line would make the
-/// run exit with 1 and keep the file out of the ledger).
-fn clean_sources(tool: &str) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tool);
-    let mut sources: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|case| case.unwrap().path())
-        .filter(|case| {
-            let expected = std::fs::read_to_string(case.join("expected.json")).unwrap_or_default();
-            case.join("source").is_dir()
-                && !expected.contains("\"kind\": \"malformed\"")
-                && !expected.contains("\"kind\": \"unreadable\"")
-        })
-        .map(|case| case.join("source").display().to_string())
-        .collect();
-    sources.sort();
-    sources
-}
 
 /// `memtree <tool> import --json` of `sources` into `url` with a private HOME and the testing
 /// `knobs` set; returns the report of a run that must have succeeded.
 fn import(tool: &str, sources: &[String], url: &str, knobs: &[(&str, &str)], extra: &[&str]) -> Value {
     let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
-    command
-        .args([tool, "import", "--json", "--database-url", url, "--source"])
-        .args(sources)
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .envs(knobs.iter().copied());
-    let output = command.output().expect("run memtree");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    serde_json::from_slice(&output.stdout).expect("a JSON report")
+    Run::of_command(
+        memtree_command(home.path())
+            .args([tool, "import", "--json", "--database-url", url, "--source"])
+            .args(sources)
+            .args(extra)
+            .envs(knobs.iter().copied()),
+    )
+    .succeeded()
+}
+
+/// The tools whose candidates are transcript files: only those are read in parts and parsed as
+/// big files (a store is streamed session by session).
+fn transcript_tools() -> Vec<&'static str> {
+    let tools: Vec<&'static str> = SOURCES
+        .iter()
+        .filter(|source| matches!(source.unit(), Unit::Transcript(_)))
+        .map(|source| source.name())
+        .collect();
+    assert!(
+        tools.len() >= 2,
+        "the transcript sources were not found: {tools:?}"
+    );
+    tools
 }
 
 /// Every stored row, without the import time.
@@ -97,7 +88,7 @@ async fn import_everything(tool: &str, knobs: &[(&str, &str)]) -> (common::TestD
 
 #[tokio::test]
 async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
-    for tool in ["claude", "codex"] {
+    for tool in transcript_tools() {
         let sources = clean_sources(tool);
         let (whole_db, whole) = import_everything(tool, &[]).await;
         let (parts_db, parted) = import_everything(tool, PARTS).await;
@@ -142,7 +133,7 @@ fn without_run_details(mut report: Value) -> Value {
 
 #[tokio::test]
 async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
-    for tool in ["claude", "codex"] {
+    for tool in transcript_tools() {
         let sources = clean_sources(tool);
         let (usual_db, usual) = import_everything(tool, &[]).await;
         let (big_db, big) = import_everything(tool, BIG_FILES).await;
@@ -208,7 +199,7 @@ fn halved_copies(sources: &[String], into: &Path) -> (Vec<String>, Vec<(std::pat
 
 #[tokio::test]
 async fn big_files_are_read_on_from_their_checkpoints() {
-    for tool in ["claude", "codex"] {
+    for tool in transcript_tools() {
         let sources = clean_sources(tool);
         let mut stored = Vec::new();
         let mut reports = Vec::new();
@@ -311,7 +302,7 @@ fn planned(report: &Value) -> Value {
 #[tokio::test]
 async fn a_dry_run_reports_what_an_import_stores() {
     let generated = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in SOURCES.iter().map(|source| source.name()) {
         let mut sources = clean_sources(tool);
         if tool == "claude" {
             sources.push(session_with_secrets_and_a_giant_output(generated.path()));

@@ -3,21 +3,19 @@
 //! session files match `fixtures/redact/fixture_counts.json` (regenerate with `UPDATE_EXPECT=1`, then read it:
 //! each hit there must be a real secret-shaped string).
 
+mod common;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
+use common::{fixture, fixtures_root};
 use memtree::redact::{Redactions, Redactor, SecretKind};
 use serde_json::{json, Value};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
 
 /// `(header, text)` for each `### <header>` section of a corpus file; `#` lines before the first
 /// section are comments.
 fn sections(file: &str) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(fixtures().join("redact").join(file)).unwrap();
+    let text = std::fs::read_to_string(fixture("redact").join(file)).unwrap();
     let mut sections: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         if let Some(header) = line.strip_prefix("### ") {
@@ -87,7 +85,7 @@ fn near_misses_in_the_clean_corpus_are_untouched() {
 /// trimmed). Only sources: an `expected.json` repeats its source's text, and counting it would
 /// count every secret twice.
 fn fixture_texts() -> Vec<(String, String)> {
-    let root = fixtures();
+    let root = fixtures_root();
     let mut texts = Vec::new();
     for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
         let entry = entry.unwrap();
@@ -127,7 +125,7 @@ fn hits_in_the_session_fixtures_match_the_checked_in_counts() {
         }
     }
     let actual = json!({"total": total, "files": files});
-    let expected_path = fixtures().join("redact/fixture_counts.json");
+    let expected_path = fixture("redact/fixture_counts.json");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         let pretty = serde_json::to_string_pretty(&actual).unwrap();
         std::fs::write(&expected_path, pretty + "\n").unwrap();

@@ -2,8 +2,9 @@
 //! seeded random mixtures of secret fragments, delimiters and multi-byte characters. (A seeded
 //! generator instead of proptest: no extra dependency, and failures reproduce exactly.)
 
+mod common;
+
 use std::borrow::Cow;
-use std::path::Path;
 
 use memtree::redact::{Redactions, Redactor};
 
@@ -144,7 +145,7 @@ fn random_mixtures_never_panic_and_redact_idempotently() {
 #[test]
 fn edge_inputs_never_panic_and_redact_idempotently() {
     let redactor = Redactor::new();
-    let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/redact");
+    let corpus_dir = common::fixture("redact");
     let mut inputs: Vec<String> = [
         "",
         " ",

@@ -1,5 +1,6 @@
-//! Test harness for database tests: one PostgreSQL server per test binary, a fresh database per
-//! test.
+//! The tests' shared harness: running the `memtree` binary with a clean environment (`run`),
+//! finding the fixtures (`fixtures`), and, here, the database tests' PostgreSQL: one server per
+//! test binary, a fresh database per test.
 //!
 //! With `TEST_DATABASE_URL` set, tests use that server (its user must be allowed to create
 //! databases) and drop their databases when done. Otherwise the first test to ask starts a
@@ -15,9 +16,12 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 mod fixtures;
+mod run;
 
 #[allow(unused_imports)] // each test binary uses its own part of the harness
 pub use fixtures::*;
+#[allow(unused_imports)] // each test binary uses its own part of the harness
+pub use run::*;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
