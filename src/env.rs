@@ -84,6 +84,54 @@ pub const PGPORT: Variable = Variable::setting("PGPORT", "libpq's server port, l
 pub const PGUSER: Variable = Variable::setting("PGUSER", "libpq's database user, likewise");
 pub const PGPASSWORD: Variable = Variable::setting("PGPASSWORD", "libpq's password, likewise");
 pub const PGDATABASE: Variable = Variable::setting("PGDATABASE", "libpq's database, likewise");
+pub const PGHOSTADDR: Variable = Variable::setting(
+    "PGHOSTADDR",
+    "libpq's server address, connected to instead of resolving the host name, likewise",
+);
+pub const PGPASSFILE: Variable = Variable::setting(
+    "PGPASSFILE",
+    "libpq's password file (default `~/.pgpass`; ignored when others may read it)",
+);
+pub const PGSERVICE: Variable = Variable::setting(
+    "PGSERVICE",
+    "a section of the connection service file whose settings fill what the URL leaves out",
+);
+pub const PGSERVICEFILE: Variable = Variable::setting(
+    "PGSERVICEFILE",
+    "libpq's connection service file (default `~/.pg_service.conf`)",
+);
+pub const PGSYSCONFDIR: Variable = Variable::setting(
+    "PGSYSCONFDIR",
+    "the directory of the system-wide `pg_service.conf`, read after the user's",
+);
+pub const PGSSLMODE: Variable = Variable::setting(
+    "PGSSLMODE",
+    "libpq's sslmode: disable, allow, prefer (default), require, verify-ca or verify-full",
+);
+pub const PGSSLROOTCERT: Variable = Variable::setting(
+    "PGSSLROOTCERT",
+    "the certificate authorities that sign the server's certificate: a PEM file, or `system`",
+);
+pub const PGSSLCERT: Variable = Variable::setting(
+    "PGSSLCERT",
+    "a client certificate (PEM; default `~/.postgresql/postgresql.crt` when it exists)",
+);
+pub const PGSSLKEY: Variable = Variable::setting(
+    "PGSSLKEY",
+    "the client certificate's private key (default `~/.postgresql/postgresql.key`)",
+);
+pub const PGCONNECT_TIMEOUT: Variable = Variable::setting(
+    "PGCONNECT_TIMEOUT",
+    "seconds to wait for each server to answer (memtree's default 10; 0 waits forever)",
+);
+pub const PGAPPNAME: Variable = Variable::setting(
+    "PGAPPNAME",
+    "the application_name the server shows for memtree's connections (default `memtree`)",
+);
+pub const PGTARGETSESSIONATTRS: Variable = Variable::setting(
+    "PGTARGETSESSIONATTRS",
+    "which of several hosts to use: any (default), read-write or primary",
+);
 pub const USER: Variable = Variable::setting(
     "USER",
     "the login name: the database user when nothing else names one",
@@ -114,6 +162,18 @@ pub const VARIABLES: &[Variable] = &[
     PGUSER,
     PGPASSWORD,
     PGDATABASE,
+    PGHOSTADDR,
+    PGPASSFILE,
+    PGSERVICE,
+    PGSERVICEFILE,
+    PGSYSCONFDIR,
+    PGSSLMODE,
+    PGSSLROOTCERT,
+    PGSSLCERT,
+    PGSSLKEY,
+    PGCONNECT_TIMEOUT,
+    PGAPPNAME,
+    PGTARGETSESSIONATTRS,
     USER,
     LOGNAME,
     RUST_LOG,

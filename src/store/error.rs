@@ -10,8 +10,16 @@ pub enum StoreError {
     #[error("invalid database target from {origin}: {detail}")]
     InvalidTarget { origin: String, detail: String },
 
-    #[error("cannot connect to {target}: {detail}; check that the server is running and accepts this user, or choose another database with --database-url, DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")]
-    Connect { target: String, detail: String },
+    /// No host of the target accepted a connection; `hint` is the fix for what went wrong.
+    #[error("cannot connect to {target}: {detail}; {hint}")]
+    Connect {
+        target: String,
+        detail: String,
+        hint: String,
+        /// The server was unreachable or slow, which may pass; a refusal (authentication, TLS)
+        /// would only be repeated.
+        transient: bool,
+    },
 
     #[error("migration {version} (`sql/{file}`) failed in schema `{schema}`: {detail}")]
     Migration {
@@ -37,6 +45,17 @@ pub enum StoreError {
 
     #[error("{action} failed: {detail}")]
     Query { action: &'static str, detail: String },
+
+    /// The role may not do what the schema needs (create the ltree extension, the schema or
+    /// tables; read or write memtree's tables), or a table is not what memtree made: nothing was
+    /// changed, and `statements` are what an administrator must run.
+    #[error("{problem}; an administrator must run, connected to database \"{database}\":\n{}\nthen run the import again (once migrated, memtree needs only SELECT, INSERT and UPDATE on its tables)", .statements.iter().map(|statement| format!("    {statement}")).collect::<Vec<_>>().join("\n"))]
+    NeedsAdmin {
+        role: String,
+        database: String,
+        problem: String,
+        statements: Vec<String>,
+    },
 
     /// A failure that may pass when tried again: the connection dropped, the server is restarting,
     /// or the transaction lost a serialization or deadlock race (see `retry.rs`).
@@ -76,7 +95,10 @@ impl StoreError {
     /// Whether the operation that failed may be tried again: it did not commit anything, or what
     /// it committed is rewritten identically.
     pub(crate) fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Transient { .. } | StoreError::Connect { .. })
+        matches!(
+            self,
+            StoreError::Transient { .. } | StoreError::Connect { transient: true, .. }
+        )
     }
 }
 

@@ -4,25 +4,28 @@
 //! to the server as a bound parameter; the only text formatted into SQL is the schema name, which
 //! is validated ([`SchemaName`]) and always quoted.
 
+mod connect;
+mod conninfo;
 mod error;
 mod ledger;
 mod migrate;
 mod open;
+mod passfile;
 mod retry;
 mod slugs;
 pub mod target;
+mod tls;
 mod write;
 
-use std::time::Duration;
-
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool::managed::Pool;
 use serde::Serialize;
-use tokio_postgres::NoTls;
 
+pub use connect::{ConnectSettings, Endpoint, Password, PasswordSource, SessionAttrs};
 use error::pg_detail;
 pub use error::StoreError;
 pub use ledger::LedgerRecords;
 pub use open::{open_for_run, Opened};
+pub use tls::{RootCerts, SslMode, TlsSettings};
 
 /// Connections per store: enough to overlap one batch's network time with another's work
 /// without loading a shared server.
@@ -99,7 +102,7 @@ impl std::ops::AddAssign for WriteCounts {
 
 /// A pool of connections to one database, bound to one schema.
 pub struct Store {
-    pool: Pool,
+    pool: Pool<connect::Connector>,
     /// The database, described without its password, for error messages.
     target: String,
     schema: SchemaName,
@@ -114,17 +117,15 @@ pub struct Store {
 
 impl Store {
     /// Connects and applies pending migrations.
-    pub async fn open(config: tokio_postgres::Config, schema: &str) -> Result<Store, StoreError> {
+    pub async fn open(settings: impl Into<ConnectSettings>, schema: &str) -> Result<Store, StoreError> {
         let schema = SchemaName::parse(schema)?;
-        let (pool, target) = connect(config).await?;
+        let (pool, target) = connect(settings.into())?;
         // A server that cannot be reached fails the run at once; one lost during the migrations,
         // or a race with another schema's migrations, is retried (the migrations are idempotent).
-        drop(pool.get().await.map_err(pool_error(&target))?);
-        retry::run(|| async {
-            migrate::apply(&mut *pool.get().await.map_err(pool_error(&target))?, &schema).await
-        })
-        .await?;
-        let client = pool.get().await.map_err(pool_error(&target))?;
+        drop(pool.get().await.map_err(pool_error)?);
+        retry::run(|| async { migrate::apply(&mut *pool.get().await.map_err(pool_error)?, &schema).await })
+            .await?;
+        let client = pool.get().await.map_err(pool_error)?;
         let ltree_type = ltree_type(&client).await?.ok_or_else(|| StoreError::Query {
             action: "finding the ltree extension",
             detail: "the extension is missing after the migrations created it".to_owned(),
@@ -143,12 +144,12 @@ impl Store {
     /// Connects without creating or migrating anything (for --dry-run); `Ok(None)` when the
     /// schema has no memtree tables yet (then everything would be an insert).
     pub async fn open_existing(
-        config: tokio_postgres::Config,
+        settings: impl Into<ConnectSettings>,
         schema: &str,
     ) -> Result<Option<Store>, StoreError> {
         let schema = SchemaName::parse(schema)?;
-        let (pool, target) = connect(config).await?;
-        let client = pool.get().await.map_err(pool_error(&target))?;
+        let (pool, target) = connect(settings.into())?;
+        let client = pool.get().await.map_err(pool_error)?;
         let applied = migrate::verify_existing(&client, &schema)
             .await?
             .unwrap_or_default();
@@ -181,52 +182,45 @@ impl Store {
         format!("{}.{table}", self.schema.quoted())
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(pool_error(&self.target))
+    async fn client(&self) -> Result<deadpool::managed::Object<connect::Connector>, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// The database, described without its password.
+    pub fn target(&self) -> &str {
+        &self.target
     }
 }
 
 /// Builds the pool (connections open on first use) and describes its target.
-async fn connect(mut config: tokio_postgres::Config) -> Result<(Pool, String), StoreError> {
-    let target = target::describe_config(&config);
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("memtree");
-    }
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    let pool = Pool::builder(manager)
+fn connect(settings: ConnectSettings) -> Result<(Pool<connect::Connector>, String), StoreError> {
+    let connector = connect::Connector::new(settings)?;
+    let target = connector.target().to_owned();
+    let pool = Pool::builder(connector)
         .max_size(POOL_SIZE)
         .build()
-        .map_err(|error| StoreError::Connect {
-            target: target.clone(),
+        .map_err(|error| StoreError::Query {
+            action: "creating the connection pool",
             detail: error.to_string(),
         })?;
     Ok((pool, target))
 }
 
-fn pool_error(target: &str) -> impl FnOnce(deadpool_postgres::PoolError) -> StoreError {
-    let target = target.to_owned();
-    move |error| {
-        let detail = match &error {
-            deadpool_postgres::PoolError::Backend(error) => pg_detail(error),
-            other => other.to_string(),
-        };
-        StoreError::Connect { target, detail }
+/// A connection the pool could not give: the connector's own error, or the pool's.
+fn pool_error(error: deadpool::managed::PoolError<StoreError>) -> StoreError {
+    match error {
+        deadpool::managed::PoolError::Backend(error) => error,
+        other => StoreError::Query {
+            action: "taking a connection from the pool",
+            detail: other.to_string(),
+        },
     }
 }
 
 /// The quoted, schema-qualified ltree type, or `None` when the extension is not installed.
 async fn ltree_type(client: &tokio_postgres::Client) -> Result<Option<String>, StoreError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "select quote_ident(n.nspname) || '.ltree' from pg_extension e \
              join pg_namespace n on n.oid = e.extnamespace where e.extname = 'ltree'",
             &[],

@@ -26,20 +26,20 @@ pub async fn open_for_run(
     env: EnvLookup<'_>,
 ) -> Result<Opened, StoreError> {
     if !dry_run {
-        let config = match target.config()? {
-            Some(config) => config,
-            None => localdb::ensure_running(env)?,
+        let settings = match target.settings() {
+            Some(settings) => settings,
+            None => localdb::ensure_running(env)?.into(),
         };
         return Ok(Opened {
-            store: Some(Store::open(config, schema).await?),
+            store: Some(Store::open(settings, schema).await?),
             described: Some(target.describe()),
             note: None,
         });
     }
-    let config = match target.config()? {
-        Some(config) => config,
+    let settings = match target.settings() {
+        Some(settings) => settings,
         None => match localdb::running_config(env) {
-            Some(config) => config,
+            Some(config) => config.into(),
             None => {
                 return Ok(Opened {
                     note: Some("the local database is not running (`memtree db start`)".to_owned()),
@@ -48,7 +48,7 @@ pub async fn open_for_run(
             }
         },
     };
-    Ok(match Store::open_existing(config, schema).await {
+    Ok(match Store::open_existing(settings, schema).await {
         Ok(store) => Opened {
             note: store
                 .is_none()
