@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use tokio_postgres::types::Type;
 use tokio_postgres::GenericClient;
 
 use crate::ledger::{FileState, LedgerEntry, SessionLedgerEntry};
@@ -40,13 +41,13 @@ impl Store {
             "false"
         };
         let rows = client
-            .query(
+            .query_typed(
                 &format!(
                     "select path, size, mtime_ns, inode, consumed, importer_version, options_key, {resumable} \
                      from {} where host = $1 and tool = $2",
                     self.table("memtree_ledger")
                 ),
-                &[&host, &tool],
+                &[(&host, Type::TEXT), (&tool, Type::TEXT)],
             )
             .await
             .map_err(StoreError::query("reading the ledger"))?;
@@ -79,13 +80,17 @@ impl Store {
         }
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_typed(
                 &format!(
                     "select path, consumed, lines, prefix_sha256, checkpoint from {} \
                      where host = $1 and tool = $2 and path = any($3) and checkpoint is not null",
                     self.table("memtree_ledger")
                 ),
-                &[&host, &tool, &paths],
+                &[
+                    (&host, Type::TEXT),
+                    (&tool, Type::TEXT),
+                    (&paths, Type::TEXT_ARRAY),
+                ],
             )
             .await
             .map_err(StoreError::query("reading the ledger's checkpoints"))?;
@@ -151,7 +156,7 @@ impl Store {
             .map(|(_, checkpoint)| checkpoint.as_ref().map(|checkpoint| checkpoint.state.as_str()))
             .collect();
         client
-            .execute(
+            .execute_typed(
                 &format!(
                     "insert into {} as l (host, tool, path, size, mtime_ns, inode, consumed, importer_version, options_key, \
                        lines, prefix_sha256, checkpoint) \
@@ -163,7 +168,20 @@ impl Store {
                        checkpoint = excluded.checkpoint, updated_at = now()",
                     self.table("memtree_ledger")
                 ),
-                &[&host, &tool, &paths, &sizes, &mtimes, &inodes, &consumed, &versions, &keys, &lines, &hashes, &states],
+                &[
+                    (&host, Type::TEXT),
+                    (&tool, Type::TEXT),
+                    (&paths, Type::TEXT_ARRAY),
+                    (&sizes, Type::INT8_ARRAY),
+                    (&mtimes, Type::INT8_ARRAY),
+                    (&inodes, Type::INT8_ARRAY),
+                    (&consumed, Type::INT8_ARRAY),
+                    (&versions, Type::TEXT_ARRAY),
+                    (&keys, Type::TEXT_ARRAY),
+                    (&lines, Type::INT8_ARRAY),
+                    (&hashes, Type::BYTEA_ARRAY),
+                    (&states, Type::TEXT_ARRAY),
+                ],
             )
             .await
             .map_err(StoreError::query("recording the ledger"))?;
@@ -183,13 +201,13 @@ impl Store {
         }
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_typed(
                 &format!(
                     "select session_id, revision, importer_version, options_key from {} \
                      where host = $1 and tool = $2",
                     self.table("memtree_ledger_sessions")
                 ),
-                &[&host, &tool],
+                &[(&host, Type::TEXT), (&tool, Type::TEXT)],
             )
             .await
             .map_err(StoreError::query("reading the session ledger"))?;
@@ -223,7 +241,7 @@ impl Store {
             .collect();
         let keys: Vec<&str> = entries.iter().map(|entry| entry.options_key.as_str()).collect();
         client
-            .execute(
+            .execute_typed(
                 &format!(
                     "insert into {} (host, tool, session_id, revision, importer_version, options_key) \
                      select $1, $2, * from unnest($3::text[], $4::int8[], $5::text[], $6::text[]) \
@@ -232,7 +250,14 @@ impl Store {
                        updated_at = now()",
                     self.table("memtree_ledger_sessions")
                 ),
-                &[&host, &tool, &ids, &revisions, &versions, &keys],
+                &[
+                    (&host, Type::TEXT),
+                    (&tool, Type::TEXT),
+                    (&ids, Type::TEXT_ARRAY),
+                    (&revisions, Type::INT8_ARRAY),
+                    (&versions, Type::TEXT_ARRAY),
+                    (&keys, Type::TEXT_ARRAY),
+                ],
             )
             .await
             .map_err(StoreError::query("recording the session ledger"))?;

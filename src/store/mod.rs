@@ -150,7 +150,7 @@ impl Store {
         let schema = SchemaName::parse(schema)?;
         let (pool, target) = connect(settings.into())?;
         let client = pool.get().await.map_err(pool_error)?;
-        let applied = migrate::verify_existing(&client, &schema)
+        let applied = migrate::verify_existing(&client, &schema, migrate::Access::Read)
             .await?
             .unwrap_or_default();
         // Classification needs the memory table and the slug book; the ledger is optional.

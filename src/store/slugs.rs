@@ -1,5 +1,7 @@
 //! The persisted slug book (`memtree_projects`): once a project has a slug, it keeps it.
 
+use tokio_postgres::types::Type;
+
 use crate::failpoint;
 use crate::slug::{ProjectKey, SlugBook};
 
@@ -31,9 +33,9 @@ impl Store {
             .await
             .map_err(StoreError::query("starting slug assignment"))?;
         transaction
-            .execute(
+            .execute_typed(
                 "select pg_advisory_xact_lock($1, hashtext($2))",
-                &[&SLUG_LOCK, &self.schema.as_str()],
+                &[(&SLUG_LOCK, Type::INT4), (&self.schema.as_str(), Type::TEXT)],
             )
             .await
             .map_err(StoreError::query("waiting for the slug lock"))?;
@@ -47,13 +49,17 @@ impl Store {
                 .map(|(project, _)| project.remote.as_deref())
                 .collect();
             transaction
-                .execute(
+                .execute_typed(
                     &format!(
                         "insert into {} (project_key, slug, git_remote) \
                          select * from unnest($1::text[], $2::text[], $3::text[])",
                         self.table("memtree_projects")
                     ),
-                    &[&keys, &slugs, &remotes],
+                    &[
+                        (&keys, Type::TEXT_ARRAY),
+                        (&slugs, Type::TEXT_ARRAY),
+                        (&remotes, Type::TEXT_ARRAY),
+                    ],
                 )
                 .await
                 .map_err(StoreError::query("saving new project slugs"))?;
@@ -73,7 +79,7 @@ async fn read_book(
     store: &Store,
 ) -> Result<SlugBook, StoreError> {
     let rows = client
-        .query(
+        .query_typed(
             &format!(
                 "select project_key, slug from {}",
                 store.table("memtree_projects")

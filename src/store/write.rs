@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use crate::failpoint;
@@ -72,7 +73,7 @@ impl Store {
         for chunk in unique.chunks(CLASSIFY_ROWS) {
             let ids: Vec<Uuid> = chunk.iter().map(|id| **id).collect();
             let row = client
-                .query_one(&sql, &[&ids, &rendering])
+                .query_typed_one(&sql, &[(&ids, Type::UUID_ARRAY), (&rendering, Type::JSONB)])
                 .await
                 .map_err(StoreError::query("classifying memories against the database"))?;
             counts += WriteCounts {
@@ -208,7 +209,16 @@ impl Store {
             Vec::new()
         } else {
             transaction
-                .query(sql, &[&ids, &contents, &metas, &trees, &times])
+                .query_typed(
+                    sql,
+                    &[
+                        (&ids, Type::UUID_ARRAY),
+                        (&contents, Type::TEXT_ARRAY),
+                        (&metas, Type::TEXT_ARRAY),
+                        (&trees, Type::TEXT_ARRAY),
+                        (&times, Type::TIMESTAMPTZ_ARRAY),
+                    ],
+                )
                 .await
                 .map_err(failed)?
         };
