@@ -102,6 +102,17 @@ impl StoreError {
     }
 }
 
+/// A statement a connection pooler refused rather than the server: PgBouncer in statement mode
+/// allows no transaction, and a prepared statement may be missing where a pooler moved the
+/// session to another server connection. Trying again meets the same pooler.
+pub(crate) fn is_pooler_refusal(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| {
+        db.message().contains("pooling mode")
+            || (db.code() == &tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
+                && db.message().starts_with("prepared statement"))
+    })
+}
+
 /// The whole story of a PostgreSQL error: tokio-postgres's own `Display` says only "db error",
 /// the server's message, detail and hint live in its source.
 pub(crate) fn pg_detail(error: &tokio_postgres::Error) -> String {
@@ -112,6 +123,12 @@ pub(crate) fn pg_detail(error: &tokio_postgres::Error) -> String {
         }
         if let Some(hint) = db.hint() {
             text.push_str(&format!("; hint: {hint}"));
+        }
+        if is_pooler_refusal(error) {
+            text.push_str(
+                "; the connection pooler refused it: memtree needs transaction or session pooling \
+                 (PgBouncer's pool_mode=transaction or session): use the URL of such a pool, or of the server itself",
+            );
         }
         return text;
     }

@@ -60,6 +60,9 @@ pub(crate) fn is_transient(error: &tokio_postgres::Error) -> bool {
         // Encoding a parameter also fails without one, and is not transient: it has no io cause.
         return error.is_closed() || has_io_cause(error);
     };
+    if super::error::is_pooler_refusal(error) {
+        return false;
+    }
     let code = db.code();
     code.code().starts_with("08")
         || [
