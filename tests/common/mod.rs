@@ -12,6 +12,11 @@
 //!
 //! A test that takes the server away from a running import starts a [`PrivateCluster`] of its own
 //! (the same setup, crash-safe commits), which it can stop like a crash and start again.
+//!
+//! The hosted-server tests start a [`TlsCluster`]: a private cluster that also listens on a free
+//! loopback TCP port with `ssl=on`, a certificate authority, server and client certificates made
+//! at test time, and a `pg_hba.conf` that takes TCP connections only over TLS; and a
+//! [`Pgbouncer`] in front of a cluster, as a hosted provider's pooled URL would be.
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
@@ -222,6 +227,10 @@ struct ClusterFiles {
     /// Whether an acknowledged commit survives the server crashing (`synchronous_commit=on`).
     /// A server that is never crashed can skip waiting for its WAL, which is faster.
     crash_safe: bool,
+    /// The port: of the Unix socket, and of TCP when `settings` make the server listen there.
+    port: u16,
+    /// `-c` settings beyond the defaults.
+    settings: Vec<String>,
 }
 
 impl ClusterFiles {
@@ -279,7 +288,23 @@ impl ClusterFiles {
             dir,
             data,
             crash_safe,
+            port: 5432,
+            settings: Vec::new(),
         }
+    }
+
+    /// Writes `text` to `name` in the cluster's directory, owned by the server account with
+    /// mode `mode` (the server refuses a key file others may read).
+    fn write_private(&self, name: &str, text: &str, mode: u32) -> PathBuf {
+        let path = self.dir.join(name);
+        fs::write(&path, text).expect("write a cluster file");
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("restrict a cluster file");
+        if let Some(account) = self.account {
+            account
+                .chown(&path)
+                .expect("give a cluster file to the server account");
+        }
+        path
     }
 
     /// Starts the server on the data directory and waits until it accepts connections.
@@ -295,6 +320,8 @@ impl ClusterFiles {
             .arg(&self.data)
             .arg("-k")
             .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
             .args(["-c", "listen_addresses=", "-c", "max_connections=200"])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
@@ -310,6 +337,9 @@ impl ClusterFiles {
                 "synchronous_commit=off"
             };
             postgres.args(["-c", synchronous_commit]);
+        }
+        for setting in &self.settings {
+            postgres.args(["-c", setting]);
         }
         let credentials = self.account.map(|account| (account.uid, account.gid));
         // SAFETY: the closure only makes async-signal-safe system calls.
@@ -329,7 +359,7 @@ impl ClusterFiles {
             let own = pid_file.lines().next().map(str::trim) == Some(pid.to_string().as_str());
             if own
                 && pid_file.lines().any(|line| line.trim() == "ready")
-                && self.dir.join(".s.PGSQL.5432").exists()
+                && self.dir.join(format!(".s.PGSQL.{}", self.port)).exists()
             {
                 return;
             }
@@ -348,7 +378,7 @@ impl ClusterFiles {
         let mut admin = Config::new();
         admin
             .host_path(&self.dir)
-            .port(5432)
+            .port(self.port)
             .user("postgres")
             .dbname("postgres");
         admin
@@ -421,16 +451,36 @@ fn stop_server(pid: i32) {
     }
 }
 
-/// At exit: stop the shared cluster and remove its directory.
+/// At exit: stop the shared cluster and remove its directory, and the same for every process
+/// registered with [`stop_at_exit`].
 extern "C" fn stop_cluster() {
-    let pid = CLUSTER_PID.load(Ordering::SeqCst);
-    if pid <= 0 {
-        return;
+    let pid = CLUSTER_PID.swap(0, Ordering::SeqCst);
+    if pid > 0 {
+        stop_server(pid);
+        if let Some(dir) = CLUSTER_DIR.get() {
+            let _ = fs::remove_dir_all(dir);
+        }
     }
-    stop_server(pid);
-    if let Some(dir) = CLUSTER_DIR.get() {
+    let registered = std::mem::take(&mut *AT_EXIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    for (pid, dir) in registered {
+        stop_server(pid);
         let _ = fs::remove_dir_all(dir);
     }
+}
+
+/// Servers that live as long as the test binary (shared by its tests), with their directories.
+static AT_EXIT: std::sync::Mutex<Vec<(i32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+/// Stops `pid` (SIGQUIT, then SIGKILL) and removes `dir` when the test binary exits.
+fn stop_at_exit(pid: i32, dir: PathBuf) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.lock().unwrap().push((pid, dir));
+    REGISTERED.call_once(|| {
+        // SAFETY: registering a plain `extern "C" fn` has no preconditions.
+        unsafe {
+            libc::atexit(stop_cluster);
+        }
+    });
 }
 
 /// A cluster of one test's own, which the test may stop and start again (to take the database
@@ -490,5 +540,291 @@ impl Drop for PrivateCluster {
     fn drop(&mut self) {
         self.stop();
         let _ = fs::remove_dir_all(&self.files.dir);
+    }
+}
+
+/// A free TCP port on the loopback address (free when asked; the server binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// The names the TLS cluster's certificate is issued for.
+pub const TLS_HOST_NAMES: [&str; 2] = ["localhost", "db.memtree.test"];
+
+/// A role of the TLS cluster that logs in with a scram-sha-256 password over TLS.
+pub const PASSWORD_ROLE: &str = "app";
+pub const PASSWORD: &str = "app-secret-8d1f";
+/// A role of the TLS cluster that logs in with a client certificate.
+pub const CERTIFICATE_ROLE: &str = "certuser";
+
+/// A certificate authority, made at test time.
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().expect("a CA key");
+        TestCa {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).expect("a self-signed CA"),
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `names` (subject alternative names) with common name `common_name`,
+    /// and its key, both PEM.
+    pub fn issue(&self, common_name: &str, names: &[&str]) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names).expect("certificate parameters");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("a signed certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A private cluster reached over TLS on loopback TCP (`hostssl` only), and over its Unix socket
+/// by the superuser. Its roles: [`PASSWORD_ROLE`] (scram-sha-256 password) and
+/// [`CERTIFICATE_ROLE`] (client certificate). Shared by the tests of one binary ([`TlsCluster::get`]).
+pub struct TlsCluster {
+    files: ClusterFiles,
+    pub port: u16,
+    /// Files the client side uses: the CA certificate, a client certificate for
+    /// [`CERTIFICATE_ROLE`] and its key.
+    pub client_dir: PathBuf,
+    pub ca_file: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+impl TlsCluster {
+    /// The binary's TLS cluster, started by the first test that asks; stopped at exit.
+    pub fn get() -> &'static TlsCluster {
+        static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
+        CLUSTER.get_or_init(TlsCluster::start)
+    }
+
+    fn start() -> TlsCluster {
+        let mut files = ClusterFiles::init(false);
+        files.port = free_port();
+        let ca = TestCa::new("memtree test CA");
+        let (server_cert, server_key) = ca.issue("memtree test server", &TLS_HOST_NAMES);
+        let cert = files.write_private("server.crt", &server_cert, 0o644);
+        let key = files.write_private("server.key", &server_key, 0o600);
+        let ca_file = files.write_private("ca.crt", &ca.pem(), 0o644);
+        // TCP only over TLS: a password role and a certificate role; the Unix socket trusts the
+        // superuser for the harness's own work.
+        files.write_private(
+            "data/pg_hba.conf",
+            &format!(
+                "local all all trust\n\
+                 hostssl all {CERTIFICATE_ROLE} 127.0.0.1/32 cert\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            ),
+            0o600,
+        );
+        files.settings = vec![
+            "listen_addresses=127.0.0.1".to_owned(),
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file={}", cert.display()),
+            format!("ssl_key_file={}", key.display()),
+            format!("ssl_ca_file={}", ca_file.display()),
+            "password_encryption=scram-sha-256".to_owned(),
+        ];
+        let pid = files.spawn_server();
+        stop_at_exit(pid, files.dir.clone());
+
+        let client_dir = files.dir.join("client");
+        fs::create_dir(&client_dir).expect("the client files' directory");
+        let ca_copy = client_dir.join("ca.crt");
+        fs::write(&ca_copy, ca.pem()).unwrap();
+        let (client_cert_pem, client_key_pem) = ca.issue(CERTIFICATE_ROLE, &[]);
+        let client_cert = client_dir.join("client.crt");
+        let client_key = client_dir.join("client.key");
+        fs::write(&client_cert, client_cert_pem).unwrap();
+        fs::write(&client_key, client_key_pem).unwrap();
+        fs::set_permissions(&client_key, fs::Permissions::from_mode(0o600)).unwrap();
+
+        let cluster = TlsCluster {
+            port: files.port,
+            files,
+            client_dir,
+            ca_file: ca_copy,
+            client_cert,
+            client_key,
+        };
+        cluster.admin_sql(&format!(
+            "create role {PASSWORD_ROLE} login password '{PASSWORD}'; create role {CERTIFICATE_ROLE} login;"
+        ));
+        cluster
+    }
+
+    /// The cluster's Unix socket directory.
+    pub fn socket_dir(&self) -> &Path {
+        &self.files.dir
+    }
+
+    /// Runs `sql` as the superuser in the maintenance database.
+    pub fn admin_sql(&self, sql: &str) {
+        self.sql_in("postgres", sql);
+    }
+
+    /// Runs `sql` as the superuser in `database`.
+    pub fn sql_in(&self, database: &str, sql: &str) {
+        let mut config = self.files.admin();
+        config.dbname(database);
+        let sql = sql.to_owned();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                admin_client(&config)
+                    .await
+                    .batch_execute(&sql)
+                    .await
+                    .unwrap_or_else(|error| panic!("{sql}: {error:?}"))
+            })
+        })
+        .join()
+        .expect("the statement ran");
+    }
+
+    /// A fresh database owned by `owner`, as a hosted provider gives its user one.
+    pub fn database(&self, name: &str, owner: &str) -> TestDb {
+        self.admin_sql(&format!("create database \"{name}\" owner \"{owner}\""));
+        let mut config = self.files.admin();
+        config.dbname(name);
+        TestDb {
+            config,
+            name: name.to_owned(),
+            on_shared_server: false,
+        }
+    }
+
+    /// `postgresql://<role>@/<database>?host=<socket dir>&port=<port>`: as `role` over the Unix
+    /// socket, where the cluster trusts every role.
+    pub fn socket_url(&self, role: &str, database: &str) -> String {
+        format!(
+            "postgresql://{role}@/{database}?host={}&port={}",
+            self.files.dir.display(),
+            self.port
+        )
+    }
+}
+
+/// A PgBouncer in front of a cluster's Unix socket, on a free loopback port, in a pool mode of
+/// the test's choice. Every database name reaches the database of that name; clients are
+/// trusted (the cluster's socket trusts them too). Stopped when dropped.
+pub struct Pgbouncer {
+    pid: i32,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl Pgbouncer {
+    /// PgBouncer with `pool_mode` (`transaction`, `statement`) in front of the TLS cluster,
+    /// knowing the roles in `users`.
+    pub fn start(cluster: &TlsCluster, pool_mode: &str, users: &[&str]) -> Pgbouncer {
+        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .map(PathBuf::from)
+            .chain(
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                    .map(|dir| dir.join("pgbouncer")),
+            )
+            .find(|path| path.is_file())
+            .expect("PgBouncer must be installed for the pooler tests (.ci/run installs it)");
+        let account = ServerAccount::when_root().expect("a `postgres` user to run PgBouncer as");
+        let dir = tempfile::Builder::new()
+            .prefix("memtree-test-pgbouncer.")
+            .tempdir_in("/tmp")
+            .expect("a temp dir")
+            .keep();
+        let port = free_port();
+        let users: String = users.iter().map(|user| format!("\"{user}\" \"\"\n")).collect();
+        fs::write(dir.join("users.txt"), users).unwrap();
+        fs::write(
+            dir.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n\
+                 * = host={socket} port={upstream}\n\
+                 [pgbouncer]\n\
+                 listen_addr = 127.0.0.1\n\
+                 listen_port = {port}\n\
+                 unix_socket_dir =\n\
+                 auth_type = trust\n\
+                 auth_file = {dir}/users.txt\n\
+                 pool_mode = {pool_mode}\n\
+                 default_pool_size = 4\n\
+                 max_client_conn = 50\n\
+                 logfile = {dir}/pgbouncer.log\n",
+                socket = cluster.socket_dir().display(),
+                upstream = cluster.port,
+                dir = dir.display(),
+            ),
+        )
+        .unwrap();
+        if let Some(account) = account {
+            for path in [dir.clone(), dir.join("users.txt"), dir.join("pgbouncer.ini")] {
+                account.chown(&path).unwrap();
+            }
+        }
+        let mut command = Command::new(program);
+        command
+            .arg(dir.join("pgbouncer.ini"))
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let credentials = account.map(|account| (account.uid, account.gid));
+        // SAFETY: the closure only makes async-signal-safe system calls.
+        unsafe {
+            command.pre_exec(move || become_server_child(credentials));
+        }
+        let pid = spawn_from_lasting_thread(command);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let mut status = 0;
+            // SAFETY: polling our own child without blocking.
+            let exited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid;
+            if exited || Instant::now() > deadline {
+                let log = fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
+                panic!("PgBouncer did not start:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Pgbouncer { pid, dir, port }
+    }
+
+    /// What PgBouncer logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Pgbouncer {
+    fn drop(&mut self) {
+        stop_server(self.pid);
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
