@@ -438,10 +438,15 @@ fn the_store_prepares_no_named_statement() {
 #[tokio::test]
 async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrently() {
     let scene = Scene::new("pooled", PASSWORD_ROLE);
-    let bouncer = Pgbouncer::start(scene.cluster, "transaction", &[PASSWORD_ROLE]);
+    let bouncer = Pgbouncer::start(scene.cluster, "transaction", &[(PASSWORD_ROLE, PASSWORD)]);
+    // The README's pooler example: no password in the URL, one in ~/.pgpass.
     let url = format!(
         "postgresql://{PASSWORD_ROLE}@127.0.0.1:{}/{}",
         bouncer.port, scene.db.name
+    );
+    scene.pgpass(
+        &format!("127.0.0.1:{}:*:{PASSWORD_ROLE}:{PASSWORD}\n", bouncer.port),
+        0o600,
     );
 
     let report = scene.import(&url, &[]).succeeded_as("through PgBouncer");
@@ -455,7 +460,7 @@ async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrentl
     // are shared, and every lock they take lives in one transaction.
     let fresh = Scene::new("pooled_concurrent", PASSWORD_ROLE);
     let url = format!(
-        "postgresql://{PASSWORD_ROLE}@127.0.0.1:{}/{}",
+        "postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:{}/{}",
         bouncer.port, fresh.db.name
     );
     let spawn = || {
@@ -487,9 +492,9 @@ async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrentl
 #[tokio::test]
 async fn a_pooler_that_refuses_transactions_is_named() {
     let scene = Scene::new("statement_pooled", PASSWORD_ROLE);
-    let bouncer = Pgbouncer::start(scene.cluster, "statement", &[PASSWORD_ROLE]);
+    let bouncer = Pgbouncer::start(scene.cluster, "statement", &[(PASSWORD_ROLE, PASSWORD)]);
     let url = format!(
-        "postgresql://{PASSWORD_ROLE}@127.0.0.1:{}/{}",
+        "postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:{}/{}",
         bouncer.port, scene.db.name
     );
     let message = refused(&scene.import(&url, &[]), "statement pooling");

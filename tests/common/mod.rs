@@ -733,8 +733,9 @@ impl TlsCluster {
 }
 
 /// A PgBouncer in front of a cluster's Unix socket, on a free loopback port, in a pool mode of
-/// the test's choice. Every database name reaches the database of that name; clients are
-/// trusted (the cluster's socket trusts them too). Stopped when dropped.
+/// the test's choice. Every database name reaches the database of that name; clients log in to
+/// PgBouncer with scram-sha-256 passwords, and PgBouncer to the cluster over its trusted socket.
+/// Stopped when dropped.
 pub struct Pgbouncer {
     pid: i32,
     dir: PathBuf,
@@ -743,8 +744,8 @@ pub struct Pgbouncer {
 
 impl Pgbouncer {
     /// PgBouncer with `pool_mode` (`transaction`, `statement`) in front of the TLS cluster,
-    /// knowing the roles in `users`.
-    pub fn start(cluster: &TlsCluster, pool_mode: &str, users: &[&str]) -> Pgbouncer {
+    /// knowing the roles and passwords in `users`.
+    pub fn start(cluster: &TlsCluster, pool_mode: &str, users: &[(&str, &str)]) -> Pgbouncer {
         let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
             .into_iter()
             .map(PathBuf::from)
@@ -761,7 +762,10 @@ impl Pgbouncer {
             .expect("a temp dir")
             .keep();
         let port = free_port();
-        let users: String = users.iter().map(|user| format!("\"{user}\" \"\"\n")).collect();
+        let users: String = users
+            .iter()
+            .map(|(user, password)| format!("\"{user}\" \"{password}\"\n"))
+            .collect();
         fs::write(dir.join("users.txt"), users).unwrap();
         fs::write(
             dir.join("pgbouncer.ini"),
@@ -772,7 +776,7 @@ impl Pgbouncer {
                  listen_addr = 127.0.0.1\n\
                  listen_port = {port}\n\
                  unix_socket_dir =\n\
-                 auth_type = trust\n\
+                 auth_type = scram-sha-256\n\
                  auth_file = {dir}/users.txt\n\
                  pool_mode = {pool_mode}\n\
                  default_pool_size = 4\n\
