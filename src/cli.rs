@@ -243,8 +243,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub rescan: bool,
 
-    /// PostgreSQL connection URL [default: $DATABASE_URL, else the PG* variables, else the
-    /// local default database]
+    /// PostgreSQL connection URL or libpq `key=value` string, with libpq's parameters (sslmode,
+    /// sslrootcert, sslcert, sslkey, service, passfile, connect_timeout, target_session_attrs,
+    /// ...) [default: $DATABASE_URL, else the PG* variables, else the local default database]
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 
