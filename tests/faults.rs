@@ -74,7 +74,7 @@ fn session_id(n: usize) -> String {
 
 /// One line of a Claude Code transcript: message `n` of `session`, alternating user and assistant.
 fn session_line(session: &str, cwd: &str, n: usize) -> String {
-    let (kind, content) = if n % 2 == 0 {
+    let (kind, content) = if n.is_multiple_of(2) {
         (
             "user",
             Value::from(format!("prompt {n} of {session}: please look at this")),
