@@ -35,6 +35,9 @@ pub struct Gemini;
 
 const TOOL: Tool = Tool::named("gemini");
 
+/// A log's metadata line is a few hundred bytes; one longer than this is not read for its id.
+const MAX_METADATA_LINE: u64 = 64 << 10;
+
 const GEMINI_CLI_HOME: Variable = Variable::setting(
     "GEMINI_CLI_HOME",
     "replaces the home directory for Gemini CLI (chats in `$GEMINI_CLI_HOME/.gemini/tmp`; default `~/.gemini`)",
@@ -114,11 +117,37 @@ fn session_of(candidate: &Candidate, state: &State, resumed: bool) -> Session {
     };
     Session {
         tool: TOOL,
-        id: state.session_id.clone().unwrap_or(place.fallback_id),
+        id: state
+            .session_id
+            .clone()
+            .or_else(|| live_copy_session_id(path))
+            .unwrap_or(place.fallback_id),
         source_file: source_file(path),
         facts,
         messages: Vec::new(),
     }
+}
+
+/// The session id of the live log a copy set aside as unreadable was taken from, when the copy
+/// names none itself (its metadata line is what made it unreadable): the copy's messages are that
+/// session's, and must map to the ids the live log gives them. Read from the live log's first
+/// line, which is its metadata.
+fn live_copy_session_id(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let (live_name, _) = name.split_once(".unreadable-")?;
+    let file = std::fs::File::open(path.with_file_name(live_name)).ok()?;
+    let mut first_line = Vec::new();
+    io::BufRead::read_until(
+        &mut io::BufReader::new(io::Read::take(file, MAX_METADATA_LINE)),
+        b'\n',
+        &mut first_line,
+    )
+    .ok()?;
+    let record = serde_json::from_slice::<wire::Record<'_>>(&first_line).ok()?;
+    let id = record.0.session_id?.into_owned();
+    // The name keeps the id's first eight characters: a live log of another session is not it.
+    let short = live_name.trim_end_matches(".jsonl").rsplit('-').next()?;
+    id.starts_with(short).then_some(id)
 }
 
 fn source_file(path: &Path) -> String {

@@ -273,9 +273,14 @@ impl<'p> Replay<'p> {
         self.saw_session
     }
 
-    /// Whether this read found a message's final version (held or counted).
+    /// Whether this read found the final version of a message that holds a memory (a notice
+    /// re-appended, or a history sync of notices only, holds none).
     pub fn found_any(&self) -> bool {
-        !self.held.is_empty() || self.counted.as_ref().is_some_and(|counted| !counted.is_empty())
+        self.held.values().any(|held| !held.messages.is_empty())
+            || self
+                .counted
+                .as_ref()
+                .is_some_and(|counted| counted.values().any(|tally| tally.messages() > 0))
     }
 
     /// The state to go on from, as JSON; `None` while the log has named no session (its id would

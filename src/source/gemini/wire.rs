@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
@@ -197,8 +198,9 @@ pub(super) struct ToolCall<'a> {
     pub id: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "text")]
     pub name: Option<Cow<'a, str>>,
+    /// Kept as written (compact, in the model's key order).
     #[serde(default)]
-    pub args: Option<Value>,
+    pub args: Option<Box<RawValue>>,
     #[serde(default, borrow)]
     pub result: Content<'a>,
     /// When the call completed.
