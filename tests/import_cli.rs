@@ -186,7 +186,7 @@ async fn row_versions(client: &tokio_postgres::Client) -> Vec<(uuid::Uuid, Strin
 
 #[tokio::test]
 async fn a_second_run_over_the_same_files_writes_nothing() {
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in ["claude", "codex", "opencode", "gemini"] {
         second_run_writes_nothing(tool).await;
     }
 }
@@ -420,7 +420,7 @@ async fn a_custom_schema_holds_the_table() {
 #[test]
 fn a_tool_never_used_here_imports_nothing_without_error() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in ["claude", "codex", "opencode", "gemini"] {
         let run = memtree(&[tool, "import", "--dry-run", "--json"], home.path());
         assert_eq!(run.code, 0, "{tool}: {}", run.stderr);
         let report = run.json();
@@ -510,7 +510,7 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn every_fixture_case_imports_and_only_broken_input_exits_1() {
     let home = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in ["claude", "codex", "opencode", "gemini"] {
         for (source, has_problem) in fixture_cases(tool) {
             let args = [
                 tool,

@@ -311,7 +311,7 @@ fn planned(report: &Value) -> Value {
 #[tokio::test]
 async fn a_dry_run_reports_what_an_import_stores() {
     let generated = tempfile::tempdir().unwrap();
-    for tool in ["claude", "codex", "opencode"] {
+    for tool in ["claude", "codex", "opencode", "gemini"] {
         let mut sources = clean_sources(tool);
         if tool == "claude" {
             sources.push(session_with_secrets_and_a_giant_output(generated.path()));
