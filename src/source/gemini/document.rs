@@ -50,6 +50,9 @@ pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome
     replay.apply_document(&record.0);
     outcome.stats.malformed_lines += replay.malformed;
     outcome.diagnostics.append(&mut replay.diagnostics);
+    if !replay.is_session() {
+        return outcome;
+    }
     let mut session = session_of(candidate, &replay.state, false);
     session.messages = replay.take_messages().unwrap_or_default();
     outcome.sessions.push(session);

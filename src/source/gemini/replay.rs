@@ -407,6 +407,23 @@ mod tests {
     }
 
     #[test]
+    fn a_log_naming_no_session_takes_no_checkpoint_and_notices_are_no_news() {
+        let mut replay = Replay::new(Path::new("f.jsonl"), None, None);
+        replay.apply(1, &record(&message("a", "one")).0);
+        assert!(replay.is_session());
+        assert_eq!(replay.checkpoint_state(), None, "its id would come from the file name");
+        replay.apply(2, &record(r#"{"sessionId":"s","projectHash":"h"}"#).0);
+        assert!(replay.checkpoint_state().is_some());
+
+        let mut resumed = Replay::new(Path::new("f.jsonl"), Some(replay.state), None);
+        let notice = format!(r#"{{"id":"n","timestamp":"{TS}","type":"info","content":"Request cancelled."}}"#);
+        resumed.apply(3, &record(&notice).0);
+        assert!(!resumed.found_any(), "a notice holds no memory");
+        resumed.apply(4, &record(&message("b", "two")).0);
+        assert!(resumed.found_any());
+    }
+
+    #[test]
     fn past_the_budget_final_versions_are_counted_with_their_places() {
         let budget = PartBudget {
             bytes: 1,
