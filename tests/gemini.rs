@@ -323,3 +323,59 @@ async fn a_message_read_from_several_files_is_one_row_and_subagents_are_sidechai
     .await;
     assert_eq!(parents, [Some("d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6".to_owned())]);
 }
+
+#[tokio::test]
+async fn a_rewritten_log_is_read_again_whole_and_a_copy_set_aside_adds_no_duplicate() {
+    let scratch = tempfile::tempdir().unwrap();
+    let chats = scratch.path().join("tmp/app/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let log = chats.join("session-2026-06-01T10-00-6a1b2c3d.jsonl");
+    let meta = json!({"sessionId": "6a1b2c3d-0000-4000-8000-000000000002", "projectHash": "0",
+        "startTime": "2026-06-01T10:00:00.000Z", "lastUpdated": "2026-06-01T10:00:00.000Z"});
+    let first = [
+        meta.clone(),
+        prompt("u1", "00:01.000", "first question"),
+        answer("g1", "00:02.000", "First answer."),
+        prompt("u2", "01:00.000", "second question"),
+        answer("g2", "01:02.000", "Second answer."),
+    ];
+    std::fs::write(&log, log_lines(&first)).unwrap();
+    let db = common::test_db().await;
+    assert_eq!(written(&import(&db.url(), scratch.path(), &[])), (4, 0, 0));
+
+    // Rewritten in place with another beginning, longer than before: the checkpoint's prefix no
+    // longer holds, so the file is read from its start.
+    let rewritten = [
+        meta.clone(),
+        prompt("u0", "00:00.500", "a question asked first after all"),
+        prompt("u1", "00:01.000", "first question"),
+        answer("g1", "00:02.000", "First answer."),
+        prompt("u2", "01:00.000", "second question"),
+        answer("g2", "01:02.000", "Second answer."),
+    ];
+    std::fs::write(&log, log_lines(&rewritten)).unwrap();
+    let report = import(&db.url(), scratch.path(), &[]);
+    assert_eq!(report["files"]["restarted"], 1, "{report}");
+    assert_eq!(written(&report), (1, 0, 4));
+
+    // Set aside as unreadable and rewritten whole under the old name (a new file): the rewrite
+    // lost the last turn and goes on; the copy still has it, under the same ids.
+    let set_aside = chats.join("session-2026-06-01T10-00-6a1b2c3d.jsonl.unreadable-1780000000000");
+    std::fs::rename(&log, &set_aside).unwrap();
+    let rewrite = [
+        meta,
+        prompt("u0", "00:00.500", "a question asked first after all"),
+        prompt("u1", "00:01.000", "first question"),
+        answer("g1", "00:02.000", "First answer."),
+        prompt("u3", "02:00.000", "third question"),
+    ];
+    std::fs::write(&log, log_lines(&rewrite)).unwrap();
+    let report = import(&db.url(), scratch.path(), &[]);
+    assert_eq!(report["files"]["resumed"], 0, "{report}");
+    assert_eq!(written(&report).0, 1, "only u3 is new: {report}");
+    assert_eq!(
+        ids(&rows(&db).await),
+        ["g1", "g2", "u0", "u1", "u2", "u3"],
+        "nothing lost, nothing twice"
+    );
+}
