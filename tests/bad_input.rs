@@ -1209,6 +1209,347 @@ async fn opencode_bad_inputs() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Gemini CLI
+
+const GEMINI_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const GEMINI_FILE: &str = "tmp/proj/chats/session-2025-09-01T10-00-5973b6c0.jsonl";
+const GEMINI_DOCUMENT: &str = "tmp/proj/chats/session-2025-09-01T10-00-5973b6c0.json";
+
+const GEMINI: Transcript = Transcript {
+    file: gemini_file,
+    around: gemini_around,
+};
+
+fn gemini_meta() -> Value {
+    json!({"sessionId":GEMINI_SID,"projectHash":"0","startTime":TS,"lastUpdated":TS,"kind":"main",
+        "summary":"s","directories":[CWD]})
+}
+
+fn gemini_user(id: &str, text: &str) -> Value {
+    json!({"id":id,"timestamp":TS,"type":"user","content":[{"text":text}]})
+}
+
+fn gemini_answer(id: &str, text: &str) -> Value {
+    json!({"id":id,"timestamp":TS,"type":"gemini","content":text,"model":"gemini-3-flash-preview",
+        "thoughts":[{"subject":"s","description":"d","timestamp":TS}],"tokens":{"input":1,"output":1,"total":2}})
+}
+
+/// The templates a mutation starts from: one record of every kind the parser reads.
+fn gemini_template(name: &str) -> Value {
+    match name {
+        "meta" => gemini_meta(),
+        "user" => gemini_user("u2", "two"),
+        "answer" => gemini_answer("g2", "two"),
+        "call" => json!({"id":"g2","timestamp":TS,"type":"gemini","content":"","toolCalls":[
+            {"id":"c1","name":"run_shell_command","args":{"command":"ls"},"status":"success","timestamp":TS}]}),
+        "set" => json!({"$set":{"messages":[gemini_user("u2", "two")],"summary":"s"}}),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Gemini parser reads: a field of an unexpected type is read
+/// as absent, as Gemini CLI's own reader reads it (a record is a message only with a string
+/// `id`, metadata only with a string `sessionId` and `projectHash`); only a message left
+/// without a time to date it by is malformed.
+fn gemini_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for pointer in [
+        "/sessionId",
+        "/projectHash",
+        "/startTime",
+        "/kind",
+        "/summary",
+        "/directories",
+        "/directories/0",
+    ] {
+        table.push(("meta", pointer, json!(7), Fate::Kept));
+        table.push(("meta", pointer, json!([["x"]]), Fate::Kept));
+    }
+    for (template, pointer) in [
+        ("user", "/displayContent"),
+        ("answer", "/model"),
+        ("answer", "/thoughts"),
+        ("answer", "/thoughts/0"),
+        ("answer", "/thoughts/0/description"),
+        ("answer", "/toolCalls"),
+        ("answer", "/tokens"),
+        ("answer", "/content"),
+        ("call", "/toolCalls/0/id"),
+        ("call", "/toolCalls/0/name"),
+        ("call", "/toolCalls/0/result"),
+        ("call", "/toolCalls/0/timestamp"),
+        ("set", "/$set/summary"),
+    ] {
+        for value in [json!(7), json!({"a":1}), Value::Null] {
+            table.push((template, pointer, value, Fate::Kept));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/content", json!("two"), Fate::Kept),
+        ("user", "/content", json!({"text":"two"}), Fate::Kept),
+        ("user", "/content", json!(7), Fate::Ignored),
+        ("user", "/content/0/text", json!({"t":1}), Fate::Ignored),
+        ("user", "/content/0", json!(["two"]), Fate::Ignored),
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/type", json!("brand_new_kind"), Fate::Ignored),
+        ("user", "/id", json!(7), Fate::Ignored),
+        ("user", "/id", json!(""), Fate::Ignored),
+        ("user", "/timestamp", json!(7), Fate::Malformed),
+        ("user", "/timestamp", json!("yesterday"), Fate::Malformed),
+        (
+            "user",
+            "/timestamp",
+            json!("99999-01-01T00:00:00Z"),
+            Fate::Malformed,
+        ),
+        ("call", "/toolCalls/0/args", json!("ls"), Fate::Kept),
+        ("call", "/toolCalls/0", json!(7), Fate::Ignored),
+        ("set", "/$set", json!(7), Fate::Ignored),
+        ("set", "/$set", json!([gemini_user("u2", "two")]), Fate::Ignored),
+        ("set", "/$set/messages", json!(7), Fate::Ignored),
+        ("set", "/$set/messages/0", json!(7), Fate::Ignored),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+/// An answer whose one call returned `response`.
+fn gemini_response_with(response: &str) -> Value {
+    json!({"id":"g2","timestamp":TS,"type":"gemini","content":"","toolCalls":[{"id":"c1","name":"read_file",
+        "args":{},"status":"success","timestamp":TS,
+        "result":[{"functionResponse":{"id":"c1","name":"read_file","response":response}}]}]})
+}
+
+fn gemini_file(dir: &Path) -> PathBuf {
+    dir.join(GEMINI_FILE)
+}
+
+/// A log of its metadata line, `middle` (line 2), and two answers.
+fn gemini_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[gemini_meta()]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[
+        gemini_answer("g3", "three"),
+        gemini_answer("g4", "four"),
+    ]));
+    bytes
+}
+
+fn gemini_cases() -> Vec<Case> {
+    let document = |dir: &Path, bytes: &[u8]| write_file(&dir.join(GEMINI_DOCUMENT), bytes);
+    let a_document = |messages: Value| json!({"sessionId":GEMINI_SID,"projectHash":"0","startTime":TS,"lastUpdated":TS,"messages":messages});
+    let mut cases = vec![
+        case("empty", |dir| GEMINI.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| GEMINI.write(dir, "\n \n\t"), 0, &[], 0),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[gemini_meta(), gemini_user("u1", "one")]);
+                bytes.extend(&lines(&[gemini_answer("g1", "two")])[..30]);
+                GEMINI.write(dir, bytes);
+            },
+            0,
+            &[],
+            1,
+        ),
+        GEMINI.invalid_utf8_case(gemini_user("u2", "caf#")),
+        GEMINI.middle_case("invalid_utf8_outside_strings", Fate::Malformed, b"{\"id\":\xff}"),
+        GEMINI.middle_case("raw_nul_byte", Fate::Malformed, b"{\"id\":\0\"x\"}"),
+        case(
+            "escaped_nul_in_content_ids_and_session",
+            |dir| {
+                let mut meta = gemini_meta();
+                meta["sessionId"] = json!("s\u{0}1");
+                let mut message = gemini_user("m\u{0}1", "a\u{0}b");
+                message["displayContent"] = json!("typed\u{0}");
+                GEMINI.write(dir, lines(&[meta, message]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        GEMINI.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", gemini_user("a", "a"), gemini_user("b", "b")),
+        ),
+        GEMINI.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
+        // An array would otherwise decode as a record by position: `["x"]` a rewind to `x`.
+        GEMINI.middle_case("record_is_an_array", Fate::Malformed, b"[\"g3\"]"),
+        // A part that is no string or object holds no text: skipped without recursion, any depth.
+        GEMINI.middle_case(
+            "content_nested_10000_deep",
+            Fate::Ignored,
+            gemini_user("u2", "x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
+        ),
+        // A tool's response is read as a JSON value, which stops at serde_json's depth limit.
+        GEMINI.middle_case(
+            "tool_response_nested_10000_deep",
+            Fate::Malformed,
+            gemini_response_with("DEEP")
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        GEMINI.middle_case(
+            "unknown_record_kinds",
+            Fate::Ignored,
+            json!({"$newOperation":{"id":"g3"},"type":"user"}).to_string(),
+        ),
+        // Not a rewind: Gemini CLI takes `$rewindTo` only as a string.
+        GEMINI.middle_case(
+            "rewind_to_a_number",
+            Fate::Ignored,
+            json!({"$rewindTo":7}).to_string(),
+        ),
+        case(
+            "a_rewind_to_an_unknown_id_drops_every_message_before_it",
+            |dir| {
+                GEMINI.write(
+                    dir,
+                    lines(&[
+                        gemini_meta(),
+                        gemini_user("u1", "one"),
+                        gemini_answer("g1", "two"),
+                        json!({"$rewindTo":"nobody"}),
+                        gemini_user("u2", "three"),
+                    ]),
+                )
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "a_broken_registry_and_marker_leave_the_cwd_unresolved",
+            |dir| {
+                write_file(&dir.join("projects.json"), "{\"projects\":");
+                fs::create_dir_all(dir.join("tmp/proj/.project_root")).unwrap();
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "directory_named_like_a_chat",
+            |dir| {
+                fs::create_dir_all(dir.join("tmp/proj/chats/session-x.jsonl")).unwrap();
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join("tmp/proj/chats/session-loop.jsonl"));
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            1,
+            &[("tmp/proj/chats/session-loop.jsonl", None, "unreadable")],
+            1,
+        ),
+        case(
+            "partial_writes_are_never_read",
+            |dir| {
+                write_file(
+                    &dir.join(format!("{GEMINI_FILE}.tmp-42")),
+                    lines(&[gemini_meta(), gemini_user("u9", "nine")]),
+                );
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "document_empty",
+            move |dir| document(dir, b""),
+            1,
+            &[(GEMINI_DOCUMENT, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_not_an_object",
+            move |dir| document(dir, b"[{\"id\":\"u1\"}]"),
+            1,
+            &[(GEMINI_DOCUMENT, None, "malformed")],
+            0,
+        ),
+        case(
+            "document_torn_mid_rewrite",
+            move |dir| {
+                let whole = a_document(json!([gemini_user("u1", "one"), gemini_answer("g1", "two")]));
+                document(dir, &whole.to_string().as_bytes()[..120])
+            },
+            1,
+            &[(GEMINI_DOCUMENT, None, "malformed")],
+            0,
+        ),
+        // Gemini CLI skips a list entry that is no message: so does memtree, quietly.
+        case(
+            "document_entry_not_a_message_keeps_the_rest",
+            move |dir| {
+                let whole = a_document(
+                    json!([gemini_user("u1", "one"), 7, {"text":"x"}, gemini_answer("g1", "two")]),
+                );
+                document(dir, whole.to_string().as_bytes())
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "document_messages_not_a_list",
+            move |dir| document(dir, a_document(json!({"u1":1})).to_string().as_bytes()),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "document_nested_10000_deep",
+            move |dir| {
+                let text = a_document(json!([gemini_user("u1", "one"), gemini_response_with("DEEP")]))
+                    .to_string()
+                    .replace("\"DEEP\"", &deep_json(10_000));
+                document(dir, text.as_bytes())
+            },
+            1,
+            &[(GEMINI_DOCUMENT, None, "malformed")],
+            0,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in gemini_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(gemini_template(template), pointer, value.clone());
+        let case = if template == "meta" {
+            let bytes = lines(&[
+                mutated,
+                gemini_user("u2", "two"),
+                gemini_answer("g3", "three"),
+                gemini_answer("g4", "four"),
+            ]);
+            fate_case(name, fate, &GEMINI.rel(), move |dir| GEMINI.write(dir, &bytes))
+        } else {
+            GEMINI.middle_case(name, fate, mutated.to_string())
+        };
+        cases.push(case);
+        eprintln!("gemini {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn gemini_bad_inputs() {
+    run_table("gemini", gemini_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hostile paths and cwds
 
 /// Names that break naive quoting, ltree labels, LIKE patterns, lines and UTF-8.
@@ -1518,7 +1859,7 @@ fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -
 #[tokio::test]
 async fn a_64_mb_line_is_read_in_bounded_memory() {
     type Writer = fn(&Path);
-    let cases: [(&str, &str, Writer); 5] = [
+    let cases: [(&str, &str, Writer); 7] = [
         ("claude", "base64 image", |dir| {
             let mut line = claude_assistant("a2", "look");
             line["message"]["content"][1] =
@@ -1545,6 +1886,21 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
         ("codex", "tool output text", |dir| {
             let line = set(codex_template("output"), "/payload/output", json!("HUGE"));
             CODEX.write_around(dir, with_huge_string(line, ""));
+        }),
+        ("gemini", "tool output text", |dir| {
+            // The call and its result are two rows: the answer after it is left out.
+            let mut bytes = lines(&[gemini_meta()]);
+            bytes.extend(with_huge_string(gemini_response_with("HUGE"), ""));
+            bytes.push(b'\n');
+            bytes.extend(lines(&[
+                json!({"$set":{"lastUpdated":TS}}),
+                gemini_answer("g3", "three"),
+            ]));
+            GEMINI.write(dir, bytes);
+        }),
+        ("gemini", "prompt in a $set of messages", |dir| {
+            let set = json!({"$set":{"messages":[gemini_user("u2", "HUGE")]}});
+            GEMINI.write_around(dir, with_huge_string(set, ""));
         }),
         ("opencode", "tool output text", |dir| {
             let part = json!({"type":"tool","tool":"bash","state":{"input":{},"output":"HUGE"}});

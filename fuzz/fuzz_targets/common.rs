@@ -11,11 +11,12 @@ use memtree::source::{self, Candidate, ParseOutcome};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("claude_lines", claude_lines),
     ("codex_rollout", codex_rollout),
     ("codex_document", codex_document),
     ("opencode_storage", opencode_storage),
+    ("gemini_log", gemini_log),
 ];
 
 /// A Claude Code `<uuid>.jsonl` transcript.
@@ -39,6 +40,52 @@ pub fn codex_document(data: &[u8]) {
         "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json",
         data,
     );
+}
+
+/// A Gemini CLI chat log in its project's `chats/` directory. Besides the invariants of every
+/// target, a read in parts of one byte (every message a part of its own) yields the messages of
+/// the whole read, in order: the replay's updates, `$set` lists and rewinds decide the same
+/// survivors in both passes.
+pub fn gemini_log(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("tmp/proj/chats/session-2026-06-01T10-00-5973b6c0.jsonl");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, data).unwrap();
+    let candidate = Candidate {
+        path,
+        sidechain: false,
+    };
+    let gemini = source::named("gemini").unwrap();
+    let whole = gemini.parse(&candidate);
+    check_lines(&whole, dir.path(), data);
+    let source::Unit::Transcript(parser) = gemini.unit() else {
+        panic!("gemini reads transcripts");
+    };
+    let budget = source::PartBudget {
+        bytes: 1,
+        window: Default::default(),
+    };
+    let parted = parser.parse(&candidate, source::ResumeRequest::default(), budget);
+    assert_eq!(parted.diagnostics, whole.diagnostics);
+    let mut messages: Vec<_> = parted
+        .sessions
+        .iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    for outlined in &parted.outlined {
+        let problem = parser.reread(&candidate, outlined, 1, &mut |part| {
+            messages.extend(part.messages)
+        });
+        assert_eq!(problem, None);
+    }
+    let expected: Vec<_> = whole
+        .sessions
+        .iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    assert_eq!(messages, expected);
 }
 
 /// The files of one OpenCode session in the global `storage/` layout, cut from the input at
@@ -77,7 +124,12 @@ pub fn parse_file(tool: &str, name: &str, data: &[u8]) {
         sidechain: false,
     };
     let outcome = source::named(tool).unwrap().parse(&candidate);
-    check(&outcome, dir.path());
+    check_lines(&outcome, dir.path(), data);
+}
+
+/// [`check`], and every line a diagnostic or a message names is a line of `data`.
+fn check_lines(outcome: &ParseOutcome, root: &Path, data: &[u8]) {
+    check(outcome, root);
     let lines = data.iter().filter(|&&byte| byte == b'\n').count() as u64;
     for diagnostic in &outcome.diagnostics {
         if let Some(line) = diagnostic.line {

@@ -37,6 +37,7 @@ sources! {
     claude::Claude,
     codex::Codex,
     opencode::OpenCode,
+    gemini::Gemini,
 }
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
