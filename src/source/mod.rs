@@ -22,23 +22,21 @@ use crate::scope::ProjectScope;
 pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
 
-/// Declares each source module and lists its source in [`SOURCES`]: adding a tool is one line.
-macro_rules! sources {
-    ($($module:ident::$source:ident),* $(,)?) => {
-        $(pub mod $module;)*
+// One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
+// every other tool that follows them reach the sources.
+pub mod claude;
+pub mod codex;
+pub mod gemini;
+pub mod opencode;
 
-        /// Every tool memtree reads, in the order commands list them. The only registry: the
-        /// command line, the import, the tests and the benchmark all take their tools from here.
-        pub static SOURCES: &[&dyn Source] = &[$(&$module::$source),*];
-    };
-}
-
-sources! {
-    claude::Claude,
-    codex::Codex,
-    opencode::OpenCode,
-    gemini::Gemini,
-}
+/// Every tool memtree reads, in the order commands list them. The only registry: the command
+/// line, the import, the tests and the benchmark all take their tools from here.
+pub static SOURCES: &[&dyn Source] = &[
+    &claude::Claude,
+    &codex::Codex,
+    &opencode::OpenCode,
+    &gemini::Gemini,
+];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
 pub trait Source: Sync {

@@ -11,7 +11,9 @@ use crate::source::parts::PartBudget;
 use crate::source::timestamp::parse_rfc3339;
 
 use super::noise;
-use super::text::{compact_summary_block, non_blank, non_blank_text, non_empty, tool_call_text, tool_result_text};
+use super::text::{
+    compact_summary_block, non_blank, non_blank_text, non_empty, tool_call_text, tool_result_text,
+};
 use super::thread::{fill_once, replace_if_present, Carried, Finished, Thread};
 use super::wire::{AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind};
 
@@ -58,7 +60,12 @@ pub(super) struct FileBuilder<'a> {
 }
 
 impl<'a> FileBuilder<'a> {
-    pub(super) fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>, holding: Holding<'a>) -> Self {
+    pub(super) fn new(
+        path: &'a Path,
+        is_agent_file: bool,
+        resumed_from: Option<Carried>,
+        holding: Holding<'a>,
+    ) -> Self {
         let named_id = path
             .file_stem()
             .and_then(OsStr::to_str)
@@ -312,7 +319,11 @@ impl<'a> FileBuilder<'a> {
         self.named_id.or(self.carried.first_session_id.as_deref())
     }
 
-    pub(super) fn finish(self, agent_meta: Option<AgentMeta>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Finished> {
+    pub(super) fn finish(
+        self,
+        agent_meta: Option<AgentMeta>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Vec<Finished> {
         // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
         let id = self.session_id().map(str::to_owned);
         let carried = self.carried;

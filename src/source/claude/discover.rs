@@ -190,10 +190,7 @@ impl Walk<'_> {
     }
 
     fn push(&mut self, path: PathBuf, sidechain: bool) {
-        self.candidates.push(Candidate {
-            path,
-            sidechain,
-        });
+        self.candidates.push(Candidate { path, sidechain });
     }
 
     fn unreadable(&mut self, path: &Path, err: &io::Error) {

@@ -144,7 +144,14 @@ fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -
             .from
             .filter(|_| from > 0)
             .map(|checkpoint| checkpoint.state.clone());
-        Reread::new(&file, from, lines_before, consumed, state, OutlinedThread { sidechain })
+        Reread::new(
+            &file,
+            from,
+            lines_before,
+            consumed,
+            state,
+            OutlinedThread { sidechain },
+        )
     };
     let finished = builder.finish(agent_meta, &mut outcome.diagnostics);
     for thread in finished {
@@ -226,4 +233,3 @@ fn read_agent_meta(transcript: &Path, diagnostics: &mut Vec<Diagnostic>) -> Opti
         }
     }
 }
-

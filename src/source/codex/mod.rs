@@ -133,8 +133,9 @@ impl Container {
 
 /// `$CODEX_HOME/sessions` and `$CODEX_HOME/archived_sessions`; `CODEX_HOME` defaults to `~/.codex`.
 fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
-    let Some(codex_home) =
-        CODEX_HOME.path(env).or_else(|| home_dir(env).map(|home| home.join(".codex")))
+    let Some(codex_home) = CODEX_HOME
+        .path(env)
+        .or_else(|| home_dir(env).map(|home| home.join(".codex")))
     else {
         return Vec::new();
     };
@@ -278,7 +279,9 @@ fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -
                 .from
                 .filter(|_| from > 0)
                 .map(|checkpoint| checkpoint.state.clone());
-            let of = UserItems { kept: user_items_kept };
+            let of = UserItems {
+                kept: user_items_kept,
+            };
             let reread =
                 Reread::new(&file, from, lines_before, outcome.consumed(), state, of).map(|reread| {
                     match container {
@@ -309,7 +312,10 @@ fn read_parts(
     emit: &mut dyn FnMut(Session),
 ) -> io::Result<()> {
     let reread = &outlined.reread;
-    let Some(&UserItems { kept: user_items_kept }) = reread.of::<UserItems>() else {
+    let Some(&UserItems {
+        kept: user_items_kept,
+    }) = reread.of::<UserItems>()
+    else {
         return Ok(());
     };
     let mut builder = match reread.state.as_deref() {

@@ -70,7 +70,10 @@ pub(super) fn discover(roots: &[PathBuf], scope: Option<&ProjectScope>) -> Disco
         match fs::metadata(root) {
             Ok(meta) if meta.is_dir() => walk.root(root),
             Ok(_) => {
-                let name = root.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+                let name = root
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .unwrap_or_default();
                 if chat_file(name).is_some() {
                     let sidechain = super::project::Place::of(root).parent_session.is_some();
                     walk.push(root.clone(), sidechain);
@@ -139,7 +142,11 @@ impl Walk<'_> {
                         found.push((file.path, true));
                     }
                 }
-            } else if entry.path.file_name().is_some_and(|name| name.as_encoded_bytes().starts_with(b"session-")) {
+            } else if entry
+                .path
+                .file_name()
+                .is_some_and(|name| name.as_encoded_bytes().starts_with(b"session-"))
+            {
                 found.push((entry.path, false));
             }
         }
@@ -257,7 +264,13 @@ mod tests {
         ] {
             touch(&chats.join(name));
         }
-        for other in ["oauth_creds.json", "google_accounts.json", "settings.json", "tmp/p/logs.json", "tmp/q/shell_history"] {
+        for other in [
+            "oauth_creds.json",
+            "google_accounts.json",
+            "settings.json",
+            "tmp/p/logs.json",
+            "tmp/q/shell_history",
+        ] {
             touch(&home.join(other));
         }
         let discovery = discover(std::slice::from_ref(&home), None);
@@ -268,7 +281,10 @@ mod tests {
             [
                 ("session-2026-01-01T00-00-aaaaaaaa.jsonl", false),
                 ("session-2026-01-01T00-00-aaaaaaaa.json", false),
-                ("session-2026-01-01T00-00-aaaaaaaa.jsonl.unreadable-1700000000000", false),
+                (
+                    "session-2026-01-01T00-00-aaaaaaaa.jsonl.unreadable-1700000000000",
+                    false
+                ),
                 ("session-2026-02-01T00-00-bbbbbbbb.jsonl", false),
                 ("parent/child.jsonl", true),
             ]
@@ -295,7 +311,10 @@ mod tests {
         let found = discover(&[home.to_path_buf()], Some(&scope));
         assert_eq!(
             listed(&found, &home.join("tmp")),
-            [("in/chats/session-x.jsonl".to_owned(), false), ("unknown/chats/session-x.jsonl".to_owned(), false)]
+            [
+                ("in/chats/session-x.jsonl".to_owned(), false),
+                ("unknown/chats/session-x.jsonl".to_owned(), false)
+            ]
         );
     }
 

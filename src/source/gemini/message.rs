@@ -58,7 +58,11 @@ pub(super) fn messages_of(
                 return Ok(Vec::new());
             };
             let at = at.ok_or(UNDATED)?;
-            Ok(vec![message(Role::User, vec![Block::new(BlockKind::Text, text)], at)])
+            Ok(vec![message(
+                Role::User,
+                vec![Block::new(BlockKind::Text, text)],
+                at,
+            )])
         }
         Some("gemini") => {
             let blocks = answer_blocks(record);
@@ -78,14 +82,22 @@ pub(super) fn messages_of(
             let mut call_ids: Vec<Cow<'_, str>> = Vec::with_capacity(calls.len());
             for (index, call) in calls.iter().enumerate() {
                 let call_id = unique_call_id(call, index, &call_ids);
-                let name = call.name.as_deref().filter(|name| !name.is_empty()).unwrap_or("tool");
+                let name = call
+                    .name
+                    .as_deref()
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or("tool");
                 messages.push(Message {
                     id: format!("{id}/call/{call_id}"),
                     tool_name: Some(name.to_owned()),
                     model: model.clone(),
                     ..message(
                         Role::ToolCall,
-                        vec![Block::with_tool(BlockKind::ToolUse, call_text(name, call.args.as_deref()), name)],
+                        vec![Block::with_tool(
+                            BlockKind::ToolUse,
+                            call_text(name, call.args.as_deref()),
+                            name,
+                        )],
                         at,
                     )
                 });
@@ -137,7 +149,11 @@ fn answer_blocks(record: &Line<'_>) -> Vec<Block> {
         .iter()
         .filter_map(|thought| {
             let description = thought.description.as_deref().unwrap_or_default();
-            let text = match thought.subject.as_deref().filter(|subject| !subject.trim().is_empty()) {
+            let text = match thought
+                .subject
+                .as_deref()
+                .filter(|subject| !subject.trim().is_empty())
+            {
                 // As Gemini CLI itself renders a thought back to the model.
                 Some(subject) => format!("**{subject}** {description}"),
                 None => description.to_owned(),
@@ -308,16 +324,44 @@ mod tests {
                         (BlockKind::Text, "done".to_owned())
                     ]
                 ),
-                ("g1/call/c1".to_owned(), Role::ToolCall, vec![(BlockKind::ToolUse, r#"write_file({"path":"a"})"#.to_owned())]),
-                ("g1/result/c1".to_owned(), Role::ToolResult, vec![(BlockKind::ToolResult, "ok".to_owned())]),
-                ("g1/call/c1@1".to_owned(), Role::ToolCall, vec![(BlockKind::ToolUse, "shell()".to_owned())]),
-                ("g1/result/c1@1".to_owned(), Role::ToolResult, vec![(BlockKind::ToolResult, "error: denied".to_owned())]),
-                ("g1/call/2".to_owned(), Role::ToolCall, vec![(BlockKind::ToolUse, "pending()".to_owned())]),
+                (
+                    "g1/call/c1".to_owned(),
+                    Role::ToolCall,
+                    vec![(BlockKind::ToolUse, r#"write_file({"path":"a"})"#.to_owned())]
+                ),
+                (
+                    "g1/result/c1".to_owned(),
+                    Role::ToolResult,
+                    vec![(BlockKind::ToolResult, "ok".to_owned())]
+                ),
+                (
+                    "g1/call/c1@1".to_owned(),
+                    Role::ToolCall,
+                    vec![(BlockKind::ToolUse, "shell()".to_owned())]
+                ),
+                (
+                    "g1/result/c1@1".to_owned(),
+                    Role::ToolResult,
+                    vec![(BlockKind::ToolResult, "error: denied".to_owned())]
+                ),
+                (
+                    "g1/call/2".to_owned(),
+                    Role::ToolCall,
+                    vec![(BlockKind::ToolUse, "pending()".to_owned())]
+                ),
             ]
         );
-        assert!(messages.iter().all(|message| message.model.as_deref() == Some("m2") && message.line == 7));
-        assert_eq!(messages[2].timestamp, parse_rfc3339("2026-01-10T20:00:29Z").unwrap());
-        assert_eq!(messages[4].timestamp, messages[0].timestamp, "a result without a time is its call's");
+        assert!(messages
+            .iter()
+            .all(|message| message.model.as_deref() == Some("m2") && message.line == 7));
+        assert_eq!(
+            messages[2].timestamp,
+            parse_rfc3339("2026-01-10T20:00:29Z").unwrap()
+        );
+        assert_eq!(
+            messages[4].timestamp, messages[0].timestamp,
+            "a result without a time is its call's"
+        );
         let same_model = messages_of(&answer, Some("m2"), 7).unwrap();
         assert!(same_model.iter().all(|message| message.model.is_none()));
     }
@@ -331,24 +375,34 @@ mod tests {
                 .map(|message| message.blocks[0].text.clone())
         };
         assert_eq!(
-            prompt(r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"text":"a"},{"text":"b"}]}"#),
+            prompt(
+                r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"text":"a"},{"text":"b"}]}"#
+            ),
             Some("ab".to_owned())
         );
         assert_eq!(
-            prompt(r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":"expanded @f","displayContent":[{"text":"@f"}]}"#),
+            prompt(
+                r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":"expanded @f","displayContent":[{"text":"@f"}]}"#
+            ),
             Some("@f".to_owned())
         );
         assert_eq!(
-            prompt(r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"text":" <session_context>\nx"}]}"#),
+            prompt(
+                r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"text":" <session_context>\nx"}]}"#
+            ),
             None
         );
         assert_eq!(
-            prompt(r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"functionResponse":{"response":{"output":"o"}}}]}"#),
+            prompt(
+                r#"{"id":"u","timestamp":"2026-01-01T00:00:00Z","type":"user","content":[{"functionResponse":{"response":{"output":"o"}}}]}"#
+            ),
             None,
             "a tool's answer sent as a user turn repeats the call's result"
         );
         assert_eq!(
-            prompt(r#"{"id":"i","timestamp":"2026-01-01T00:00:00Z","type":"info","content":"Request cancelled."}"#),
+            prompt(
+                r#"{"id":"i","timestamp":"2026-01-01T00:00:00Z","type":"info","content":"Request cancelled."}"#
+            ),
             None
         );
         assert_eq!(
@@ -365,7 +419,8 @@ mod tests {
     #[test]
     fn call_arguments_are_compact_json_in_their_own_order() {
         let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
-        let indented = raw("{\n  \"path\": \"a b\",\n  \"text\": \"say \\\"hi\\\" \\\\\",\n  \"n\": [1, 2]\n}");
+        let indented =
+            raw("{\n  \"path\": \"a b\",\n  \"text\": \"say \\\"hi\\\" \\\\\",\n  \"n\": [1, 2]\n}");
         assert_eq!(
             call_text("write", Some(&indented)),
             r#"write({"path":"a b","text":"say \"hi\" \\","n":[1,2]})"#

@@ -80,7 +80,10 @@ impl TranscriptParser for Gemini {
         let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
             return outcome;
         };
-        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
         match discover::chat_file(name).map(|(container, _)| container) {
             Some(Container::Document) => document::parse(candidate, file, outcome),
             _ => log::parse(candidate, file, resume, budget, outcome),

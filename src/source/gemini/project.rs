@@ -49,7 +49,10 @@ impl Place {
     /// Where `path` (`tmp/<id>/chats/[<parent>/]<file>`) sits; parts that are not laid out so
     /// are unknown.
     pub fn of(path: &Path) -> Place {
-        let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
         let live_name = name.split_once(".unreadable-").map_or(name, |(live, _)| live);
         let fallback_id = live_name
             .strip_suffix(".jsonl")
@@ -86,7 +89,11 @@ impl Place {
 }
 
 /// The session's cwd, if found, and how (`FROM_*`, or [`UNRESOLVED`]).
-pub(super) fn resolve(place: &Place, project_hash: Option<&str>, directories: &[String]) -> (Option<String>, &'static str) {
+pub(super) fn resolve(
+    place: &Place,
+    project_hash: Option<&str>,
+    directories: &[String],
+) -> (Option<String>, &'static str) {
     if let Some(dir) = &place.project_dir {
         if let Some(found) = recorded_root(dir, place.home.as_deref()) {
             return (Some(found.0), found.1);
@@ -206,7 +213,9 @@ mod tests {
 
     #[test]
     fn a_file_knows_its_project_dir_home_and_parent() {
-        let main = Place::of(Path::new("/h/.gemini/tmp/p/chats/session-2026-04-25T08-41-3494a697.jsonl.unreadable-17"));
+        let main = Place::of(Path::new(
+            "/h/.gemini/tmp/p/chats/session-2026-04-25T08-41-3494a697.jsonl.unreadable-17",
+        ));
         assert_eq!(main.project_dir.as_deref(), Some(Path::new("/h/.gemini/tmp/p")));
         assert_eq!(main.home.as_deref(), Some(Path::new("/h/.gemini")));
         assert_eq!(main.parent_session, None);
@@ -216,7 +225,10 @@ mod tests {
         assert_eq!(sub.parent_session.as_deref(), Some("parent-id"));
         assert_eq!(sub.fallback_id, "child-id");
         let loose = Place::of(Path::new("/x/session-a.json"));
-        assert_eq!((loose.project_dir, loose.home, loose.fallback_id.as_str()), (None, None, "session-a"));
+        assert_eq!(
+            (loose.project_dir, loose.home, loose.fallback_id.as_str()),
+            (None, None, "session-a")
+        );
         let no_home = Place::of(Path::new("/x/p/chats/session-a.json"));
         assert_eq!(no_home.home, None);
     }
@@ -233,22 +245,37 @@ mod tests {
             r#"{"projects":{"/w/registered":"registered","/w/other":7}}"#,
         );
         write(&home.join("tmp/ignored/.project_root"), "/w/elsewhere");
-        assert_eq!(resolve(&file("marked"), None, &[]), (Some("/w/marked".to_owned()), FROM_MARKER));
-        assert_eq!(resolve(&file("historic"), None, &[]), (Some("/w/historic".to_owned()), FROM_MARKER));
+        assert_eq!(
+            resolve(&file("marked"), None, &[]),
+            (Some("/w/marked".to_owned()), FROM_MARKER)
+        );
+        assert_eq!(
+            resolve(&file("historic"), None, &[]),
+            (Some("/w/historic".to_owned()), FROM_MARKER)
+        );
         assert_eq!(
             resolve(&file("registered"), None, &[]),
             (Some("/w/registered".to_owned()), FROM_REGISTRY)
         );
         // An old hash-named directory: any path the home names, or the session's directories.
         let hashed = sha256_hex("/w/elsewhere");
-        assert_eq!(resolve(&file(&hashed), None, &[]), (Some("/w/elsewhere".to_owned()), FROM_HASH));
+        assert_eq!(
+            resolve(&file(&hashed), None, &[]),
+            (Some("/w/elsewhere".to_owned()), FROM_HASH)
+        );
         let listed = sha256_hex("/w/listed");
         assert_eq!(
             resolve(&file("slug"), Some(&listed), &["/w/listed".to_owned()]),
             (Some("/w/listed".to_owned()), FROM_HASH)
         );
-        assert_eq!(resolve(&file("slug"), Some(&hashed[1..]), &[]), (None, UNRESOLVED));
-        assert_eq!(resolve(&Place::of(Path::new("/x/f.jsonl")), Some(&hashed), &[]), (None, UNRESOLVED));
+        assert_eq!(
+            resolve(&file("slug"), Some(&hashed[1..]), &[]),
+            (None, UNRESOLVED)
+        );
+        assert_eq!(
+            resolve(&Place::of(Path::new("/x/f.jsonl")), Some(&hashed), &[]),
+            (None, UNRESOLVED)
+        );
     }
 
     #[test]
@@ -259,7 +286,11 @@ mod tests {
         write(&home.join("tmp/empty/.project_root"), " \n");
         fs::create_dir_all(home.join("tmp/dir/.project_root")).unwrap();
         for id in ["empty", "dir", "unknown"] {
-            assert_eq!(recorded_root(&home.join("tmp").join(id), Some(home)), None, "{id}");
+            assert_eq!(
+                recorded_root(&home.join("tmp").join(id), Some(home)),
+                None,
+                "{id}"
+            );
         }
     }
 }

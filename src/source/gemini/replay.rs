@@ -156,7 +156,11 @@ impl<'p> Replay<'p> {
         if state.started_at.is_none() {
             state.started_at = fields.start_time.as_deref().and_then(parse_rfc3339);
         }
-        if let Some(summary) = fields.summary.as_deref().filter(|summary| !summary.trim().is_empty()) {
+        if let Some(summary) = fields
+            .summary
+            .as_deref()
+            .filter(|summary| !summary.trim().is_empty())
+        {
             state.summary = Some(summary.to_owned());
         }
         if let Some(kind) = &fields.conversation_kind {
@@ -182,7 +186,11 @@ impl<'p> Replay<'p> {
             state.first_time = time_of(record);
         }
         if state.model.is_none() && record.kind.as_deref() == Some("gemini") {
-            state.model = record.model.as_deref().filter(|model| !model.is_empty()).map(str::to_owned);
+            state.model = record
+                .model
+                .as_deref()
+                .filter(|model| !model.is_empty())
+                .map(str::to_owned);
         }
         let messages = match messages_of(record, state.model.as_deref(), line) {
             Ok(messages) => messages,
@@ -206,7 +214,9 @@ impl<'p> Replay<'p> {
         match state.live.get_mut(id) {
             Some(live) => *live = Live(live.seq(), line, index),
             None => {
-                state.live.insert(id.to_owned(), Live(state.next_seq, line, index));
+                state
+                    .live
+                    .insert(id.to_owned(), Live(state.next_seq, line, index));
                 state.next_seq += 1;
             }
         }
@@ -411,12 +421,17 @@ mod tests {
         let mut replay = Replay::new(Path::new("f.jsonl"), None, None);
         replay.apply(1, &record(&message("a", "one")).0);
         assert!(replay.is_session());
-        assert_eq!(replay.checkpoint_state(), None, "its id would come from the file name");
+        assert_eq!(
+            replay.checkpoint_state(),
+            None,
+            "its id would come from the file name"
+        );
         replay.apply(2, &record(r#"{"sessionId":"s","projectHash":"h"}"#).0);
         assert!(replay.checkpoint_state().is_some());
 
         let mut resumed = Replay::new(Path::new("f.jsonl"), Some(replay.state), None);
-        let notice = format!(r#"{{"id":"n","timestamp":"{TS}","type":"info","content":"Request cancelled."}}"#);
+        let notice =
+            format!(r#"{{"id":"n","timestamp":"{TS}","type":"info","content":"Request cancelled."}}"#);
         resumed.apply(3, &record(&notice).0);
         assert!(!resumed.found_any(), "a notice holds no memory");
         resumed.apply(4, &record(&message("b", "two")).0);

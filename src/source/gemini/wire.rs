@@ -440,7 +440,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,9 +450,18 @@ mod tests {
 
     #[test]
     fn lines_are_told_apart_as_gemini_cli_tells_them() {
-        assert!(matches!(line(r#"{"$rewindTo":"m1","id":"x"}"#).kind(), LineKind::Rewind("m1")));
-        assert!(matches!(line(r#"{"id":"m1","$set":{}}"#).kind(), LineKind::Message(_)));
-        assert!(matches!(line(r#"{"$set":{"summary":"s"}}"#).kind(), LineKind::Set(_, None)));
+        assert!(matches!(
+            line(r#"{"$rewindTo":"m1","id":"x"}"#).kind(),
+            LineKind::Rewind("m1")
+        ));
+        assert!(matches!(
+            line(r#"{"id":"m1","$set":{}}"#).kind(),
+            LineKind::Message(_)
+        ));
+        assert!(matches!(
+            line(r#"{"$set":{"summary":"s"}}"#).kind(),
+            LineKind::Set(_, None)
+        ));
         assert!(matches!(
             line(r#"{"$set":{"messages":[{"id":"a"},7,{"id":""}]}}"#).kind(),
             LineKind::Set(_, Some([_, _]))
@@ -466,7 +474,10 @@ mod tests {
         assert!(matches!(line(r#"{"sessionId":"s"}"#).kind(), LineKind::Other));
         assert!(matches!(line(r#"{"id":"","$set":7}"#).kind(), LineKind::Other));
         let set = line(r#"{"$set":{"messages":[{"id":"a"},{"x":1},{"id":"b"}]}}"#);
-        let records: Vec<_> = set.records().map(|(index, record)| (index, record.message_id())).collect();
+        let records: Vec<_> = set
+            .records()
+            .map(|(index, record)| (index, record.message_id()))
+            .collect();
         assert_eq!(records, [(0, Some("a")), (2, Some("b"))]);
     }
 
@@ -479,10 +490,20 @@ mod tests {
         );
         assert_eq!((record.id, record.timestamp, record.model), (None, None, None));
         assert!(record.thoughts.0.is_none() && record.tool_calls.0.is_none());
-        let texts: Vec<_> = record.content.0.iter().map(|part| (part.text.as_deref(), part.thought)).collect();
+        let texts: Vec<_> = record
+            .content
+            .0
+            .iter()
+            .map(|part| (part.text.as_deref(), part.thought))
+            .collect();
         assert_eq!(
             texts,
-            [(Some("a"), false), (Some("b"), false), (Some("c"), true), (None, false)]
+            [
+                (Some("a"), false),
+                (Some("b"), false),
+                (Some("c"), true),
+                (None, false)
+            ]
         );
         assert!(record.content.0[3].function_response.0.is_some());
         assert_eq!(record.display_content.0[0].text.as_deref(), Some("typed"));
@@ -496,6 +517,11 @@ mod tests {
         assert!(serde_json::from_str::<Record>(r#"{"id":"a","content":[{"text":}]}"#).is_err());
         assert!(serde_json::from_str::<Record>(r#"["m1"]"#).is_err());
         assert!(serde_json::from_str::<Record>(r#""text""#).is_err());
-        assert!(serde_json::from_str::<Record>(r#"{"content":[["nested"]]}"#).unwrap().0.content.0.is_empty());
+        assert!(serde_json::from_str::<Record>(r#"{"content":[["nested"]]}"#)
+            .unwrap()
+            .0
+            .content
+            .0
+            .is_empty());
     }
 }

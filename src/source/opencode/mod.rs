@@ -67,7 +67,12 @@ impl Source for OpenCode {
 }
 
 impl StoreReader for OpenCode {
-    fn read(&self, candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
+    fn read(
+        &self,
+        candidate: &Candidate,
+        known: &KnownRevisions,
+        emit: &mut dyn FnMut(Session),
+    ) -> ParseOutcome {
         read(candidate, known, emit)
     }
 }
