@@ -55,6 +55,7 @@ pub fn gemini_log(data: &[u8]) {
     std::fs::write(&path, data).unwrap();
     let candidate = Candidate {
         path,
+        also: Vec::new(),
         sidechain: false,
     };
     let gemini = source::named("gemini").unwrap();
@@ -107,6 +108,7 @@ pub fn opencode_storage(data: &[u8]) {
     }
     let candidate = Candidate {
         path: storage.clone(),
+        also: Vec::new(),
         sidechain: false,
     };
     let outcome = source::named("opencode").unwrap().parse(&candidate);
@@ -121,6 +123,7 @@ pub fn parse_file(tool: &str, name: &str, data: &[u8]) {
     std::fs::write(&path, data).unwrap();
     let candidate = Candidate {
         path: path.clone(),
+        also: Vec::new(),
         sidechain: false,
     };
     let outcome = source::named(tool).unwrap().parse(&candidate);

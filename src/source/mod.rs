@@ -198,6 +198,10 @@ pub(crate) fn own_fact(value: Option<&str>, session_value: Option<&str>) -> Opti
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub path: PathBuf,
+    /// Further roots read together with `path` as one unit, because the tool keeps one session
+    /// in several of them and only a read of all can tell which copy to take (Cursor's
+    /// `~/.cursor` and its user directory). Empty for every other source.
+    pub also: Vec<PathBuf>,
     /// Discovery already knows the unit holds sidechain sessions (Claude `subagents/` files).
     pub sidechain: bool,
 }

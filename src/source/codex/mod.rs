@@ -170,6 +170,7 @@ fn discover(roots: &[PathBuf]) -> Discovery {
             if !shadowed && seen.insert(path.clone()) {
                 discovery.candidates.push(Candidate {
                     path,
+                    also: Vec::new(),
                     sidechain: false,
                 });
             }

@@ -198,7 +198,11 @@ impl Walk<'_> {
     }
 
     fn push(&mut self, path: PathBuf, sidechain: bool) {
-        self.discovery.candidates.push(Candidate { path, sidechain });
+        self.discovery.candidates.push(Candidate {
+            path,
+            also: Vec::new(),
+            sidechain,
+        });
     }
 
     fn unreadable(&mut self, path: &Path, err: &io::Error) {

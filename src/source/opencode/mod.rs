@@ -100,6 +100,7 @@ fn discover(roots: &[PathBuf]) -> Discovery {
             Ok(meta) if meta.is_file() || !Stores::locate(&path).is_empty() => {
                 let candidate = Candidate {
                     path,
+                    also: Vec::new(),
                     sidechain: false,
                 };
                 if !discovery.candidates.contains(&candidate) {
