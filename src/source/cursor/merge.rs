@@ -244,6 +244,18 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
             }
         }
     }
+    // A subagent works in its parent's workspace.
+    let cwds: BTreeMap<String, (String, &'static str)> = sightings
+        .iter()
+        .filter_map(|(id, copies)| Some((id.clone(), copies.iter().find_map(|s| s.head.cwd.clone())?)))
+        .collect();
+    for copies in sightings.values_mut() {
+        for sighting in copies {
+            if sighting.head.cwd.is_none() {
+                sighting.head.cwd = sighting.head.parent.as_ref().and_then(|parent| cwds.get(parent)).cloned();
+            }
+        }
+    }
     (sightings, workspaces)
 }
 
