@@ -190,12 +190,18 @@ impl Stores {
     }
 
     fn transcript(&mut self, path: &Path, folder: Option<String>, parent: Option<String>) {
-        if !path.is_file() {
-            return;
-        }
         let Some((session_id, format)) = transcript_name(path) else {
             return;
         };
+        if !path.is_file() {
+            // A link that leads nowhere (a loop, a target gone) may hide a transcript: say so.
+            if path.symlink_metadata().is_ok_and(|meta| meta.file_type().is_symlink()) {
+                if let Err(error) = std::fs::metadata(path) {
+                    self.unreadable(path, error);
+                }
+            }
+            return;
+        }
         self.transcripts.push(TranscriptFile {
             path: path.to_path_buf(),
             session_id,

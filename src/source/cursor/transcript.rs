@@ -15,6 +15,9 @@ use std::io::{BufReader, ErrorKind, Read as _, Seek, SeekFrom};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -100,13 +103,38 @@ fn file_times(path: &Path) -> Vec<(DateTime<Utc>, &'static str)> {
         .collect()
 }
 
-/// One JSONL record: `{"role", "message": {"content"}}`, or `{"type": "turn_ended"}`.
-#[derive(Deserialize)]
+/// One JSONL record: `{"role", "message": {"content"}}`, or `{"type": "turn_ended"}`. Only a
+/// JSON object is a record; its other fields are skipped unread.
+#[derive(Default)]
 struct Line {
-    #[serde(default)]
     role: Value,
-    #[serde(default)]
     message: Value,
+}
+
+impl<'de> Deserialize<'de> for Line {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl<'de> Visitor<'de> for LineVisitor {
+            type Value = Line;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Line, A::Error> {
+                let mut line = Line::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "role" => line.role = map.next_value()?,
+                        "message" => line.message = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(line)
+            }
+        }
+        deserializer.deserialize_map(LineVisitor)
+    }
 }
 
 fn read_jsonl(
@@ -140,8 +168,11 @@ fn content_text(content: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Array(parts) => parts
             .iter()
-            .filter(|part| text_at(part, "/type") == Some("text"))
-            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .filter_map(|part| match part {
+                Value::String(text) => Some(text.as_str()),
+                _ if text_at(part, "/type") == Some("text") => part.get("text").and_then(Value::as_str),
+                _ => None,
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
