@@ -1859,7 +1859,7 @@ fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -
 #[tokio::test]
 async fn a_64_mb_line_is_read_in_bounded_memory() {
     type Writer = fn(&Path);
-    let cases: [(&str, &str, Writer); 7] = [
+    let cases: [(&str, &str, Writer); 8] = [
         ("claude", "base64 image", |dir| {
             let mut line = claude_assistant("a2", "look");
             line["message"]["content"][1] =
@@ -1908,6 +1908,14 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
                 dir,
                 Some(("storage/part/msg_2/prt_2.json", &with_huge_string(part, ""))),
             );
+        }),
+        ("cursor", "tool input text", |dir| {
+            let line = set(
+                cursor_assistant("two"),
+                "/message/content/1/input/command",
+                json!("HUGE"),
+            );
+            CURSOR.write_around(dir, with_huge_string(line, ""));
         }),
     ];
     // The imports run side by side (each measured on its own), each into its own database.
@@ -2320,4 +2328,496 @@ fn every_file_of_every_source_damaged_in_every_way_still_imports_the_rest() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursor
+
+const CURSOR_SID: &str = "7e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b";
+const CURSOR_STAMP: &str = "Monday, Sep 1, 2025, 12:00 PM (UTC+2)";
+
+fn cursor_user(text: &str) -> Value {
+    json!({"role":"user","message":{"content":[{"type":"text",
+        "text":format!("<timestamp>{CURSOR_STAMP}</timestamp>\n<user_query>\n{text}\n</user_query>")}]}})
+}
+
+fn cursor_assistant(text: &str) -> Value {
+    json!({"role":"assistant","message":{"content":[{"type":"text","text":text},
+        {"type":"tool_use","name":"Shell","input":{"command":"ls /home/dev/proj"}}]}})
+}
+
+fn cursor_file(dir: &Path) -> PathBuf {
+    dir.join(format!(
+        ".cursor/projects/home-dev-proj/agent-transcripts/{CURSOR_SID}/{CURSOR_SID}.jsonl"
+    ))
+}
+
+/// A three-line transcript whose middle line is `middle` (raw bytes).
+fn cursor_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[cursor_user("first prompt")]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[cursor_assistant("last answer")]));
+    bytes
+}
+
+const CURSOR: Transcript = Transcript {
+    file: cursor_file,
+    around: cursor_around,
+};
+
+/// Field mutations of every field the transcript reader takes. A record of another shape than
+/// Cursor's is read as far as it goes: only a line that is not a JSON object is malformed.
+fn cursor_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for pointer in ["/role", "/message", "/message/content"] {
+        for value in [json!(7), json!([7]), json!({"a": 1}), Value::Null] {
+            table.push(("user", pointer, value.clone(), Fate::Ignored));
+            table.push(("assistant", pointer, value, Fate::Ignored));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        // Plain strings are read as the text they are.
+        ("user", "/message/content", json!("typed"), Fate::Kept),
+        ("assistant", "/message/content", json!("said"), Fate::Kept),
+        ("user", "/message/content", json!(["typed"]), Fate::Kept),
+        ("assistant", "/message/content", json!(["said"]), Fate::Kept),
+        ("user", "/role", json!("assistant"), Fate::Kept),
+        ("user", "/message/content/0/type", json!(7), Fate::Ignored),
+        ("user", "/message/content/0/text", json!(7), Fate::Ignored),
+        ("user", "/message/content/0", json!("a string"), Fate::Kept),
+        ("user", "/message/content/0", json!(7), Fate::Ignored),
+        // The tool call still stands when the text is gone, and the text without the call.
+        ("assistant", "/message/content/0/type", json!(7), Fate::Kept),
+        ("assistant", "/message/content/0/text", json!(["x"]), Fate::Kept),
+        ("assistant", "/message/content/1/name", json!(7), Fate::Kept),
+        (
+            "assistant",
+            "/message/content/1/input",
+            json!("a string"),
+            Fate::Kept,
+        ),
+        ("assistant", "/message/content/1/input", json!([[1]]), Fate::Kept),
+        ("assistant", "/message/content/1", json!(7), Fate::Kept),
+        // A timestamp tag Cursor never writes: the message takes the turn's time before it.
+        (
+            "user",
+            "/message/content/0/text",
+            json!("<timestamp>Smarch 99</timestamp>\n<user_query>\nx\n</user_query>"),
+            Fate::Kept,
+        ),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+/// A global `state.vscdb` holding one composer of three bubbles (a prompt, a tool call with its
+/// result, an answer) and a credential row, with `composer` and `bubble` applied to the values.
+fn write_cursor_database(
+    dir: &Path,
+    composer: impl Fn(Value) -> Option<Vec<u8>>,
+    bubble: impl Fn(usize, Value) -> Option<Vec<u8>>,
+) {
+    let path = dir.join("globalStorage/state.vscdb");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+         CREATE TABLE cursorDiskKV (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+         INSERT INTO ItemTable VALUES ('cursorAuth/accessToken', 'eyJ.secret.token');",
+    )
+    .unwrap();
+    let id = "c0c0c0c0-1111-4222-8333-444444444444";
+    let bubbles = [
+        json!({"_v":3,"type":1,"bubbleId":"b0","text":"first prompt","createdAt":TS}),
+        json!({"_v":3,"type":2,"bubbleId":"b1","text":"running it","createdAt":TS,
+            "thinking":{"text":"hmm"},"modelInfo":{"modelName":"gpt-5"},
+            "toolFormerData":{"name":"run_terminal_cmd","rawArgs":"{\"command\":\"ls\"}","result":"a.txt"}}),
+        json!({"_v":3,"type":2,"bubbleId":"b2","text":"last answer","createdAt":TS}),
+    ];
+    let headers: Vec<Value> = bubbles
+        .iter()
+        .map(|b| json!({"bubbleId": b["bubbleId"], "type": b["type"]}))
+        .collect();
+    let data = json!({"_v":16,"composerId":id,"name":"Broken","createdAt":OPENCODE_MS,
+        "lastUpdatedAt":OPENCODE_MS,"unifiedMode":"agent","modelConfig":{"modelName":"gpt-5"},
+        "workspaceIdentifier":{"id":"w","uri":{"fsPath":CWD}},"subagentComposerIds":[],
+        "fullConversationHeadersOnly":headers});
+    let insert = |key: String, value: Option<Vec<u8>>| {
+        conn.execute(
+            "INSERT INTO cursorDiskKV VALUES (?1, ?2)",
+            rusqlite::params![key, value],
+        )
+        .unwrap();
+    };
+    insert(format!("composerData:{id}"), composer(data));
+    for (n, value) in bubbles.into_iter().enumerate() {
+        insert(format!("bubbleId:{id}:b{n}"), bubble(n, value));
+    }
+}
+
+fn as_bytes(value: Value) -> Option<Vec<u8>> {
+    Some(value.to_string().into_bytes())
+}
+
+/// A case whose database has `composer` and `bubble` applied, and the one transcript beside it.
+fn cursor_database_case(
+    name: &'static str,
+    composer: fn(Value) -> Option<Vec<u8>>,
+    bubble: fn(usize, Value) -> Option<Vec<u8>>,
+    code: i32,
+    diagnostics: &[(&str, Option<u64>, &'static str)],
+    rows: i64,
+) -> Case {
+    case(
+        name,
+        move |dir| {
+            write_cursor_database(dir, composer, bubble);
+            CURSOR.write(dir, lines(&[cursor_user("beside the database")]));
+        },
+        code,
+        diagnostics,
+        rows + 1,
+    )
+}
+
+/// A case with `bytes` as the `state.vscdb`: one unreadable database, the transcript still read.
+fn cursor_unreadable_database(name: &'static str, bytes: Vec<u8>) -> Case {
+    case(
+        name,
+        move |dir| {
+            write_file(&dir.join("globalStorage/state.vscdb"), &bytes);
+            CURSOR.write(dir, lines(&[cursor_user("beside the database")]));
+        },
+        1,
+        &[("globalStorage/state.vscdb", None, "unreadable")],
+        1,
+    )
+}
+
+/// Mutations of the composer and bubble fields the IDE reader takes: `(bubble or None for the
+/// composer, pointer, value, rows)`. A field of another type is read as absent.
+fn cursor_database_wrong_types() -> Vec<(Option<usize>, &'static str, Value, i64)> {
+    let mut table = Vec::new();
+    for pointer in [
+        "/name",
+        "/createdAt",
+        "/lastUpdatedAt",
+        "/unifiedMode",
+        "/modelConfig",
+        "/modelConfig/modelName",
+        "/workspaceIdentifier",
+        "/workspaceIdentifier/uri",
+        "/subagentComposerIds",
+    ] {
+        for value in [json!("x7"), json!(7), json!([["x"]]), json!({"a": {}})] {
+            table.push((None, pointer, value, 3));
+        }
+    }
+    for (bubble, pointer, value, rows) in [
+        // Without headers there is nothing to read: an empty composer is no session.
+        (None, "/fullConversationHeadersOnly", json!(7), 0),
+        (None, "/fullConversationHeadersOnly", json!({"b0": {}}), 0),
+        (None, "/fullConversationHeadersOnly/0", json!(7), 2),
+        (None, "/fullConversationHeadersOnly/1/bubbleId", json!(["b1"]), 2),
+        // The header's type stands in for the bubble's.
+        (Some(0), "/type", json!("1"), 3),
+        (Some(0), "/text", json!(7), 2),
+        (Some(1), "/text", json!(7), 3),
+        (Some(1), "/thinking", json!("x"), 3),
+        (Some(1), "/toolFormerData", json!("x"), 3),
+        (Some(1), "/toolFormerData/name", json!(7), 3),
+        (Some(1), "/toolFormerData/rawArgs", json!({"a": 1}), 3),
+        (Some(1), "/toolFormerData/result", json!({"a": 1}), 3),
+        (Some(1), "/modelInfo", json!(7), 3),
+        (Some(2), "/createdAt", json!("yesterday"), 3),
+        (Some(2), "/createdAt", json!(7), 3),
+        (Some(2), "/createdAt", json!(1e300), 3),
+    ] {
+        table.push((bubble, pointer, value, rows));
+    }
+    table
+}
+
+fn cursor_cases() -> Vec<Case> {
+    let real_db = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/cursor/vscdb-v9/source/globalStorage/state.vscdb"),
+    )
+    .unwrap();
+    let keep = |value: Value| as_bytes(value);
+    let keep_bubble = |_: usize, value: Value| as_bytes(value);
+    let mut cases = vec![
+        case("empty", |dir| CURSOR.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| CURSOR.write(dir, " \n\t\r\n  "), 0, &[], 0),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[cursor_user("one"), cursor_assistant("two")]);
+                bytes.extend(&lines(&[cursor_user("three")])[..40]);
+                CURSOR.write(dir, bytes);
+            },
+            0,
+            &[],
+            2,
+        ),
+        CURSOR.invalid_utf8_case(cursor_assistant("caf#")),
+        CURSOR.middle_case(
+            "invalid_utf8_outside_strings",
+            Fate::Malformed,
+            b"{\"role\":\xff}",
+        ),
+        CURSOR.middle_case("raw_nul_byte", Fate::Malformed, b"{\"role\":\"user\",\0}"),
+        CURSOR.middle_case(
+            "escaped_nul_in_text",
+            Fate::Kept,
+            cursor_assistant("a\u{0}b").to_string(),
+        ),
+        CURSOR.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", cursor_user("two"), cursor_user("three")),
+        ),
+        CURSOR.middle_case(
+            "nested_10000_deep",
+            Fate::Malformed,
+            cursor_assistant("x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
+        ),
+        CURSOR.middle_case("not_an_object", Fate::Malformed, "[\"role\", \"user\"]"),
+        CURSOR.middle_case(
+            "deep_in_ignored_field",
+            Fate::Kept,
+            set(cursor_assistant("x"), "/extra", json!("DEEP"))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        CURSOR.middle_case(
+            "turn_ended",
+            Fate::Ignored,
+            r#"{"type":"turn_ended","status":"success"}"#,
+        ),
+        CURSOR.middle_case(
+            "unknown_record_kind",
+            Fate::Ignored,
+            r#"{"type":"checkpoint","id":7}"#,
+        ),
+        case(
+            "txt_without_blocks",
+            |dir| {
+                let path = cursor_file(dir).with_file_name("0000aaaa-txt.txt");
+                write_file(&path, "no role line at all\n\njust text");
+            },
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "json_that_is_not_an_array",
+            |dir| {
+                write_file(
+                    &cursor_file(dir)
+                        .parent()
+                        .unwrap()
+                        .with_file_name("0000bbbb-json.json"),
+                    "{\"role\":\"user\",\"text\":\"x\"}",
+                );
+            },
+            1,
+            &[(
+                ".cursor/projects/home-dev-proj/agent-transcripts/0000bbbb-json.json",
+                None,
+                "malformed",
+            )],
+            0,
+        ),
+        case(
+            "directory_named_like_a_transcript",
+            |dir| {
+                fs::create_dir_all(cursor_file(dir).parent().unwrap().with_file_name("x.jsonl")).unwrap();
+                CURSOR.write(dir, lines(&[cursor_user("one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&cursor_file(dir).parent().unwrap().with_file_name("loop.jsonl"));
+                CURSOR.write(dir, lines(&[cursor_user("one")]));
+            },
+            1,
+            &[(
+                ".cursor/projects/home-dev-proj/agent-transcripts/loop.jsonl",
+                None,
+                "unreadable",
+            )],
+            1,
+        ),
+        cursor_database_case("database", keep, keep_bubble, 0, &[], 3),
+        cursor_database_case("null_composer", |_| None, keep_bubble, 0, &[], 0),
+        cursor_database_case(
+            "null_and_dangling_bubbles",
+            keep,
+            |n, value| match n {
+                0 => None,
+                1 => as_bytes(value),
+                // Not there at all: written under another composer's key.
+                _ => as_bytes(json!(null)),
+            },
+            0,
+            &[],
+            1,
+        ),
+        cursor_database_case(
+            "composer_not_json",
+            |_| Some(b"{\"_v\":16,\"name\":\"cut".to_vec()),
+            keep_bubble,
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            0,
+        ),
+        cursor_database_case(
+            "bubble_not_json",
+            keep,
+            |n, value| {
+                if n == 1 {
+                    Some(b"not json".to_vec())
+                } else {
+                    as_bytes(value)
+                }
+            },
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            2,
+        ),
+        cursor_database_case(
+            "bubble_invalid_utf8",
+            keep,
+            |n, value| {
+                let text = value.to_string();
+                if n == 2 {
+                    Some(
+                        text.replace("last", "l\u{1}st")
+                            .replace('\u{1}', "\u{ff}")
+                            .into_bytes(),
+                    )
+                } else {
+                    Some(text.into_bytes())
+                }
+            },
+            0,
+            &[],
+            3,
+        ),
+        cursor_database_case(
+            "bubble_deep_json",
+            keep,
+            |n, value| {
+                let text = value.to_string();
+                Some(
+                    if n == 2 {
+                        text.replace("\"last answer\"", &deep_json(10_000))
+                    } else {
+                        text
+                    }
+                    .into_bytes(),
+                )
+            },
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            2,
+        ),
+        cursor_unreadable_database(
+            "not_sqlite_database",
+            b"this is not a database, just text".to_vec(),
+        ),
+        cursor_unreadable_database("empty_database", Vec::new()),
+        cursor_unreadable_database("truncated_database", real_db[..real_db.len() / 3].to_vec()),
+        case(
+            "store_db_meta_not_json",
+            |dir| {
+                let path = dir.join(".cursor/chats/00ff/agent-x/store.db");
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                conn.execute_batch(
+                    "CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB);
+                     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                     INSERT INTO meta VALUES ('0', '7b226e616d65');",
+                )
+                .unwrap();
+                CURSOR.write(dir, lines(&[cursor_user("beside the store")]));
+            },
+            1,
+            &[(".cursor/chats/00ff/agent-x/store.db", None, "malformed")],
+            1,
+        ),
+        case(
+            "store_db_root_not_a_node",
+            |dir| {
+                let path = dir.join(".cursor/chats/00ff/agent-y/store.db");
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                let meta = hex(
+                    &json!({"agentId":"agent-y","latestRootBlobId":"ab","createdAt":OPENCODE_MS}).to_string(),
+                );
+                conn.execute_batch(&format!(
+                    "CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB);
+                     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                     INSERT INTO meta VALUES ('0', '{meta}');
+                     INSERT INTO blobs VALUES ('ab', x'0aff0affffff');"
+                ))
+                .unwrap();
+            },
+            0,
+            &[],
+            0,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in cursor_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let record = match template {
+            "user" => cursor_user("two"),
+            _ => cursor_assistant("two"),
+        };
+        let record = set(record, pointer, value.clone());
+        cases.push(CURSOR.middle_case(name, fate, record.to_string()));
+        eprintln!("cursor {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    for (index, (bubble, pointer, value, rows)) in cursor_database_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("database_wrong_type_{index}").leak();
+        let mutated = value.clone();
+        cases.push(case(
+            name,
+            move |dir| {
+                let mutated = mutated.clone();
+                let composer = |data: Value| match bubble {
+                    None => as_bytes(set(data, pointer, mutated.clone())),
+                    Some(_) => as_bytes(data),
+                };
+                let bubble_value = |n: usize, data: Value| match bubble {
+                    Some(target) if target == n => as_bytes(set(data, pointer, mutated.clone())),
+                    _ => as_bytes(data),
+                };
+                write_cursor_database(dir, composer, bubble_value);
+            },
+            0,
+            &[],
+            rows,
+        ));
+        eprintln!("cursor {name}: {bubble:?} {pointer} = {value} -> {rows} rows");
+    }
+    cases
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[tokio::test]
+async fn cursor_bad_inputs() {
+    run_table("cursor", cursor_cases()).await;
 }
