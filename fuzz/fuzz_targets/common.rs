@@ -11,12 +11,13 @@ use memtree::source::{self, Candidate, ParseOutcome};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("claude_lines", claude_lines),
     ("codex_rollout", codex_rollout),
     ("codex_document", codex_document),
     ("opencode_storage", opencode_storage),
     ("gemini_log", gemini_log),
+    ("cursor_transcript", cursor_transcript),
 ];
 
 /// A Claude Code `<uuid>.jsonl` transcript.
@@ -113,6 +114,58 @@ pub fn opencode_storage(data: &[u8]) {
     };
     let outcome = source::named("opencode").unwrap().parse(&candidate);
     check(&outcome, &storage);
+}
+
+/// Cursor agent transcripts of the three generations, cut from the input at `\n--\n` into a
+/// `.jsonl`, a `.json` and a `.txt` (missing pieces are empty), each a conversation of its own in
+/// one project folder; the folder is read whole.
+pub fn cursor_transcript(data: &[u8]) {
+    const FILES: [&str; 3] = [
+        "0d9a5e4c-0000-4000-8000-000000000001.jsonl",
+        "0d9a5e4c-0000-4000-8000-000000000002.json",
+        "0d9a5e4c-0000-4000-8000-000000000003.txt",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let transcripts = dir.path().join("projects/home-dev-proj/agent-transcripts");
+    std::fs::create_dir_all(&transcripts).unwrap();
+    let mut pieces = split(data, b"\n--\n");
+    let mut lines = Vec::new();
+    for file in FILES {
+        let piece = pieces.next().unwrap_or(b"");
+        std::fs::write(transcripts.join(file), piece).unwrap();
+        // A `.txt` file's last line needs no newline.
+        lines.push((
+            transcripts.join(file),
+            piece.split(|&byte| byte == b'\n').count() as u64,
+        ));
+    }
+    let candidate = Candidate {
+        path: dir.path().to_path_buf(),
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let outcome = source::named("cursor").unwrap().parse(&candidate);
+    check(&outcome, dir.path());
+    let lines_of = |file: &Path| {
+        lines
+            .iter()
+            .find(|(path, _)| path == file)
+            .map(|(_, lines)| *lines)
+    };
+    for diagnostic in &outcome.diagnostics {
+        if let (Some(line), Some(lines)) = (diagnostic.line, lines_of(&diagnostic.file)) {
+            assert!(
+                line >= 1 && line <= lines,
+                "line {line} of {lines}: {diagnostic:?}"
+            );
+        }
+    }
+    for session in &outcome.sessions {
+        let lines = lines_of(Path::new(&session.source_file)).expect("a session of a file written");
+        for message in &session.messages {
+            assert!(message.line <= lines, "message line {} of {lines}", message.line);
+        }
+    }
 }
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must
