@@ -83,6 +83,7 @@ fn run() -> anyhow::Result<()> {
         ("codex", corpus.codex),
         ("opencode", corpus.opencode),
         ("gemini", corpus.gemini),
+        ("cursor", corpus.cursor),
     ] {
         progress(&format!(
             "  {tool}: {:.1} MB, {} sessions, {} records, {} message records",
