@@ -143,6 +143,14 @@ impl Stores {
         if root.join("state.vscdb").is_file() && root.join("workspace.json").is_file() {
             self.workspace(root);
         }
+        // `agent-transcripts/<id>`: one IDE transcript and its subagents.
+        if parent_name == "agent-transcripts" {
+            let folder = root.parent().and_then(Path::parent).map(file_name);
+            self.transcript(&root.join(format!("{name}.jsonl")), folder.clone(), None);
+            for sub in self.list(&root.join("subagents")) {
+                self.transcript(&sub, folder.clone(), Some(name.clone()));
+            }
+        }
         // `~/.cursor/chats/<md5>`: the agent folders of one workspace.
         if parent_name == "chats" {
             for agent in self.list(root).into_iter().filter(|path| path.is_dir()) {
@@ -432,6 +440,9 @@ mod tests {
         assert_eq!(stores.transcripts[0].folder.as_deref(), Some("f"));
         let stores = Stores::locate(std::slice::from_ref(&transcripts));
         assert_eq!(stores.transcripts.len(), 2);
+        let stores = Stores::locate(&[transcripts.join("s")]);
+        let found: Vec<_> = stores.transcripts.iter().map(|t| (t.folder.as_deref(), t.parent.as_deref())).collect();
+        assert_eq!(found, [(Some("f"), None), (Some("f"), Some("s"))]);
 
         touch(&dir.path().join("chats/0123/agent-1/store.db"));
         for root in ["chats", "chats/0123", "chats/0123/agent-1", "chats/0123/agent-1/store.db"] {
