@@ -116,7 +116,10 @@ pub(super) fn conversation(store: &AgentStore, diagnostics: &mut Vec<Diagnostic>
         Ok((conversation, found))
     })?;
     diagnostics.extend(found);
-    Ok(conversation)
+    Ok(conversation.map(|conversation| Conversation {
+        fallback_times: super::transcript::file_times(&store.path),
+        ..conversation
+    }))
 }
 
 fn read_tree(conn: &Connection, store: &AgentStore, meta: &Value, diagnostics: &mut Vec<Diagnostic>) -> rusqlite::Result<Conversation> {

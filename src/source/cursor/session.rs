@@ -6,8 +6,8 @@
 //! Times are part of every memory id, so they must not move between runs: a message without a
 //! time of its own takes its turn's `<timestamp>` tag, else the conversation's creation time
 //! (from the IDE database or the cursor-agent store when either holds it, else what the chosen
-//! store offers: its earliest tag, the file's birth time, its modification time), and
-//! `time_origin` says which.
+//! store offers: its earliest tag or message time, the file's birth time, its modification
+//! time), and `time_origin` says which.
 
 use chrono::{DateTime, Utc};
 
@@ -101,17 +101,20 @@ pub(super) fn assemble(
         fallback_times,
     } = conversation;
     head.fill_from(merged);
-    let earliest_tag = drafts
-        .iter()
-        .filter_map(|draft| match draft.time {
-            MessageTime::Tag(at) => Some(at),
-            _ => None,
-        })
-        .min()
-        .map(|at| (at, "timestamp_tag"));
+    let earliest = |tagged: bool| {
+        drafts
+            .iter()
+            .filter_map(|draft| match draft.time {
+                MessageTime::Tag(at) if tagged => Some(at),
+                MessageTime::Own(at) if !tagged => Some(at),
+                _ => None,
+            })
+            .min()
+    };
     let created = head
         .created
-        .or(earliest_tag)
+        .or_else(|| earliest(true).map(|at| (at, "timestamp_tag")))
+        .or_else(|| earliest(false).map(|at| (at, "earliest_message")))
         .or_else(|| fallback_times.first().copied());
     let mut tagged = false;
     let mut undated = false;
@@ -243,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn without_a_creation_time_the_earliest_tag_then_the_file_time_is_taken() {
+    fn without_a_creation_time_the_earliest_tag_or_message_then_the_file_time_is_taken() {
         let tagged = Conversation {
             drafts: vec![
                 draft("1", Role::Assistant, "a", MessageTime::Undated),
@@ -256,6 +259,18 @@ mod tests {
         let session = assemble("s".into(), "f".into(), tagged, &Head::default(), 1);
         assert_eq!(session.messages[0].timestamp, at(80));
         assert_eq!(session.facts.time_origin.as_deref(), Some("timestamp_tag"));
+
+        let bubbles = Conversation {
+            drafts: vec![
+                draft("1", Role::User, "a", MessageTime::Undated),
+                draft("2", Role::Assistant, "b", MessageTime::Own(at(70))),
+            ],
+            fallback_times: vec![(at(5), "file_mtime")],
+            ..Conversation::default()
+        };
+        let session = assemble("s".into(), "f".into(), bubbles, &Head::default(), 1);
+        assert_eq!(session.messages[0].timestamp, at(70));
+        assert_eq!(session.facts.time_origin.as_deref(), Some("earliest_message"));
 
         let untagged = Conversation {
             drafts: vec![draft("1", Role::User, "a", MessageTime::Undated)],

@@ -93,7 +93,7 @@ pub(super) fn read(
 }
 
 /// The file's birth time (where the platform keeps one), then its modification time.
-fn file_times(path: &Path) -> Vec<(DateTime<Utc>, &'static str)> {
+pub(super) fn file_times(path: &Path) -> Vec<(DateTime<Utc>, &'static str)> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Vec::new();
     };
