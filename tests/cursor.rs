@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use memtree::model::Session;
 use memtree::source::{self, Candidate, Source, StoreReader, Unit};
@@ -18,38 +17,8 @@ use serde_json::{json, Value};
 const FAKE_TOKEN: &str = "FAKE-cursor-access-token-never-imported";
 const FAKE_KEY: &str = "FAKE-blob-encryption-key-never-imported";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn report(&self) -> Value {
-        assert_eq!(self.code, 0, "{}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.stdout))
-    }
-}
-
-/// Runs `memtree` with `args` in a clean environment whose HOME is `home`.
-fn memtree(args: &[&str], home: &Path) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_memtree"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .expect("run memtree");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// `memtree cursor import --json` of `sources` into `db`, every session taken.
-fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -> Run {
+fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -> common::Run {
     let url = db.url();
     let sources: Vec<String> = sources.iter().map(|path| path.display().to_string()).collect();
     let mut args = vec![
@@ -63,7 +32,7 @@ fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -
     args.extend(["--database-url", &url, "--source"]);
     args.extend(sources.iter().map(String::as_str));
     args.extend_from_slice(extra);
-    memtree(&args, home)
+    common::memtree(&args, home)
 }
 
 fn written(report: &Value) -> (u64, u64, u64) {
@@ -95,7 +64,7 @@ async fn both_commands_import_and_a_rerun_writes_nothing() {
     let home = tempfile::tempdir().unwrap();
     let sources = [fixture("two-stores"), fixture("vscdb-v16"), fixture("jsonl-ide")];
     let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
-    let first = import(&db, home.path(), &sources, &[]).report();
+    let first = import(&db, home.path(), &sources, &[]).succeeded();
     let (inserted, updated, unchanged) = written(&first);
     assert!(inserted > 20, "{first}");
     assert_eq!((updated, unchanged), (0, 0));
@@ -115,13 +84,13 @@ async fn both_commands_import_and_a_rerun_writes_nothing() {
     args.extend(["--full-transcript", "--database-url", &url, "--source"]);
     let listed: Vec<String> = sources.iter().map(|path| path.display().to_string()).collect();
     args.extend(listed.iter().map(String::as_str));
-    let second = memtree(&args, home.path()).report();
+    let second = common::memtree(&args, home.path()).succeeded();
     assert_eq!(written(&second), (0, 0, 0), "{second}");
     assert_eq!(second["sessions"]["found"], 0, "{second}");
     assert_eq!(second["sessions"]["unchanged"], 4, "{second}");
 
     // Read whole again, every row is found current and none rewritten.
-    let third = import(&db, home.path(), &sources, &["--rescan"]).report();
+    let third = import(&db, home.path(), &sources, &["--rescan"]).succeeded();
     assert_eq!(written(&third), (0, 0, inserted), "{third}");
     assert_eq!(rows(&db).await, before, "no row was rewritten");
 }
@@ -130,7 +99,7 @@ async fn both_commands_import_and_a_rerun_writes_nothing() {
 async fn a_conversation_in_two_stores_is_one_set_of_rows() {
     let db = common::test_db().await;
     let home = tempfile::tempdir().unwrap();
-    let report = import(&db, home.path(), &[&fixture("two-stores")], &[]).report();
+    let report = import(&db, home.path(), &[&fixture("two-stores")], &[]).succeeded();
     assert_eq!(report["sessions"]["found"], 2, "{report}");
     let client = db.client().await;
     let files: Vec<(String, String, i64)> = common::query_rows(
@@ -177,7 +146,7 @@ async fn a_dry_run_plans_and_writes_nothing() {
     let db = common::test_db().await;
     let home = tempfile::tempdir().unwrap();
     let run = import(&db, home.path(), &[&fixture("vscdb-v9")], &["--dry-run"]);
-    let report = run.report();
+    let report = run.succeeded();
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["sessions"]["imported"], 1, "{report}");
     assert!(report["messages"]["planned"].as_u64().unwrap() >= 12, "{report}");
@@ -212,7 +181,7 @@ async fn a_transcript_that_grows_keeps_the_ids_and_times_of_its_earlier_messages
     let transcript = root.join(
         "projects/home-lena-src-weather-api/agent-transcripts/3f2a1c7e-5b9d-4e8f-a012-6c4d8e9f1a2b.jsonl",
     );
-    let first = import(&db, home.path(), &[&root], &[]).report();
+    let first = import(&db, home.path(), &[&root], &[]).succeeded();
     assert_eq!(written(&first).1, 0);
     let before = rows(&db).await;
 
@@ -225,7 +194,7 @@ async fn a_transcript_that_grows_keeps_the_ids_and_times_of_its_earlier_messages
             json!({"type": "turn_ended", "status": "success"}),
         ],
     );
-    let second = import(&db, home.path(), &[&root], &[]).report();
+    let second = import(&db, home.path(), &[&root], &[]).succeeded();
     assert_eq!(written(&second), (2, 0, before.len() as u64), "{second}");
     let after = rows(&db).await;
     for row in &before {
@@ -244,10 +213,9 @@ async fn a_transcript_that_grows_keeps_the_ids_and_times_of_its_earlier_messages
 async fn credentials_beside_the_conversations_never_reach_the_database_or_the_report() {
     let db = common::test_db().await;
     let home = tempfile::tempdir().unwrap();
-    let cases: Vec<PathBuf> = common::fixture_cases("cursor")
+    let cases: Vec<PathBuf> = common::clean_cases("cursor")
         .into_iter()
         .map(|case| case.join("source"))
-        .filter(|source| !source.starts_with(common::fixture("cursor/malformed")))
         .collect();
     let sources: Vec<&Path> = cases.iter().map(PathBuf::as_path).collect();
     // The fixtures do hold them, next to what is imported.
@@ -264,7 +232,7 @@ async fn credentials_beside_the_conversations_never_reach_the_database_or_the_re
     }
     assert!(holding >= 5, "the fixtures hold fake credentials ({holding})");
     let run = import(&db, home.path(), &sources, &[]);
-    let report = run.report();
+    let report = run.succeeded();
     assert!(written(&report).0 > 50, "{report}");
     for output in [&run.stdout, &run.stderr] {
         assert!(!output.contains(FAKE_TOKEN) && !output.contains(FAKE_KEY));
