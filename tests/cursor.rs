@@ -423,3 +423,26 @@ fn a_locked_database_is_one_unreadable_diagnostic_and_the_transcripts_are_still_
     assert_eq!(prompts(&sessions[0]), ["from the transcript"]);
     writer.execute_batch("COMMIT").unwrap();
 }
+
+#[test]
+fn a_copy_that_no_longer_parses_leaves_the_conversation_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcripts = dir.path().join("projects/home-a/agent-transcripts");
+    std::fs::create_dir_all(&transcripts).unwrap();
+    // The `.json` copy is preferred, but cut off; the `.txt` copy of the same conversation holds it.
+    std::fs::write(
+        transcripts.join("s-1.json"),
+        r#"[{"role":"user","text":"<user_query>\nfrom the js"#,
+    )
+    .unwrap();
+    std::fs::write(
+        transcripts.join("s-1.txt"),
+        "user:\n<user_query>\nfrom the txt\n</user_query>\n\nassistant:\nanswered",
+    )
+    .unwrap();
+    let (sessions, problems) = read_all(dir.path(), &mut |_| {});
+    assert_eq!(problems.len(), 1, "the cut copy is reported: {problems:?}");
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(prompts(&sessions[0]), ["from the txt", "answered"]);
+    assert!(sessions[0].source_file.ends_with("s-1.txt"));
+}

@@ -7,10 +7,11 @@
 //! 2. a cursor-agent `store.db`,
 //! 3. a transcript: `.jsonl`, then `.json`, then `.txt`.
 //!
-//! Facts the chosen copy lacks (title, cwd, model, mode, creation time, parent) are taken from
-//! the others in that order. The session's revision is the chosen copy's marker when it is the
-//! only one, else a marker of every copy's, so the ledger skips a conversation until one of its
-//! copies changes, without reading its messages.
+//! A copy that yields no message (a transcript that no longer parses) leaves the conversation to
+//! the next. Facts the chosen copy lacks (title, cwd, model, mode, creation time, parent) are
+//! taken from the others in that order. The session's revision is the chosen copy's marker when
+//! it is the only one, else a marker of every copy's, so the ledger skips a conversation until
+//! one of its copies changes, without reading its messages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
 use crate::source::{Candidate, ParseOutcome};
 
 use super::locate::{Format, Stores};
-use super::session::{assemble, Head};
+use super::session::{assemble, Conversation, Head};
 use super::sqlite::size_with_wal;
 use super::{agent_store, marker, transcript, vscdb};
 
@@ -41,13 +42,13 @@ struct Sighting {
     head: Head,
 }
 
-/// A conversation to read: its chosen copy and the facts of all.
+/// A conversation to read: its copies that may be chosen, best first, and the facts of all.
 struct Planned {
     id: String,
-    chosen: Copy,
+    copies: Vec<Copy>,
     revision: i64,
     head: Head,
-    /// Transcripts of the conversation besides the chosen copy: where its cwd may be read.
+    /// The conversation's transcripts: where its cwd may be read when the copy read says none.
     transcripts: Vec<usize>,
 }
 
@@ -83,72 +84,62 @@ pub(super) fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn
         for other in &sightings[1..] {
             head.fill_from(&other.head);
         }
-        let transcripts = sightings[1..]
+        let transcripts = sightings
             .iter()
             .filter_map(|sighting| match sighting.copy {
                 Copy::Transcript(index) => Some(index),
                 _ => None,
             })
             .collect();
+        let copies = sightings
+            .iter()
+            .filter(|sighting| sighting.rank.is_some())
+            .map(|sighting| sighting.copy)
+            .collect();
         plans.push(Planned {
             id,
-            chosen: chosen.copy,
+            copies,
             revision,
             head,
             transcripts,
         });
     }
     // One store open at a time: the conversations of each store are read together.
-    plans.sort_by(|a, b| (a.chosen, &a.id).cmp(&(b.chosen, &b.id)));
-    let mut ide_reader: Option<(usize, Result<vscdb::Reader, String>)> = None;
+    plans.sort_by(|a, b| (a.copies.first(), &a.id).cmp(&(b.copies.first(), &b.id)));
+    let mut reader = CopyReader {
+        stores: &stores,
+        workspaces: &workspaces,
+        ide: None,
+    };
     for plan in plans {
-        let read = match plan.chosen {
-            Copy::Ide(index) => {
-                let database = &stores.databases[index];
-                if ide_reader.as_ref().is_none_or(|(open, _)| *open != index) {
-                    let reader = vscdb::Reader::open(&database.path);
-                    if let Err(problem) = &reader {
-                        outcome.diagnostics.push(unreadable(&database.path, problem));
-                    }
-                    ide_reader = Some((index, reader));
-                }
-                let Some((_, Ok(reader))) = ide_reader.as_mut() else {
-                    continue;
-                };
-                match reader.conversation(&plan.id, &mut outcome.diagnostics) {
-                    Ok(conversation) => conversation.map(|c| (c, format!("{}#composer/{}", database.path.display(), plan.id))),
-                    Err(problem) => {
-                        outcome.diagnostics.push(unreadable(&database.path, &problem));
-                        None
-                    }
-                }
+        // The best copy that holds messages: a damaged one (a transcript that no longer parses)
+        // leaves the conversation to the next, rather than losing it.
+        let mut read = None;
+        for copy in &plan.copies {
+            let Some(found) = reader.read(*copy, &plan, &mut outcome) else {
+                continue;
+            };
+            let has_messages = !found.0.drafts.is_empty();
+            if read.is_none() || has_messages {
+                read = Some((*copy, found));
             }
-            Copy::Agent(index) => {
-                let store = &stores.agent_stores[index];
-                match agent_store::conversation(store, &mut outcome.diagnostics) {
-                    Ok(conversation) => conversation.map(|c| (c, store.path.display().to_string())),
-                    Err(problem) => {
-                        outcome.diagnostics.push(unreadable(&store.path, &problem));
-                        None
-                    }
-                }
+            if has_messages {
+                break;
             }
-            Copy::Transcript(index) => {
-                let file = &stores.transcripts[index];
-                transcript::read(file, plan.head.cwd.is_some(), &workspaces, &mut outcome.diagnostics).map(|read| {
-                    outcome.stats.bytes += read.stats.bytes;
-                    outcome.stats.lines += read.stats.lines;
-                    (read.conversation, file.path.display().to_string())
-                })
-            }
-        };
+        }
         // Gone since the inventory (deleted, or emptied), or unreadable and reported.
-        let Some((conversation, source_file)) = read else {
+        let Some((used, (conversation, source_file))) = read else {
             continue;
         };
         let mut head = plan.head;
         if head.cwd.is_none() && conversation.head.cwd.is_none() {
-            head.cwd = cwd_from_transcripts(&stores, &plan.transcripts, &workspaces);
+            let others: Vec<usize> = plan
+                .transcripts
+                .iter()
+                .copied()
+                .filter(|index| used != Copy::Transcript(*index))
+                .collect();
+            head.cwd = cwd_from_transcripts(&stores, &others, &workspaces);
         }
         emit(assemble(plan.id, source_file, conversation, &head, plan.revision));
     }
@@ -158,6 +149,62 @@ pub(super) fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn
         .filter(|diagnostic| diagnostic.kind == DiagnosticKind::Malformed)
         .count() as u64;
     outcome
+}
+
+/// Reads one copy of a conversation, keeping the IDE database last read open.
+struct CopyReader<'s> {
+    stores: &'s Stores,
+    workspaces: &'s [&'s str],
+    ide: Option<(usize, Result<vscdb::Reader, String>)>,
+}
+
+impl CopyReader<'_> {
+    /// The conversation as `copy` holds it, with the name of where it was read; `None` when it
+    /// is gone or cannot be read (reported).
+    fn read(&mut self, copy: Copy, plan: &Planned, outcome: &mut ParseOutcome) -> Option<(Conversation, String)> {
+        match copy {
+            Copy::Ide(index) => {
+                let database = &self.stores.databases[index];
+                if self.ide.as_ref().is_none_or(|(open, _)| *open != index) {
+                    let reader = vscdb::Reader::open(&database.path);
+                    if let Err(problem) = &reader {
+                        outcome.diagnostics.push(unreadable(&database.path, problem));
+                    }
+                    self.ide = Some((index, reader));
+                }
+                let Some((_, Ok(reader))) = self.ide.as_mut() else {
+                    return None;
+                };
+                match reader.conversation(&plan.id, &mut outcome.diagnostics) {
+                    Ok(conversation) => {
+                        let name = format!("{}#composer/{}", database.path.display(), plan.id);
+                        conversation.map(|conversation| (conversation, name))
+                    }
+                    Err(problem) => {
+                        outcome.diagnostics.push(unreadable(&database.path, &problem));
+                        None
+                    }
+                }
+            }
+            Copy::Agent(index) => {
+                let store = &self.stores.agent_stores[index];
+                match agent_store::conversation(store, &mut outcome.diagnostics) {
+                    Ok(conversation) => conversation.map(|conversation| (conversation, store.path.display().to_string())),
+                    Err(problem) => {
+                        outcome.diagnostics.push(unreadable(&store.path, &problem));
+                        None
+                    }
+                }
+            }
+            Copy::Transcript(index) => {
+                let file = &self.stores.transcripts[index];
+                let read = transcript::read(file, plan.head.cwd.is_some(), self.workspaces, &mut outcome.diagnostics)?;
+                outcome.stats.bytes += read.stats.bytes;
+                outcome.stats.lines += read.stats.lines;
+                Some((read.conversation, file.path.display().to_string()))
+            }
+        }
+    }
 }
 
 /// Lists what every store holds, by conversation id, and the workspace folders the stores name.
