@@ -2229,11 +2229,22 @@ fn damage_every_listed_file(source: &'static dyn Source) -> Damaged {
             common::copy_tree(&fixture_source, &copy);
             (dir, copy)
         };
+        // The ids the whole case stores. A source that keeps one session in several files
+        // (Cursor) reads it from one of them: without its preferred file another copy stands in,
+        // with other ids, but a damaged file that still reads is still preferred, and facts of
+        // one file (a creation time) may date the rows of another. Only rows stored both with
+        // and without the file are the other files' own.
+        let whole: BTreeSet<String> = {
+            let (dir, copy) = fresh_copy();
+            let imported = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
+            imported.rows.into_iter().map(|(id, _)| id).collect()
+        };
         for file in &files {
             let original = fs::read(fixture_source.join(&file.path)).unwrap();
             // The ids of the case's other files: those an import of the case without this file
-            // stores from them. (Not every row of that import: without a file, discovery may
-            // list another in its place, as a compressed copy of a plain transcript.)
+            // stores from them, as the whole case does. (Not every row of that import: without a
+            // file, discovery may list another in its place, as a compressed copy of a plain
+            // transcript.)
             let (dir, copy) = fresh_copy();
             fs::remove_file(copy.join(&file.path)).unwrap();
             let without = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
@@ -2261,6 +2272,7 @@ fn damage_every_listed_file(source: &'static dyn Source) -> Damaged {
                         .map_or(source_file.as_str(), |(file, _)| file);
                     others.contains(Path::new(named))
                 })
+                .filter(|(id, _)| whole.contains(id))
                 .map(|(id, _)| id.as_str())
                 .collect();
             for damage in DAMAGES {
