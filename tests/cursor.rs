@@ -104,7 +104,8 @@ async fn a_conversation_in_two_stores_is_one_set_of_rows() {
     let client = db.client().await;
     let files: Vec<(String, String, i64)> = common::query_rows(
         &client,
-        "select meta->>'source_session_id', meta->>'source_file', count(*) from memory group by 1, 2 order by 1",
+        "select meta->>'source_session_id', meta->>'source_file', count(*) from memory \
+         group by 1, 2 order by 1",
         |row| (row.get(0), row.get(1), row.get(2)),
     )
     .await;
@@ -190,7 +191,8 @@ async fn a_transcript_that_grows_keeps_the_ids_and_times_of_its_earlier_messages
         &[
             json!({"role": "user", "message": {"content": [{"type": "text", "text":
                 "<timestamp>Wednesday, Mar 11, 2026, 8:00 AM (UTC-7)</timestamp>\n<user_query>\nand a readiness probe\n</user_query>"}]}}),
-            json!({"role": "assistant", "message": {"content": [{"type": "text", "text": "Added `GET /ready`."}]}}),
+            json!({"role": "assistant", "message": {"content": [
+                {"type": "text", "text": "Added `GET /ready`."}]}}),
             json!({"type": "turn_ended", "status": "success"}),
         ],
     );

@@ -74,7 +74,8 @@ impl Store {
         )
         .map_err(sql_error)?;
         conn.execute(
-            "INSERT INTO ItemTable VALUES ('releaseNotes/lastVersion', ?1), ('cursorAuth/accessToken', 'eyJ.bench.token')",
+            "INSERT INTO ItemTable VALUES ('releaseNotes/lastVersion', ?1), \
+             ('cursorAuth/accessToken', 'eyJ.bench.token')",
             [VERSION],
         )
         .map_err(sql_error)?;
@@ -179,7 +180,8 @@ impl Store {
             "lastUpdatedAt": composer.clock_ms, "unifiedMode": "agent", "forceMode": "edit",
             "modelConfig": {"modelName": composer.model, "maxMode": false},
             "fullConversationHeadersOnly": headers, "conversationMap": {}, "status": "completed",
-            "workspaceIdentifier": {"id": composer.workspace, "uri": {"fsPath": composer.cwd, "scheme": "file"}},
+            "workspaceIdentifier": {"id": composer.workspace,
+                "uri": {"fsPath": composer.cwd, "scheme": "file"}},
             "blobEncryptionKey": self.rng.base62(43),
         })
         .to_string();
@@ -336,7 +338,8 @@ fn agent_transcript(
             messages += 1;
         }
         let len = answer_len(rng);
-        out.write(&json!({"role": "assistant", "message": {"content": [{"type": "text", "text": text.prose(rng, len)}]}}))?;
+        let answer = json!({"type": "text", "text": text.prose(rng, len)});
+        out.write(&json!({"role": "assistant", "message": {"content": [answer]}}))?;
         out.write(&json!({"type": "turn_ended", "status": "success"}))?;
         messages += 1;
     }

@@ -41,7 +41,8 @@ pub(super) struct Chat {
 
 /// The chat a store holds, or `None` (with a diagnostic) when it cannot be read.
 pub(super) fn inventory(store: &AgentStore, diagnostics: &mut Vec<Diagnostic>) -> Option<Chat> {
-    let read = Database::open(&store.path).and_then(|mut db| db.read_stable(|conn| read_meta(conn, &store.path)));
+    let read =
+        Database::open(&store.path).and_then(|mut db| db.read_stable(|conn| read_meta(conn, &store.path)));
     match read {
         Ok(Ok(meta)) => {
             let root = text_at(&meta, "/latestRootBlobId").unwrap_or_default();
@@ -78,10 +79,15 @@ pub(super) fn inventory(store: &AgentStore, diagnostics: &mut Vec<Diagnostic>) -
 /// `meta` key `0`: hex-encoded JSON (plain JSON is taken too).
 fn read_meta(conn: &Connection, path: &Path) -> rusqlite::Result<Result<Value, String>> {
     if !has_table(conn, "meta")? || !has_table(conn, "blobs")? {
-        return Ok(Err(format!("{}: not a cursor-agent store (no `meta` and `blobs` tables)", path.display())));
+        return Ok(Err(format!(
+            "{}: not a cursor-agent store (no `meta` and `blobs` tables)",
+            path.display()
+        )));
     }
     let value: Option<Option<Vec<u8>>> = conn
-        .query_row("SELECT value FROM meta WHERE key = '0'", [], |row| Ok(bytes(row, 0).map(<[u8]>::to_vec)))
+        .query_row("SELECT value FROM meta WHERE key = '0'", [], |row| {
+            Ok(bytes(row, 0).map(<[u8]>::to_vec))
+        })
         .optional()?;
     let Some(Some(value)) = value else {
         return Ok(Err("meta key 0: missing".to_owned()));
@@ -95,7 +101,7 @@ fn read_meta(conn: &Connection, path: &Path) -> rusqlite::Result<Result<Value, S
 }
 
 fn hex_decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.is_empty() {
+    if !text.len().is_multiple_of(2) || text.is_empty() {
         return None;
     }
     text.chunks_exact(2)
@@ -104,7 +110,10 @@ fn hex_decode(text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The conversation of a store: its messages in tree order, and the workspace it ran in.
-pub(super) fn conversation(store: &AgentStore, diagnostics: &mut Vec<Diagnostic>) -> Result<Option<Conversation>, String> {
+pub(super) fn conversation(
+    store: &AgentStore,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<Conversation>, String> {
     let mut db = Database::open(&store.path)?;
     let (conversation, found) = db.read_stable(|conn| {
         let mut found = Vec::new();
@@ -122,7 +131,12 @@ pub(super) fn conversation(store: &AgentStore, diagnostics: &mut Vec<Diagnostic>
     }))
 }
 
-fn read_tree(conn: &Connection, store: &AgentStore, meta: &Value, diagnostics: &mut Vec<Diagnostic>) -> rusqlite::Result<Conversation> {
+fn read_tree(
+    conn: &Connection,
+    store: &AgentStore,
+    meta: &Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> rusqlite::Result<Conversation> {
     let mut conversation = Conversation::default();
     let mut lookup = conn.prepare_cached("SELECT data FROM blobs WHERE id = ?1")?;
     let mut seen_nodes = HashSet::new();
@@ -164,7 +178,9 @@ fn node_children(data: &[u8]) -> Vec<String> {
     let mut children = Vec::new();
     let mut at = 0;
     while at < data.len() {
-        let Some((key, next)) = varint(data, at) else { break };
+        let Some((key, next)) = varint(data, at) else {
+            break;
+        };
         at = next;
         let skip = match key & 7 {
             0 => match varint(data, at) {
@@ -174,7 +190,10 @@ fn node_children(data: &[u8]) -> Vec<String> {
             1 => 8,
             2 => match varint(data, at) {
                 Some((length, next)) => {
-                    let Some(end) = usize::try_from(length).ok().and_then(|length| next.checked_add(length)) else {
+                    let Some(end) = usize::try_from(length)
+                        .ok()
+                        .and_then(|length| next.checked_add(length))
+                    else {
                         break;
                     };
                     if end > data.len() {
@@ -231,7 +250,10 @@ fn message_draft(
             if user_info.is_none() {
                 *user_info = user_info_workspace(&raw);
             }
-            let images = parts.iter().filter(|part| text_at(part, "/type") == Some("image")).count();
+            let images = parts
+                .iter()
+                .filter(|part| text_at(part, "/type") == Some("image"))
+                .count();
             let user = user_text(&raw);
             let mut typed = user.typed;
             for _ in 0..images {
@@ -250,14 +272,21 @@ fn message_draft(
                 match part {
                     Value::String(text) => assistant_blocks(text, &mut blocks),
                     _ => match text_at(part, "/type") {
-                        Some("text") => assistant_blocks(text_at(part, "/text").unwrap_or_default(), &mut blocks),
+                        Some("text") => {
+                            assistant_blocks(text_at(part, "/text").unwrap_or_default(), &mut blocks)
+                        }
                         Some("reasoning" | "thinking") => {
                             let text = text_at(part, "/text").or_else(|| text_at(part, "/thinking"));
                             push_text(&mut blocks, BlockKind::Thinking, text.unwrap_or_default());
                         }
                         Some("tool-call" | "tool_use") => {
-                            let name = text_at(part, "/toolName").or_else(|| text_at(part, "/name")).unwrap_or("tool");
-                            let args = part.get("args").or_else(|| part.get("input")).unwrap_or(&Value::Null);
+                            let name = text_at(part, "/toolName")
+                                .or_else(|| text_at(part, "/name"))
+                                .unwrap_or("tool");
+                            let args = part
+                                .get("args")
+                                .or_else(|| part.get("input"))
+                                .unwrap_or(&Value::Null);
                             let args = match args {
                                 Value::Null => String::new(),
                                 Value::String(text) => text.clone(),
@@ -316,7 +345,11 @@ fn part_text(part: &Value) -> Option<&str> {
 
 /// The workspace: the first of the stated one and the directories of the tool paths whose MD5
 /// names the chats folder; else the stated one.
-fn workspace(store: &AgentStore, user_info: Option<String>, paths: &BTreeSet<String>) -> Option<(String, &'static str)> {
+fn workspace(
+    store: &AgentStore,
+    user_info: Option<String>,
+    paths: &BTreeSet<String>,
+) -> Option<(String, &'static str)> {
     if let Some(folder) = &store.chats_folder {
         let stated = user_info.iter().map(String::as_str);
         let directories = paths.iter().flat_map(|path| {
@@ -325,7 +358,10 @@ fn workspace(store: &AgentStore, user_info: Option<String>, paths: &BTreeSet<Str
                 .map(move |(at, _)| &path[..at])
                 .chain([path.as_str()])
         });
-        if let Some(found) = stated.chain(directories).find(|candidate| chats_folder_matches(folder, candidate)) {
+        if let Some(found) = stated
+            .chain(directories)
+            .find(|candidate| chats_folder_matches(folder, candidate))
+        {
             return Some((found.to_owned(), "chat_folder_hash"));
         }
     }
@@ -364,14 +400,25 @@ mod tests {
         assert_eq!(draft(json!({"role": "system", "content": "You are..."})), None);
         let context = json!({"role": "user", "content": "<user_info>The absolute path of the user's workspace is /w/app. The user's shell is zsh.</user_info>"});
         assert_eq!(draft(context), None);
-        let prompt = draft(json!({"role": "user", "content": [{"type": "text", "text": "<user_query>\nhi\n</user_query>"}]})).unwrap();
-        assert_eq!((prompt.role, prompt.blocks[0].text.as_str()), (Role::User, "hi"));
-        let call = draft(json!({"role": "assistant", "id": "1", "content": [{"type": "text", "text": "Looking."},
-            {"type": "tool-call", "toolName": "list_dir", "args": {"target_directory": "/w/app/src"}}]}))
+        let prompt = draft(
+            json!({"role": "user", "content": [{"type": "text", "text": "<user_query>\nhi\n</user_query>"}]}),
+        )
         .unwrap();
-        assert_eq!(call.blocks[1].text, r#"list_dir({"target_directory":"/w/app/src"})"#);
+        assert_eq!((prompt.role, prompt.blocks[0].text.as_str()), (Role::User, "hi"));
+        let call = draft(
+            json!({"role": "assistant", "id": "1", "content": [{"type": "text", "text": "Looking."},
+            {"type": "tool-call", "toolName": "list_dir", "args": {"target_directory": "/w/app/src"}}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            call.blocks[1].text,
+            r#"list_dir({"target_directory":"/w/app/src"})"#
+        );
         let result = draft(json!({"role": "tool", "content": [{"type": "tool-result", "toolName": "list_dir", "result": "a.rs"}]})).unwrap();
-        assert_eq!((result.role, result.tool_name.as_deref()), (Role::ToolResult, Some("list_dir")));
+        assert_eq!(
+            (result.role, result.tool_name.as_deref()),
+            (Role::ToolResult, Some("list_dir"))
+        );
         assert_eq!(info.as_deref(), Some("/w/app"));
         assert!(paths.contains("/w/app/src"));
     }

@@ -24,7 +24,12 @@ pub(super) fn ms_at(value: &Value, pointer: &str) -> Option<i64> {
     let value = value.pointer(pointer)?;
     value
         .as_i64()
-        .or_else(|| value.as_f64().filter(|ms| ms.is_finite() && ms.abs() < 9e15).map(|ms| ms as i64))
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|ms| ms.is_finite() && ms.abs() < 9e15)
+                .map(|ms| ms as i64)
+        })
         .filter(|ms| chrono::DateTime::from_timestamp_millis(*ms).is_some())
 }
 
@@ -35,10 +40,7 @@ pub(super) fn bubble_draft(bubble_id: &str, bubble: &Value, header_type: Option<
     let mut blocks = Vec::new();
     let role = if kind == Some(1) {
         let mut typed = text_at(bubble, "/text").unwrap_or_default().trim().to_owned();
-        let images = bubble
-            .get("images")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let images = bubble.get("images").and_then(Value::as_array).map_or(0, Vec::len);
         for _ in 0..images {
             if !typed.is_empty() {
                 typed.push('\n');
@@ -100,11 +102,13 @@ fn push_tool(tool: Option<&Value>, blocks: &mut Vec<Block>) {
         .or_else(|| text_at(tool, "/params"))
         .unwrap_or_default();
     blocks.push(tool_use_block(name, input));
-    let result = ["/result", "/error"].iter().find_map(|pointer| match tool.pointer(pointer) {
-        Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
-        Some(value @ (Value::Object(_) | Value::Array(_))) => Some(value.to_string()),
-        _ => None,
-    });
+    let result = ["/result", "/error"]
+        .iter()
+        .find_map(|pointer| match tool.pointer(pointer) {
+            Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
+            Some(value @ (Value::Object(_) | Value::Array(_))) => Some(value.to_string()),
+            _ => None,
+        });
     if let Some(result) = result {
         blocks.push(Block::with_tool(BlockKind::ToolResult, result, name));
     }
@@ -148,12 +152,16 @@ mod tests {
     #[test]
     fn user_bubbles_are_prompts_unless_cursor_sent_them_and_wrong_types_are_absent() {
         let user = bubble_draft("u", &json!({"type": 1, "text": " fix it ", "images": [{}]}), None).unwrap();
-        assert_eq!((user.role, kinds(&user)), (Role::User, vec![(BlockKind::Text, "fix it\n[Image]")]));
+        assert_eq!(
+            (user.role, kinds(&user)),
+            (Role::User, vec![(BlockKind::Text, "fix it\n[Image]")])
+        );
         assert_eq!(user.time, MessageTime::Undated);
         let follow = json!({"text": "Briefly inform the user about the task result."});
         let follow = bubble_draft("f", &follow, Some(1)).unwrap();
         assert_eq!(follow.role, Role::System);
-        let odd = json!({"type": 2, "text": 7, "thinking": "x", "toolFormerData": {"name": 3}, "createdAt": []});
+        let odd =
+            json!({"type": 2, "text": 7, "thinking": "x", "toolFormerData": {"name": 3}, "createdAt": []});
         assert_eq!(bubble_draft("o", &odd, None), None);
         let pending = json!({"type": 2, "toolFormerData": {"name": "edit_file", "status": "loading"}});
         let pending = bubble_draft("p", &pending, None).unwrap();

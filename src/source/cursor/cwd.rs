@@ -75,7 +75,10 @@ pub(super) fn collect_paths(text: &str, paths: &mut BTreeSet<String>) {
     let mut at = 0;
     while at < bytes.len() {
         let starts_here = at == 0 || ends(bytes[at - 1]) || bytes[at - 1] == b':';
-        let unix = bytes[at] == b'/' && bytes.get(at + 1).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'.');
+        let unix = bytes[at] == b'/'
+            && bytes
+                .get(at + 1)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'.');
         let windows = bytes[at].is_ascii_alphabetic()
             && bytes.get(at + 1) == Some(&b':')
             && matches!(bytes.get(at + 2), Some(b'\\' | b'/'));
@@ -107,11 +110,12 @@ pub(super) fn uri_path(uri: &str) -> Option<String> {
     };
     let decoded = percent_decode(path)?;
     let bytes = decoded.as_bytes();
-    let decoded = if bytes.len() >= 3 && bytes[0] == b'/' && bytes[1].is_ascii_alphabetic() && bytes[2] == b':' {
-        decoded[1..].to_owned()
-    } else {
-        decoded
-    };
+    let decoded =
+        if bytes.len() >= 3 && bytes[0] == b'/' && bytes[1].is_ascii_alphabetic() && bytes[2] == b':' {
+            decoded[1..].to_owned()
+        } else {
+            decoded
+        };
     (!decoded.is_empty() && decoded != "/").then_some(decoded)
 }
 
@@ -140,7 +144,9 @@ pub(super) fn user_info_workspace(text: &str) -> Option<String> {
     let rest = &text[start..];
     let line = &rest[..rest.find(['\n', '<']).unwrap_or(rest.len())];
     // The sentence ends at `. `; a path rarely holds one.
-    let path = line[..line.find(". ").unwrap_or(line.len())].trim().trim_end_matches('.');
+    let path = line[..line.find(". ").unwrap_or(line.len())]
+        .trim()
+        .trim_end_matches('.');
     (!path.is_empty()).then(|| path.to_owned())
 }
 
@@ -171,7 +177,10 @@ mod tests {
 
     #[test]
     fn a_folder_resolves_only_to_a_single_path() {
-        let paths = set(&["/home/ubuntu/minseo/backend/node/package.json", "/home/ubuntu/minseo"]);
+        let paths = set(&[
+            "/home/ubuntu/minseo/backend/node/package.json",
+            "/home/ubuntu/minseo",
+        ]);
         assert_eq!(
             resolve_folder("home-ubuntu-minseo", [], &paths).as_deref(),
             Some("/home/ubuntu/minseo")
@@ -196,15 +205,15 @@ mod tests {
             "cd /Users/a/app && ls 'C:\\Users\\hp' \"/x/y.rs\". see https://e.com/p and ./rel, path=/z",
             &mut paths,
         );
-        assert_eq!(
-            paths,
-            set(&["/Users/a/app", "/x/y.rs", "/z", "C:\\Users\\hp"])
-        );
+        assert_eq!(paths, set(&["/Users/a/app", "/x/y.rs", "/z", "C:\\Users\\hp"]));
     }
 
     #[test]
     fn uris_and_user_info_name_directories() {
-        assert_eq!(uri_path("file:///home/dev/my%20app").as_deref(), Some("/home/dev/my app"));
+        assert_eq!(
+            uri_path("file:///home/dev/my%20app").as_deref(),
+            Some("/home/dev/my app")
+        );
         assert_eq!(uri_path("file:///c%3A/Users/x").as_deref(), Some("c:/Users/x"));
         assert_eq!(
             uri_path("vscode-remote://ssh-remote%2Bbox/home/ubuntu/p").as_deref(),

@@ -123,7 +123,9 @@ impl Stores {
         }
         self.cursor_dir(root);
         self.user_dir(root);
-        if root.join("User").join("globalStorage").is_dir() || root.join("User").join("workspaceStorage").is_dir() {
+        if root.join("User").join("globalStorage").is_dir()
+            || root.join("User").join("workspaceStorage").is_dir()
+        {
             self.user_dir(&root.join("User"));
         }
         match name.as_str() {
@@ -203,7 +205,10 @@ impl Stores {
         };
         if !path.is_file() {
             // A link that leads nowhere (a loop, a target gone) may hide a transcript: say so.
-            if path.symlink_metadata().is_ok_and(|meta| meta.file_type().is_symlink()) {
+            if path
+                .symlink_metadata()
+                .is_ok_and(|meta| meta.file_type().is_symlink())
+            {
                 if let Err(error) = std::fs::metadata(path) {
                     self.unreadable(path, error);
                 }
@@ -354,9 +359,13 @@ impl Stores {
 /// The session id and format of a transcript file name (`<id>.jsonl`, `<id>.json`, `<id>.txt`).
 fn transcript_name(path: &Path) -> Option<(String, Format)> {
     let name = path.file_name()?.to_str()?;
-    let (stem, format) = [(".jsonl", Format::Jsonl), (".json", Format::Json), (".txt", Format::Txt)]
-        .into_iter()
-        .find_map(|(extension, format)| Some((name.strip_suffix(extension)?, format)))?;
+    let (stem, format) = [
+        (".jsonl", Format::Jsonl),
+        (".json", Format::Json),
+        (".txt", Format::Txt),
+    ]
+    .into_iter()
+    .find_map(|(extension, format)| Some((name.strip_suffix(extension)?, format)))?;
     (!stem.is_empty() && !stem.starts_with('.')).then(|| (stem.to_owned(), format))
 }
 
@@ -407,7 +416,14 @@ mod tests {
         let transcripts: Vec<_> = stores
             .transcripts
             .iter()
-            .map(|t| (t.session_id.as_str(), t.format, t.folder.as_deref(), t.parent.as_deref()))
+            .map(|t| {
+                (
+                    t.session_id.as_str(),
+                    t.format,
+                    t.folder.as_deref(),
+                    t.parent.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
             transcripts,
@@ -435,17 +451,29 @@ mod tests {
         touch(&transcripts.join("s/s.jsonl"));
         let stores = Stores::locate(&[transcripts.join("s/subagents/t.jsonl")]);
         let sub = &stores.transcripts[0];
-        assert_eq!((sub.folder.as_deref(), sub.parent.as_deref()), (Some("f"), Some("s")));
+        assert_eq!(
+            (sub.folder.as_deref(), sub.parent.as_deref()),
+            (Some("f"), Some("s"))
+        );
         let stores = Stores::locate(&[transcripts.join("s/s.jsonl")]);
         assert_eq!(stores.transcripts[0].folder.as_deref(), Some("f"));
         let stores = Stores::locate(std::slice::from_ref(&transcripts));
         assert_eq!(stores.transcripts.len(), 2);
         let stores = Stores::locate(&[transcripts.join("s")]);
-        let found: Vec<_> = stores.transcripts.iter().map(|t| (t.folder.as_deref(), t.parent.as_deref())).collect();
+        let found: Vec<_> = stores
+            .transcripts
+            .iter()
+            .map(|t| (t.folder.as_deref(), t.parent.as_deref()))
+            .collect();
         assert_eq!(found, [(Some("f"), None), (Some("f"), Some("s"))]);
 
         touch(&dir.path().join("chats/0123/agent-1/store.db"));
-        for root in ["chats", "chats/0123", "chats/0123/agent-1", "chats/0123/agent-1/store.db"] {
+        for root in [
+            "chats",
+            "chats/0123",
+            "chats/0123/agent-1",
+            "chats/0123/agent-1/store.db",
+        ] {
             let stores = Stores::locate(&[dir.path().join(root)]);
             assert_eq!(stores.agent_stores.len(), 1, "{root}");
         }

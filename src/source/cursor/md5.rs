@@ -7,15 +7,14 @@ pub(super) fn md5_hex(data: &[u8]) -> String {
 }
 
 const SHIFTS: [u32; 64] = [
-    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9,
-    14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15,
-    21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+    9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6,
+    10, 15, 21, 6, 10, 15, 21,
 ];
 
 fn digest(data: &[u8]) -> [u8; 16] {
     // The sines of RFC 1321 section 3.4, computed once per digest: cheap, and exact in f64.
-    let table: [u32; 64] =
-        std::array::from_fn(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32);
+    let table: [u32; 64] = std::array::from_fn(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32);
     let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
     let mut message = data.to_vec();
     message.push(0x80);
@@ -73,7 +72,10 @@ mod tests {
                 "57edf4a22be3c955ac49da2e2107b67a",
             ),
             // `samples/cursor/chats/9f6abfa6.../`: the folder of this workspace.
-            ("/Users/tomb/Documents/interviewing", "9f6abfa6c66a6abd40306ebc2591d767"),
+            (
+                "/Users/tomb/Documents/interviewing",
+                "9f6abfa6c66a6abd40306ebc2591d767",
+            ),
         ] {
             assert_eq!(md5_hex(input.as_bytes()), digest, "{input}");
         }

@@ -55,8 +55,15 @@ struct Planned {
 /// Reads every conversation under the candidate's roots, each once, handing each session to
 /// `emit` as soon as it is read. Conversations whose revision is in `known` are counted as
 /// unchanged and not read.
-pub(super) fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
-    let roots: Vec<PathBuf> = std::iter::once(&candidate.path).chain(&candidate.also).cloned().collect();
+pub(super) fn read(
+    candidate: &Candidate,
+    known: &KnownRevisions,
+    emit: &mut dyn FnMut(Session),
+) -> ParseOutcome {
+    let roots: Vec<PathBuf> = std::iter::once(&candidate.path)
+        .chain(&candidate.also)
+        .cloned()
+        .collect();
     let mut stores = Stores::locate(&roots);
     let mut outcome = ParseOutcome::default();
     outcome.diagnostics.append(&mut stores.diagnostics);
@@ -71,7 +78,8 @@ pub(super) fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn
         let revision = match sightings.as_slice() {
             [only] => only.marker,
             all => {
-                let markers: Vec<[u8; 8]> = all.iter().map(|sighting| sighting.marker.to_le_bytes()).collect();
+                let markers: Vec<[u8; 8]> =
+                    all.iter().map(|sighting| sighting.marker.to_le_bytes()).collect();
                 let parts: Vec<&[u8]> = markers.iter().map(|marker| marker.as_slice()).collect();
                 marker(&parts)
             }
@@ -161,7 +169,12 @@ struct CopyReader<'s> {
 impl CopyReader<'_> {
     /// The conversation as `copy` holds it, with the name of where it was read; `None` when it
     /// is gone or cannot be read (reported).
-    fn read(&mut self, copy: Copy, plan: &Planned, outcome: &mut ParseOutcome) -> Option<(Conversation, String)> {
+    fn read(
+        &mut self,
+        copy: Copy,
+        plan: &Planned,
+        outcome: &mut ParseOutcome,
+    ) -> Option<(Conversation, String)> {
         match copy {
             Copy::Ide(index) => {
                 let database = &self.stores.databases[index];
@@ -189,7 +202,9 @@ impl CopyReader<'_> {
             Copy::Agent(index) => {
                 let store = &self.stores.agent_stores[index];
                 match agent_store::conversation(store, &mut outcome.diagnostics) {
-                    Ok(conversation) => conversation.map(|conversation| (conversation, store.path.display().to_string())),
+                    Ok(conversation) => {
+                        conversation.map(|conversation| (conversation, store.path.display().to_string()))
+                    }
                     Err(problem) => {
                         outcome.diagnostics.push(unreadable(&store.path, &problem));
                         None
@@ -198,7 +213,12 @@ impl CopyReader<'_> {
             }
             Copy::Transcript(index) => {
                 let file = &self.stores.transcripts[index];
-                let read = transcript::read(file, plan.head.cwd.is_some(), self.workspaces, &mut outcome.diagnostics)?;
+                let read = transcript::read(
+                    file,
+                    plan.head.cwd.is_some(),
+                    self.workspaces,
+                    &mut outcome.diagnostics,
+                )?;
                 outcome.stats.bytes += read.stats.bytes;
                 outcome.stats.lines += read.stats.lines;
                 Some((read.conversation, file.path.display().to_string()))
@@ -208,7 +228,10 @@ impl CopyReader<'_> {
 }
 
 /// Lists what every store holds, by conversation id, and the workspace folders the stores name.
-fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, Vec<Sighting>>, BTreeSet<String>) {
+fn inventory(
+    stores: &Stores,
+    outcome: &mut ParseOutcome,
+) -> (BTreeMap<String, Vec<Sighting>>, BTreeSet<String>) {
     let mut sightings: BTreeMap<String, Vec<Sighting>> = BTreeMap::new();
     let mut parents: BTreeMap<String, String> = BTreeMap::new();
     let mut listed_cwds: BTreeMap<String, String> = BTreeMap::new();
@@ -218,7 +241,10 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
         let Some(found) = vscdb::inventory(&database.path, &mut outcome.diagnostics) else {
             continue;
         };
-        let own_folder = database.workspace.as_ref().and_then(|id| stores.workspaces.get(id));
+        let own_folder = database
+            .workspace
+            .as_ref()
+            .and_then(|id| stores.workspaces.get(id));
         for listed in found.listed {
             if let Some(folder) = own_folder {
                 listed_cwds.entry(listed).or_insert_with(|| folder.clone());
@@ -226,7 +252,9 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
         }
         for mut composer in found.composers {
             for child in &composer.children {
-                parents.entry(child.clone()).or_insert_with(|| composer.id.clone());
+                parents
+                    .entry(child.clone())
+                    .or_insert_with(|| composer.id.clone());
             }
             if composer.head.cwd.is_none() {
                 let folder = composer
@@ -269,15 +297,18 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
             Format::Json => 4,
             Format::Txt => 5,
         };
-        sightings.entry(file.session_id.clone()).or_default().push(Sighting {
-            copy: Copy::Transcript(index),
-            rank: Some((rank, 0)),
-            marker: file_marker,
-            head: Head {
-                parent: file.parent.clone(),
-                ..Head::default()
-            },
-        });
+        sightings
+            .entry(file.session_id.clone())
+            .or_default()
+            .push(Sighting {
+                copy: Copy::Transcript(index),
+                rank: Some((rank, 0)),
+                marker: file_marker,
+                head: Head {
+                    parent: file.parent.clone(),
+                    ..Head::default()
+                },
+            });
     }
     for (id, copies) in &mut sightings {
         let parent = parents.get(id);
@@ -299,7 +330,12 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
     for copies in sightings.values_mut() {
         for sighting in copies {
             if sighting.head.cwd.is_none() {
-                sighting.head.cwd = sighting.head.parent.as_ref().and_then(|parent| cwds.get(parent)).cloned();
+                sighting.head.cwd = sighting
+                    .head
+                    .parent
+                    .as_ref()
+                    .and_then(|parent| cwds.get(parent))
+                    .cloned();
             }
         }
     }
@@ -308,7 +344,11 @@ fn inventory(stores: &Stores, outcome: &mut ParseOutcome) -> (BTreeMap<String, V
 
 /// The cwd the conversation's other transcripts settle, when the chosen copy says none. Their
 /// problems are not reported: none of their messages is imported.
-fn cwd_from_transcripts(stores: &Stores, transcripts: &[usize], workspaces: &[&str]) -> Option<(String, &'static str)> {
+fn cwd_from_transcripts(
+    stores: &Stores,
+    transcripts: &[usize],
+    workspaces: &[&str],
+) -> Option<(String, &'static str)> {
     transcripts.iter().find_map(|&index| {
         let read = transcript::read(&stores.transcripts[index], false, workspaces, &mut Vec::new())?;
         read.conversation.head.cwd

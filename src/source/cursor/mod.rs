@@ -85,7 +85,12 @@ impl Source for Cursor {
 }
 
 impl StoreReader for Cursor {
-    fn read(&self, candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
+    fn read(
+        &self,
+        candidate: &Candidate,
+        known: &KnownRevisions,
+        emit: &mut dyn FnMut(Session),
+    ) -> ParseOutcome {
         merge::read(candidate, known, emit)
     }
 }
@@ -165,12 +170,18 @@ mod tests {
         let env = fake(&[("HOME", "/h"), ("XDG_CONFIG_HOME", "/x/config")]);
         assert_eq!(
             default_roots(&env, false),
-            [PathBuf::from("/h/.cursor"), PathBuf::from("/x/config/Cursor/User")]
+            [
+                PathBuf::from("/h/.cursor"),
+                PathBuf::from("/x/config/Cursor/User")
+            ]
         );
         let env = fake(&[("HOME", "/h"), ("XDG_CONFIG_HOME", "relative")]);
         assert_eq!(
             default_roots(&env, false),
-            [PathBuf::from("/h/.cursor"), PathBuf::from("/h/.config/Cursor/User")]
+            [
+                PathBuf::from("/h/.cursor"),
+                PathBuf::from("/h/.config/Cursor/User")
+            ]
         );
         assert_eq!(
             default_roots(&env, true),

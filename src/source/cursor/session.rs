@@ -238,7 +238,10 @@ mod tests {
         let times: Vec<_> = session.messages.iter().map(|m| m.timestamp).collect();
         assert_eq!(times, [at(10), at(50), at(60)]);
         let facts = &session.facts;
-        assert_eq!(facts.time_origin.as_deref(), Some("timestamp_tag+composer_created"));
+        assert_eq!(
+            facts.time_origin.as_deref(),
+            Some("timestamp_tag+composer_created")
+        );
         assert_eq!(facts.started_at, Some(at(10)));
         assert_eq!(facts.title.as_deref(), Some("first prompt"));
         assert_eq!(facts.cwd_origin.as_deref(), Some("unresolved"));

@@ -75,7 +75,12 @@ impl Database {
         ))
     }
 
-    fn new(conn: Connection, path: &Path, immutable_since: Option<Fingerprint>, scratch: Option<tempfile::TempDir>) -> Self {
+    fn new(
+        conn: Connection,
+        path: &Path,
+        immutable_since: Option<Fingerprint>,
+        scratch: Option<tempfile::TempDir>,
+    ) -> Self {
         Database {
             conn,
             path: path.to_path_buf(),
@@ -93,7 +98,10 @@ impl Database {
 
     /// Runs `read` and keeps its result only if the file did not change under it, opening the
     /// file again (in the mode its new state calls for) and running `read` again otherwise.
-    pub fn read_stable<T>(&mut self, mut read: impl FnMut(&Connection) -> rusqlite::Result<T>) -> Result<T, String> {
+    pub fn read_stable<T>(
+        &mut self,
+        mut read: impl FnMut(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, String> {
         for _ in 0..ATTEMPTS {
             let result = read(&self.conn);
             if !self.changed() {
@@ -165,7 +173,8 @@ fn copy(db: &Path) -> Result<Option<Database>, String> {
 /// A read-only connection, checked by reading the schema (a damaged file or an unusable WAL
 /// index fails here rather than at the first query).
 fn connect(uri: &str) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri, flags)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -261,7 +270,9 @@ mod tests {
         let path = dir.path().join("state.vscdb");
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
-        writer.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
         drop(writer);
         let listing = || {
             let mut names: Vec<_> = std::fs::read_dir(dir.path())
@@ -287,7 +298,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.vscdb");
         std::fs::write(&path, "plain text").unwrap();
-        assert!(Database::open(&path).err().unwrap().contains("not an SQLite database"));
+        assert!(Database::open(&path)
+            .err()
+            .unwrap()
+            .contains("not an SQLite database"));
         assert!(Database::open(&dir.path().join("missing")).is_err());
     }
 }

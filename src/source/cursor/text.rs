@@ -256,16 +256,19 @@ mod tests {
         assert_eq!(user.at, Some(utc("2026-09-04T05:07:00Z")));
         assert!(!user.follow_up);
 
-        let image = user_text("[Image]\n<image_files>\n1. /x.png\n</image_files>\n<user_query>\n\n</user_query>");
+        let image =
+            user_text("[Image]\n<image_files>\n1. /x.png\n</image_files>\n<user_query>\n\n</user_query>");
         assert_eq!(image.typed, "[Image]");
 
-        let context_only = user_text("<git_status>\nM a.rs\n</git_status>\n\n<agent_skills>\n<x>\n</agent_skills>\n");
+        let context_only =
+            user_text("<git_status>\nM a.rs\n</git_status>\n\n<agent_skills>\n<x>\n</agent_skills>\n");
         assert_eq!(context_only.typed, "");
 
         let plain = user_text("just typed <b>bold</b>\n<unclosed>\nstill text");
         assert_eq!(plain.typed, "just typed <b>bold</b>\n<unclosed>\nstill text");
 
-        let follow = user_text("<user_query>Briefly inform the user about the task result and go on.</user_query>");
+        let follow =
+            user_text("<user_query>Briefly inform the user about the task result and go on.</user_query>");
         assert!(follow.follow_up);
     }
 

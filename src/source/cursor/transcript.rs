@@ -49,8 +49,11 @@ pub(super) fn file_marker(path: &Path) -> Option<i64> {
     let mut file = File::open(path).ok()?;
     let size = file.metadata().ok()?.len();
     let mut tail = Vec::new();
-    file.seek(SeekFrom::Start(size.saturating_sub(MARKER_TAIL))).ok()?;
-    std::io::Read::take(file, MARKER_TAIL).read_to_end(&mut tail).ok()?;
+    file.seek(SeekFrom::Start(size.saturating_sub(MARKER_TAIL)))
+        .ok()?;
+    std::io::Read::take(file, MARKER_TAIL)
+        .read_to_end(&mut tail)
+        .ok()?;
     Some(marker(&[b"transcript", &size.to_le_bytes(), &tail]))
 }
 
@@ -97,10 +100,13 @@ pub(super) fn file_times(path: &Path) -> Vec<(DateTime<Utc>, &'static str)> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Vec::new();
     };
-    [(meta.created(), "file_birth_time"), (meta.modified(), "file_mtime")]
-        .into_iter()
-        .filter_map(|(time, origin)| Some((DateTime::<Utc>::from(time.ok()?), origin)))
-        .collect()
+    [
+        (meta.created(), "file_birth_time"),
+        (meta.modified(), "file_mtime"),
+    ]
+    .into_iter()
+    .filter_map(|(time, origin)| Some((DateTime::<Utc>::from(time.ok()?), origin)))
+    .collect()
 }
 
 /// One JSONL record: `{"role", "message": {"content"}}`, or `{"type": "turn_ended"}`. Only a
@@ -180,9 +186,12 @@ fn content_text(content: &Value) -> String {
 }
 
 fn image_count(content: &Value) -> usize {
-    content
-        .as_array()
-        .map_or(0, |parts| parts.iter().filter(|part| text_at(part, "/type") == Some("image")).count())
+    content.as_array().map_or(0, |parts| {
+        parts
+            .iter()
+            .filter(|part| text_at(part, "/type") == Some("image"))
+            .count()
+    })
 }
 
 /// A user record's message; its `<timestamp>` tag starts a new turn in `turn`. A follow-up Cursor
@@ -207,7 +216,11 @@ pub(super) fn user_draft(raw: &str, images: usize, turn: &mut Option<DateTime<Ut
 }
 
 /// An assistant record's message: its text (with inline `<think>`), thinking and tool calls.
-fn assistant_draft(content: &Value, paths: &mut BTreeSet<String>, turn: Option<DateTime<Utc>>) -> Option<Draft> {
+fn assistant_draft(
+    content: &Value,
+    paths: &mut BTreeSet<String>,
+    turn: Option<DateTime<Utc>>,
+) -> Option<Draft> {
     let parts: Vec<&Value> = match content {
         Value::Array(parts) => parts.iter().collect(),
         Value::String(_) => vec![content],
@@ -255,7 +268,12 @@ pub(super) fn tool_call(name: &str, input: Option<&Value>, paths: &mut BTreeSet<
 }
 
 /// A draft of `blocks`, or `None` when there are none; its id and line are set by the caller.
-pub(super) fn draft(role: Role, blocks: Vec<Block>, turn: Option<DateTime<Utc>>, tool_name: Option<String>) -> Option<Draft> {
+pub(super) fn draft(
+    role: Role,
+    blocks: Vec<Block>,
+    turn: Option<DateTime<Utc>>,
+    tool_name: Option<String>,
+) -> Option<Draft> {
     if blocks.is_empty() {
         return None;
     }
@@ -291,18 +309,30 @@ fn read_json(
         ..FileStats::default()
     };
     if document.invalid_utf8_replaced {
-        diagnostics.push(problem(path, DiagnosticKind::InvalidUtf8, "invalid UTF-8 replaced with U+FFFD"));
+        diagnostics.push(problem(
+            path,
+            DiagnosticKind::InvalidUtf8,
+            "invalid UTF-8 replaced with U+FFFD",
+        ));
     }
     let records = match document.decoded {
         Ok(Value::Array(records)) => records,
         Ok(_) => {
             stats.malformed_lines += 1;
-            diagnostics.push(problem(path, DiagnosticKind::Malformed, "not a JSON array of messages"));
+            diagnostics.push(problem(
+                path,
+                DiagnosticKind::Malformed,
+                "not a JSON array of messages",
+            ));
             Vec::new()
         }
         Err(error) => {
             stats.malformed_lines += 1;
-            diagnostics.push(problem(path, DiagnosticKind::Malformed, &format!("invalid JSON: {error}")));
+            diagnostics.push(problem(
+                path,
+                DiagnosticKind::Malformed,
+                &format!("invalid JSON: {error}"),
+            ));
             Vec::new()
         }
     };
@@ -315,8 +345,15 @@ fn read_json(
             Some("assistant") => {
                 let mut blocks = Vec::new();
                 assistant_blocks(text, &mut blocks);
-                for call in record.get("toolCalls").and_then(Value::as_array).into_iter().flatten() {
-                    let name = text_at(call, "/toolName").or_else(|| text_at(call, "/name")).unwrap_or("tool");
+                for call in record
+                    .get("toolCalls")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = text_at(call, "/toolName")
+                        .or_else(|| text_at(call, "/name"))
+                        .unwrap_or("tool");
                     blocks.push(tool_call(name, call.get("args"), paths));
                 }
                 draft(Role::Assistant, blocks, turn, None)

@@ -272,10 +272,16 @@ mod tests {
                     6,
                     Role::Assistant,
                     vec![
-                        text(BlockKind::Thinking, "**Listing**\n\nI will list.\n**Checking**\n\nThen check."),
+                        text(
+                            BlockKind::Thinking,
+                            "**Listing**\n\nI will list.\n**Checking**\n\nThen check."
+                        ),
                         text(BlockKind::Text, "Here is the plan."),
                         text(BlockKind::ToolUse, "LS(target_directory: /home/u/app)"),
-                        text(BlockKind::ToolUse, "Write(path: /home/u/app/a.txt\ncontents: line one\nline two)"),
+                        text(
+                            BlockKind::ToolUse,
+                            "Write(path: /home/u/app/a.txt\ncontents: line one\nline two)"
+                        ),
                     ]
                 ),
                 (

@@ -161,13 +161,21 @@ pub(super) fn inventory(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Optio
             Some(inventory)
         }
         Err(problem) => {
-            diagnostics.push(diagnostic(path, DiagnosticKind::Unreadable, format!("cannot read {}: {problem}", path.display())));
+            diagnostics.push(diagnostic(
+                path,
+                DiagnosticKind::Unreadable,
+                format!("cannot read {}: {problem}", path.display()),
+            ));
             None
         }
     }
 }
 
-fn read_inventory(conn: &Connection, path: &Path, diagnostics: &mut Vec<Diagnostic>) -> rusqlite::Result<Inventory> {
+fn read_inventory(
+    conn: &Connection,
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> rusqlite::Result<Inventory> {
     let mut inventory = Inventory::default();
     let tx = conn.unchecked_transaction()?;
     // Plain text (`3.7.36`), or a JSON string.
@@ -177,7 +185,8 @@ fn read_inventory(conn: &Connection, path: &Path, diagnostics: &mut Vec<Diagnost
         let text = text.trim();
         (!text.is_empty() && text.len() <= 64).then(|| text.to_owned())
     });
-    let listing = item(&tx, WORKSPACE_COMPOSERS_KEY)?.and_then(|value| serde_json::from_slice::<Value>(&value).ok());
+    let listing =
+        item(&tx, WORKSPACE_COMPOSERS_KEY)?.and_then(|value| serde_json::from_slice::<Value>(&value).ok());
     if let Some(listing) = listing {
         if let Some(all) = listing.get("allComposers").and_then(Value::as_array) {
             inventory.listed = all
@@ -190,7 +199,8 @@ fn read_inventory(conn: &Connection, path: &Path, diagnostics: &mut Vec<Diagnost
     if !has_table(&tx, "cursorDiskKV")? {
         return Ok(inventory);
     }
-    let mut statement = tx.prepare("SELECT key, value FROM cursorDiskKV WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
+    let mut statement =
+        tx.prepare("SELECT key, value FROM cursorDiskKV WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
     let mut rows = statement.query([COMPOSER_FROM, COMPOSER_TO])?;
     while let Some(row) = rows.next()? {
         let Some(id) = bytes(row, 0)
@@ -232,7 +242,11 @@ fn composer(id: String, fields: ComposerFields, version: Option<&str>) -> Compos
         .collect();
     Composer {
         marker: updated_ms.unwrap_or_else(|| {
-            marker(&[b"composer", &created_ms.unwrap_or(0).to_le_bytes(), &messages.to_le_bytes()])
+            marker(&[
+                b"composer",
+                &created_ms.unwrap_or(0).to_le_bytes(),
+                &messages.to_le_bytes(),
+            ])
         }),
         head: Head {
             title: owned(&fields.name, ""),
@@ -263,7 +277,9 @@ fn item(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
     match value {
         Ok(value) => Ok(value.flatten()),
         // A database without `ItemTable` is read for its composers alone.
-        Err(rusqlite::Error::SqliteFailure(_, Some(message))) if message.contains("no such table") => Ok(None),
+        Err(rusqlite::Error::SqliteFailure(_, Some(message))) if message.contains("no such table") => {
+            Ok(None)
+        }
         Err(error) => Err(error),
     }
 }
@@ -283,7 +299,11 @@ impl Reader {
     }
 
     /// The messages of composer `id`, or `None` when it is gone (or empty) now.
-    pub fn conversation(&mut self, id: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Option<Conversation>, String> {
+    pub fn conversation(
+        &mut self,
+        id: &str,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<Option<Conversation>, String> {
         let path = self.path.clone();
         let (conversation, found) = self.db.read_stable(|conn| {
             let mut found = Vec::new();
@@ -315,7 +335,11 @@ fn read_conversation(
     };
     drop(value);
     let mut conversation = Conversation::default();
-    if let Some(headers) = body.full_conversation_headers_only.as_array().filter(|headers| !headers.is_empty()) {
+    if let Some(headers) = body
+        .full_conversation_headers_only
+        .as_array()
+        .filter(|headers| !headers.is_empty())
+    {
         for header in headers {
             let Some(bubble_id) = text_at(header, "/bubbleId") else {
                 continue;
@@ -329,7 +353,9 @@ fn read_conversation(
             // A header naming a bubble that is gone, or one Cursor emptied (NULL).
             let Some(Some(bubble)) = bubble else { continue };
             let header_type = header.get("type").and_then(Value::as_i64);
-            conversation.drafts.extend(bubble_draft(bubble_id, &bubble, header_type));
+            conversation
+                .drafts
+                .extend(bubble_draft(bubble_id, &bubble, header_type));
         }
     } else if let Some(inline) = body.conversation.as_array() {
         for bubble in inline {
@@ -343,7 +369,12 @@ fn read_conversation(
 
 /// Decodes one value (long strings cut while decoding, as a long transcript line's are); one
 /// that is not JSON of the expected shape is reported as malformed, naming its key.
-pub(super) fn decode<T: serde::de::DeserializeOwned>(value: &[u8], path: &Path, key: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    value: &[u8],
+    path: &Path,
+    key: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
     // JSON `null`, like SQL NULL, is a value Cursor emptied.
     if value.trim_ascii() == b"null" {
         return None;
@@ -351,7 +382,11 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(value: &[u8], path: &Path, 
     let document = match decode_document::<T>(Cursor::new(value)) {
         Ok(document) => document,
         Err(error) => {
-            diagnostics.push(diagnostic(path, DiagnosticKind::Malformed, format!("{key}: {error}")));
+            diagnostics.push(diagnostic(
+                path,
+                DiagnosticKind::Malformed,
+                format!("{key}: {error}"),
+            ));
             return None;
         }
     };
@@ -365,7 +400,11 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(value: &[u8], path: &Path, 
     match document.decoded {
         Ok(decoded) => Some(decoded),
         Err(error) => {
-            diagnostics.push(diagnostic(path, DiagnosticKind::Malformed, format!("{key}: not the JSON expected: {error}")));
+            diagnostics.push(diagnostic(
+                path,
+                DiagnosticKind::Malformed,
+                format!("{key}: not the JSON expected: {error}"),
+            ));
             None
         }
     }
