@@ -9,6 +9,7 @@ pub mod json_string;
 pub mod jsonl;
 pub mod parts;
 pub mod resume;
+mod sqlite;
 pub mod timestamp;
 mod title;
 

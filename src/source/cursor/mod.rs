@@ -15,7 +15,6 @@ mod locate;
 mod md5;
 mod merge;
 mod session;
-mod sqlite;
 mod text;
 mod transcript;
 mod txt;

@@ -20,11 +20,11 @@ use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
 use crate::source::jsonl::decode_document;
+use crate::source::sqlite::{bytes, has_table, Database};
 
 use super::bubble::{bubble_draft, ms_at, text_at};
 use super::cwd::uri_path;
 use super::session::{Conversation, Head};
-use super::sqlite::{bytes, has_table, Database};
 use super::{marker, ORIGINATOR_IDE};
 
 /// `cursorDiskKV` keys of composers lie in `[COMPOSER_FROM, COMPOSER_TO)`: a range the key index
