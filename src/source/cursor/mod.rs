@@ -12,7 +12,6 @@ mod agent_store;
 mod bubble;
 mod cwd;
 mod locate;
-mod md5;
 mod merge;
 mod session;
 mod text;
