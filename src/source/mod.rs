@@ -12,6 +12,7 @@ pub mod resume;
 mod sqlite;
 pub mod timestamp;
 mod title;
+mod visit;
 
 use std::fmt;
 use std::io;
