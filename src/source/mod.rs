@@ -13,6 +13,7 @@ mod sqlite;
 pub mod timestamp;
 mod title;
 mod visit;
+mod walk;
 
 use std::fmt;
 use std::io;
