@@ -254,18 +254,7 @@ fn message_draft(
                 .iter()
                 .filter(|part| text_at(part, "/type") == Some("image"))
                 .count();
-            let user = user_text(&raw);
-            let mut typed = user.typed;
-            for _ in 0..images {
-                typed.push_str(if typed.is_empty() { "[Image]" } else { "\n[Image]" });
-            }
-            let (role, kind) = if user.follow_up {
-                (Role::System, BlockKind::System)
-            } else {
-                (Role::User, BlockKind::Text)
-            };
-            push_text(&mut blocks, kind, &typed);
-            role
+            user_text(&raw).into_message(images, &mut blocks)
         }
         Some("assistant") => {
             for part in &parts {
