@@ -12,10 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    clean_sources, memtree_command, query_value, Pgbouncer, Run, TestCa, TlsCluster, CERTIFICATE_ROLE,
-    PASSWORD, PASSWORD_ROLE,
+    clean_sources, memtree_command, query_value, written, Pgbouncer, Run, TestCa, TlsCluster,
+    CERTIFICATE_ROLE, PASSWORD, PASSWORD_ROLE,
 };
-use serde_json::Value;
 
 /// A database of its own on the TLS cluster, owned by `owner`, and a private HOME.
 struct Scene {
@@ -71,15 +70,6 @@ impl Scene {
         fs::write(&path, text).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
     }
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    (
-        written["inserted"].as_u64().unwrap(),
-        written["updated"].as_u64().unwrap(),
-        written["unchanged"].as_u64().unwrap(),
-    )
 }
 
 /// A run that must have failed with exit code 2, and its message; no password in any output.
