@@ -381,12 +381,14 @@ fn decode_replacing_invalid_utf8<'text, L: LineRecord>(
     }
 }
 
-fn malformed(path: &Path, line_number: u64, err: &serde_json::Error) -> Diagnostic {
+/// Line `line_number` of `path` holds a record that cannot be imported, for `problem`: one that
+/// does not decode, or whose content a parser cannot use.
+pub(crate) fn malformed(path: &Path, line_number: u64, problem: impl fmt::Display) -> Diagnostic {
     Diagnostic {
         file: path.to_path_buf(),
         line: Some(line_number),
         kind: DiagnosticKind::Malformed,
-        message: format!("malformed record: {err}"),
+        message: format!("malformed record: {problem}"),
     }
 }
 
