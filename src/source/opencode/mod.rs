@@ -68,13 +68,25 @@ impl Source for OpenCode {
 }
 
 impl StoreReader for OpenCode {
+    /// Reads every store under the candidate's root; a session found in several stores is taken
+    /// from the first: databases (`opencode.db` first), then `storage/`, then the per-project
+    /// trees.
     fn read(
         &self,
         candidate: &Candidate,
         known: &KnownRevisions,
         emit: &mut dyn FnMut(Session),
     ) -> ParseOutcome {
-        read(candidate, known, emit)
+        let stores = Stores::locate(&candidate.path);
+        let mut outcome = ParseOutcome::default();
+        let mut taken = HashSet::new();
+        for database in &stores.databases {
+            sqlite::read_database(database, known, &mut taken, &mut outcome, emit);
+        }
+        for (storage, layout) in &stores.storages {
+            json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
+        }
+        outcome
     }
 }
 
@@ -105,24 +117,6 @@ fn discover(roots: &[PathBuf]) -> Discovery {
         })
         .collect();
     discovery
-}
-
-/// Reads every store under the candidate's root and hands each session to `emit` as soon as it
-/// is read, so that a store of any size is never held whole; a session found in several stores
-/// is taken from the first: databases (`opencode.db` first), then `storage/`, then the
-/// per-project trees. Sessions whose revision is in `known` are counted as unchanged and not
-/// read. The outcome carries no sessions.
-fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
-    let stores = Stores::locate(&candidate.path);
-    let mut outcome = ParseOutcome::default();
-    let mut taken = HashSet::new();
-    for database in &stores.databases {
-        sqlite::read_database(database, known, &mut taken, &mut outcome, emit);
-    }
-    for (storage, layout) in &stores.storages {
-        json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
-    }
-    outcome
 }
 
 /// The stores under one root.
