@@ -52,9 +52,12 @@ impl StoreArgs {
 #[command(
     after_help = "Query syntax, as in web search: words must all appear (in any form: \
     `fixing` finds `fixed`); \"a phrase\" in quotes; -word excludes; `or` between alternatives. \
-    Identifiers and paths are found as written: snake_case, CamelCase, E0502, src/store/write.rs \
-    or write.rs.\n\nResults are ranked by how well the message matches (the newest 1000 matches \
-    are ranked), newer first among equals."
+    Identifiers and paths are found as written: snake_case, CamelCase, E0502, src/store/write.rs, \
+    store/write.rs or write.rs.\n\nResults are ranked by how well each message matches, newer \
+    first among equals. The newest 500 matches are ranked; when matches are rare, search looks at \
+    the newest 50,000 messages, then 400,000, then all, and ranks the matches of the first that \
+    holds --limit of them (--project and --session look at all at once). Use --since and --until \
+    to search further back."
 )]
 pub struct SearchArgs {
     /// What to look for (several words are one query)
@@ -119,6 +122,7 @@ impl SearchArgs {
                 until: self.until,
                 session,
                 role: self.role.clone(),
+                project_slugs: None,
             },
             limit: self.limit,
         })

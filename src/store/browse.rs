@@ -128,6 +128,7 @@ impl Store {
 
     /// The session of the newest message that `filters` admit.
     pub async fn last_session(&self, filters: &Filters) -> Result<Option<SessionSummary>, StoreError> {
+        let filters = self.with_project_slugs(filters.clone()).await?;
         let mut params = Params::default();
         let conditions = filters.conditions(&mut params);
         let client = self.client().await?;

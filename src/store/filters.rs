@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::{ToSql, Type};
 
+use super::{Store, StoreError};
+
 /// What rows a read command considers; every field narrows, none given means every row.
 #[derive(Clone, Debug, Default)]
 pub struct Filters {
@@ -11,6 +13,9 @@ pub struct Filters {
     /// Working directories: a row matches when its cwd is one of them or below one (the roots
     /// of a `ProjectScope`, resolved as an import resolves `--project`).
     pub project_roots: Vec<String>,
+    /// The slugs of the projects those directories can hold rows of, once looked up
+    /// ([`Store::with_project_slugs`]): a condition the GIN index on meta answers.
+    pub project_slugs: Option<Vec<String>>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// A whole session id.
@@ -44,13 +49,13 @@ impl Filters {
     /// ` and ...` for each filter given, over `memory m`.
     pub(super) fn conditions(&self, params: &mut Params) -> String {
         let mut sql = String::new();
+        // Equality, not containment: a tool or a role holds a large share of the rows, whose
+        // posting lists in the GIN index on meta cost more to read than testing each candidate.
         let mut meta_is = |key: &str, value: &Option<String>, params: &mut Params| {
             if let Some(value) = value {
-                // Containment, which the GIN index on meta answers.
-                let object = serde_json::json!({ key: value });
                 sql.push_str(&format!(
-                    " and m.meta @> {}",
-                    params.bind(tokio_postgres::types::Json(object), Type::JSONB)
+                    " and (m.meta ->> '{key}') = {}",
+                    params.bind(value.clone(), Type::TEXT)
                 ));
             }
         };
@@ -63,15 +68,26 @@ impl Filters {
             ));
         }
         if !self.project_roots.is_empty() {
-            let below: Vec<String> = self
-                .project_roots
-                .iter()
-                .map(|root| format!("{}/%", like_escaped(root.trim_end_matches('/'))))
-                .collect();
+            if let Some(slugs) = &self.project_slugs {
+                let any_slug: Vec<String> = slugs
+                    .iter()
+                    .map(|slug| {
+                        let object = serde_json::json!({ "source_project_slug": slug });
+                        format!(
+                            "m.meta @> {}",
+                            params.bind(tokio_postgres::types::Json(object), Type::JSONB)
+                        )
+                    })
+                    .collect();
+                match any_slug.is_empty() {
+                    true => sql.push_str(" and false"),
+                    false => sql.push_str(&format!(" and ({})", any_slug.join(" or "))),
+                }
+            }
+            let roots = params.bind(self.project_roots.clone(), Type::TEXT_ARRAY);
             sql.push_str(&format!(
-                " and ((m.meta ->> 'source_cwd') = any({}) or (m.meta ->> 'source_cwd') like any({}))",
-                params.bind(self.project_roots.clone(), Type::TEXT_ARRAY),
-                params.bind(below, Type::TEXT_ARRAY)
+                " and exists (select 1 from unnest({roots}::text[]) r \
+                   where (m.meta ->> 'source_cwd') = r or starts_with(m.meta ->> 'source_cwd', rtrim(r, '/') || '/'))"
             ));
         }
         if let Some(since) = self.since {
@@ -87,6 +103,38 @@ impl Filters {
             ));
         }
         sql
+    }
+}
+
+/// More slugs than this, and the project condition is left to the working directories alone.
+const MAX_SLUGS: usize = 32;
+
+impl Store {
+    /// `filters` with the slugs of the projects its directories can hold rows of: those whose
+    /// key (git root or working directory) is one of the directories, below one, or above one
+    /// (a directory inside a repository).
+    pub async fn with_project_slugs(&self, mut filters: Filters) -> Result<Filters, StoreError> {
+        if filters.project_roots.is_empty() {
+            return Ok(filters);
+        }
+        let rows = self
+            .client()
+            .await?
+            .query_typed(
+                &format!(
+                    "select p.slug from {} p, unnest($1::text[]) r \
+                     where p.project_key = r or starts_with(p.project_key, rtrim(r, '/') || '/') \
+                        or starts_with(r, rtrim(p.project_key, '/') || '/') \
+                     group by 1 order by 1",
+                    self.table("memtree_projects")
+                ),
+                &[(&filters.project_roots, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query("looking up the project"))?;
+        let slugs: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        filters.project_slugs = (slugs.len() <= MAX_SLUGS).then_some(slugs);
+        Ok(filters)
     }
 }
 
@@ -113,6 +161,16 @@ mod tests {
     }
 
     #[test]
+    fn a_project_with_no_slug_matches_nothing() {
+        let filters = Filters {
+            project_roots: vec!["/p".to_owned()],
+            project_slugs: Some(Vec::new()),
+            ..Filters::default()
+        };
+        assert!(filters.conditions(&mut Params::default()).contains(" and false"));
+    }
+
+    #[test]
     fn each_filter_binds_its_values() {
         let filters = Filters {
             tool: Some("claude".to_owned()),
@@ -124,8 +182,8 @@ mod tests {
         let mut params = Params::default();
         params.bind("query", Type::TEXT);
         let sql = filters.conditions(&mut params);
-        assert_eq!(params.typed().len(), 6);
-        for placeholder in ["$2", "$3", "$4", "$5", "$6"] {
+        assert_eq!(params.typed().len(), 5);
+        for placeholder in ["$2", "$3", "$4", "$5"] {
             assert!(sql.contains(placeholder), "{sql}");
         }
         assert!(
