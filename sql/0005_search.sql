@@ -14,6 +14,17 @@
 alter table memory add column search tsvector generated always as (
     to_tsvector('english'::regconfig, translate(left(content, 100000), '/.\', '   '))
 ) stored;
+-- As content and meta (0001): lz4 where the server has it, for the vectors stored out of line.
+do $$
+begin
+    if exists (
+        select 1 from pg_settings
+        where name = 'default_toast_compression' and 'lz4' = any(enumvals)
+    ) then
+        alter table memory alter column search set compression lz4;
+    end if;
+end
+$$;
 create index memory_search_idx on memory using gin (search);
 drop index memory_content_fts_idx;
 
