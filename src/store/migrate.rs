@@ -480,6 +480,7 @@ async fn check_can_migrate(client: &Client, schema: &SchemaName, applied: &[i32]
         });
     }
     problems.extend(not_owned(client, schema, applied).await?);
+    problems.extend(may_not_record(client, schema).await?);
     if !applied.contains(&MEMORY_VERSION) && !has_ltree {
         let statement = "create extension if not exists ltree schema public;".to_owned();
         if !ltree_available {
@@ -561,25 +562,47 @@ async fn not_owned(
         .collect())
 }
 
+/// When the migration history exists but this role may not add to it: applying a migration
+/// records it there.
+async fn may_not_record(client: &Client, schema: &SchemaName) -> Result<Option<Problem>, StoreError> {
+    let row = client
+        .query_typed_one(
+            "select current_user::text, coalesce((select not has_table_privilege(c.oid, 'INSERT') \
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                 where n.nspname = $1 and c.relname = $2), false)",
+            &[(&schema.as_str(), Type::TEXT), (&HISTORY_TABLE, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("checking the role's privileges"))?;
+    let role = ident(&row.get::<_, String>(0));
+    Ok(row.get::<_, bool>(1).then(|| Problem {
+        why: format!("role {role} may not record migrations in memtree's migration history"),
+        statements: vec![format!(
+            "grant insert on {}.{} to {role};",
+            schema.quoted(),
+            ident(HISTORY_TABLE)
+        )],
+    }))
+}
+
 /// What `apply` runs for `migration`, as statements for an administrator: in one transaction,
-/// with the search path it sets and the history row it adds (with the file's checksum).
+/// with the search path it sets, the file without its comments, and the history row it adds
+/// (with the file's checksum).
 fn manual_statements(migration: &Migration, schema: &SchemaName) -> Vec<String> {
     let mut statements = vec![
         "begin;".to_owned(),
         format!("set local search_path to {}, public;", schema.quoted()),
     ];
+    // One statement, as `apply` sends it: the file may hold a `do` block.
     let code: String = migration
         .sql
         .lines()
-        .map(|line| line.split("--").next().unwrap_or_default().trim())
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .map(str::trim)
         .filter(|line| !line.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    statements.extend(
-        code.split_inclusive(';')
-            .map(|statement| statement.trim().replace("( ", "(").replace(" )", ")"))
-            .filter(|statement| statement != ";" && !statement.is_empty()),
-    );
+    statements.push(code.replace("( ", "(").replace(" )", ")"));
     let hex: String = checksum(migration.sql)
         .iter()
         .map(|byte| format!("{byte:02x}"))
