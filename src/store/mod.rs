@@ -123,6 +123,8 @@ pub struct Store {
     has_ledger: bool,
     /// Whether the ledger has its checkpoint columns (the same).
     has_checkpoints: bool,
+    /// Whether every migration is applied (a store opened as it is may lack the latest).
+    migrated: bool,
 }
 
 impl Store {
@@ -148,6 +150,7 @@ impl Store {
             ltree_type,
             has_ledger: true,
             has_checkpoints: true,
+            migrated: true,
         })
     }
 
@@ -169,6 +172,9 @@ impl Store {
         }
         let has_ledger = applied.contains(&migrate::LEDGER_VERSION);
         let has_checkpoints = applied.contains(&migrate::CHECKPOINTS_VERSION);
+        let migrated = migrate::MIGRATIONS
+            .iter()
+            .all(|migration| applied.contains(&migration.version));
         let Some(ltree_type) = ltree_type(&client).await? else {
             return Ok(None);
         };
@@ -180,6 +186,7 @@ impl Store {
             ltree_type,
             has_ledger,
             has_checkpoints,
+            migrated,
         }))
     }
 

@@ -77,11 +77,13 @@ pub async fn open_for_reading(
         None if !localdb::status(env)?.initialized => return Err(StoreError::NothingImported),
         None => localdb::ensure_running(env)?.into(),
     };
-    // Only a store memtree made is migrated: reading never creates one.
-    if Store::open_existing(settings.clone(), schema).await?.is_none() {
-        return Err(StoreError::NothingImported);
-    }
-    let store = Store::open(settings, schema).await?;
+    // Only a store memtree made is migrated: reading never creates one. A migrated store is read
+    // with the privileges reading needs; pending migrations need those of an import.
+    let store = match Store::open_existing(settings.clone(), schema).await? {
+        None => return Err(StoreError::NothingImported),
+        Some(store) if store.migrated => store,
+        Some(_) => Store::open(settings, schema).await?,
+    };
     if store.is_empty().await? {
         return Err(StoreError::NothingImported);
     }
