@@ -42,7 +42,8 @@ pub fn search_json(query: &str, hits: &[SearchHit]) -> Value {
         .map(|hit| {
             json!({
                 "id": hit.id,
-                "score": hit.score,
+                // The rank is a float4: four places are all it holds of meaning.
+                "score": (f64::from(hit.score) * 1e4).round() / 1e4,
                 "time": hit.at,
                 "tool": meta_str(&hit.meta, "source_tool"),
                 "session_id": meta_str(&hit.meta, "source_session_id"),

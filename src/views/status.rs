@@ -33,11 +33,11 @@ fn tool_text(out: &mut String, tool: &ToolStatus, home: Option<&Path>) {
     let _ = writeln!(out, "  last import: {}", last_run_text(tool.last_run.as_ref()));
     pending_text(out, &tool.pending, home);
     for project in &tool.projects {
-        let name = project
-            .project
-            .as_deref()
-            .map(|key| tilde(key, home))
-            .unwrap_or_else(|| project.slug.clone());
+        let name = match (project.project.as_deref(), project.slug.as_str()) {
+            (Some(key), _) if !key.is_empty() => tilde(key, home),
+            (_, "") => "(no working directory)".to_owned(),
+            (_, slug) => slug.to_owned(),
+        };
         let _ = writeln!(
             out,
             "  {name}: {} sessions, {} messages, last {}",
