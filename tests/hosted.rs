@@ -666,7 +666,7 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
             "role \"writer\" may not use schema \"memories\"",
             "    grant usage on schema \"memories\" to \"writer\";",
             "    grant select on \"memories\".\"memtree_migrations\" to \"writer\";",
-            "    grant select, insert, update on \"memories\".\"memory\", \"memories\".\"memtree_ledger\", \"memories\".\"memtree_ledger_sessions\", \"memories\".\"memtree_projects\" to \"writer\";",
+            "    grant select, insert, update on \"memories\".\"memory\", \"memories\".\"memtree_import_runs\", \"memories\".\"memtree_ledger\", \"memories\".\"memtree_ledger_sessions\", \"memories\".\"memtree_projects\" to \"writer\";",
         ],
     );
     cluster.sql_in(&scene.db.name, &printed_statements(&message));
@@ -680,4 +680,109 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
     )
     .await;
     assert!(owner_only, "the role still may create nothing");
+}
+
+/// A store as memtree made it before migrations 5 and 6 (search vector, import runs): what an
+/// owner's import with the current memtree made, with their changes undone and their history
+/// rows removed.
+fn store_before_search(cluster: &TlsCluster, database: &str) {
+    cluster.sql_in(
+        database,
+        "alter table memories.memory drop column search; \
+         drop index memories.memory_time_idx; drop index memories.memory_session_idx; \
+         create index memory_content_fts_idx on memories.memory \
+             using gin (to_tsvector('english'::regconfig, left(content, 100000))); \
+         drop table memories.memtree_import_runs; \
+         delete from memories.memtree_migrations where version >= 5;",
+    );
+}
+
+#[tokio::test]
+async fn a_role_that_does_not_own_the_tables_gets_a_new_migration_to_run_and_can_then_search() {
+    let scene = Scene::new("search_migration", "postgres");
+    let cluster = scene.cluster;
+    let admin_url = cluster.socket_url("postgres", &scene.db.name);
+    let import = |url: &str| {
+        Run::of_command(
+            memtree_command(scene.home())
+                .args([
+                    "codex",
+                    "import",
+                    "--json",
+                    "--include-trivial",
+                    "--schema",
+                    "memories",
+                ])
+                .args(["--database-url", url, "--source"])
+                .args(clean_sources("codex")),
+        )
+    };
+    import(&admin_url).succeeded_as("the owner's import");
+    store_before_search(cluster, &scene.db.name);
+    login_role(cluster, "older_writer");
+    cluster.sql_in(
+        &scene.db.name,
+        "grant usage on schema memories to older_writer; \
+         grant select on memories.memtree_migrations to older_writer; \
+         grant select, insert, update on memories.memory, memories.memtree_ledger, \
+             memories.memtree_ledger_sessions, memories.memtree_projects to older_writer;",
+    );
+    let url = cluster.socket_url("older_writer", &scene.db.name);
+
+    let message = refused(&import(&url), "a migration that alters a table it does not own");
+    assert_says(
+        &message,
+        &[
+            "migration 5 (`sql/0005_search.sql`) changes \"memories\".\"memory\", which role \"older_writer\" does not own",
+            "role \"older_writer\" may not create tables in schema \"memories\"",
+            "role \"older_writer\" may not record migrations in memtree's migration history",
+            "    begin;",
+            "    set local search_path to \"memories\", public;",
+            "    commit;",
+        ],
+    );
+    let client = scene.db.client().await;
+    let applied: i64 = query_value(&client, "select count(*) from memories.memtree_migrations", &[]).await;
+    assert_eq!(applied, 4, "nothing was applied");
+
+    cluster.sql_in(&scene.db.name, &printed_statements(&message));
+    let applied: i64 = query_value(
+        &client,
+        "select max(version)::int8 from memories.memtree_migrations",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        applied, 5,
+        "the statements applied migration 5 as memtree records it"
+    );
+    // Migration 6 creates a table, which the role may now do itself: the import applies it.
+    let report = import(&url).succeeded_as("once migrated by hand");
+    assert_eq!(written(&report).0, 0, "the rows were already there");
+    let search = Run::of_command(
+        memtree_command(scene.home())
+            .args(["search", "--json", "--schema", "memories", "--database-url", &url])
+            .arg("codebase"),
+    )
+    .succeeded_as("search after the migration");
+    assert!(!search["results"].as_array().unwrap().is_empty(), "{search}");
+
+    // A role that may only read searches a migrated store.
+    login_role(cluster, "reader");
+    cluster.sql_in(
+        &scene.db.name,
+        "grant usage on schema memories to reader; \
+         grant select on all tables in schema memories to reader;",
+    );
+    let reader = cluster.socket_url("reader", &scene.db.name);
+    for command in [&["search", "codebase"][..], &["status"], &["show", "019c372e"]] {
+        let run = Run::of_command(memtree_command(scene.home()).args(command).args([
+            "--json",
+            "--schema",
+            "memories",
+            "--database-url",
+            &reader,
+        ]));
+        assert_eq!(run.code, 0, "{command:?} as a reader: {}", run.stderr);
+    }
 }
