@@ -32,3 +32,7 @@ drop index memory_content_fts_idx;
 create index memory_time_idx on memory (lower(temporal));
 -- `show` takes a session id or a unique prefix of one.
 create index memory_session_idx on memory ((meta ->> 'source_session_id') text_pattern_ops);
+-- `--tool` and `--role` are tested on each candidate: without statistics of their own the planner
+-- takes either for a rare value and reads every match of the words through the index.
+create statistics memory_tool_stats on (meta ->> 'source_tool') from memory;
+create statistics memory_role_stats on (meta ->> 'source_message_role') from memory;

@@ -690,6 +690,7 @@ fn store_before_search(cluster: &TlsCluster, database: &str) {
         database,
         "alter table memories.memory drop column search; \
          drop index memories.memory_time_idx; drop index memories.memory_session_idx; \
+         drop statistics memories.memory_tool_stats; drop statistics memories.memory_role_stats; \
          create index memory_content_fts_idx on memories.memory \
              using gin (to_tsvector('english'::regconfig, left(content, 100000))); \
          drop table memories.memtree_import_runs; \

@@ -54,7 +54,7 @@ impl StoreArgs {
     `fixing` finds `fixed`); \"a phrase\" in quotes; -word excludes; `or` between alternatives. \
     Identifiers and paths are found as written: snake_case, CamelCase, E0502, src/store/write.rs, \
     store/write.rs or write.rs.\n\nResults are ranked by how well each message matches, newer \
-    first among equals. The newest 500 matches are ranked; when matches are rare, search looks at \
+    first among equals. The newest 200 matches are ranked; when matches are rare, search looks at \
     the newest 50,000 messages, then 400,000, then all, and ranks the matches of the first that \
     holds --limit of them (--project and --session look at all at once). Use --since and --until \
     to search further back."

@@ -27,7 +27,7 @@ use super::{Store, StoreError};
 
 /// How many of the newest matches are ranked. Older matches of a query this common are found
 /// by narrowing it (more words, `--since/--until`, `--project`).
-pub const CANDIDATES: i64 = 500;
+pub const CANDIDATES: i64 = 200;
 
 /// Characters the column turns into spaces before parsing content; queries get the same.
 const SPLIT_CHARACTERS: &str = "/.\\";
