@@ -32,7 +32,7 @@ pub const CANDIDATES: i64 = 200;
 /// Characters the column turns into spaces before parsing content; queries get the same.
 const SPLIT_CHARACTERS: &str = "/.\\";
 
-/// Bytes of a message the snippet is cut from: `ts_headline` parses all it is given.
+/// Characters of a message the snippet is cut from: `ts_headline` parses all it is given.
 const SNIPPET_SOURCE_CHARS: i32 = 20_000;
 
 /// One search.
