@@ -52,7 +52,7 @@ pub struct Pending {
     /// Transcript files never imported, or changed since their import.
     pub files: Vec<PathBuf>,
     pub bytes: u64,
-    /// Sessions of a store (OpenCode) new or changed since their import.
+    /// Sessions of a store (OpenCode, Cursor) new or changed since their import.
     pub sessions: u64,
 }
 

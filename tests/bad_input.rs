@@ -31,6 +31,9 @@ const TS: &str = "2025-09-01T10:00:00Z";
 const CLAUDE_SID: &str = "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5";
 const CODEX_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
 const CODEX_FILE: &str = "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+/// A rollout's name beside [`CODEX_FILE`], for what is no rollout.
+const CODEX_OTHER_FILE: &str = "rollout-2025-09-01T10-00-00-6973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+const CODEX_DOCUMENT: &str = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
 const OPENCODE_MS: i64 = 1_756_720_800_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +220,15 @@ fn lines(records: &[Value]) -> Vec<u8> {
         .collect()
 }
 
+/// The lines of `before`, then `middle` (raw bytes) as a line of its own, then those of `after`.
+fn framed(before: &[Value], middle: Vec<u8>, after: &[Value]) -> Vec<u8> {
+    let mut bytes = lines(before);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(after));
+    bytes
+}
+
 /// Sets the member at `pointer` (which must exist, or its parent must) to `value`.
 fn set(mut record: Value, pointer: &str, value: Value) -> Value {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
@@ -275,6 +287,69 @@ impl Transcript {
         self.write(dir, (self.around)(middle));
     }
 
+    /// A case whose whole file is `text`, which holds no session (an empty file, blank lines).
+    fn blank_case(self, name: &'static str, text: &'static str) -> Case {
+        case(name, move |dir| self.write(dir, text), 0, &[], 0)
+    }
+
+    /// A case of the lines of `whole` and the first `kept` bytes of `torn`'s, a line still being
+    /// written: it is left for later, and the `rows` messages before it are imported.
+    fn torn_case(self, whole: &[Value], torn: Value, kept: usize, rows: i64) -> Case {
+        let mut bytes = lines(whole);
+        bytes.extend(&lines(&[torn])[..kept]);
+        case("torn_last_line", move |dir| self.write(dir, &bytes), 0, &[], rows)
+    }
+
+    /// A directory at `rel`, named as the tool's files are, beside a transcript of `records`: it
+    /// is passed over quietly, and the transcript's message imported.
+    fn directory_case(self, name: &'static str, rel: &'static str, records: &[Value]) -> Case {
+        let bytes = lines(records);
+        case(
+            name,
+            move |dir| {
+                fs::create_dir_all(dir.join(rel)).unwrap();
+                self.write(dir, &bytes);
+            },
+            0,
+            &[],
+            1,
+        )
+    }
+
+    /// A link to itself at `rel`, named as the tool's files are, beside a transcript of `records`:
+    /// it is reported unreadable, and the transcript's message imported.
+    fn symlink_loop_case(self, rel: &'static str, records: &[Value]) -> Case {
+        let bytes = lines(records);
+        case(
+            "symlink_loop",
+            move |dir| {
+                symlink_loop(&dir.join(rel));
+                self.write(dir, &bytes);
+            },
+            1,
+            &[(rel, None, "unreadable")],
+            1,
+        )
+    }
+
+    /// A wrong-type case of a transcript that opens with its metadata line: a mutated `meta`
+    /// record is line 1, followed by `after_meta`; any other record is line 2 ([`Self::middle_case`]).
+    fn meta_or_middle_case(
+        self,
+        name: &'static str,
+        template: &str,
+        mutated: Value,
+        fate: Fate,
+        after_meta: &[Value],
+    ) -> Case {
+        if template != "meta" {
+            return self.middle_case(name, fate, mutated.to_string());
+        }
+        let mut bytes = lines(&[mutated]);
+        bytes.extend(lines(after_meta));
+        fate_case(name, fate, &self.rel(), move |dir| self.write(dir, &bytes))
+    }
+
     /// A case whose line 2 is `middle`, which meets `fate`.
     fn middle_case(self, name: &'static str, fate: Fate, middle: impl Into<Vec<u8>>) -> Case {
         let middle = middle.into();
@@ -300,6 +375,38 @@ impl Transcript {
             3,
         )
     }
+}
+
+/// A case per row of a wrong-types table (`template`, `pointer`, wrong value, fate), named
+/// `wrong_type_<row>`: `case_of` makes it from the name, the row's template and fate, and the
+/// template's record (`record`) with the value set at the pointer.
+fn wrong_type_cases(
+    tool: &str,
+    table: Vec<(&'static str, &'static str, Value, Fate)>,
+    record: impl Fn(&str) -> Value,
+    case_of: impl Fn(&'static str, &str, Value, Fate) -> Case,
+) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (index, (template, pointer, value, fate)) in table.into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(record(template), pointer, value.clone());
+        cases.push(case_of(name, template, mutated, fate));
+        eprintln!("{tool} {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+/// A case whose one file is the `.json` document at `rel` holding `bytes`: malformed as a whole
+/// (no line), with `rows` of its messages still imported.
+fn malformed_document(name: &'static str, rel: &'static str, bytes: impl Into<Vec<u8>>, rows: i64) -> Case {
+    let bytes = bytes.into();
+    case(
+        name,
+        move |dir| write_file(&dir.join(rel), &bytes),
+        1,
+        &[(rel, None, "malformed")],
+        rows,
+    )
 }
 
 /// A symlink pointing at itself.
@@ -340,11 +447,11 @@ fn claude_file(dir: &Path) -> PathBuf {
 
 /// A three-line session whose middle line is `middle` (raw bytes).
 fn claude_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[claude_user("u1", "first prompt")]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[claude_assistant("a3", "last answer")]));
-    bytes
+    framed(
+        &[claude_user("u1", "first prompt")],
+        middle,
+        &[claude_assistant("a3", "last answer")],
+    )
 }
 
 /// What becomes of a line with a mutated field.
@@ -469,17 +576,12 @@ fn claude_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
 
 fn claude_cases() -> Vec<Case> {
     let mut cases = vec![
-        case("empty", |dir| CLAUDE.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| CLAUDE.write(dir, " \n\t\r\n  "), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[claude_user("u1", "one"), claude_assistant("a2", "two")]);
-                bytes.extend(&lines(&[claude_user("u3", "three")])[..40]);
-                CLAUDE.write(dir, bytes);
-            },
-            0,
-            &[],
+        CLAUDE.blank_case("empty", ""),
+        CLAUDE.blank_case("whitespace", " \n\t\r\n  "),
+        CLAUDE.torn_case(
+            &[claude_user("u1", "one"), claude_assistant("a2", "two")],
+            claude_user("u3", "three"),
+            40,
             2,
         ),
         CLAUDE.invalid_utf8_case(claude_user("u2", "caf#")),
@@ -528,26 +630,12 @@ fn claude_cases() -> Vec<Case> {
             Fate::Ignored,
             set(claude_user("u2", "x"), "/type", json!("queue-operation-v9")).to_string(),
         ),
-        case(
+        CLAUDE.directory_case(
             "directory_named_like_a_transcript",
-            |dir| {
-                fs::create_dir_all(dir.join("proj").join("x.jsonl")).unwrap();
-                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
-            },
-            0,
-            &[],
-            1,
+            "proj/x.jsonl",
+            &[claude_user("u1", "one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&dir.join("proj").join("loop.jsonl"));
-                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
-            },
-            1,
-            &[("proj/loop.jsonl", None, "unreadable")],
-            1,
-        ),
+        CLAUDE.symlink_loop_case("proj/loop.jsonl", &[claude_user("u1", "one")]),
         case(
             "directory_symlink_loop",
             |dir| {
@@ -560,17 +648,17 @@ fn claude_cases() -> Vec<Case> {
             1,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in claude_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let record = match template {
-            "user" => claude_user("u2", "two"),
-            "assistant" => claude_assistant("a2", "two"),
-            _ => claude_tool_result("r2"),
-        };
-        let record = set(record, pointer, value.clone());
-        cases.push(CLAUDE.middle_case(name, fate, record.to_string()));
-        eprintln!("{name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    let record = |template: &str| match template {
+        "user" => claude_user("u2", "two"),
+        "assistant" => claude_assistant("a2", "two"),
+        _ => claude_tool_result("r2"),
+    };
+    cases.extend(wrong_type_cases(
+        "claude",
+        claude_wrong_types(),
+        record,
+        |name, _, record, fate| CLAUDE.middle_case(name, fate, record.to_string()),
+    ));
     cases
 }
 
@@ -728,36 +816,25 @@ fn codex_file(dir: &Path) -> PathBuf {
 
 /// A rollout of its meta line, `middle` (line 2), and two assistant messages.
 fn codex_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[codex_meta()]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[
+    framed(&[codex_meta()], middle, &codex_answers())
+}
+
+/// The two assistant messages that end a test rollout.
+fn codex_answers() -> [Value; 2] {
+    [
         codex_message("assistant", "three"),
         codex_message("assistant", "four"),
-    ]));
-    bytes
+    ]
 }
 
 fn codex_cases() -> Vec<Case> {
-    let document = |dir: &Path, bytes: &[u8]| {
-        write_file(
-            &dir.join("rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json"),
-            bytes,
-        )
-    };
-    let document_rel = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
     let mut cases = vec![
-        case("empty", |dir| CODEX.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| CODEX.write(dir, "\n \n\t"), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
-                bytes.extend(&lines(&[codex_message("assistant", "two")])[..30]);
-                CODEX.write(dir, bytes);
-            },
-            0,
-            &[],
+        CODEX.blank_case("empty", ""),
+        CODEX.blank_case("whitespace", "\n \n\t"),
+        CODEX.torn_case(
+            &[codex_meta(), codex_message("user", "one")],
+            codex_message("assistant", "two"),
+            30,
             1,
         ),
         CODEX.invalid_utf8_case(codex_message("user", "caf#")),
@@ -825,26 +902,12 @@ fn codex_cases() -> Vec<Case> {
             codex_wrap("brand_new_kind", json!({"type":"message","role":"user"})).to_string(),
         ),
         CODEX.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
-        case(
+        CODEX.directory_case(
             "directory_named_like_a_rollout",
-            |dir| {
-                fs::create_dir_all(dir.join(CODEX_FILE.replace("5973", "6973"))).unwrap();
-                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
-            },
-            0,
-            &[],
-            1,
+            CODEX_OTHER_FILE,
+            &[codex_meta(), codex_message("user", "one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&dir.join(CODEX_FILE.replace("5973", "6973")));
-                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
-            },
-            1,
-            &[(&CODEX_FILE.replace("5973", "6973"), None, "unreadable")],
-            1,
-        ),
+        CODEX.symlink_loop_case(CODEX_OTHER_FILE, &[codex_meta(), codex_message("user", "one")]),
         case(
             "symlinked_rollout_is_read",
             |dir| {
@@ -858,65 +921,45 @@ fn codex_cases() -> Vec<Case> {
             &[],
             1,
         ),
-        case(
-            "document_empty",
-            move |dir| document(dir, b""),
-            1,
-            &[(document_rel, None, "malformed")],
-            0,
-        ),
-        case(
+        malformed_document("document_empty", CODEX_DOCUMENT, b"", 0),
+        malformed_document(
             "document_items_not_an_array",
-            move |dir| document(dir, br#"{"session":{"id":"s"},"items":7}"#),
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            br#"{"session":{"id":"s"},"items":7}"#,
             0,
         ),
-        case(
+        malformed_document(
             "document_bad_item_keeps_the_rest",
-            move |dir| {
-                let items = json!({"session":{"id":"s","timestamp":TS},"items":[
-                    {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
-                    7,
-                    {"role":"assistant","content":"two"}]});
-                document(dir, items.to_string().as_bytes())
-            },
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            json!({"session":{"id":"s","timestamp":TS},"items":[
+                {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
+                7,
+                {"role":"assistant","content":"two"}]})
+            .to_string(),
             2,
         ),
-        case(
+        // The deep item alone is malformed: the items beside it are kept.
+        malformed_document(
             "document_nested_10000_deep",
-            move |dir| {
-                // The deep item alone is malformed: the items beside it are kept.
-                let text = format!(
-                    "{{\"session\":{{\"id\":\"s\",\"timestamp\":\"{TS}\"}},\"items\":[{},{}]}}",
-                    deep_json(10_000),
-                    json!({"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]})
-                );
-                document(dir, text.as_bytes())
-            },
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            format!(
+                "{{\"session\":{{\"id\":\"s\",\"timestamp\":\"{TS}\"}},\"items\":[{},{}]}}",
+                deep_json(10_000),
+                json!({"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]})
+            ),
             1,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let mutated = set(codex_template(template), pointer, value.clone());
-        let case = if template == "meta" {
-            let mut bytes = lines(&[mutated, codex_message("user", "two")]);
-            bytes.extend(lines(&[
-                codex_message("assistant", "three"),
-                codex_message("assistant", "four"),
-            ]));
-            fate_case(name, fate, &CODEX.rel(), move |dir| CODEX.write(dir, &bytes))
-        } else {
-            CODEX.middle_case(name, fate, mutated.to_string())
-        };
-        cases.push(case);
-        eprintln!("codex {name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    cases.extend(wrong_type_cases(
+        "codex",
+        codex_wrong_types(),
+        codex_template,
+        |name, template, mutated, fate| {
+            let [three, four] = codex_answers();
+            let after_meta = [codex_message("user", "two"), three, four];
+            CODEX.meta_or_middle_case(name, template, mutated, fate, &after_meta)
+        },
+    ));
     cases
 }
 
@@ -1206,6 +1249,304 @@ fn opencode_cases() -> Vec<Case> {
 #[tokio::test]
 async fn opencode_bad_inputs() {
     run_table("opencode", opencode_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gemini CLI
+
+const GEMINI_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const GEMINI_FILE: &str = "tmp/proj/chats/session-2025-09-01T10-00-5973b6c0.jsonl";
+const GEMINI_DOCUMENT: &str = "tmp/proj/chats/session-2025-09-01T10-00-5973b6c0.json";
+
+const GEMINI: Transcript = Transcript {
+    file: gemini_file,
+    around: gemini_around,
+};
+
+fn gemini_meta() -> Value {
+    json!({"sessionId":GEMINI_SID,"projectHash":"0","startTime":TS,"lastUpdated":TS,"kind":"main",
+        "summary":"s","directories":[CWD]})
+}
+
+fn gemini_user(id: &str, text: &str) -> Value {
+    json!({"id":id,"timestamp":TS,"type":"user","content":[{"text":text}]})
+}
+
+fn gemini_answer(id: &str, text: &str) -> Value {
+    json!({"id":id,"timestamp":TS,"type":"gemini","content":text,"model":"gemini-3-flash-preview",
+        "thoughts":[{"subject":"s","description":"d","timestamp":TS}],"tokens":{"input":1,"output":1,"total":2}})
+}
+
+/// The templates a mutation starts from: one record of every kind the parser reads.
+fn gemini_template(name: &str) -> Value {
+    match name {
+        "meta" => gemini_meta(),
+        "user" => gemini_user("u2", "two"),
+        "answer" => gemini_answer("g2", "two"),
+        "call" => json!({"id":"g2","timestamp":TS,"type":"gemini","content":"","toolCalls":[
+            {"id":"c1","name":"run_shell_command","args":{"command":"ls"},"status":"success","timestamp":TS}]}),
+        "set" => json!({"$set":{"messages":[gemini_user("u2", "two")],"summary":"s"}}),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Gemini parser reads: a field of an unexpected type is read
+/// as absent, as Gemini CLI's own reader reads it (a record is a message only with a string
+/// `id`, metadata only with a string `sessionId` and `projectHash`); only a message left
+/// without a time to date it by is malformed.
+fn gemini_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for pointer in [
+        "/sessionId",
+        "/projectHash",
+        "/startTime",
+        "/kind",
+        "/summary",
+        "/directories",
+        "/directories/0",
+    ] {
+        table.push(("meta", pointer, json!(7), Fate::Kept));
+        table.push(("meta", pointer, json!([["x"]]), Fate::Kept));
+    }
+    for (template, pointer) in [
+        ("user", "/displayContent"),
+        ("answer", "/model"),
+        ("answer", "/thoughts"),
+        ("answer", "/thoughts/0"),
+        ("answer", "/thoughts/0/description"),
+        ("answer", "/toolCalls"),
+        ("answer", "/tokens"),
+        ("answer", "/content"),
+        ("call", "/toolCalls/0/id"),
+        ("call", "/toolCalls/0/name"),
+        ("call", "/toolCalls/0/result"),
+        ("call", "/toolCalls/0/timestamp"),
+        ("set", "/$set/summary"),
+    ] {
+        for value in [json!(7), json!({"a":1}), Value::Null] {
+            table.push((template, pointer, value, Fate::Kept));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/content", json!("two"), Fate::Kept),
+        ("user", "/content", json!({"text":"two"}), Fate::Kept),
+        ("user", "/content", json!(7), Fate::Ignored),
+        ("user", "/content/0/text", json!({"t":1}), Fate::Ignored),
+        ("user", "/content/0", json!(["two"]), Fate::Ignored),
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/type", json!("brand_new_kind"), Fate::Ignored),
+        ("user", "/id", json!(7), Fate::Ignored),
+        ("user", "/id", json!(""), Fate::Ignored),
+        ("user", "/timestamp", json!(7), Fate::Malformed),
+        ("user", "/timestamp", json!("yesterday"), Fate::Malformed),
+        (
+            "user",
+            "/timestamp",
+            json!("99999-01-01T00:00:00Z"),
+            Fate::Malformed,
+        ),
+        ("call", "/toolCalls/0/args", json!("ls"), Fate::Kept),
+        ("call", "/toolCalls/0", json!(7), Fate::Ignored),
+        ("set", "/$set", json!(7), Fate::Ignored),
+        ("set", "/$set", json!([gemini_user("u2", "two")]), Fate::Ignored),
+        ("set", "/$set/messages", json!(7), Fate::Ignored),
+        ("set", "/$set/messages/0", json!(7), Fate::Ignored),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+/// An answer whose one call returned `response`.
+fn gemini_response_with(response: &str) -> Value {
+    json!({"id":"g2","timestamp":TS,"type":"gemini","content":"","toolCalls":[{"id":"c1","name":"read_file",
+        "args":{},"status":"success","timestamp":TS,
+        "result":[{"functionResponse":{"id":"c1","name":"read_file","response":response}}]}]})
+}
+
+fn gemini_file(dir: &Path) -> PathBuf {
+    dir.join(GEMINI_FILE)
+}
+
+/// A log of its metadata line, `middle` (line 2), and two answers.
+fn gemini_around(middle: Vec<u8>) -> Vec<u8> {
+    framed(&[gemini_meta()], middle, &gemini_answers())
+}
+
+/// The two answers that end a test log.
+fn gemini_answers() -> [Value; 2] {
+    [gemini_answer("g3", "three"), gemini_answer("g4", "four")]
+}
+
+fn gemini_cases() -> Vec<Case> {
+    let document = |dir: &Path, bytes: &[u8]| write_file(&dir.join(GEMINI_DOCUMENT), bytes);
+    let a_document = |messages: Value| json!({"sessionId":GEMINI_SID,"projectHash":"0","startTime":TS,"lastUpdated":TS,"messages":messages});
+    let mut cases = vec![
+        GEMINI.blank_case("empty", ""),
+        GEMINI.blank_case("whitespace", "\n \n\t"),
+        GEMINI.torn_case(
+            &[gemini_meta(), gemini_user("u1", "one")],
+            gemini_answer("g1", "two"),
+            30,
+            1,
+        ),
+        GEMINI.invalid_utf8_case(gemini_user("u2", "caf#")),
+        GEMINI.middle_case("invalid_utf8_outside_strings", Fate::Malformed, b"{\"id\":\xff}"),
+        GEMINI.middle_case("raw_nul_byte", Fate::Malformed, b"{\"id\":\0\"x\"}"),
+        case(
+            "escaped_nul_in_content_ids_and_session",
+            |dir| {
+                let mut meta = gemini_meta();
+                meta["sessionId"] = json!("s\u{0}1");
+                let mut message = gemini_user("m\u{0}1", "a\u{0}b");
+                message["displayContent"] = json!("typed\u{0}");
+                GEMINI.write(dir, lines(&[meta, message]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        GEMINI.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", gemini_user("a", "a"), gemini_user("b", "b")),
+        ),
+        GEMINI.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
+        // An array would otherwise decode as a record by position: `["x"]` a rewind to `x`.
+        GEMINI.middle_case("record_is_an_array", Fate::Malformed, b"[\"g3\"]"),
+        // A part that is no string or object holds no text: skipped without recursion, any depth.
+        GEMINI.middle_case(
+            "content_nested_10000_deep",
+            Fate::Ignored,
+            gemini_user("u2", "x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
+        ),
+        // A tool's response is read as a JSON value, which stops at serde_json's depth limit.
+        GEMINI.middle_case(
+            "tool_response_nested_10000_deep",
+            Fate::Malformed,
+            gemini_response_with("DEEP")
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        GEMINI.middle_case(
+            "unknown_record_kinds",
+            Fate::Ignored,
+            json!({"$newOperation":{"id":"g3"},"type":"user"}).to_string(),
+        ),
+        // Not a rewind: Gemini CLI takes `$rewindTo` only as a string.
+        GEMINI.middle_case(
+            "rewind_to_a_number",
+            Fate::Ignored,
+            json!({"$rewindTo":7}).to_string(),
+        ),
+        case(
+            "a_rewind_to_an_unknown_id_drops_every_message_before_it",
+            |dir| {
+                GEMINI.write(
+                    dir,
+                    lines(&[
+                        gemini_meta(),
+                        gemini_user("u1", "one"),
+                        gemini_answer("g1", "two"),
+                        json!({"$rewindTo":"nobody"}),
+                        gemini_user("u2", "three"),
+                    ]),
+                )
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "a_broken_registry_and_marker_leave_the_cwd_unresolved",
+            |dir| {
+                write_file(&dir.join("projects.json"), "{\"projects\":");
+                fs::create_dir_all(dir.join("tmp/proj/.project_root")).unwrap();
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        GEMINI.directory_case(
+            "directory_named_like_a_chat",
+            "tmp/proj/chats/session-x.jsonl",
+            &[gemini_meta(), gemini_user("u1", "one")],
+        ),
+        GEMINI.symlink_loop_case(
+            "tmp/proj/chats/session-loop.jsonl",
+            &[gemini_meta(), gemini_user("u1", "one")],
+        ),
+        case(
+            "partial_writes_are_never_read",
+            |dir| {
+                write_file(
+                    &dir.join(format!("{GEMINI_FILE}.tmp-42")),
+                    lines(&[gemini_meta(), gemini_user("u9", "nine")]),
+                );
+                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        malformed_document("document_empty", GEMINI_DOCUMENT, b"", 0),
+        malformed_document("document_not_an_object", GEMINI_DOCUMENT, b"[{\"id\":\"u1\"}]", 0),
+        malformed_document(
+            "document_torn_mid_rewrite",
+            GEMINI_DOCUMENT,
+            &a_document(json!([gemini_user("u1", "one"), gemini_answer("g1", "two")]))
+                .to_string()
+                .as_bytes()[..120],
+            0,
+        ),
+        // Gemini CLI skips a list entry that is no message: so does memtree, quietly.
+        case(
+            "document_entry_not_a_message_keeps_the_rest",
+            move |dir| {
+                let whole = a_document(
+                    json!([gemini_user("u1", "one"), 7, {"text":"x"}, gemini_answer("g1", "two")]),
+                );
+                document(dir, whole.to_string().as_bytes())
+            },
+            0,
+            &[],
+            2,
+        ),
+        case(
+            "document_messages_not_a_list",
+            move |dir| document(dir, a_document(json!({"u1":1})).to_string().as_bytes()),
+            0,
+            &[],
+            0,
+        ),
+        malformed_document(
+            "document_nested_10000_deep",
+            GEMINI_DOCUMENT,
+            a_document(json!([gemini_user("u1", "one"), gemini_response_with("DEEP")]))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+            0,
+        ),
+    ];
+    cases.extend(wrong_type_cases(
+        "gemini",
+        gemini_wrong_types(),
+        gemini_template,
+        |name, template, mutated, fate| {
+            let [three, four] = gemini_answers();
+            let after_meta = [gemini_user("u2", "two"), three, four];
+            GEMINI.meta_or_middle_case(name, template, mutated, fate, &after_meta)
+        },
+    ));
+    cases
+}
+
+#[tokio::test]
+async fn gemini_bad_inputs() {
+    run_table("gemini", gemini_cases()).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1518,7 +1859,7 @@ fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -
 #[tokio::test]
 async fn a_64_mb_line_is_read_in_bounded_memory() {
     type Writer = fn(&Path);
-    let cases: [(&str, &str, Writer); 5] = [
+    let cases: [(&str, &str, Writer); 8] = [
         ("claude", "base64 image", |dir| {
             let mut line = claude_assistant("a2", "look");
             line["message"]["content"][1] =
@@ -1546,12 +1887,35 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
             let line = set(codex_template("output"), "/payload/output", json!("HUGE"));
             CODEX.write_around(dir, with_huge_string(line, ""));
         }),
+        ("gemini", "tool output text", |dir| {
+            // The call and its result are two rows: the answer after it is left out.
+            let mut bytes = lines(&[gemini_meta()]);
+            bytes.extend(with_huge_string(gemini_response_with("HUGE"), ""));
+            bytes.push(b'\n');
+            bytes.extend(lines(&[
+                json!({"$set":{"lastUpdated":TS}}),
+                gemini_answer("g3", "three"),
+            ]));
+            GEMINI.write(dir, bytes);
+        }),
+        ("gemini", "prompt in a $set of messages", |dir| {
+            let set = json!({"$set":{"messages":[gemini_user("u2", "HUGE")]}});
+            GEMINI.write_around(dir, with_huge_string(set, ""));
+        }),
         ("opencode", "tool output text", |dir| {
             let part = json!({"type":"tool","tool":"bash","state":{"input":{},"output":"HUGE"}});
             write_opencode(
                 dir,
                 Some(("storage/part/msg_2/prt_2.json", &with_huge_string(part, ""))),
             );
+        }),
+        ("cursor", "tool input text", |dir| {
+            let line = set(
+                cursor_assistant("two"),
+                "/message/content/1/input/command",
+                json!("HUGE"),
+            );
+            CURSOR.write_around(dir, with_huge_string(line, ""));
         }),
     ];
     // The imports run side by side (each measured on its own), each into its own database.
@@ -1865,11 +2229,22 @@ fn damage_every_listed_file(source: &'static dyn Source) -> Damaged {
             common::copy_tree(&fixture_source, &copy);
             (dir, copy)
         };
+        // The ids the whole case stores. A source that keeps one session in several files
+        // (Cursor) reads it from one of them: without its preferred file another copy stands in,
+        // with other ids, but a damaged file that still reads is still preferred, and facts of
+        // one file (a creation time) may date the rows of another. Only rows stored both with
+        // and without the file are the other files' own.
+        let whole: BTreeSet<String> = {
+            let (dir, copy) = fresh_copy();
+            let imported = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
+            imported.rows.into_iter().map(|(id, _)| id).collect()
+        };
         for file in &files {
             let original = fs::read(fixture_source.join(&file.path)).unwrap();
             // The ids of the case's other files: those an import of the case without this file
-            // stores from them. (Not every row of that import: without a file, discovery may
-            // list another in its place, as a compressed copy of a plain transcript.)
+            // stores from them, as the whole case does. (Not every row of that import: without a
+            // file, discovery may list another in its place, as a compressed copy of a plain
+            // transcript.)
             let (dir, copy) = fresh_copy();
             fs::remove_file(copy.join(&file.path)).unwrap();
             let without = runtime.block_on(import_copy(&db, tool, &copy, dir.path()));
@@ -1897,6 +2272,7 @@ fn damage_every_listed_file(source: &'static dyn Source) -> Damaged {
                         .map_or(source_file.as_str(), |(file, _)| file);
                     others.contains(Path::new(named))
                 })
+                .filter(|(id, _)| whole.contains(id))
                 .map(|(id, _)| id.as_str())
                 .collect();
             for damage in DAMAGES {
@@ -1964,4 +2340,476 @@ fn every_file_of_every_source_damaged_in_every_way_still_imports_the_rest() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursor
+
+const CURSOR_SID: &str = "7e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b";
+const CURSOR_STAMP: &str = "Monday, Sep 1, 2025, 12:00 PM (UTC+2)";
+
+fn cursor_user(text: &str) -> Value {
+    json!({"role":"user","message":{"content":[{"type":"text",
+        "text":format!("<timestamp>{CURSOR_STAMP}</timestamp>\n<user_query>\n{text}\n</user_query>")}]}})
+}
+
+fn cursor_assistant(text: &str) -> Value {
+    json!({"role":"assistant","message":{"content":[{"type":"text","text":text},
+        {"type":"tool_use","name":"Shell","input":{"command":"ls /home/dev/proj"}}]}})
+}
+
+fn cursor_file(dir: &Path) -> PathBuf {
+    dir.join(format!(
+        ".cursor/projects/home-dev-proj/agent-transcripts/{CURSOR_SID}/{CURSOR_SID}.jsonl"
+    ))
+}
+
+/// A three-line transcript whose middle line is `middle` (raw bytes).
+fn cursor_around(middle: Vec<u8>) -> Vec<u8> {
+    framed(
+        &[cursor_user("first prompt")],
+        middle,
+        &[cursor_assistant("last answer")],
+    )
+}
+
+const CURSOR: Transcript = Transcript {
+    file: cursor_file,
+    around: cursor_around,
+};
+
+/// Field mutations of every field the transcript reader takes. A record of another shape than
+/// Cursor's is read as far as it goes: only a line that is not a JSON object is malformed.
+fn cursor_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for pointer in ["/role", "/message", "/message/content"] {
+        for value in [json!(7), json!([7]), json!({"a": 1}), Value::Null] {
+            table.push(("user", pointer, value.clone(), Fate::Ignored));
+            table.push(("assistant", pointer, value, Fate::Ignored));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        // Plain strings are read as the text they are.
+        ("user", "/message/content", json!("typed"), Fate::Kept),
+        ("assistant", "/message/content", json!("said"), Fate::Kept),
+        ("user", "/message/content", json!(["typed"]), Fate::Kept),
+        ("assistant", "/message/content", json!(["said"]), Fate::Kept),
+        ("user", "/role", json!("assistant"), Fate::Kept),
+        ("user", "/message/content/0/type", json!(7), Fate::Ignored),
+        ("user", "/message/content/0/text", json!(7), Fate::Ignored),
+        ("user", "/message/content/0", json!("a string"), Fate::Kept),
+        ("user", "/message/content/0", json!(7), Fate::Ignored),
+        // The tool call still stands when the text is gone, and the text without the call.
+        ("assistant", "/message/content/0/type", json!(7), Fate::Kept),
+        ("assistant", "/message/content/0/text", json!(["x"]), Fate::Kept),
+        ("assistant", "/message/content/1/name", json!(7), Fate::Kept),
+        (
+            "assistant",
+            "/message/content/1/input",
+            json!("a string"),
+            Fate::Kept,
+        ),
+        ("assistant", "/message/content/1/input", json!([[1]]), Fate::Kept),
+        ("assistant", "/message/content/1", json!(7), Fate::Kept),
+        // A timestamp tag Cursor never writes: the message takes the turn's time before it.
+        (
+            "user",
+            "/message/content/0/text",
+            json!("<timestamp>Smarch 99</timestamp>\n<user_query>\nx\n</user_query>"),
+            Fate::Kept,
+        ),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+/// A global `state.vscdb` holding one composer of three bubbles (a prompt, a tool call with its
+/// result, an answer) and a credential row, with `composer` and `bubble` applied to the values.
+fn write_cursor_database(
+    dir: &Path,
+    composer: impl Fn(Value) -> Option<Vec<u8>>,
+    bubble: impl Fn(usize, Value) -> Option<Vec<u8>>,
+) {
+    let path = dir.join("globalStorage/state.vscdb");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+         CREATE TABLE cursorDiskKV (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+         INSERT INTO ItemTable VALUES ('cursorAuth/accessToken', 'eyJ.secret.token');",
+    )
+    .unwrap();
+    let id = "c0c0c0c0-1111-4222-8333-444444444444";
+    let bubbles = [
+        json!({"_v":3,"type":1,"bubbleId":"b0","text":"first prompt","createdAt":TS}),
+        json!({"_v":3,"type":2,"bubbleId":"b1","text":"running it","createdAt":TS,
+            "thinking":{"text":"hmm"},"modelInfo":{"modelName":"gpt-5"},
+            "toolFormerData":{"name":"run_terminal_cmd","rawArgs":"{\"command\":\"ls\"}","result":"a.txt"}}),
+        json!({"_v":3,"type":2,"bubbleId":"b2","text":"last answer","createdAt":TS}),
+    ];
+    let headers: Vec<Value> = bubbles
+        .iter()
+        .map(|b| json!({"bubbleId": b["bubbleId"], "type": b["type"]}))
+        .collect();
+    let data = json!({"_v":16,"composerId":id,"name":"Broken","createdAt":OPENCODE_MS,
+        "lastUpdatedAt":OPENCODE_MS,"unifiedMode":"agent","modelConfig":{"modelName":"gpt-5"},
+        "workspaceIdentifier":{"id":"w","uri":{"fsPath":CWD}},"subagentComposerIds":[],
+        "fullConversationHeadersOnly":headers});
+    let insert = |key: String, value: Option<Vec<u8>>| {
+        conn.execute(
+            "INSERT INTO cursorDiskKV VALUES (?1, ?2)",
+            rusqlite::params![key, value],
+        )
+        .unwrap();
+    };
+    insert(format!("composerData:{id}"), composer(data));
+    for (n, value) in bubbles.into_iter().enumerate() {
+        insert(format!("bubbleId:{id}:b{n}"), bubble(n, value));
+    }
+}
+
+fn as_bytes(value: Value) -> Option<Vec<u8>> {
+    Some(value.to_string().into_bytes())
+}
+
+/// A case whose database has `composer` and `bubble` applied, and the one transcript beside it.
+fn cursor_database_case(
+    name: &'static str,
+    composer: fn(Value) -> Option<Vec<u8>>,
+    bubble: fn(usize, Value) -> Option<Vec<u8>>,
+    code: i32,
+    diagnostics: &[(&str, Option<u64>, &'static str)],
+    rows: i64,
+) -> Case {
+    case(
+        name,
+        move |dir| {
+            write_cursor_database(dir, composer, bubble);
+            CURSOR.write(dir, lines(&[cursor_user("beside the database")]));
+        },
+        code,
+        diagnostics,
+        rows + 1,
+    )
+}
+
+/// A case with `bytes` as the `state.vscdb`: one unreadable database, the transcript still read.
+fn cursor_unreadable_database(name: &'static str, bytes: Vec<u8>) -> Case {
+    case(
+        name,
+        move |dir| {
+            write_file(&dir.join("globalStorage/state.vscdb"), &bytes);
+            CURSOR.write(dir, lines(&[cursor_user("beside the database")]));
+        },
+        1,
+        &[("globalStorage/state.vscdb", None, "unreadable")],
+        1,
+    )
+}
+
+/// Mutations of the composer and bubble fields the IDE reader takes: `(bubble or None for the
+/// composer, pointer, value, rows)`. A field of another type is read as absent.
+fn cursor_database_wrong_types() -> Vec<(Option<usize>, &'static str, Value, i64)> {
+    let mut table = Vec::new();
+    for pointer in [
+        "/name",
+        "/createdAt",
+        "/lastUpdatedAt",
+        "/unifiedMode",
+        "/modelConfig",
+        "/modelConfig/modelName",
+        "/workspaceIdentifier",
+        "/workspaceIdentifier/uri",
+        "/subagentComposerIds",
+    ] {
+        for value in [json!("x7"), json!(7), json!([["x"]]), json!({"a": {}})] {
+            table.push((None, pointer, value, 3));
+        }
+    }
+    for (bubble, pointer, value, rows) in [
+        // Without headers there is nothing to read: an empty composer is no session.
+        (None, "/fullConversationHeadersOnly", json!(7), 0),
+        (None, "/fullConversationHeadersOnly", json!({"b0": {}}), 0),
+        (None, "/fullConversationHeadersOnly/0", json!(7), 2),
+        (None, "/fullConversationHeadersOnly/1/bubbleId", json!(["b1"]), 2),
+        // The header's type stands in for the bubble's.
+        (Some(0), "/type", json!("1"), 3),
+        (Some(0), "/text", json!(7), 2),
+        (Some(1), "/text", json!(7), 3),
+        (Some(1), "/thinking", json!("x"), 3),
+        (Some(1), "/toolFormerData", json!("x"), 3),
+        (Some(1), "/toolFormerData/name", json!(7), 3),
+        (Some(1), "/toolFormerData/rawArgs", json!({"a": 1}), 3),
+        (Some(1), "/toolFormerData/result", json!({"a": 1}), 3),
+        (Some(1), "/modelInfo", json!(7), 3),
+        (Some(2), "/createdAt", json!("yesterday"), 3),
+        (Some(2), "/createdAt", json!(7), 3),
+        (Some(2), "/createdAt", json!(1e300), 3),
+    ] {
+        table.push((bubble, pointer, value, rows));
+    }
+    table
+}
+
+fn cursor_cases() -> Vec<Case> {
+    let real_db = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/cursor/vscdb-v9/source/globalStorage/state.vscdb"),
+    )
+    .unwrap();
+    let keep = |value: Value| as_bytes(value);
+    let keep_bubble = |_: usize, value: Value| as_bytes(value);
+    let mut cases = vec![
+        CURSOR.blank_case("empty", ""),
+        CURSOR.blank_case("whitespace", " \n\t\r\n  "),
+        CURSOR.torn_case(
+            &[cursor_user("one"), cursor_assistant("two")],
+            cursor_user("three"),
+            40,
+            2,
+        ),
+        CURSOR.invalid_utf8_case(cursor_assistant("caf#")),
+        CURSOR.middle_case(
+            "invalid_utf8_outside_strings",
+            Fate::Malformed,
+            b"{\"role\":\xff}",
+        ),
+        CURSOR.middle_case("raw_nul_byte", Fate::Malformed, b"{\"role\":\"user\",\0}"),
+        CURSOR.middle_case(
+            "escaped_nul_in_text",
+            Fate::Kept,
+            cursor_assistant("a\u{0}b").to_string(),
+        ),
+        CURSOR.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", cursor_user("two"), cursor_user("three")),
+        ),
+        CURSOR.middle_case(
+            "nested_10000_deep",
+            Fate::Malformed,
+            cursor_assistant("x")
+                .to_string()
+                .replace("\"x\"", &deep_json(10_000)),
+        ),
+        CURSOR.middle_case("not_an_object", Fate::Malformed, "[\"role\", \"user\"]"),
+        CURSOR.middle_case(
+            "deep_in_ignored_field",
+            Fate::Kept,
+            set(cursor_assistant("x"), "/extra", json!("DEEP"))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        CURSOR.middle_case(
+            "turn_ended",
+            Fate::Ignored,
+            r#"{"type":"turn_ended","status":"success"}"#,
+        ),
+        CURSOR.middle_case(
+            "unknown_record_kind",
+            Fate::Ignored,
+            r#"{"type":"checkpoint","id":7}"#,
+        ),
+        case(
+            "txt_without_blocks",
+            |dir| {
+                let path = cursor_file(dir).with_file_name("0000aaaa-txt.txt");
+                write_file(&path, "no role line at all\n\njust text");
+            },
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "json_that_is_not_an_array",
+            |dir| {
+                write_file(
+                    &cursor_file(dir)
+                        .parent()
+                        .unwrap()
+                        .with_file_name("0000bbbb-json.json"),
+                    "{\"role\":\"user\",\"text\":\"x\"}",
+                );
+            },
+            1,
+            &[(
+                ".cursor/projects/home-dev-proj/agent-transcripts/0000bbbb-json.json",
+                None,
+                "malformed",
+            )],
+            0,
+        ),
+        CURSOR.directory_case(
+            "directory_named_like_a_transcript",
+            ".cursor/projects/home-dev-proj/agent-transcripts/x.jsonl",
+            &[cursor_user("one")],
+        ),
+        CURSOR.symlink_loop_case(
+            ".cursor/projects/home-dev-proj/agent-transcripts/loop.jsonl",
+            &[cursor_user("one")],
+        ),
+        cursor_database_case("database", keep, keep_bubble, 0, &[], 3),
+        cursor_database_case("null_composer", |_| None, keep_bubble, 0, &[], 0),
+        cursor_database_case(
+            "null_and_dangling_bubbles",
+            keep,
+            |n, value| match n {
+                0 => None,
+                1 => as_bytes(value),
+                // Not there at all: written under another composer's key.
+                _ => as_bytes(json!(null)),
+            },
+            0,
+            &[],
+            1,
+        ),
+        cursor_database_case(
+            "composer_not_json",
+            |_| Some(b"{\"_v\":16,\"name\":\"cut".to_vec()),
+            keep_bubble,
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            0,
+        ),
+        cursor_database_case(
+            "bubble_not_json",
+            keep,
+            |n, value| {
+                if n == 1 {
+                    Some(b"not json".to_vec())
+                } else {
+                    as_bytes(value)
+                }
+            },
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            2,
+        ),
+        cursor_database_case(
+            "bubble_invalid_utf8",
+            keep,
+            |n, value| {
+                let text = value.to_string();
+                if n == 2 {
+                    Some(
+                        text.replace("last", "l\u{1}st")
+                            .replace('\u{1}', "\u{ff}")
+                            .into_bytes(),
+                    )
+                } else {
+                    Some(text.into_bytes())
+                }
+            },
+            0,
+            &[],
+            3,
+        ),
+        cursor_database_case(
+            "bubble_deep_json",
+            keep,
+            |n, value| {
+                let text = value.to_string();
+                Some(
+                    if n == 2 {
+                        text.replace("\"last answer\"", &deep_json(10_000))
+                    } else {
+                        text
+                    }
+                    .into_bytes(),
+                )
+            },
+            1,
+            &[("globalStorage/state.vscdb", None, "malformed")],
+            2,
+        ),
+        cursor_unreadable_database(
+            "not_sqlite_database",
+            b"this is not a database, just text".to_vec(),
+        ),
+        cursor_unreadable_database("empty_database", Vec::new()),
+        cursor_unreadable_database("truncated_database", real_db[..real_db.len() / 3].to_vec()),
+        case(
+            "store_db_meta_not_json",
+            |dir| {
+                let path = dir.join(".cursor/chats/00ff/agent-x/store.db");
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                conn.execute_batch(
+                    "CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB);
+                     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                     INSERT INTO meta VALUES ('0', '7b226e616d65');",
+                )
+                .unwrap();
+                CURSOR.write(dir, lines(&[cursor_user("beside the store")]));
+            },
+            1,
+            &[(".cursor/chats/00ff/agent-x/store.db", None, "malformed")],
+            1,
+        ),
+        case(
+            "store_db_root_not_a_node",
+            |dir| {
+                let path = dir.join(".cursor/chats/00ff/agent-y/store.db");
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                let meta = hex(
+                    &json!({"agentId":"agent-y","latestRootBlobId":"ab","createdAt":OPENCODE_MS}).to_string(),
+                );
+                conn.execute_batch(&format!(
+                    "CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB);
+                     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+                     INSERT INTO meta VALUES ('0', '{meta}');
+                     INSERT INTO blobs VALUES ('ab', x'0aff0affffff');"
+                ))
+                .unwrap();
+            },
+            0,
+            &[],
+            0,
+        ),
+    ];
+    let record = |template: &str| match template {
+        "user" => cursor_user("two"),
+        _ => cursor_assistant("two"),
+    };
+    cases.extend(wrong_type_cases(
+        "cursor",
+        cursor_wrong_types(),
+        record,
+        |name, _, record, fate| CURSOR.middle_case(name, fate, record.to_string()),
+    ));
+    for (index, (bubble, pointer, value, rows)) in cursor_database_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("database_wrong_type_{index}").leak();
+        let mutated = value.clone();
+        cases.push(case(
+            name,
+            move |dir| {
+                let mutated = mutated.clone();
+                let composer = |data: Value| match bubble {
+                    None => as_bytes(set(data, pointer, mutated.clone())),
+                    Some(_) => as_bytes(data),
+                };
+                let bubble_value = |n: usize, data: Value| match bubble {
+                    Some(target) if target == n => as_bytes(set(data, pointer, mutated.clone())),
+                    _ => as_bytes(data),
+                };
+                write_cursor_database(dir, composer, bubble_value);
+            },
+            0,
+            &[],
+            rows,
+        ));
+        eprintln!("cursor {name}: {bubble:?} {pointer} = {value} -> {rows} rows");
+    }
+    cases
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[tokio::test]
+async fn cursor_bad_inputs() {
+    run_table("cursor", cursor_cases()).await;
 }

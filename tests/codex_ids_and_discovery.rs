@@ -45,6 +45,7 @@ fn parse_lines(path: &Path, lines: &[String]) -> Vec<Message> {
     fs::write(path, lines.join("\n") + "\n").unwrap();
     let candidate = Candidate {
         path: path.to_path_buf(),
+        also: Vec::new(),
         sidechain: false,
     };
     let outcome = codex().parse(&candidate);
@@ -100,6 +101,7 @@ fn a_rollout_that_was_read_in_the_middle_of_a_write_keeps_its_ids_once_complete(
     fs::write(&path, torn).unwrap();
     let candidate = Candidate {
         path: path.clone(),
+        also: Vec::new(),
         sidechain: false,
     };
     let partial = codex().parse(&candidate);
@@ -150,6 +152,7 @@ fn a_damaged_compressed_rollout_keeps_what_was_read_and_reports_the_rest() {
     fs::write(&path, &compressed[..compressed.len() - 4]).unwrap();
     let outcome = codex().parse(&Candidate {
         path,
+        also: Vec::new(),
         sidechain: false,
     });
     assert_eq!(outcome.sessions.len(), 1);

@@ -38,6 +38,7 @@ fn parse_file(tool: &str, name: &str, bytes: &[u8]) -> ParseOutcome {
     std::fs::write(&path, bytes).unwrap();
     let outcome = source::named(tool).unwrap().parse(&Candidate {
         path: path.clone(),
+        also: Vec::new(),
         sidechain: false,
     });
     check_lines(&outcome, dir.path(), bytes);
@@ -306,6 +307,7 @@ fn opencode_storage(message: &[u8], part: &[u8]) -> Vec<String> {
     }
     let outcome = source::named("opencode").unwrap().parse(&Candidate {
         path: storage,
+        also: Vec::new(),
         sidechain: false,
     });
     check_lines(&outcome, dir.path(), b"");

@@ -55,7 +55,8 @@ impl Scene {
         .succeeded_as(&format!("import of {tool}/{case}"));
     }
 
-    /// Where `source` keeps its sessions in this HOME (its first default location).
+    /// Where `source` keeps its sessions in this HOME: its last default location (the only one
+    /// but for Cursor, whose last is the IDE's user directory, where its cases' trees go).
     fn default_root(&self, source: &dyn Source) -> PathBuf {
         let home = self.home().to_owned();
         let env = move |name: &str| match name {
@@ -63,7 +64,13 @@ impl Scene {
             "XDG_DATA_HOME" => Some(home.join("data").into_os_string()),
             _ => None,
         };
-        source.default_roots(&env).remove(0)
+        source.default_roots(&env).pop().unwrap()
+    }
+
+    /// Copies a fixture case's `source/` tree to where its tool looks by default in this HOME.
+    fn install_case(&self, tool: &str, case: &str) {
+        let root = self.default_root(memtree::source::named(tool).unwrap());
+        copy_fixture(&format!("{tool}/{case}/source"), &root);
     }
 
     fn search(&self, args: &[&str]) -> Value {
@@ -73,12 +80,14 @@ impl Scene {
     }
 }
 
-/// A fixture case of each tool that imports without problems, with one conversation of several
-/// prompts and answers.
-const CASES: [(&str, &str); 3] = [
+/// A fixture case of each tool that imports without problems, with a conversation of prompts and
+/// answers that each carry a time of their own (`show` orders a session's messages by time).
+const CASES: [(&str, &str); 5] = [
     ("claude", "reference-session"),
     ("codex", "reference-codex"),
     ("opencode", "database-and-storage"),
+    ("gemini", "jsonl-slug-dirs"),
+    ("cursor", "vscdb-v16"),
 ];
 
 #[test]
@@ -393,11 +402,10 @@ async fn sql_counts(client: &tokio_postgres::Client) -> Vec<(String, i64, i64)> 
 #[tokio::test]
 async fn import_with_no_tool_takes_every_tool_in_home_and_status_counts_and_finds_what_is_pending() {
     let scene = Scene::new().await;
-    // Two tools used here, the others not.
-    let present = ["claude", "codex"];
+    // Every tool used here but OpenCode.
+    let present = ["claude", "codex", "gemini", "cursor"];
     for (tool, case) in CASES.iter().filter(|(tool, _)| present.contains(tool)) {
-        let source = memtree::source::named(tool).unwrap();
-        copy_fixture(&format!("{tool}/{case}/source"), &scene.default_root(source));
+        scene.install_case(tool, case);
     }
     let run = scene.run(&["import", "--json", "--include-trivial"]);
     let report = run.succeeded_as("memtree import");
@@ -429,7 +437,7 @@ async fn import_with_no_tool_takes_every_tool_in_home_and_status_counts_and_find
 
     let client = scene.db.client().await;
     let status = scene.run(&["status", "--json"]).succeeded_as("status");
-    let counted: Vec<(String, i64, i64)> = status["tools"]
+    let mut counted: Vec<(String, i64, i64)> = status["tools"]
         .as_array()
         .unwrap()
         .iter()
@@ -445,6 +453,7 @@ async fn import_with_no_tool_takes_every_tool_in_home_and_status_counts_and_find
             )
         })
         .collect();
+    counted.sort();
     assert_eq!(counted, sql_counts(&client).await);
     for tool in status["tools"].as_array().unwrap() {
         let name = tool["tool"].as_str().unwrap();
@@ -475,11 +484,7 @@ async fn import_with_no_tool_takes_every_tool_in_home_and_status_counts_and_find
             )
         })
         .collect();
-    let opencode = memtree::source::named("opencode").unwrap();
-    copy_fixture(
-        "opencode/database-and-storage/source",
-        &scene.default_root(opencode),
-    );
+    scene.install_case("opencode", "database-and-storage");
     let status = scene.run(&["status", "--json"]).succeeded_as("status after");
     let tool = |name: &str| {
         status["tools"]

@@ -27,7 +27,7 @@ pub struct ToolMeasure {
     pub wal_bytes: u64,
 }
 
-/// One scenario: the three tools imported one after the other.
+/// One scenario: every tool imported one after the other.
 pub struct Scenario {
     pub tools: Vec<ToolMeasure>,
 }

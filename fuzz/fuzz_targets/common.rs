@@ -11,11 +11,13 @@ use memtree::source::{self, Candidate, ParseOutcome};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("claude_lines", claude_lines),
     ("codex_rollout", codex_rollout),
     ("codex_document", codex_document),
     ("opencode_storage", opencode_storage),
+    ("gemini_log", gemini_log),
+    ("cursor_transcript", cursor_transcript),
 ];
 
 /// A Claude Code `<uuid>.jsonl` transcript.
@@ -41,6 +43,53 @@ pub fn codex_document(data: &[u8]) {
     );
 }
 
+/// A Gemini CLI chat log in its project's `chats/` directory. Besides the invariants of every
+/// target, a read in parts of one byte (every message a part of its own) yields the messages of
+/// the whole read, in order: the replay's updates, `$set` lists and rewinds decide the same
+/// survivors in both passes.
+pub fn gemini_log(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("tmp/proj/chats/session-2026-06-01T10-00-5973b6c0.jsonl");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, data).unwrap();
+    let candidate = Candidate {
+        path,
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let gemini = source::named("gemini").unwrap();
+    let whole = gemini.parse(&candidate);
+    check_lines(&whole, dir.path(), data);
+    let source::Unit::Transcript(parser) = gemini.unit() else {
+        panic!("gemini reads transcripts");
+    };
+    let budget = source::PartBudget {
+        bytes: 1,
+        window: Default::default(),
+    };
+    let parted = parser.parse(&candidate, source::ResumeRequest::default(), budget);
+    assert_eq!(parted.diagnostics, whole.diagnostics);
+    let mut messages: Vec<_> = parted
+        .sessions
+        .iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    for outlined in &parted.outlined {
+        let problem = parser.reread(&candidate, outlined, 1, &mut |part| {
+            messages.extend(part.messages)
+        });
+        assert_eq!(problem, None);
+    }
+    let expected: Vec<_> = whole
+        .sessions
+        .iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    assert_eq!(messages, expected);
+}
+
 /// The files of one OpenCode session in the global `storage/` layout, cut from the input at
 /// `\n--\n` (missing pieces are `{}`); the whole tree is converted.
 pub fn opencode_storage(data: &[u8]) {
@@ -60,10 +109,63 @@ pub fn opencode_storage(data: &[u8]) {
     }
     let candidate = Candidate {
         path: storage.clone(),
+        also: Vec::new(),
         sidechain: false,
     };
     let outcome = source::named("opencode").unwrap().parse(&candidate);
     check(&outcome, &storage);
+}
+
+/// Cursor agent transcripts of the three generations, cut from the input at `\n--\n` into a
+/// `.jsonl`, a `.json` and a `.txt` (missing pieces are empty), each a conversation of its own in
+/// one project folder; the folder is read whole.
+pub fn cursor_transcript(data: &[u8]) {
+    const FILES: [&str; 3] = [
+        "0d9a5e4c-0000-4000-8000-000000000001.jsonl",
+        "0d9a5e4c-0000-4000-8000-000000000002.json",
+        "0d9a5e4c-0000-4000-8000-000000000003.txt",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let transcripts = dir.path().join("projects/home-dev-proj/agent-transcripts");
+    std::fs::create_dir_all(&transcripts).unwrap();
+    let mut pieces = split(data, b"\n--\n");
+    let mut lines = Vec::new();
+    for file in FILES {
+        let piece = pieces.next().unwrap_or(b"");
+        std::fs::write(transcripts.join(file), piece).unwrap();
+        // A `.txt` file's last line needs no newline.
+        lines.push((
+            transcripts.join(file),
+            piece.split(|&byte| byte == b'\n').count() as u64,
+        ));
+    }
+    let candidate = Candidate {
+        path: dir.path().to_path_buf(),
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let outcome = source::named("cursor").unwrap().parse(&candidate);
+    check(&outcome, dir.path());
+    let lines_of = |file: &Path| {
+        lines
+            .iter()
+            .find(|(path, _)| path == file)
+            .map(|(_, lines)| *lines)
+    };
+    for diagnostic in &outcome.diagnostics {
+        if let (Some(line), Some(lines)) = (diagnostic.line, lines_of(&diagnostic.file)) {
+            assert!(
+                line >= 1 && line <= lines,
+                "line {line} of {lines}: {diagnostic:?}"
+            );
+        }
+    }
+    for session in &outcome.sessions {
+        let lines = lines_of(Path::new(&session.source_file)).expect("a session of a file written");
+        for message in &session.messages {
+            assert!(message.line <= lines, "message line {} of {lines}", message.line);
+        }
+    }
 }
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must
@@ -74,10 +176,16 @@ pub fn parse_file(tool: &str, name: &str, data: &[u8]) {
     std::fs::write(&path, data).unwrap();
     let candidate = Candidate {
         path: path.clone(),
+        also: Vec::new(),
         sidechain: false,
     };
     let outcome = source::named(tool).unwrap().parse(&candidate);
-    check(&outcome, dir.path());
+    check_lines(&outcome, dir.path(), data);
+}
+
+/// [`check`], and every line a diagnostic or a message names is a line of `data`.
+fn check_lines(outcome: &ParseOutcome, root: &Path, data: &[u8]) {
+    check(outcome, root);
     let lines = data.iter().filter(|&&byte| byte == b'\n').count() as u64;
     for diagnostic in &outcome.diagnostics {
         if let Some(line) = diagnostic.line {

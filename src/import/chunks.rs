@@ -309,6 +309,7 @@ mod tests {
             .map(|(n, &size)| {
                 let candidate = Candidate {
                     path: PathBuf::from(format!("/f{n}")),
+                    also: Vec::new(),
                     sidechain: false,
                 };
                 let state = FileState {

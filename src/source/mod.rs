@@ -9,8 +9,11 @@ pub mod json_string;
 pub mod jsonl;
 pub mod parts;
 pub mod resume;
+mod sqlite;
 pub mod timestamp;
 mod title;
+mod visit;
+mod walk;
 
 use std::fmt;
 use std::io;
@@ -18,26 +21,28 @@ use std::path::{Path, PathBuf};
 
 use crate::env::{EnvLookup, Variable};
 use crate::model::{Checkpoint, Diagnostic, FileStats, KnownRevisions, ResumeOutcome, Session, Tool};
-use crate::scope::ProjectScope;
+use crate::scope::{MessageTally, ProjectScope};
+use parts::Reread;
 pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
 
-/// Declares each source module and lists its source in [`SOURCES`]: adding a tool is one line.
-macro_rules! sources {
-    ($($module:ident::$source:ident),* $(,)?) => {
-        $(pub mod $module;)*
+// One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
+// every other tool that follows them reach the sources.
+pub mod claude;
+pub mod codex;
+pub mod cursor;
+pub mod gemini;
+pub mod opencode;
 
-        /// Every tool memtree reads, in the order commands list them. The only registry: the
-        /// command line, the import, the tests and the benchmark all take their tools from here.
-        pub static SOURCES: &[&dyn Source] = &[$(&$module::$source),*];
-    };
-}
-
-sources! {
-    claude::Claude,
-    codex::Codex,
-    opencode::OpenCode,
-}
+/// Every tool memtree reads, in the order commands list them. The only registry: the command
+/// line, the import, the tests and the benchmark all take their tools from here.
+pub static SOURCES: &[&dyn Source] = &[
+    &claude::Claude,
+    &codex::Codex,
+    &opencode::OpenCode,
+    &gemini::Gemini,
+    &cursor::Cursor,
+];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
 pub trait Source: Sync {
@@ -199,6 +204,10 @@ pub(crate) fn own_fact(value: Option<&str>, session_value: Option<&str>) -> Opti
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub path: PathBuf,
+    /// Further roots read together with `path` as one unit, because the tool keeps one session
+    /// in several of them and only a read of all can tell which copy to take (Cursor's
+    /// `~/.cursor` and its user directory). Empty for every other source.
+    pub also: Vec<PathBuf>,
     /// Discovery already knows the unit holds sidechain sessions (Claude `subagents/` files).
     pub sidechain: bool,
 }
@@ -241,6 +250,26 @@ impl ParseOutcome {
         match self.resume {
             ResumeOutcome::Resumed { at } => at,
             _ => 0,
+        }
+    }
+
+    /// Adds `session` as outlined, its messages to be read again through `reread`; when the file
+    /// at `path` could not be opened again for that, the session is left out and the failure is
+    /// an `Unreadable` diagnostic.
+    pub(crate) fn push_outlined(
+        &mut self,
+        path: &Path,
+        session: Session,
+        tally: MessageTally,
+        reread: io::Result<Reread>,
+    ) {
+        match reread {
+            Ok(reread) => self.outlined.push(OutlinedSession {
+                session,
+                tally,
+                reread,
+            }),
+            Err(err) => self.diagnostics.push(Diagnostic::unreadable(path, &err)),
         }
     }
 }

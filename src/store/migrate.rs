@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, IsolationLevel};
 
 use crate::failpoint;
 
@@ -175,19 +175,28 @@ pub(crate) enum Access {
 /// error when the history disagrees with the embedded files, when the tables are not what the
 /// migrations made, or when this role lacks the privileges `access` needs.
 pub(crate) async fn verify_existing(
-    client: &Client,
+    client: &mut Client,
     schema: &SchemaName,
     access: Access,
 ) -> Result<Option<Vec<i32>>, StoreError> {
-    let (_, history_exists) = find_schema(client, schema).await?;
+    // One snapshot for every catalog read: another run migrating meanwhile must not be seen
+    // half-way (a table of a migration whose history row this run read before it committed).
+    let snapshot = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(StoreError::query("looking for the migration history"))?;
+    let (_, history_exists) = find_schema(&snapshot, schema).await?;
     if !history_exists {
         return Ok(None);
     }
-    check_access(client, schema, access).await?;
-    let applied = check_history(client, schema).await?;
-    let problems = shape_problems(client, schema, &applied).await?;
+    check_access(&snapshot, schema, access).await?;
+    let applied = check_history(&snapshot, schema).await?;
+    let problems = shape_problems(&snapshot, schema, &applied).await?;
     if !problems.is_empty() {
-        return Err(needs_admin(client, problems).await?);
+        return Err(needs_admin(&snapshot, problems).await?);
     }
     Ok(Some(applied))
 }
@@ -245,7 +254,11 @@ fn ident(name: &str) -> String {
 
 /// The privileges a run needs on the tables of an applied schema: USAGE on the schema, SELECT on
 /// the history, and SELECT (a dry run) or SELECT, INSERT and UPDATE (an import) on the rest.
-async fn check_access(client: &Client, schema: &SchemaName, access: Access) -> Result<(), StoreError> {
+async fn check_access(
+    client: &impl GenericClient,
+    schema: &SchemaName,
+    access: Access,
+) -> Result<(), StoreError> {
     let writes = access == Access::Write;
     let row = client
         .query_typed_one(

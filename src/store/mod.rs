@@ -162,8 +162,8 @@ impl Store {
     ) -> Result<Option<Store>, StoreError> {
         let schema = SchemaName::parse(schema)?;
         let (pool, target) = connect(settings.into())?;
-        let client = pool.get().await.map_err(pool_error)?;
-        let applied = migrate::verify_existing(&client, &schema, migrate::Access::Read)
+        let mut client = pool.get().await.map_err(pool_error)?;
+        let applied = migrate::verify_existing(&mut client, &schema, migrate::Access::Read)
             .await?
             .unwrap_or_default();
         // Classification needs the memory table and the slug book; the ledger is optional.

@@ -1,15 +1,20 @@
-//! The synthetic session history the import benchmark reads: Claude Code, Codex CLI and OpenCode
-//! data laid out in a private home directory exactly where each tool keeps it (formats.md
-//! sections 1-3), generated deterministically from a fixed seed and a scale.
+//! The synthetic session history the import benchmark reads: Claude Code, Codex CLI, OpenCode,
+//! Gemini CLI and Cursor data laid out in a private home directory exactly where each tool keeps
+//! it on Linux (formats.md sections 1-4, formats-more-tools.md section 1), generated
+//! deterministically from a fixed seed and a scale.
 //!
 //! At scale 1.0 the corpus is about 1 GB: half Claude transcripts (including one 200 MB
-//! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line) and the
-//! rest an OpenCode database. Session lengths and tool output sizes are log-uniform, a few tool
-//! outputs are over 100 KB, and some sessions have a single prompt (which the importer skips by
-//! default). Every size, the big file and the big line included, scales linearly.
+//! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line), the
+//! rest an OpenCode database, and a few percent more of Gemini chats (logs with answers updated
+//! in place, and some legacy documents) and of Cursor data (an IDE database and agent
+//! transcripts). Session lengths and tool output sizes are log-uniform, a few tool outputs are
+//! over 100 KB, and some sessions have a single prompt (which the importer skips by default).
+//! Every size, the big file and the big line included, scales linearly.
 
 mod claude;
 mod codex;
+mod cursor;
+mod gemini;
 mod opencode;
 mod text;
 
@@ -27,6 +32,12 @@ const FULL_SCALE_BYTES: f64 = 1.0e9;
 const CLAUDE_SHARE: f64 = 0.50;
 const CODEX_SHARE: f64 = 0.35;
 const OPENCODE_SHARE: f64 = 0.15;
+/// On top of the others, generated last: the other tools' data stays what it was without it.
+const GEMINI_SHARE: f64 = 0.03;
+/// One Gemini session in this many is a legacy `.json` document.
+const GEMINI_DOCUMENT_EVERY: u64 = 12;
+/// Likewise on top of the others, generated after Gemini's.
+const CURSOR_SHARE: f64 = 0.04;
 /// The one long Claude session at scale 1.0.
 const BIG_FILE_BYTES: f64 = 200.0e6;
 /// The one huge Codex tool output line at scale 1.0.
@@ -62,13 +73,20 @@ impl std::ops::AddAssign for ToolStats {
 
 /// The generated history, and what is needed to grow it.
 pub struct Corpus {
-    /// The private home directory holding `.claude`, `.codex` and `.local/share/opencode`.
+    /// The private home directory holding `.claude`, `.codex`, `.local/share/opencode`,
+    /// `.gemini`, `.cursor` and `.config/Cursor`.
     pub home: PathBuf,
     pub claude: ToolStats,
     pub codex: ToolStats,
     pub opencode: ToolStats,
+    pub gemini: ToolStats,
+    pub cursor: ToolStats,
+    /// Claude and Codex transcripts: the JSONL files of the parse ceiling.
     transcripts: Vec<Box<dyn Session>>,
+    /// Gemini logs, grown with the transcripts.
+    gemini_logs: Vec<Box<dyn Session>>,
     opencode_db: opencode::Database,
+    cursor_store: cursor::Store,
     text: TextPools,
 }
 
@@ -77,6 +95,8 @@ impl Corpus {
         let mut total = self.claude;
         total += self.codex;
         total += self.opencode;
+        total += self.gemini;
+        total += self.cursor;
         total
     }
 
@@ -88,11 +108,14 @@ impl Corpus {
             .collect()
     }
 
-    /// Appends about 10% more lines (whole turns) to every tenth transcript, and 10% more
-    /// messages to every tenth OpenCode session: sessions resumed since the last import.
+    /// Appends about 10% more lines (whole turns) to every tenth transcript and Gemini log, and
+    /// 10% more messages to every tenth OpenCode session and Cursor composer: sessions resumed
+    /// since the last import.
     pub fn append_to_a_tenth(&mut self) -> io::Result<ToolStats> {
         let mut added = ToolStats::default();
-        for transcript in self.transcripts.iter_mut().skip(9).step_by(10) {
+        // Every tenth Gemini log from the first: a small share of the corpus holds few.
+        let grown = self.transcripts.iter_mut().skip(9).step_by(10);
+        for transcript in grown.chain(self.gemini_logs.iter_mut().step_by(10)) {
             let mut out = JsonlOut::append(transcript.path())?;
             let target = (transcript.lines() / 10).max(1);
             let mut messages = 0;
@@ -109,6 +132,7 @@ impl Corpus {
             };
         }
         added += self.opencode_db.append_to_a_tenth(&self.text)?;
+        added += self.cursor_store.append_to_a_tenth(&self.text)?;
         Ok(added)
     }
 }
@@ -155,13 +179,36 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
         budget(OPENCODE_SHARE),
     )?;
 
+    let gemini_home = home.join(".gemini");
+    let mut gemini = ToolStats::default();
+    let mut registry = gemini::Registry::default();
+    let mut gemini_logs: Vec<Box<dyn Session>> = Vec::new();
+    while gemini.bytes < budget(GEMINI_SHARE) {
+        let project = rng.choose(&projects);
+        if (gemini.sessions + 1) % GEMINI_DOCUMENT_EVERY == 0 {
+            let turns = rng.log_uniform(1.0, 40.0) as u64;
+            gemini += gemini::write_document(&gemini_home, project, rng.fork(), &text, turns)?;
+            continue;
+        }
+        let mut session = gemini::Session::new(&gemini_home, &mut registry, project, rng.fork());
+        gemini += write_session(&mut session, &text, turns(&mut rng))?;
+        gemini_logs.push(Box::new(session));
+    }
+    registry.write(&gemini_home)?;
+    let (cursor_store, cursor) =
+        cursor::Store::generate(home, &projects, rng.fork(), &text, budget(CURSOR_SHARE))?;
+
     Ok(Corpus {
         home: home.to_path_buf(),
         claude,
         codex,
         opencode,
+        gemini,
+        cursor,
         transcripts,
+        gemini_logs,
         opencode_db,
+        cursor_store,
         text,
     })
 }

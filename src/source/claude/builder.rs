@@ -6,12 +6,14 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role};
-use crate::source::own_fact;
 use crate::source::parts::PartBudget;
 use crate::source::timestamp::parse_rfc3339;
+use crate::source::{jsonl, own_fact};
 
 use super::noise;
-use super::text::{compact_summary_block, non_blank, non_blank_text, non_empty, tool_call_text, tool_result_text};
+use super::text::{
+    compact_summary_block, non_blank, non_blank_text, non_empty, tool_call_text, tool_result_text,
+};
 use super::thread::{fill_once, replace_if_present, Carried, Finished, Thread};
 use super::wire::{AgentMeta, BlockType, Content, ContentBlock, MessageField, Record, RecordKind};
 
@@ -58,7 +60,12 @@ pub(super) struct FileBuilder<'a> {
 }
 
 impl<'a> FileBuilder<'a> {
-    pub(super) fn new(path: &'a Path, is_agent_file: bool, resumed_from: Option<Carried>, holding: Holding<'a>) -> Self {
+    pub(super) fn new(
+        path: &'a Path,
+        is_agent_file: bool,
+        resumed_from: Option<Carried>,
+        holding: Holding<'a>,
+    ) -> Self {
         let named_id = path
             .file_stem()
             .and_then(OsStr::to_str)
@@ -248,12 +255,7 @@ impl<'a> FileBuilder<'a> {
     /// Reports a conversation line whose message cannot be imported.
     fn malformed_message(&mut self, line: u64, problem: &str) {
         self.malformed_messages += 1;
-        self.diagnostics.push(Diagnostic {
-            file: self.path.to_path_buf(),
-            line: Some(line),
-            kind: DiagnosticKind::Malformed,
-            message: format!("malformed record: {problem}"),
-        });
+        self.diagnostics.push(jsonl::malformed(self.path, line, problem));
     }
 
     /// The SDK re-sends a hook-wrapped prompt as a replay bundle under the `promptId` of the
@@ -312,7 +314,11 @@ impl<'a> FileBuilder<'a> {
         self.named_id.or(self.carried.first_session_id.as_deref())
     }
 
-    pub(super) fn finish(self, agent_meta: Option<AgentMeta>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Finished> {
+    pub(super) fn finish(
+        self,
+        agent_meta: Option<AgentMeta>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Vec<Finished> {
         // Agent files carry their parent's id; a main file is named by its own (formats.md §1.2).
         let id = self.session_id().map(str::to_owned);
         let carried = self.carried;

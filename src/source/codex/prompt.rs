@@ -34,7 +34,6 @@ pub(super) fn environment_cwd(text: &str) -> Option<String> {
     (!cwd.is_empty()).then(|| cwd.to_owned())
 }
 
-
 /// The title a user message gives as the session's first prompt: its first text, on one line.
 pub(super) fn prompt_title(message: &Message) -> Option<String> {
     if message.role != Role::User {
@@ -46,7 +45,6 @@ pub(super) fn prompt_title(message: &Message) -> Option<String> {
         .find(|block| block.kind == BlockKind::Text)
         .map(|block| title_from_prompt(&block.text))
 }
-
 
 #[cfg(test)]
 mod tests {

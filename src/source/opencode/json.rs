@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
-use crate::source::ParseOutcome;
 use crate::source::jsonl::decode_document;
+use crate::source::ParseOutcome;
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
 

@@ -1,0 +1,161 @@
+//! Gemini CLI chats (formats.md section 4): discovery, and reading each chat file into one
+//! session. A chat is a legacy `.json` document (rewritten whole on every change: read whole,
+//! never read on from a checkpoint) or, since v0.39, a `.jsonl` event log replayed as Gemini CLI
+//! replays it ([`replay`]): read on from a checkpoint when it grew, and in parts when its
+//! messages pass the read's budget.
+//!
+//! [`wire`] decodes the records, [`message`] turns a record into memories, [`project`] finds the
+//! directory a session ran in, [`discover`] lists the chat files, [`log`] and [`document`] read
+//! the two containers.
+
+mod discover;
+mod document;
+mod log;
+mod message;
+mod project;
+mod replay;
+mod wire;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::env::{EnvLookup, Variable};
+use crate::model::{Session, SessionFacts, Tool};
+use crate::scope::ProjectScope;
+use crate::source::parts::{OutlinedSession, PartBudget};
+use crate::source::resume::ResumeRequest;
+use crate::source::{open_listed_file, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit};
+
+use discover::Container;
+use project::Place;
+use replay::State;
+
+/// Gemini CLI: one chat file per session, a legacy JSON document or a JSONL event log.
+pub struct Gemini;
+
+const TOOL: Tool = Tool::named("gemini");
+
+/// A log's metadata line is a few hundred bytes; one longer than this is not read for its id.
+const MAX_METADATA_LINE: u64 = 64 << 10;
+
+const GEMINI_CLI_HOME: Variable = Variable::setting(
+    "GEMINI_CLI_HOME",
+    "replaces the home directory for Gemini CLI (chats in `$GEMINI_CLI_HOME/.gemini/tmp`; default `~/.gemini`)",
+);
+
+impl Source for Gemini {
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn about(&self) -> &'static str {
+        "Gemini CLI sessions (~/.gemini/tmp/<project>/chats)"
+    }
+
+    fn layout(&self) -> &'static str {
+        "`~/.gemini` or `~/.gemini/tmp`, holding `<project>/chats/session-*.json[l]`"
+    }
+
+    fn variables(&self) -> &'static [Variable] {
+        &[GEMINI_CLI_HOME]
+    }
+
+    fn default_roots(&self, env: EnvLookup<'_>) -> Vec<PathBuf> {
+        discover::default_roots(env)
+    }
+
+    fn discover(&self, roots: &[PathBuf], scope: Option<&ProjectScope>) -> Discovery {
+        discover::discover(roots, scope)
+    }
+
+    fn unit(&self) -> Unit<'_> {
+        Unit::Transcript(self)
+    }
+}
+
+impl TranscriptParser for Gemini {
+    fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+        let mut outcome = ParseOutcome::default();
+        let path = candidate.path.as_path();
+        let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        match discover::chat_file(name).map(|(container, _)| container) {
+            Some(Container::Document) => document::parse(candidate, file, outcome),
+            _ => log::parse(candidate, file, resume, budget, outcome),
+        }
+    }
+
+    fn read_parts(
+        &self,
+        candidate: &Candidate,
+        outlined: &OutlinedSession,
+        budget: u64,
+        emit: &mut dyn FnMut(Session),
+    ) -> io::Result<()> {
+        log::read_parts(candidate, outlined, budget, emit)
+    }
+}
+
+/// The session a replay describes, without messages: its id and final facts.
+fn session_of(candidate: &Candidate, state: &State, resumed: bool) -> Session {
+    let path = candidate.path.as_path();
+    let place = Place::of(path);
+    let (cwd, cwd_origin) = project::resolve(&place, state.project_hash.as_deref(), &state.directories);
+    let facts = SessionFacts {
+        title: state.summary.clone().or_else(|| state.first_prompt.clone()),
+        cwd,
+        cwd_origin: Some(cwd_origin.to_owned()),
+        provider: state.model.as_ref().map(|_| "google".to_owned()),
+        model: state.model.clone(),
+        started_at: state.started_at.or(state.first_time),
+        is_sidechain: candidate.sidechain || place.parent_session.is_some() || state.subagent,
+        parent_session_id: place.parent_session.clone(),
+        resumed,
+        ..SessionFacts::default()
+    };
+    Session {
+        tool: TOOL,
+        id: state
+            .session_id
+            .clone()
+            .or_else(|| live_copy_session_id(path))
+            .unwrap_or(place.fallback_id),
+        source_file: source_file(path),
+        facts,
+        messages: Vec::new(),
+    }
+}
+
+/// The session id of the live log a copy set aside as unreadable was taken from, when the copy
+/// names none itself (its metadata line is what made it unreadable): the copy's messages are that
+/// session's, and must map to the ids the live log gives them. Read from the live log's first
+/// line, which is its metadata.
+fn live_copy_session_id(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let (live_name, _) = name.split_once(".unreadable-")?;
+    let file = std::fs::File::open(path.with_file_name(live_name)).ok()?;
+    let mut first_line = Vec::new();
+    io::BufRead::read_until(
+        &mut io::BufReader::new(io::Read::take(file, MAX_METADATA_LINE)),
+        b'\n',
+        &mut first_line,
+    )
+    .ok()?;
+    let record = serde_json::from_slice::<wire::Record<'_>>(&first_line).ok()?;
+    let id = record.0.session_id?.into_owned();
+    // The name keeps the id's first eight characters: a live log of another session is not it.
+    let short = live_name.trim_end_matches(".jsonl").rsplit('-').next()?;
+    id.starts_with(short).then_some(id)
+}
+
+fn source_file(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
