@@ -3,6 +3,7 @@
 //! Stages, in the order data flows: `source` (discover and parse) -> `filter` -> `plan` ->
 //! `store` (write); `import` runs them for one tool. See docs/ARCHITECTURE.md.
 
+pub mod browse;
 pub mod cli;
 pub mod env;
 pub mod failpoint;
@@ -21,4 +22,6 @@ pub mod report;
 pub mod scope;
 pub mod slug;
 pub mod source;
+pub mod status;
 pub mod store;
+pub mod views;

@@ -5,12 +5,15 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use memtree::cli::{Cli, Command, DbAction, ImportArgs};
+use clap::{CommandFactory, Parser};
+use memtree::browse::{BrowseError, Reader};
+use memtree::cli::{Cli, Command, DbAction, ImportArgs, ManArgs, SearchArgs, ShowArgs, StatusArgs};
 use memtree::env;
 use memtree::import;
-use memtree::source::Source;
-use memtree::{localdb, output};
+use memtree::report::CombinedReport;
+use memtree::source::{Source, SOURCES};
+use memtree::store::SearchResults;
+use memtree::{localdb, output, views};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,8 +34,167 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Import { source, args } => run_import(cli, *source, args),
+        Command::ImportAll { args } => run_import_all(cli, args),
+        Command::Search(args) => read_command(run_search(cli, args)),
+        Command::Show(args) => read_command(run_show(cli, args)),
+        Command::Status(args) => read_command(run_status(cli, args)),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "memtree", &mut out);
+            print_stdout(&String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => run_man(args),
         Command::Db { action } => run_db(cli, action),
     }
+}
+
+fn run_import_all(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let settings = SOURCES
+        .iter()
+        .map(|source| args.resolve(*source, &env::process, &cwd))
+        .collect::<Result<Vec<_>, _>>()?;
+    let show_progress = !cli.global.quiet && cli.global.verbose == 0;
+    let report: CombinedReport = import::run_all(&settings, &env::process, show_progress);
+    if cli.global.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        if args.dry_run {
+            print_stdout(&report.plan_text());
+        }
+        if !cli.global.quiet {
+            eprint!("{}", report.summary_text(cli.global.verbose > 0));
+        }
+    }
+    Ok(if report.failed() {
+        ExitCode::from(2)
+    } else if report.problems() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The exit code of a command that reads the store: a closed pipe (`memtree show ... | head`)
+/// ends it quietly; other failures are errors (exit code 2).
+fn read_command(result: Result<(), BrowseError>) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(BrowseError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn run_search(cli: &Cli, args: &SearchArgs) -> Result<(), BrowseError> {
+    let cwd = std::env::current_dir().map_err(BrowseError::Output)?;
+    // Flags are checked before the database is reached.
+    args.request(&env::process, &cwd, None)
+        .map_err(BrowseError::Usage)?;
+    let reader = Reader::open(
+        &args.store.target(&env::process)?,
+        &args.store.schema,
+        &env::process,
+    )?;
+    let session = match &args.session {
+        Some(prefix) => Some(reader.session(prefix)?.id),
+        None => None,
+    };
+    let request = args
+        .request(&env::process, &cwd, session)
+        .map_err(BrowseError::Usage)?;
+    let hits = match reader.search(&request)? {
+        SearchResults::Hits(hits) => hits,
+        SearchResults::NoSearchableWords => {
+            return Err(BrowseError::Usage(format!(
+                "`{}` has no word to search for: only very common words (the, and, ...) or punctuation",
+                request.query
+            )))
+        }
+    };
+    if cli.global.json {
+        print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&views::search_json(&request.query, &hits)).unwrap_or_default()
+        ));
+    } else {
+        print_stdout(&views::search_text(
+            &hits,
+            env::home_dir(&env::process).as_deref(),
+        ));
+        if hits.is_empty() && !cli.global.quiet {
+            eprintln!("no message matches `{}`", request.query);
+        }
+    }
+    Ok(())
+}
+
+fn run_show(cli: &Cli, args: &ShowArgs) -> Result<(), BrowseError> {
+    let cwd = std::env::current_dir().map_err(BrowseError::Output)?;
+    let filters = match args.last {
+        true => Some(
+            args.last_filters(&env::process, &cwd)
+                .map_err(BrowseError::Usage)?,
+        ),
+        false => None,
+    };
+    let reader = Reader::open(
+        &args.store.target(&env::process)?,
+        &args.store.schema,
+        &env::process,
+    )?;
+    let session = match (&filters, &args.session) {
+        (Some(filters), _) => reader.last_session(filters)?,
+        (None, Some(prefix)) => reader.session(prefix)?,
+        (None, None) => return Err(BrowseError::Usage("give a session id, or --last".to_owned())),
+    };
+    let home = env::home_dir(&env::process);
+    reader.show(
+        &session,
+        std::io::BufWriter::new(std::io::stdout()),
+        cli.global.json,
+        home.as_deref(),
+    )
+}
+
+fn run_status(cli: &Cli, args: &StatusArgs) -> Result<(), BrowseError> {
+    let reader = Reader::open(
+        &args.store.target(&env::process)?,
+        &args.store.schema,
+        &env::process,
+    )?;
+    let report = reader.status(&env::process)?;
+    if cli.global.json {
+        print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ));
+    } else {
+        print_stdout(&views::status_text(
+            &report,
+            env::home_dir(&env::process).as_deref(),
+        ));
+    }
+    Ok(())
+}
+
+fn run_man(args: &ManArgs) -> anyhow::Result<ExitCode> {
+    let command = Cli::command();
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(command, dir)?;
+            eprintln!("manual pages written to {}", dir.display());
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command).render(&mut out)?;
+            print_stdout(&String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyhow::Result<ExitCode> {

@@ -308,6 +308,87 @@ impl ImportReport {
     }
 }
 
+/// `memtree import` with no tool: what became of each source, in the order of `SOURCES`.
+#[derive(Debug, Serialize)]
+pub struct CombinedReport {
+    pub tools: Vec<ToolImport>,
+}
+
+/// One source's part of a [`CombinedReport`].
+#[derive(Debug, Serialize)]
+pub struct ToolImport {
+    pub tool: Tool,
+    pub outcome: ToolOutcome,
+    /// The import's report, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ImportReport>,
+    /// Why it was not found, or why it failed or did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolOutcome {
+    Imported,
+    /// None of the tool's default locations exists: it is not used on this machine.
+    NotFound,
+    Failed,
+    /// Not run: an earlier import lost the database.
+    NotRun,
+}
+
+impl CombinedReport {
+    /// Per-file problems in all the imports that ran.
+    pub fn problems(&self) -> usize {
+        self.tools
+            .iter()
+            .filter_map(|tool| tool.report.as_ref())
+            .map(ImportReport::problems)
+            .sum()
+    }
+
+    /// Whether an import failed or could not run.
+    pub fn failed(&self) -> bool {
+        self.tools
+            .iter()
+            .any(|tool| matches!(tool.outcome, ToolOutcome::Failed | ToolOutcome::NotRun))
+    }
+
+    /// The human summary, for stderr: each tool's own, or one line saying why there is none.
+    pub fn summary_text(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        for tool in &self.tools {
+            match (&tool.report, tool.outcome) {
+                (Some(report), _) => out.push_str(&report.summary_text(verbose)),
+                (None, outcome) => {
+                    let what = match outcome {
+                        ToolOutcome::NotFound => "not found",
+                        ToolOutcome::Failed => "failed",
+                        _ => "not run",
+                    };
+                    let note = tool
+                        .note
+                        .as_deref()
+                        .map(|note| format!(": {note}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "{}: {what}{note}", tool.tool);
+                }
+            }
+        }
+        out
+    }
+
+    /// The dry-run plans of every import that ran, for stdout.
+    pub fn plan_text(&self) -> String {
+        self.tools
+            .iter()
+            .filter_map(|tool| tool.report.as_ref())
+            .map(ImportReport::plan_text)
+            .collect()
+    }
+}
+
 fn counts_text<K: Copy>(counts: &BTreeMap<K, u64>, name: fn(K) -> &'static str) -> String {
     counts
         .iter()

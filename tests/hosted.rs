@@ -91,6 +91,23 @@ impl Scene {
         Run::of_command(&mut command)
     }
 
+    /// `codex import --json` of the codex fixtures `sources` into schema `memories` with `url`.
+    fn import_into_memories(&self, url: &str, sources: &[String]) -> Run {
+        Run::of_command(
+            memtree_command(self.home())
+                .args([
+                    "codex",
+                    "import",
+                    "--json",
+                    "--include-trivial",
+                    "--schema",
+                    "memories",
+                ])
+                .args(["--database-url", url, "--source"])
+                .args(sources),
+        )
+    }
+
     async fn rows(&self) -> i64 {
         query_value(&self.db.client().await, "select count(*) from public.memory", &[]).await
     }
@@ -621,25 +638,12 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
     let admin_url = scene.socket_url("postgres");
     let sources = clean_sources("codex");
     let (first, rest) = sources.split_first().unwrap();
-    let import_into_memories = |url: &str, sources: &[String]| {
-        Run::of_command(
-            memtree_command(scene.home())
-                .args([
-                    "codex",
-                    "import",
-                    "--json",
-                    "--include-trivial",
-                    "--schema",
-                    "memories",
-                ])
-                .args(["--database-url", url, "--source"])
-                .args(sources),
-        )
-    };
     // The administrator migrates the schema (here by importing one source as the owner).
-    import_into_memories(&admin_url, std::slice::from_ref(first)).succeeded_as("the owner's import");
+    scene
+        .import_into_memories(&admin_url, std::slice::from_ref(first))
+        .succeeded_as("the owner's import");
     let url = scene.login_role("writer");
-    let writer_import = || import_into_memories(&url, rest);
+    let writer_import = || scene.import_into_memories(&url, rest);
 
     let message = refused(&writer_import(), "no privileges at all");
     assert_says(
@@ -648,7 +652,7 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
             "role \"writer\" may not use schema \"memories\"",
             "    grant usage on schema \"memories\" to \"writer\";",
             "    grant select on \"memories\".\"memtree_migrations\" to \"writer\";",
-            "    grant select, insert, update on \"memories\".\"memory\", \"memories\".\"memtree_ledger\", \"memories\".\"memtree_ledger_sessions\", \"memories\".\"memtree_projects\" to \"writer\";",
+            "    grant select, insert, update on \"memories\".\"memory\", \"memories\".\"memtree_import_runs\", \"memories\".\"memtree_ledger\", \"memories\".\"memtree_ledger_sessions\", \"memories\".\"memtree_projects\" to \"writer\";",
         ],
     );
     scene.sql(&printed_statements(&message));
@@ -662,4 +666,91 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
     )
     .await;
     assert!(owner_only, "the role still may create nothing");
+}
+
+/// A store as memtree made it before migrations 5 and 6 (search vector, import runs): what an
+/// owner's import with the current memtree made, with their changes undone and their history
+/// rows removed.
+fn store_before_search(scene: &Scene) {
+    scene.sql(
+        "alter table memories.memory drop column search; \
+         drop index memories.memory_time_idx; drop index memories.memory_session_idx; \
+         drop statistics memories.memory_tool_stats; drop statistics memories.memory_role_stats; \
+         create index memory_content_fts_idx on memories.memory \
+             using gin (to_tsvector('english'::regconfig, left(content, 100000))); \
+         drop table memories.memtree_import_runs; \
+         delete from memories.memtree_migrations where version >= 5;",
+    );
+}
+
+#[tokio::test]
+async fn a_role_that_does_not_own_the_tables_gets_a_new_migration_to_run_and_can_then_search() {
+    let scene = Scene::new("search_migration", "postgres");
+    let admin_url = scene.socket_url("postgres");
+    let sources = clean_sources("codex");
+    let import = |url: &str| scene.import_into_memories(url, &sources);
+    import(&admin_url).succeeded_as("the owner's import");
+    store_before_search(&scene);
+    let url = scene.login_role("older_writer");
+    scene.sql(
+        "grant usage on schema memories to older_writer; \
+         grant select on memories.memtree_migrations to older_writer; \
+         grant select, insert, update on memories.memory, memories.memtree_ledger, \
+             memories.memtree_ledger_sessions, memories.memtree_projects to older_writer;",
+    );
+
+    let message = refused(&import(&url), "a migration that alters a table it does not own");
+    assert_says(
+        &message,
+        &[
+            "migration 5 (`sql/0005_search.sql`) changes \"memories\".\"memory\", which role \"older_writer\" does not own",
+            "role \"older_writer\" may not create tables in schema \"memories\"",
+            "role \"older_writer\" may not record migrations in memtree's migration history",
+            "    begin;",
+            "    set local search_path to \"memories\", public;",
+            "    commit;",
+        ],
+    );
+    let client = scene.db.client().await;
+    let applied: i64 = query_value(&client, "select count(*) from memories.memtree_migrations", &[]).await;
+    assert_eq!(applied, 4, "nothing was applied");
+
+    scene.sql(&printed_statements(&message));
+    let applied: i64 = query_value(
+        &client,
+        "select max(version)::int8 from memories.memtree_migrations",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        applied, 5,
+        "the statements applied migration 5 as memtree records it"
+    );
+    // Migration 6 creates a table, which the role may now do itself: the import applies it.
+    let report = import(&url).succeeded_as("once migrated by hand");
+    assert_eq!(written(&report).0, 0, "the rows were already there");
+    let search = Run::of_command(
+        memtree_command(scene.home())
+            .args(["search", "--json", "--schema", "memories", "--database-url", &url])
+            .arg("codebase"),
+    )
+    .succeeded_as("search after the migration");
+    assert!(!search["results"].as_array().unwrap().is_empty(), "{search}");
+
+    // A role that may only read searches a migrated store.
+    let reader = scene.login_role("reader");
+    scene.sql(
+        "grant usage on schema memories to reader; \
+         grant select on all tables in schema memories to reader;",
+    );
+    for command in [&["search", "codebase"][..], &["status"], &["show", "019c372e"]] {
+        let run = Run::of_command(memtree_command(scene.home()).args(command).args([
+            "--json",
+            "--schema",
+            "memories",
+            "--database-url",
+            &reader,
+        ]));
+        assert_eq!(run.code, 0, "{command:?} as a reader: {}", run.stderr);
+    }
 }

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["source", "redact", "git", "id", "slug"],
     &["filter", "plan", "ledger"],
     &["store", "localdb"],
-    &["import", "report", "output"],
+    &["import", "report", "output", "browse", "status", "views"],
     &["cli", "main"],
 ];
 

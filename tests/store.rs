@@ -145,7 +145,9 @@ async fn migrations_apply_once_and_are_recorded() {
             (1, "memory", 32),
             (2, "projects", 32),
             (3, "ledger", 32),
-            (4, "ledger_checkpoints", 32)
+            (4, "ledger_checkpoints", 32),
+            (5, "search", 32),
+            (6, "import_runs", 32)
         ]
     );
 
@@ -161,10 +163,12 @@ async fn migrations_apply_once_and_are_recorded() {
     assert_eq!(
         indexes,
         [
-            "memory_content_fts_idx",
             "memory_meta_idx",
             "memory_pkey",
+            "memory_search_idx",
+            "memory_session_idx",
             "memory_temporal_idx",
+            "memory_time_idx",
             "memory_tree_idx"
         ]
     );
@@ -178,12 +182,12 @@ async fn migrations_apply_once_and_are_recorded() {
     let compression: Vec<String> = query_rows(
         &client,
         "select attcompression::text from pg_attribute \
-             where attrelid = 'public.memory'::regclass and attname in ('content', 'meta') order by attname",
+             where attrelid = 'public.memory'::regclass and attname in ('content', 'meta', 'search') order by attname",
         |row| row.get(0),
     )
     .await;
     let expected = if lz4_available { "l" } else { "" };
-    assert_eq!(compression, [expected, expected]);
+    assert_eq!(compression, [expected, expected, expected]);
 }
 
 #[tokio::test]

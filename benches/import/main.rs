@@ -9,7 +9,10 @@
 //! `MEMTREE_BENCH_SCALE` (default 1.0, about 1 GB) scales the corpus; 0.02 is a quick run.
 //! `MEMTREE_BENCH_FULL_TRANSCRIPT=0` imports conversation text only instead of full transcripts.
 //! `MEMTREE_BENCH_CORPUS_ONLY=<dir>` only generates the corpus into `<dir>` (its `home/`) and
-//! exits, to profile memtree by hand on it.
+//! exits, to profile memtree by hand on it. `MEMTREE_BENCH_SEARCH_ONLY=1` runs the fresh import
+//! and the search scenario only (`search`): at scale 2.7, a store of a million messages.
+//! `MEMTREE_BENCH_SEARCH_URL=<url>` runs only the search scenario, against that database as it
+//! is (a store built by an earlier run, or by hand).
 //! The temp directory and the cluster are removed at exit, also after a panic.
 
 #[path = "../../tests/common/mod.rs"]
@@ -19,6 +22,7 @@ mod ceiling;
 mod child;
 mod corpus;
 mod report;
+mod search;
 mod typed_line;
 
 use std::path::PathBuf;
@@ -61,6 +65,9 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     let load_before = load_average();
+    if let Ok(url) = std::env::var("MEMTREE_BENCH_SEARCH_URL") {
+        return search_existing(&url, &load_before);
+    }
     let work = tempfile::Builder::new().prefix("memtree-bench.").tempdir()?;
     let home = work.path().join("home");
     let logs = work.path().join("logs");
@@ -102,6 +109,22 @@ fn run() -> anyhow::Result<()> {
         full_transcript,
         log_dir: logs,
     };
+    if env_number("MEMTREE_BENCH_SEARCH_ONLY", 0.0)? != 0.0 {
+        let fresh = db.scenario(&runner, "(2) fresh import", false)?;
+        let search = db.search(&runner)?;
+        println!(
+            "\nmemtree search benchmark: scale {scale}, {:.1} MB corpus, {} messages imported in {:.1} s, \
+             PostgreSQL {}, load average {} before, {} after\n",
+            total.bytes as f64 / 1e6,
+            fresh.messages(),
+            fresh.wall().as_secs_f64(),
+            db.server_version()?,
+            load_before,
+            load_average(),
+        );
+        print!("{}", search.render());
+        return Ok(());
+    }
     // The parse ceiling and the dry run take about a second each: on a machine whose speed
     // drifts they are measured in alternation, and the fastest of each counts.
     let mut parses = Vec::with_capacity(PARSE_ROUNDS);
@@ -165,6 +188,7 @@ fn run() -> anyhow::Result<()> {
     db.execute("UPDATE memtree_ledger_sessions SET importer_version = 'old'")?;
     let version_bump = db.scenario(&runner, "(5) version bump", false)?;
     let copy = db.copy_loads(&exports)?;
+    let search = db.search(&runner)?;
 
     let results = Results {
         parse,
@@ -190,6 +214,28 @@ fn run() -> anyhow::Result<()> {
         load_average(),
     );
     print!("{}", results.render());
+    print!("\n{}", search.render());
+    Ok(())
+}
+
+/// (7) alone, against the database at `url`.
+fn search_existing(url: &str, load_before: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let home = tempfile::tempdir()?;
+    let search = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute("VACUUM (ANALYZE) memory").await?;
+        search::run(&client, url, env!("CARGO_BIN_EXE_memtree").as_ref(), home.path()).await
+    })?;
+    println!(
+        "\nmemtree search benchmark on an existing store, load average {load_before} before, {} after\n",
+        load_average()
+    );
+    print!("{}", search.render());
     Ok(())
 }
 
@@ -277,6 +323,14 @@ impl Database {
             tools.push(ToolMeasure { tool, run, wal_bytes });
         }
         Ok(Scenario { tools })
+    }
+
+    /// (7): the search latency scenario, over the table as it is, vacuumed and analysed first
+    /// (not timed) as a store is once autovacuum has seen it.
+    fn search(&self, runner: &Runner) -> anyhow::Result<search::SearchScenario> {
+        self.execute("VACUUM (ANALYZE) memory")?;
+        progress("(7) search");
+        self.block_on(search::run(&self.client, &self.url, &runner.binary, &runner.home))
     }
 
     /// (6): loads the fresh import's rows into the emptied table (emptying not timed), once over

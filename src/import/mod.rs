@@ -6,6 +6,7 @@
 //! write) while the next is read, so memory follows a group, not the history. The only I/O here
 //! is calling the stages that own it; the store runs on a small tokio runtime owned by the run.
 
+mod all;
 mod chunks;
 mod ledger;
 mod pipeline;
@@ -15,6 +16,8 @@ mod settings;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use chrono::Utc;
+
 use crate::env::{self, EnvLookup};
 use crate::failpoint;
 use crate::limits::PART_BYTES;
@@ -23,7 +26,8 @@ use crate::redact::Redactor;
 use crate::report::ImportReport;
 use crate::slug::SlugBook;
 use crate::source::{Candidate, Discovery, Unit};
-use crate::store::{self, StoreError};
+use crate::store::{self, RunOutcome, StoreError};
+pub use all::run_all;
 use pipeline::Pipeline;
 pub use settings::ImportSettings;
 
@@ -70,17 +74,82 @@ pub fn run(
     ))?;
     (report.database, report.database_note) = (opened.described, opened.note);
     report.messages.compared_with_database = opened.store.is_some();
-    let slugs = match (&opened.store, settings.dry_run) {
+    // A real import is recorded from its start, so a run killed halfway shows as one.
+    let record = match (&opened.store, settings.dry_run) {
+        (Some(store), false) => {
+            let record = RunRecord {
+                store: store.clone(),
+                host: crate::ledger::host_name(),
+                started_at: Utc::now(),
+            };
+            runtime.block_on(record.store.record_run_start(
+                &record.host,
+                settings.source.name(),
+                record.started_at,
+            ))?;
+            Some(record)
+        }
+        _ => None,
+    };
+    let result = import(settings, env, show_progress, &runtime, opened.store, report);
+    if let Some(record) = record {
+        let outcome = run_outcome(&result);
+        let recorded = runtime.block_on(record.store.record_run_end(
+            &record.host,
+            settings.source.name(),
+            record.started_at,
+            &outcome,
+        ));
+        if let Err(error) = recorded {
+            tracing::warn!("could not record the end of the import run: {error}");
+        }
+    }
+    let mut report = result?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Where the record of a real import is kept.
+struct RunRecord {
+    store: store::Store,
+    host: String,
+    started_at: chrono::DateTime<Utc>,
+}
+
+/// What the run record says of an import's result.
+fn run_outcome(result: &Result<ImportReport, ImportError>) -> RunOutcome {
+    match result {
+        Ok(report) => RunOutcome {
+            outcome: if report.problems() > 0 { "problems" } else { "ok" }.to_owned(),
+            files_scanned: report.files.scanned,
+            sessions_imported: report.sessions.imported,
+            written: report.messages.written,
+            problems: report.problems() as u64,
+            error: None,
+        },
+        Err(error) => RunOutcome {
+            outcome: "failed".to_owned(),
+            error: Some(error.to_string()),
+            ..RunOutcome::default()
+        },
+    }
+}
+
+/// Reads and writes everything once the database is open: the part of a run its record covers.
+fn import(
+    settings: &ImportSettings,
+    env: EnvLookup<'_>,
+    show_progress: bool,
+    runtime: &tokio::runtime::Runtime,
+    store: Option<store::Store>,
+    mut report: ImportReport,
+) -> Result<ImportReport, ImportError> {
+    let slugs = match (&store, settings.dry_run) {
         (Some(store), true) => runtime.block_on(store.load_slugs())?,
         _ => SlugBook::default(),
     };
     let candidates = discover(settings, &mut report);
-    let (ledger, known) = ledger::load(
-        opened.store.as_ref(),
-        &runtime,
-        settings,
-        &crate::ledger::host_name(),
-    )?;
+    let (ledger, known) = ledger::load(store.as_ref(), runtime, settings, &crate::ledger::host_name())?;
     let candidates = ledger::changed(candidates, &ledger, &mut report);
     failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
@@ -88,8 +157,8 @@ pub fn run(
     let part_bytes = env::MEMTREE_PART_BYTES.bytes(env, PART_BYTES);
     let mut pipeline = Pipeline::new(
         settings,
-        &runtime,
-        opened.store,
+        runtime,
+        store,
         slugs,
         report,
         redactor.as_ref(),
@@ -116,9 +185,7 @@ pub fn run(
         }
     }
     progress.finish();
-    let mut report = pipeline.finish()?;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    pipeline.finish()
 }
 
 /// A `--source` that does not exist is a usage error, not an empty history.

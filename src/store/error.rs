@@ -62,6 +62,10 @@ pub enum StoreError {
     #[error("{action} failed: {detail}")]
     Transient { action: &'static str, detail: String },
 
+    /// A command that reads the store found no memory table, or an empty one.
+    #[error("nothing imported yet: run `memtree import`")]
+    NothingImported,
+
     /// memtree's local database, used when nothing else is configured, cannot be used.
     #[error(transparent)]
     LocalDb(#[from] crate::localdb::LocalDbError),

@@ -22,109 +22,8 @@ use tokio_postgres::{Client, GenericClient, IsolationLevel};
 
 use crate::failpoint;
 
+pub(crate) use super::migrations::*;
 use super::{retry, SchemaName, StoreError};
-
-/// One embedded migration file.
-pub(crate) struct Migration {
-    pub version: i32,
-    pub name: &'static str,
-    pub file: &'static str,
-    pub sql: &'static str,
-    /// The columns it gives each table (the first migration to name a table creates it), by
-    /// `pg_type.typname`: what the shape check compares the catalog with.
-    pub shape: &'static [(&'static str, &'static [(&'static str, &'static str)])],
-}
-
-/// Every migration, in the order they apply. Append only: never edit or reorder an entry.
-pub(crate) const MEMORY_VERSION: i32 = 1;
-pub(crate) const PROJECTS_VERSION: i32 = 2;
-pub(crate) const LEDGER_VERSION: i32 = 3;
-pub(crate) const CHECKPOINTS_VERSION: i32 = 4;
-
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: MEMORY_VERSION,
-        name: "memory",
-        file: "0001_memory.sql",
-        sql: include_str!("../../sql/0001_memory.sql"),
-        shape: &[(
-            "memory",
-            &[
-                ("id", "uuid"),
-                ("content", "text"),
-                ("meta", "jsonb"),
-                ("tree", "ltree"),
-                ("temporal", "tstzrange"),
-                ("created_at", "timestamptz"),
-                ("updated_at", "timestamptz"),
-            ],
-        )],
-    },
-    Migration {
-        version: PROJECTS_VERSION,
-        name: "projects",
-        file: "0002_projects.sql",
-        sql: include_str!("../../sql/0002_projects.sql"),
-        shape: &[(
-            "memtree_projects",
-            &[
-                ("project_key", "text"),
-                ("slug", "text"),
-                ("git_remote", "text"),
-                ("created_at", "timestamptz"),
-            ],
-        )],
-    },
-    Migration {
-        version: LEDGER_VERSION,
-        name: "ledger",
-        file: "0003_ledger.sql",
-        sql: include_str!("../../sql/0003_ledger.sql"),
-        shape: &[
-            (
-                "memtree_ledger",
-                &[
-                    ("host", "text"),
-                    ("tool", "text"),
-                    ("path", "text"),
-                    ("size", "int8"),
-                    ("mtime_ns", "int8"),
-                    ("inode", "int8"),
-                    ("consumed", "int8"),
-                    ("importer_version", "text"),
-                    ("options_key", "text"),
-                    ("updated_at", "timestamptz"),
-                ],
-            ),
-            (
-                "memtree_ledger_sessions",
-                &[
-                    ("host", "text"),
-                    ("tool", "text"),
-                    ("session_id", "text"),
-                    ("revision", "int8"),
-                    ("importer_version", "text"),
-                    ("options_key", "text"),
-                    ("updated_at", "timestamptz"),
-                ],
-            ),
-        ],
-    },
-    Migration {
-        version: CHECKPOINTS_VERSION,
-        name: "ledger_checkpoints",
-        file: "0004_ledger_checkpoints.sql",
-        sql: include_str!("../../sql/0004_ledger_checkpoints.sql"),
-        shape: &[(
-            "memtree_ledger",
-            &[
-                ("lines", "int8"),
-                ("prefix_sha256", "bytea"),
-                ("checkpoint", "text"),
-            ],
-        )],
-    },
-];
 
 /// The tables an import writes, besides the history it only reads.
 const DATA_TABLES: &[&str] = &[
@@ -132,6 +31,7 @@ const DATA_TABLES: &[&str] = &[
     "memtree_projects",
     "memtree_ledger",
     "memtree_ledger_sessions",
+    "memtree_import_runs",
 ];
 const HISTORY_TABLE: &str = "memtree_migrations";
 
@@ -592,6 +492,8 @@ async fn check_can_migrate(client: &Client, schema: &SchemaName, applied: &[i32]
             )],
         });
     }
+    problems.extend(not_owned(client, schema, applied).await?);
+    problems.extend(may_not_record(client, schema).await?);
     if !applied.contains(&MEMORY_VERSION) && !has_ltree {
         let statement = "create extension if not exists ltree schema public;".to_owned();
         if !ltree_available {
@@ -613,6 +515,119 @@ async fn check_can_migrate(client: &Client, schema: &SchemaName, applied: &[i32]
         return Ok(());
     }
     Err(needs_admin(client, problems).await?)
+}
+
+/// The pending migrations that alter a table this role does not own (only an owner may): each
+/// is a problem whose statements apply it by hand, exactly as `apply` would.
+async fn not_owned(
+    client: &Client,
+    schema: &SchemaName,
+    applied: &[i32],
+) -> Result<Vec<Problem>, StoreError> {
+    let pending: Vec<&Migration> = MIGRATIONS
+        .iter()
+        .filter(|migration| !applied.contains(&migration.version) && !migration.alters.is_empty())
+        .collect();
+    let tables: Vec<&str> = pending
+        .iter()
+        .flat_map(|migration| migration.alters.iter().copied())
+        .collect();
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query_typed(
+            "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = $1 and c.relname = any($2) and not pg_has_role(c.relowner, 'USAGE')",
+            &[(&schema.as_str(), Type::TEXT), (&tables, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(StoreError::query("checking who owns memtree's tables"))?;
+    let foreign: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    let role: String = client
+        .query_typed_one("select current_user::text", &[])
+        .await
+        .map_err(StoreError::query("naming the role"))?
+        .get(0);
+    Ok(pending
+        .into_iter()
+        .filter(|migration| {
+            migration
+                .alters
+                .iter()
+                .any(|table| foreign.iter().any(|name| name == table))
+        })
+        .map(|migration| Problem {
+            why: format!(
+                "migration {} (`sql/{}`) changes {}, which role {} does not own",
+                migration.version,
+                migration.file,
+                migration
+                    .alters
+                    .iter()
+                    .map(|table| format!("{}.{}", schema.quoted(), ident(table)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ident(&role)
+            ),
+            statements: manual_statements(migration, schema),
+        })
+        .collect())
+}
+
+/// When the migration history exists but this role may not add to it: applying a migration
+/// records it there.
+async fn may_not_record(client: &Client, schema: &SchemaName) -> Result<Option<Problem>, StoreError> {
+    let row = client
+        .query_typed_one(
+            "select current_user::text, coalesce((select not has_table_privilege(c.oid, 'INSERT') \
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                 where n.nspname = $1 and c.relname = $2), false)",
+            &[(&schema.as_str(), Type::TEXT), (&HISTORY_TABLE, Type::TEXT)],
+        )
+        .await
+        .map_err(StoreError::query("checking the role's privileges"))?;
+    let role = ident(&row.get::<_, String>(0));
+    Ok(row.get::<_, bool>(1).then(|| Problem {
+        why: format!("role {role} may not record migrations in memtree's migration history"),
+        statements: vec![format!(
+            "grant insert on {}.{} to {role};",
+            schema.quoted(),
+            ident(HISTORY_TABLE)
+        )],
+    }))
+}
+
+/// What `apply` runs for `migration`, as statements for an administrator: in one transaction,
+/// with the search path it sets, the file without its comments, and the history row it adds
+/// (with the file's checksum).
+fn manual_statements(migration: &Migration, schema: &SchemaName) -> Vec<String> {
+    let mut statements = vec![
+        "begin;".to_owned(),
+        format!("set local search_path to {}, public;", schema.quoted()),
+    ];
+    // One statement, as `apply` sends it: the file may hold a `do` block.
+    let code: String = migration
+        .sql
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    statements.push(code.replace("( ", "(").replace(" )", ")"));
+    let hex: String = checksum(migration.sql)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    statements.push(format!(
+        "insert into {}.memtree_migrations (version, name, checksum) values ({}, '{}', '\\x{hex}');",
+        schema.quoted(),
+        migration.version,
+        migration.name
+    ));
+    statements.push("commit;".to_owned());
+    statements
 }
 
 async fn lock(client: &impl GenericClient, schema: &SchemaName) -> Result<(), StoreError> {

@@ -4,14 +4,19 @@
 //! to the server as a bound parameter; the only text formatted into SQL is the schema name, which
 //! is validated ([`SchemaName`]) and always quoted.
 
+mod browse;
 mod connect;
 mod conninfo;
 mod error;
+mod filters;
 mod ledger;
 mod migrate;
+mod migrations;
 mod open;
 mod passfile;
 mod retry;
+mod runs;
+mod search;
 mod slugs;
 pub mod target;
 mod tls;
@@ -20,11 +25,15 @@ mod write;
 use deadpool::managed::Pool;
 use serde::Serialize;
 
+pub use browse::{ProjectCounts, SessionSummary, StoredMessage};
 pub use connect::{ConnectSettings, Endpoint, Password, PasswordSource, SessionAttrs};
 use error::pg_detail;
 pub use error::StoreError;
+pub use filters::Filters;
 pub use ledger::LedgerRecords;
-pub use open::{open_for_run, Opened};
+pub use open::{open_for_reading, open_for_run, Opened};
+pub use runs::{LastRun, RunOutcome};
+pub use search::{SearchHit, SearchRequest, SearchResults, CANDIDATES};
 pub use tls::{RootCerts, SslMode, TlsSettings};
 
 /// Connections per store: enough to overlap one batch's network time with another's work
@@ -100,7 +109,8 @@ impl std::ops::AddAssign for WriteCounts {
     }
 }
 
-/// A pool of connections to one database, bound to one schema.
+/// A pool of connections to one database, bound to one schema. Clones share the pool.
+#[derive(Clone)]
 pub struct Store {
     pool: Pool<connect::Connector>,
     /// The database, described without its password, for error messages.
@@ -113,6 +123,8 @@ pub struct Store {
     has_ledger: bool,
     /// Whether the ledger has its checkpoint columns (the same).
     has_checkpoints: bool,
+    /// Whether every migration is applied (a store opened as it is may lack the latest).
+    migrated: bool,
 }
 
 impl Store {
@@ -138,6 +150,7 @@ impl Store {
             ltree_type,
             has_ledger: true,
             has_checkpoints: true,
+            migrated: true,
         })
     }
 
@@ -159,6 +172,9 @@ impl Store {
         }
         let has_ledger = applied.contains(&migrate::LEDGER_VERSION);
         let has_checkpoints = applied.contains(&migrate::CHECKPOINTS_VERSION);
+        let migrated = migrate::MIGRATIONS
+            .iter()
+            .all(|migration| applied.contains(&migration.version));
         let Some(ltree_type) = ltree_type(&client).await? else {
             return Ok(None);
         };
@@ -170,6 +186,7 @@ impl Store {
             ltree_type,
             has_ledger,
             has_checkpoints,
+            migrated,
         }))
     }
 

@@ -1,6 +1,8 @@
 //! The connection policy of a run: a real import must reach its database, starting memtree's
 //! local one when nothing else is configured; a dry run uses the database when it can, never
-//! creates or starts anything, and says why it could not compare when it cannot.
+//! creates or starts anything, and says why it could not compare when it cannot; a command that
+//! reads (`search`, `show`, `status`) starts the local database when it exists, applies pending
+//! migrations, and finds nothing imported where there is no memory table or no row in it.
 
 use super::target::DbTarget;
 use super::{Store, StoreError};
@@ -61,4 +63,29 @@ pub async fn open_for_run(
             ..Opened::default()
         },
     })
+}
+
+/// Opens the store a reading command uses: migrated (an existing store gets new migrations on
+/// its first run, whatever the command), and holding at least one memory.
+pub async fn open_for_reading(
+    target: &DbTarget,
+    schema: &str,
+    env: EnvLookup<'_>,
+) -> Result<Store, StoreError> {
+    let settings = match target.settings() {
+        Some(settings) => settings,
+        None if !localdb::status(env)?.initialized => return Err(StoreError::NothingImported),
+        None => localdb::ensure_running(env)?.into(),
+    };
+    // Only a store memtree made is migrated: reading never creates one. A migrated store is read
+    // with the privileges reading needs; pending migrations need those of an import.
+    let store = match Store::open_existing(settings.clone(), schema).await? {
+        None => return Err(StoreError::NothingImported),
+        Some(store) if store.migrated => store,
+        Some(_) => Store::open(settings, schema).await?,
+    };
+    if store.is_empty().await? {
+        return Err(StoreError::NothingImported);
+    }
+    Ok(store)
 }

@@ -3,7 +3,10 @@
 //!
 //! Values are checked here, at parse time, so a bad one exits with code 2 and a message naming
 //! the flag, the value and the expected form before anything is read or written. Each source is
-//! a `memtree <tool> import` subcommand and a value of `memtree import <tool>`.
+//! a `memtree <tool> import` subcommand and a value of `memtree import [<tool>]`; the commands
+//! that read the store have their flags in `read`.
+
+mod read;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,7 @@ use crate::plan::ContentMode;
 use crate::scope::{ProjectScope, TimeWindow};
 use crate::source::{self, Source, SOURCES};
 use crate::store::target;
+pub use read::{ManArgs, SearchArgs, ShowArgs, StatusArgs, StoreArgs};
 
 /// Import the session histories AI coding agents leave on disk into a searchable PostgreSQL
 /// memory store: one row per message, with its project, session, git and model facts.
@@ -58,12 +62,31 @@ pub enum Command {
         source: &'static dyn Source,
         args: ImportArgs,
     },
+    /// Import the sessions of every tool found on this machine (`memtree import`).
+    ImportAll { args: ImportArgs },
+    /// Search the store.
+    Search(SearchArgs),
+    /// Print one session.
+    Show(ShowArgs),
+    /// What the store holds, and what is not imported yet.
+    Status(StatusArgs),
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page.
+    Man(ManArgs),
     /// Manage the local default database.
     Db { action: DbAction },
 }
 
 const IMPORT: &str = "import";
 const DB: &str = "db";
+const SEARCH: &str = "search";
+const SHOW: &str = "show";
+const STATUS: &str = "status";
+const COMPLETIONS: &str = "completions";
+const MAN: &str = "man";
+/// Every command name that is not a tool's.
+const COMMANDS: [&str; 7] = [IMPORT, DB, SEARCH, SHOW, STATUS, COMPLETIONS, MAN];
 
 impl Subcommand for Command {
     fn augment_subcommands(mut command: clap::Command) -> clap::Command {
@@ -80,21 +103,44 @@ impl Subcommand for Command {
             );
         }
         let tool = Arg::new("tool")
-            .required(true)
             .value_name("TOOL")
-            .help("The agent tool whose sessions to import")
+            .help("The agent tool whose sessions to import [default: every tool found here]")
             .value_parser(PossibleValuesParser::new(
                 SOURCES.iter().map(|source| source.name()),
             ));
         let import = clap::Command::new(IMPORT)
-            .about("Import sessions of one tool (same as `memtree <tool> import`)")
+            .about(
+                "Import the sessions of every tool found here, or of one (same as `memtree <tool> import`)",
+            )
             .arg(tool);
         let db = clap::Command::new(DB)
             .about("Manage the local default database (used when no database URL or PG variable is set)")
             .subcommand_required(true)
             .arg_required_else_help(true);
+        let shell = Arg::new("shell")
+            .required(true)
+            .value_name("SHELL")
+            .help("The shell to complete for")
+            .value_parser(clap::value_parser!(clap_complete::Shell));
         command
             .subcommand(ImportArgs::augment_args(import))
+            .subcommand(SearchArgs::augment_args(
+                clap::Command::new(SEARCH).about("Search the store: ranked full-text search with filters"),
+            ))
+            .subcommand(ShowArgs::augment_args(
+                clap::Command::new(SHOW).about("Print a session's messages in order, as a transcript"),
+            ))
+            .subcommand(StatusArgs::augment_args(clap::Command::new(STATUS).about(
+                "What the store holds per tool and project, the last imports, and what is not imported yet",
+            )))
+            .subcommand(
+                clap::Command::new(COMPLETIONS)
+                    .about("Print a shell completion script (bash, zsh, fish, elvish, powershell)")
+                    .arg(shell),
+            )
+            .subcommand(ManArgs::augment_args(
+                clap::Command::new(MAN).about("Print the manual page (roff), or write one per command"),
+            ))
             .subcommand(DbAction::augment_subcommands(db))
     }
 
@@ -103,7 +149,7 @@ impl Subcommand for Command {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        name == IMPORT || name == DB || source::named(name).is_some()
+        COMMANDS.contains(&name) || source::named(name).is_some()
     }
 }
 
@@ -118,11 +164,31 @@ impl FromArgMatches for Command {
             })
         };
         match name {
-            IMPORT => {
-                let tool = matches.get_one::<String>("tool").ok_or_else(missing)?;
-                let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
-                import(source, matches)
-            }
+            IMPORT => match matches.get_one::<String>("tool") {
+                Some(tool) => {
+                    let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
+                    import(source, matches)
+                }
+                None => {
+                    let args = ImportArgs::from_arg_matches(matches)?;
+                    if !args.source.is_empty() {
+                        return Err(clap::Error::raw(
+                            ErrorKind::MissingRequiredArgument,
+                            "--source needs a tool: `memtree import <TOOL> --source PATH...`\n",
+                        ));
+                    }
+                    Ok(Command::ImportAll { args })
+                }
+            },
+            SEARCH => Ok(Command::Search(SearchArgs::from_arg_matches(matches)?)),
+            SHOW => Ok(Command::Show(ShowArgs::from_arg_matches(matches)?)),
+            STATUS => Ok(Command::Status(StatusArgs::from_arg_matches(matches)?)),
+            COMPLETIONS => Ok(Command::Completions {
+                shell: *matches
+                    .get_one::<clap_complete::Shell>("shell")
+                    .ok_or_else(missing)?,
+            }),
+            MAN => Ok(Command::Man(ManArgs::from_arg_matches(matches)?)),
             DB => Ok(Command::Db {
                 action: DbAction::from_arg_matches(matches)?,
             }),
@@ -340,7 +406,7 @@ fn parse_tree_label(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_schema(value: &str) -> Result<String, String> {
+pub(crate) fn parse_schema(value: &str) -> Result<String, String> {
     let mut bytes = value.bytes();
     let valid_start = bytes
         .next()
@@ -358,7 +424,7 @@ fn parse_schema(value: &str) -> Result<String, String> {
 const TIME_FORMS: &str =
     "expected RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01), or an age (30d, 12h, 45m, 2w)";
 
-fn parse_time_bound(value: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time_bound(value: &str) -> Result<DateTime<Utc>, String> {
     parse_time_at(value, Utc::now())
 }
 
@@ -501,7 +567,7 @@ mod tests {
                         .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()),
                 "{name}"
             );
-            assert!(![IMPORT, DB, "help"].contains(name), "{name}");
+            assert!(!COMMANDS.contains(name) && *name != "help", "{name}");
         }
         names.sort_unstable();
         names.dedup();
