@@ -26,6 +26,7 @@ pub use resume::ResumeRequest;
 // every other tool that follows them reach the sources.
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod cursor;
 pub mod gemini;
 pub mod opencode;
@@ -38,6 +39,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &opencode::OpenCode,
     &gemini::Gemini,
     &cursor::Cursor,
+    &copilot::Copilot,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
