@@ -30,6 +30,7 @@ pub mod copilot;
 pub mod cursor;
 pub mod gemini;
 pub mod opencode;
+pub mod qwen;
 
 /// Every tool memtree reads, in the order commands list them. The only registry: the command
 /// line, the import, the tests and the benchmark all take their tools from here.
@@ -40,6 +41,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &gemini::Gemini,
     &cursor::Cursor,
     &copilot::Copilot,
+    &qwen::Qwen,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
