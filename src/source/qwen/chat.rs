@@ -222,10 +222,12 @@ impl<'a> Builder<'a> {
 
     /// The messages a record holds, before its time is checked.
     fn messages_of(&mut self, line: u64, record: &Fields<'_>, sidechain: bool) -> Vec<Pending> {
-        let Some(content) = record.message.0.as_ref() else {
-            return Vec::new();
-        };
-        let parts = &content.parts.0;
+        // A message that is no `Content` has no parts; a prompt's typed text may still stand.
+        let parts = record
+            .message
+            .0
+            .as_ref()
+            .map_or(&[][..], |content| &content.parts.0[..]);
         let id = match non_blank(record.uuid.as_deref()) {
             Some(uuid) => uuid.to_owned(),
             None => format!("line:{line}"),
