@@ -150,14 +150,8 @@ fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -
                 .from
                 .filter(|_| from > 0)
                 .map(|checkpoint| checkpoint.state.clone());
-            match Reread::new(&file, from, lines_before, consumed, state, OutlinedEvents) {
-                Ok(reread) => outcome.outlined.push(OutlinedSession {
-                    session,
-                    tally,
-                    reread,
-                }),
-                Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-            }
+            let reread = Reread::new(&file, from, lines_before, consumed, state, OutlinedEvents);
+            outcome.push_outlined(path, session, tally, reread);
         }
     }
     outcome

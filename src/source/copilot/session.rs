@@ -28,12 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role};
+use crate::model::{Block, BlockKind, Diagnostic, Message, Role};
 use crate::scope::MessageTally;
-use crate::source::own_fact;
 use crate::source::parts::{Held, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
+use crate::source::{jsonl, own_fact};
 
 use super::wire::{Content, Data, Fields};
 
@@ -150,12 +150,11 @@ impl<'a> Builder<'a> {
         }
         let Some(at) = at else {
             self.malformed += 1;
-            self.diagnostics.push(Diagnostic {
-                file: self.path.to_path_buf(),
-                line: Some(line),
-                kind: DiagnosticKind::Malformed,
-                message: "malformed event: a message without an RFC 3339 `timestamp`".to_owned(),
-            });
+            self.diagnostics.push(jsonl::malformed(
+                self.path,
+                line,
+                "a message without an RFC 3339 `timestamp`",
+            ));
             return;
         };
         for (id, role, blocks, tool_name, model) in messages {

@@ -11,45 +11,13 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-
-/// Visitor methods that skip every other JSON value and yield `None` (`bool` when the visitor
-/// reads booleans itself).
-macro_rules! skip_to_none {
-    () => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        skip_to_none!(bool);
-    };
-    (bool) => {
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-    };
-}
+use crate::source::visit::{flag, maybe_text, text_to, Object, Objects};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes an event line into.
 pub(super) struct EventLine;
@@ -81,11 +49,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Event<'a> {
 /// The envelope every event has.
 #[derive(Default, Deserialize)]
 pub(super) struct Fields<'a> {
-    #[serde(default, rename = "type", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "type", borrow, deserialize_with = "maybe_text")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub timestamp: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub data: Object<Data<'a>>,
@@ -96,37 +64,37 @@ pub(super) struct Fields<'a> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Data<'a> {
     // session.start
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub session_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub copilot_version: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub start_time: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub context: Object<Context<'a>>,
 
     // session.model_change
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub new_model: Option<Cow<'a, str>>,
 
     // user.message, assistant.message
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub content: Option<Cow<'a, str>>,
     /// The prompt as sent: `content` wrapped in injected context.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub transformed_content: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub model: Option<Cow<'a, str>>,
     /// The model's reasoning summary.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub reasoning_text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    pub tool_requests: List<ToolRequest<'a>>,
+    pub tool_requests: Objects<ToolRequest<'a>>,
 
     // tool.execution_start, tool.execution_complete
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub tool_call_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub tool_name: Option<Cow<'a, str>>,
     #[serde(default)]
     pub arguments: Option<Box<RawValue>>,
@@ -143,18 +111,18 @@ pub(super) struct Data<'a> {
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Context<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub cwd: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub branch: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub head_commit: Option<Cow<'a, str>>,
     /// `owner/name` on `repositoryHost`.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub repository: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub repository_host: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub host_type: Option<Cow<'a, str>>,
 }
 
@@ -162,9 +130,9 @@ pub(super) struct Context<'a> {
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ToolRequest<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub tool_call_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub name: Option<Cow<'a, str>>,
     #[serde(default)]
     pub arguments: Option<Box<RawValue>>,
@@ -192,15 +160,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Owned(value.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Owned(value)))
-            }
+            text_to!(|text| Content::Text(text));
             fn visit_bool<E: de::Error>(self, value: bool) -> Result<Content<'a>, E> {
                 Ok(Content::Json(Value::Bool(value)))
             }
@@ -224,147 +184,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             }
         }
         deserializer.deserialize_any(ContentVisitor(PhantomData))
-    }
-}
-
-/// An optional string; any other JSON value counts as absent.
-pub(super) fn text<'de: 'a, 'a, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Cow<'a, str>>, D::Error> {
-    struct TextVisitor<'a>(PhantomData<&'a ()>);
-    impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-        type Value = Option<Cow<'a, str>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(value)))
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(value.to_owned())))
-        }
-        fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(value)))
-        }
-        skip_to_none!();
-    }
-    deserializer.deserialize_any(TextVisitor(PhantomData))
-}
-
-/// An optional boolean; any other JSON value counts as absent.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    struct FlagVisitor;
-    impl<'de> Visitor<'de> for FlagVisitor {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
-            Ok(Some(value))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        skip_to_none!(bool);
-    }
-    deserializer.deserialize_any(FlagVisitor)
-}
-
-/// An object decoded as `T`; any other JSON value is skipped and counts as absent.
-pub(super) struct Object<T>(pub Option<T>);
-
-impl<T> Default for Object<T> {
-    fn default() -> Self {
-        Object(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map)).map(|value| Object(Some(value)))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Object<T>, E> {
-                Ok(Object(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<T>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Object(None))
-            }
-        }
-        deserializer.deserialize_any(ObjectVisitor(PhantomData))
-    }
-}
-
-/// An array's objects decoded as `T`, other elements skipped; empty when the value is no array.
-pub(super) struct List<T>(pub Vec<T>);
-
-impl<T> Default for List<T> {
-    fn default() -> Self {
-        List(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-            type Value = List<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-                let mut items = Vec::new();
-                while let Some(Object(item)) = seq.next_element::<Object<T>>()? {
-                    items.extend(item);
-                }
-                Ok(List(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(List::default())
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
-                Ok(List::default())
-            }
-        }
-        deserializer.deserialize_any(ListVisitor(PhantomData))
     }
 }
 

@@ -197,14 +197,8 @@ fn parse_chat(
         let of = OutlinedThread {
             sidechain: is_sidechain,
         };
-        match Reread::new(&file, from, lines_before, consumed, state, of) {
-            Ok(reread) => outcome.outlined.push(OutlinedSession {
-                session,
-                tally,
-                reread,
-            }),
-            Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-        }
+        let reread = Reread::new(&file, from, lines_before, consumed, state, of);
+        outcome.push_outlined(path, session, tally, reread);
     }
     outcome
 }

@@ -9,57 +9,13 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-
-/// Visitor methods that skip every JSON value not listed before them and yield `$none`.
-macro_rules! skip_others {
-    ($none:expr; $($skip:ident),*) => {
-        $(skip_others!(@one $none; $skip);)*
-    };
-    (@one $none:expr; seq) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($none)
-        }
-    };
-    (@one $none:expr; map) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok($none)
-        }
-    };
-    (@one $none:expr; str) => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $none:expr; bool) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $none:expr; number) => {
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $none:expr; null) => {
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-}
+use crate::source::visit::{flag, maybe_text, skip_to, Object, Objects};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a chat line into.
 pub(super) struct ChatLine;
@@ -92,24 +48,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Fields<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub uuid: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub session_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub timestamp: Option<Cow<'a, str>>,
     /// `user`, `assistant`, `tool_result` or `system`.
-    #[serde(default, rename = "type", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "type", borrow, deserialize_with = "maybe_text")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub subtype: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub cwd: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub version: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub git_branch: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub model: Option<Cow<'a, str>>,
     /// A record a subagent produced: a sidechain off the session.
     #[serde(default, deserialize_with = "flag")]
@@ -127,14 +83,14 @@ pub(super) struct Fields<'a> {
 #[derive(Default, Deserialize)]
 pub(super) struct Content<'a> {
     #[serde(default, borrow)]
-    pub parts: List<Part<'a>>,
+    pub parts: Objects<Part<'a>>,
 }
 
 /// One part of a `Content`: text (a thought or not), a call, or a call's response.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Part<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub text: Option<Cow<'a, str>>,
     /// The text is the model's reasoning, not its answer.
     #[serde(default, deserialize_with = "flag")]
@@ -147,9 +103,9 @@ pub(super) struct Part<'a> {
 
 #[derive(Default, Deserialize)]
 pub(super) struct FunctionCall<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub name: Option<Cow<'a, str>>,
     /// Kept as written (compact, in the model's key order).
     #[serde(default)]
@@ -158,9 +114,9 @@ pub(super) struct FunctionCall<'a> {
 
 #[derive(Default, Deserialize)]
 pub(super) struct FunctionResponse<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub name: Option<Cow<'a, str>>,
     #[serde(default)]
     pub response: Option<Value>,
@@ -171,20 +127,20 @@ pub(super) struct FunctionResponse<'a> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Payload<'a> {
     /// A prompt's text as the user typed it (`user` records of newer releases).
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub display_text: Option<Cow<'a, str>>,
     /// `custom_title` records.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub custom_title: Option<Cow<'a, str>>,
     /// `parent_session` records: the session that spawned this one.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub parent_session_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ForkedFrom<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub session_id: Option<Cow<'a, str>>,
 }
 
@@ -229,48 +185,9 @@ impl<'de> Deserialize<'de> for LogEntries {
     }
 }
 
-/// An optional string, borrowed from the line unless it has escapes; any other JSON value counts
-/// as absent.
-fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    struct TextVisitor<'a>(PhantomData<&'a ()>);
-    impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-        type Value = Option<Cow<'a, str>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(value)))
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(value.to_owned())))
-        }
-        fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(value)))
-        }
-        skip_others!(None; bool, number, null, seq, map);
-    }
-    deserializer.deserialize_any(TextVisitor(PhantomData))
-}
-
-/// [`text`], owned.
+/// [`maybe_text`], owned.
 fn owned_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(text(deserializer)?.map(Cow::into_owned))
-}
-
-/// An optional boolean; any other JSON value counts as absent.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    struct FlagVisitor;
-    impl<'de> Visitor<'de> for FlagVisitor {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
-            Ok(Some(value))
-        }
-        skip_others!(None; str, number, null, seq, map);
-    }
-    deserializer.deserialize_any(FlagVisitor)
+    Ok(maybe_text(deserializer)?.map(Cow::into_owned))
 }
 
 /// An optional whole number; any other JSON value counts as absent.
@@ -291,65 +208,9 @@ fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::
             // A number with a fraction is no message id: counted from 0 up by one.
             Ok((value.fract() == 0.0 && (0.0..9.0e15).contains(&value)).then_some(value as u64))
         }
-        skip_others!(None; str, bool, null, seq, map);
+        skip_to!(None; visit_str(&str), visit_bool(bool), visit_unit(), visit_seq(), visit_map());
     }
     deserializer.deserialize_any(NumberVisitor)
-}
-
-/// An object decoded as `T`; any other JSON value is skipped and counts as absent.
-pub(super) struct Object<T>(pub Option<T>);
-
-impl<T> Default for Object<T> {
-    fn default() -> Self {
-        Object(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map)).map(|value| Object(Some(value)))
-            }
-            skip_others!(Object(None); str, bool, number, null, seq);
-        }
-        deserializer.deserialize_any(ObjectVisitor(PhantomData))
-    }
-}
-
-/// An array's objects decoded as `T`, other elements skipped; empty when the value is no array.
-pub(super) struct List<T>(pub Vec<T>);
-
-impl<T> Default for List<T> {
-    fn default() -> Self {
-        List(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-            type Value = List<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-                let mut items = Vec::new();
-                while let Some(Object(item)) = seq.next_element::<Object<T>>()? {
-                    items.extend(item);
-                }
-                Ok(List(items))
-            }
-            skip_others!(List::default(); str, bool, number, null, map);
-        }
-        deserializer.deserialize_any(ListVisitor(PhantomData))
-    }
 }
 
 #[cfg(test)]
