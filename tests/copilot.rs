@@ -10,31 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use common::{import_everything, written};
+
 /// Stands for a credential in Copilot's `config.json`; never imported.
 const FAKE_TOKEN: &str = "gho_FAKEcopilotTokenNeverImported000000";
-
-/// `memtree <args...> --json` with every session and text taken, into `db`.
-fn import(db: &common::TestDb, home: &Path, command: [&str; 2], extra: &[&str]) -> common::Run {
-    let url = db.url();
-    let mut args = vec![
-        command[0],
-        command[1],
-        "--json",
-        "--include-trivial",
-        "--include-sidechains",
-        "--full-transcript",
-        "--database-url",
-        &url,
-    ];
-    args.extend_from_slice(extra);
-    common::memtree(&args, home)
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |key: &str| written[key].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
-}
 
 /// Every stored row: (session, message id, role, content, row version).
 async fn rows(db: &common::TestDb) -> Vec<(String, String, String, String, String)> {
@@ -92,7 +71,7 @@ async fn both_commands_and_copilot_home_import_the_same_rows() {
     let source = copilot.display().to_string();
 
     let by_tool = common::test_db().await;
-    let run = import(
+    let run = import_everything(
         &by_tool,
         home.path(),
         ["copilot", "import"],
@@ -107,7 +86,7 @@ async fn both_commands_and_copilot_home_import_the_same_rows() {
     let stored = rows(&by_tool).await;
 
     let by_import = common::test_db().await;
-    let run = import(
+    let run = import_everything(
         &by_import,
         home.path(),
         ["import", "copilot"],
@@ -192,7 +171,7 @@ async fn a_second_run_writes_nothing_and_a_dry_run_never_writes() {
     let source = copilot.display().to_string();
     let db = common::test_db().await;
 
-    let dry = import(
+    let dry = import_everything(
         &db,
         home.path(),
         ["copilot", "import"],
@@ -206,13 +185,14 @@ async fn a_second_run_writes_nothing_and_a_dry_run_never_writes() {
     let table: bool = common::query_value(&client, "select to_regclass('memory') is not null", &[]).await;
     assert!(!table, "a dry run creates nothing");
 
-    let first = import(&db, home.path(), ["copilot", "import"], &["--source", &source]);
+    let first = import_everything(&db, home.path(), ["copilot", "import"], &["--source", &source]);
     assert_eq!(written(&first.succeeded()), (planned, 0, 0));
     let stored = rows(&db).await;
-    let again = import(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
+    let again =
+        import_everything(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
     assert_eq!(written(&again), (0, 0, 0), "{again}");
     assert_eq!(again["files"]["unchanged"], 3, "{again}");
-    let rescan = import(
+    let rescan = import_everything(
         &db,
         home.path(),
         ["copilot", "import"],
@@ -244,7 +224,7 @@ async fn an_event_log_that_grows_is_read_on_from_its_checkpoint() {
     let events = state.join("7b2d9c1e-4f3a-4d6b-9e8f-0a1b2c3d4e5f/events.jsonl");
     let source = state.display().to_string();
     let db = common::test_db().await;
-    let first = import(&db, home.path(), ["copilot", "import"], &["--source", &source]);
+    let first = import_everything(&db, home.path(), ["copilot", "import"], &["--source", &source]);
     let (inserted, _, _) = written(&first.succeeded());
     let before = rows(&db).await;
     assert_eq!(before.len() as u64, inserted);
@@ -276,7 +256,8 @@ async fn an_event_log_that_grows_is_read_on_from_its_checkpoint() {
         ],
         r#"{"type":"assistant.message","data":{"content":"3 pass"#,
     );
-    let second = import(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
+    let second =
+        import_everything(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
     assert_eq!(second["files"]["resumed"], 1, "{second}");
     assert_eq!(second["files"]["pending_torn_lines"], 1, "{second}");
     assert_eq!(
@@ -319,10 +300,12 @@ async fn an_event_log_that_grows_is_read_on_from_its_checkpoint() {
         &[],
         "ed.\",\"toolRequests\":[]},\"id\":\"g5\",\"timestamp\":\"2026-05-20T09:03:00.000Z\"}\n",
     );
-    let third = import(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
+    let third =
+        import_everything(&db, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
     assert_eq!(written(&third), (1, 0, 0), "{third}");
     let fresh = common::test_db().await;
-    let whole = import(&fresh, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
+    let whole =
+        import_everything(&fresh, home.path(), ["copilot", "import"], &["--source", &source]).succeeded();
     assert_eq!(
         written(&whole).0,
         inserted + 4,

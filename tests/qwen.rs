@@ -10,28 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-/// `memtree <command> --json` with every session and text taken, into `db`.
-fn import(db: &common::TestDb, home: &Path, command: [&str; 2], extra: &[&str]) -> common::Run {
-    let url = db.url();
-    let mut args = vec![
-        command[0],
-        command[1],
-        "--json",
-        "--include-trivial",
-        "--include-sidechains",
-        "--full-transcript",
-        "--database-url",
-        &url,
-    ];
-    args.extend_from_slice(extra);
-    common::memtree(&args, home)
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |key: &str| written[key].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
-}
+use common::{import_everything, written};
 
 /// A stored row: session, sidechain, message id, content, row version.
 type Row = (String, bool, String, String, String);
@@ -81,7 +60,8 @@ async fn both_commands_and_the_runtime_dir_import_the_same_rows() {
     let source = runtime.display().to_string();
 
     let by_tool = common::test_db().await;
-    let report = import(&by_tool, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let report =
+        import_everything(&by_tool, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(report["tool"], "qwen");
     assert_eq!(report["files"]["scanned"], 6, "{report}");
     assert_eq!(report["diagnostics"], json!([]), "{report}");
@@ -90,7 +70,7 @@ async fn both_commands_and_the_runtime_dir_import_the_same_rows() {
     let stored = rows(&by_tool).await;
 
     let by_import = common::test_db().await;
-    let report = import(
+    let report = import_everything(
         &by_import,
         home.path(),
         ["import", "qwen"],
@@ -175,13 +155,13 @@ async fn a_second_run_writes_nothing() {
     let home = tempfile::tempdir().unwrap();
     let source = runtime_dir(home.path()).display().to_string();
     let db = common::test_db().await;
-    let first = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let first = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     let (inserted, _, _) = written(&first);
     let stored = rows(&db).await;
-    let again = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let again = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(written(&again), (0, 0, 0), "{again}");
     assert_eq!(again["files"]["unchanged"], 6, "{again}");
-    let rescan = import(
+    let rescan = import_everything(
         &db,
         home.path(),
         ["qwen", "import"],
@@ -219,7 +199,7 @@ async fn a_chat_that_grows_is_read_on_from_its_checkpoint() {
     let chat = runtime.join("projects/-home-dev-src-docs/chats/2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d.jsonl");
     let source = runtime.display().to_string();
     let db = common::test_db().await;
-    let first = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let first = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     let (inserted, _, _) = written(&first);
     let before = rows(&db).await;
 
@@ -256,7 +236,7 @@ async fn a_chat_that_grows_is_read_on_from_its_checkpoint() {
             ),
         ],
     );
-    let second = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let second = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(second["files"]["resumed"], 1, "{second}");
     assert_eq!(written(&second), (5, 0, 0), "{second}");
     let after = rows(&db).await;
@@ -291,7 +271,8 @@ async fn a_chat_that_grows_is_read_on_from_its_checkpoint() {
     );
 
     let fresh = common::test_db().await;
-    let whole = import(&fresh, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let whole =
+        import_everything(&fresh, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(
         written(&whole).0,
         inserted + 5,
@@ -314,7 +295,7 @@ async fn a_rewritten_prompt_log_adds_only_the_prompts_no_chat_holds() {
         .path()
         .join("logs.json");
     let db = common::test_db().await;
-    let first = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let first = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(
         written(&first),
         (7, 0, 0),
@@ -333,7 +314,7 @@ async fn a_rewritten_prompt_log_adds_only_the_prompts_no_chat_holds() {
         "message": "Which Node version does CI use?", "timestamp": "2026-05-02T09:00:00.000Z"}),
     );
     std::fs::write(&log, serde_json::to_string_pretty(&entries).unwrap()).unwrap();
-    let second = import(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
+    let second = import_everything(&db, home.path(), ["qwen", "import"], &["--source", &source]).succeeded();
     assert_eq!(
         written(&second),
         (1, 0, 3),
