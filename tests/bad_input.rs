@@ -1859,7 +1859,7 @@ fn import_measuring_peak(db_url: &str, tool: &str, source: &Path, home: &Path) -
 #[tokio::test]
 async fn a_64_mb_line_is_read_in_bounded_memory() {
     type Writer = fn(&Path);
-    let cases: [(&str, &str, Writer); 8] = [
+    let cases: [(&str, &str, Writer); 10] = [
         ("claude", "base64 image", |dir| {
             let mut line = claude_assistant("a2", "look");
             line["message"]["content"][1] =
@@ -1916,6 +1916,18 @@ async fn a_64_mb_line_is_read_in_bounded_memory() {
                 json!("HUGE"),
             );
             CURSOR.write_around(dir, with_huge_string(line, ""));
+        }),
+        ("copilot", "tool result text", |dir| {
+            let line = set(copilot_template("result"), "/data/result/content", json!("HUGE"));
+            COPILOT.write_around(dir, with_huge_string(line, ""));
+        }),
+        ("qwen", "tool response output", |dir| {
+            let line = set(
+                qwen_template("result"),
+                "/message/parts/0/functionResponse/response/output",
+                json!("HUGE"),
+            );
+            QWEN.write_around(dir, with_huge_string(line, ""));
         }),
     ];
     // The imports run side by side (each measured on its own), each into its own database.
@@ -2812,4 +2824,710 @@ fn hex(text: &str) -> String {
 #[tokio::test]
 async fn cursor_bad_inputs() {
     run_table("cursor", cursor_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub Copilot CLI
+
+const COPILOT_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const COPILOT_FILE: &str = "session-state/5973b6c0-94b8-487b-a530-2aeb6098ae0e/events.jsonl";
+
+const COPILOT: Transcript = Transcript {
+    file: copilot_file,
+    around: copilot_around,
+};
+
+fn copilot_event(kind: &str, id: &str, data: Value) -> Value {
+    json!({"type":kind,"data":data,"id":id,"timestamp":TS,"parentId":null})
+}
+
+fn copilot_start() -> Value {
+    copilot_event(
+        "session.start",
+        "e0",
+        json!({"sessionId":COPILOT_SID,"version":1,"producer":"copilot-agent","copilotVersion":"1.0.60",
+            "startTime":TS,"context":{"cwd":CWD,"branch":"main","headCommit":"abc","repository":"dev/proj",
+            "repositoryHost":"github.com"}}),
+    )
+}
+
+fn copilot_answer(id: &str, text: &str) -> Value {
+    copilot_event(
+        "assistant.message",
+        id,
+        json!({"messageId":id,"model":"claude-sonnet-4.6","content":text,"toolRequests":[],"reasoningText":"think"}),
+    )
+}
+
+/// The templates a mutation starts from: one event of every kind the parser reads, each one row.
+fn copilot_template(name: &str) -> Value {
+    match name {
+        "start" => copilot_start(),
+        "user" => copilot_event(
+            "user.message",
+            "u2",
+            json!({"content":"two","transformedContent":"<current_datetime>x</current_datetime>\n\ntwo","attachments":[]}),
+        ),
+        "answer" => copilot_answer("a2", "two"),
+        "call" => copilot_event(
+            "assistant.message",
+            "a2",
+            json!({"content":"","toolRequests":[{"toolCallId":"c1","name":"bash","arguments":{"command":"ls"}}]}),
+        ),
+        "started" => copilot_event(
+            "tool.execution_start",
+            "s2",
+            json!({"toolCallId":"c9","toolName":"bash","arguments":{"command":"ls"}}),
+        ),
+        "result" => copilot_event(
+            "tool.execution_complete",
+            "r2",
+            json!({"toolCallId":"c1","success":true,"result":{"content":"a.txt","detailedContent":"diff"},"model":"m"}),
+        ),
+        "failed" => copilot_event(
+            "tool.execution_complete",
+            "r2",
+            json!({"toolCallId":"c1","success":false,"error":{"message":"denied","code":"failure"}}),
+        ),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Copilot parser reads. Copilot CLI is closed source and
+/// its events change between releases: a field of an unexpected type is read as absent, only a
+/// message left without a time to date it by is malformed.
+fn copilot_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for pointer in [
+        "/data",
+        "/data/sessionId",
+        "/data/copilotVersion",
+        "/data/startTime",
+        "/data/context",
+        "/data/context/cwd",
+        "/data/context/branch",
+        "/data/context/repository",
+        "/type",
+        "/timestamp",
+    ] {
+        for value in [json!(7), json!([["x"]]), Value::Null] {
+            table.push(("start", pointer, value, Fate::Kept));
+        }
+    }
+    for (template, pointer) in [
+        ("user", "/data/transformedContent"),
+        ("user", "/data/attachments"),
+        ("user", "/id"),
+        ("answer", "/data/model"),
+        ("answer", "/data/reasoningText"),
+        ("answer", "/data/toolRequests"),
+        ("answer", "/id"),
+        ("call", "/data/toolRequests/0/toolCallId"),
+        ("call", "/data/toolRequests/0/name"),
+        ("call", "/data/toolRequests/0/arguments"),
+        ("call", "/data/content"),
+        ("started", "/data/toolName"),
+        ("started", "/data/arguments"),
+        ("result", "/data/toolCallId"),
+        ("result", "/data/success"),
+        ("result", "/data/model"),
+    ] {
+        for value in [json!(7), json!({"a":1}), Value::Null] {
+            table.push((template, pointer, value, Fate::Kept));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/data/content", json!(7), Fate::Kept),
+        (
+            "user",
+            "/data/content",
+            json!("<current_datetime>x</current_datetime>"),
+            Fate::Kept,
+        ),
+        ("user", "/data/transformedContent", json!(7), Fate::Kept),
+        ("user", "/data", json!("two"), Fate::Ignored),
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/type", json!("user.brand_new"), Fate::Ignored),
+        ("user", "/timestamp", json!(7), Fate::Malformed),
+        ("user", "/timestamp", json!("yesterday"), Fate::Malformed),
+        ("answer", "/data/content", json!(7), Fate::Kept),
+        ("call", "/data/toolRequests", json!(7), Fate::Ignored),
+        ("call", "/data/toolRequests/0", json!(7), Fate::Ignored),
+        ("call", "/data/toolRequests/0", json!("bash"), Fate::Ignored),
+        ("started", "/data/toolCallId", json!(7), Fate::Ignored),
+        ("result", "/data/result", json!(7), Fate::Ignored),
+        ("result", "/data/result/content", json!(7), Fate::Kept),
+        ("result", "/data/result/content", Value::Null, Fate::Ignored),
+        ("result", "/data/result/content", json!({"a":[1]}), Fate::Kept),
+        (
+            "result",
+            "/data/result/content",
+            json!([{"type":"text","text":"x"}]),
+            Fate::Kept,
+        ),
+        ("result", "/data/result/content", json!(""), Fate::Ignored),
+        ("failed", "/data/error", json!("boom"), Fate::Kept),
+        ("failed", "/data/error", json!(7), Fate::Kept),
+        ("failed", "/data/error", json!({"code":"x"}), Fate::Kept),
+        // A failed call that says nothing of why has nothing to store.
+        ("failed", "/data/error", Value::Null, Fate::Ignored),
+        ("failed", "/data/success", json!("no"), Fate::Ignored),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn copilot_file(dir: &Path) -> PathBuf {
+    dir.join(COPILOT_FILE)
+}
+
+/// A log of its `session.start`, `middle` (line 2), and two answers.
+fn copilot_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[copilot_start()]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[
+        copilot_answer("a3", "three"),
+        copilot_answer("a4", "four"),
+    ]));
+    bytes
+}
+
+fn copilot_cases() -> Vec<Case> {
+    let session_dir = |dir: &Path| dir.join(COPILOT_FILE).parent().unwrap().to_path_buf();
+    let mut cases = vec![
+        case("empty", |dir| COPILOT.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| COPILOT.write(dir, "\n \n\t"), 0, &[], 0),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[copilot_start(), copilot_answer("a1", "one")]);
+                bytes.extend(&lines(&[copilot_answer("a2", "two")])[..40]);
+                COPILOT.write(dir, bytes);
+            },
+            0,
+            &[],
+            1,
+        ),
+        COPILOT.invalid_utf8_case(copilot_answer("a2", "caf#")),
+        COPILOT.middle_case(
+            "invalid_utf8_outside_strings",
+            Fate::Malformed,
+            b"{\"type\":\xff}",
+        ),
+        COPILOT.middle_case("raw_nul_byte", Fate::Malformed, b"{\"type\":\0\"x\"}"),
+        case(
+            "escaped_nul_in_content_ids_and_session",
+            |dir| {
+                let mut start = copilot_start();
+                start["data"]["sessionId"] = json!("s\u{0}1");
+                let answer = copilot_answer("a\u{0}1", "a\u{0}b");
+                COPILOT.write(dir, lines(&[start, answer]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        COPILOT.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", copilot_answer("a", "a"), copilot_answer("b", "b")),
+        ),
+        COPILOT.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
+        COPILOT.middle_case(
+            "record_is_an_array",
+            Fate::Malformed,
+            b"[\"user.message\",{\"content\":\"x\"}]",
+        ),
+        // Text that is no string holds no text, whatever its depth: the text sent stands in.
+        COPILOT.middle_case(
+            "content_nested_10000_deep",
+            Fate::Kept,
+            copilot_template("user")
+                .to_string()
+                .replace("\"two\"", &deep_json(10_000)),
+        ),
+        // Arguments are kept as written, whatever their depth.
+        COPILOT.middle_case(
+            "arguments_nested_10000_deep",
+            Fate::Kept,
+            set(
+                copilot_template("call"),
+                "/data/toolRequests/0/arguments",
+                json!("DEEP"),
+            )
+            .to_string()
+            .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        COPILOT.middle_case(
+            "noise_events",
+            Fate::Ignored,
+            copilot_event(
+                "hook.start",
+                "h1",
+                json!({"hookType":"postToolUse","input":{"toolName":"bash"}}),
+            )
+            .to_string(),
+        ),
+        COPILOT.middle_case(
+            "system_prompt",
+            Fate::Ignored,
+            copilot_event(
+                "system.message",
+                "p1",
+                json!({"role":"system","content":"You are the GitHub Copilot CLI"}),
+            )
+            .to_string(),
+        ),
+        case(
+            "a_session_that_never_started_is_passed_over",
+            |dir| {
+                write_file(
+                    &dir.join("session-state/25873420-81eb-4d79-b11a-3db4b8bbdeba/workspace.yaml"),
+                    "id: 25873420-81eb-4d79-b11a-3db4b8bbdeba\ncwd: /home/dev/proj\n",
+                );
+                COPILOT.write(dir, lines(&[copilot_start(), copilot_answer("a1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "a_broken_workspace_and_session_db_are_no_facts",
+            move |dir| {
+                write_file(
+                    &session_dir(dir).join("workspace.yaml"),
+                    b"\xff\xfe\0name: [unclosed\n  - : :\n",
+                );
+                write_file(&session_dir(dir).join("session.db"), b"not sqlite");
+                COPILOT.write(dir, lines(&[copilot_start(), copilot_answer("a1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "an_unreadable_workspace_is_reported",
+            move |dir| {
+                fs::create_dir_all(session_dir(dir).join("workspace.yaml")).unwrap();
+                COPILOT.write(dir, lines(&[copilot_start(), copilot_answer("a1", "one")]));
+            },
+            1,
+            &[(
+                "session-state/5973b6c0-94b8-487b-a530-2aeb6098ae0e/workspace.yaml",
+                None,
+                "unreadable",
+            )],
+            1,
+        ),
+        case(
+            "directory_named_like_a_transcript",
+            |dir| {
+                fs::create_dir_all(dir.join("session-state/x.jsonl")).unwrap();
+                fs::create_dir_all(dir.join("session-state/odd/events.jsonl")).unwrap();
+                COPILOT.write(dir, lines(&[copilot_start(), copilot_answer("a1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join("session-state/loop.jsonl"));
+                COPILOT.write(dir, lines(&[copilot_start(), copilot_answer("a1", "one")]));
+            },
+            1,
+            &[("session-state/loop.jsonl", None, "unreadable")],
+            1,
+        ),
+    ];
+    for (index, (template, pointer, value, fate)) in copilot_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(copilot_template(template), pointer, value.clone());
+        let case = if template == "start" {
+            let bytes = lines(&[
+                mutated,
+                copilot_answer("a2", "two"),
+                copilot_answer("a3", "three"),
+                copilot_answer("a4", "four"),
+            ]);
+            fate_case(name, fate, &COPILOT.rel(), move |dir| COPILOT.write(dir, &bytes))
+        } else {
+            COPILOT.middle_case(name, fate, mutated.to_string())
+        };
+        cases.push(case);
+        eprintln!("copilot {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn copilot_bad_inputs() {
+    run_table("copilot", copilot_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Qwen Code
+
+const QWEN_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+const QWEN_FILE: &str = "projects/-home-dev-proj/chats/5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+
+const QWEN: Transcript = Transcript {
+    file: qwen_file,
+    around: qwen_around,
+};
+
+fn qwen_record(uuid: &str, kind: &str, fields: Value) -> Value {
+    let mut record = json!({"uuid":uuid,"parentUuid":null,"sessionId":QWEN_SID,"timestamp":TS,"type":kind,
+        "cwd":CWD,"version":"0.14.3","gitBranch":"main"});
+    record
+        .as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    record
+}
+
+fn qwen_telemetry() -> Value {
+    qwen_record(
+        "t1",
+        "system",
+        json!({"subtype":"ui_telemetry","systemPayload":{"uiEvent":{"event.name":"qwen-code.api_response","model":"m"}}}),
+    )
+}
+
+fn qwen_answer(uuid: &str, text: &str) -> Value {
+    qwen_record(
+        uuid,
+        "assistant",
+        json!({"model":"coder-model","message":{"role":"model","parts":[{"text":"think","thought":true},{"text":text}]}}),
+    )
+}
+
+/// The templates a mutation starts from: one record of every kind the parser reads, each one row.
+fn qwen_template(name: &str) -> Value {
+    match name {
+        "user" => qwen_record(
+            "u2",
+            "user",
+            json!({"message":{"role":"user","parts":[{"text":"two"}]},"systemPayload":{"displayText":"two"}}),
+        ),
+        "answer" => qwen_answer("a2", "two"),
+        "call" => qwen_record(
+            "a2",
+            "assistant",
+            json!({"model":"coder-model","message":{"role":"model","parts":[
+                {"functionCall":{"id":"c1","name":"run_shell_command","args":{"command":"ls"}}}]}}),
+        ),
+        "result" => qwen_record(
+            "r2",
+            "tool_result",
+            json!({"message":{"role":"user","parts":[
+                {"functionResponse":{"id":"c1","name":"run_shell_command","response":{"output":"a.txt"}}}]},
+                "toolCallResult":{"callId":"c1","status":"success"}}),
+        ),
+        other => panic!("no template {other}"),
+    }
+}
+
+/// Field mutations of every field the Qwen parser reads: a field of an unexpected type is read
+/// as absent; only a message left without a time to date it by is malformed.
+fn qwen_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
+    let mut table = Vec::new();
+    for (template, pointer) in [
+        ("user", "/uuid"),
+        ("user", "/sessionId"),
+        ("user", "/cwd"),
+        ("user", "/version"),
+        ("user", "/gitBranch"),
+        ("user", "/subtype"),
+        ("user", "/isSidechain"),
+        ("user", "/forkedFrom"),
+        ("user", "/systemPayload"),
+        ("user", "/systemPayload/displayText"),
+        ("answer", "/model"),
+        ("answer", "/message/parts/0/thought"),
+        ("answer", "/message/parts/0"),
+        ("call", "/message/parts/0/functionCall/id"),
+        ("call", "/message/parts/0/functionCall/name"),
+        ("call", "/message/parts/0/functionCall/args"),
+        ("result", "/message/parts/0/functionResponse/id"),
+        ("result", "/message/parts/0/functionResponse/name"),
+        ("result", "/toolCallResult"),
+    ] {
+        for value in [json!(7), json!({"a":1}), Value::Null] {
+            table.push((template, pointer, value, Fate::Kept));
+        }
+    }
+    for (template, pointer, value, fate) in [
+        ("user", "/type", json!(7), Fate::Ignored),
+        ("user", "/type", json!("brand_new_kind"), Fate::Ignored),
+        ("user", "/subtype", json!("notification"), Fate::Ignored),
+        ("user", "/subtype", json!("mid_turn_user_message"), Fate::Kept),
+        ("user", "/isSidechain", json!(true), Fate::Kept),
+        ("user", "/message", json!("two"), Fate::Kept),
+        ("user", "/message/parts", json!("two"), Fate::Kept),
+        ("user", "/timestamp", json!(7), Fate::Malformed),
+        ("user", "/timestamp", json!("yesterday"), Fate::Malformed),
+        ("answer", "/message", json!(7), Fate::Ignored),
+        ("answer", "/message/parts", json!({"text":"two"}), Fate::Ignored),
+        ("answer", "/message/parts/1/text", json!(7), Fate::Kept),
+        ("call", "/message/parts/0/functionCall", json!(7), Fate::Ignored),
+        (
+            "call",
+            "/message/parts/0/functionCall/args",
+            json!("ls"),
+            Fate::Kept,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse",
+            json!(7),
+            Fate::Ignored,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse/response",
+            json!(7),
+            Fate::Kept,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse/response",
+            json!("text"),
+            Fate::Kept,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse/response",
+            Value::Null,
+            Fate::Ignored,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse/response/output",
+            json!(7),
+            Fate::Kept,
+        ),
+        (
+            "result",
+            "/message/parts/0/functionResponse/response/output",
+            json!(""),
+            Fate::Ignored,
+        ),
+    ] {
+        table.push((template, pointer, value, fate));
+    }
+    table
+}
+
+fn qwen_file(dir: &Path) -> PathBuf {
+    dir.join(QWEN_FILE)
+}
+
+/// A chat of a telemetry record, `middle` (line 2), and two answers.
+fn qwen_around(middle: Vec<u8>) -> Vec<u8> {
+    let mut bytes = lines(&[qwen_telemetry()]);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(&[qwen_answer("a3", "three"), qwen_answer("a4", "four")]));
+    bytes
+}
+
+/// The prompt log of the project run in `CWD`, in the directory Qwen Code names by its hash.
+fn qwen_log_path() -> String {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(CWD.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("tmp/{hash}/logs.json")
+}
+
+fn qwen_entry(session: &str, id: u64, message: &str) -> Value {
+    json!({"sessionId":session,"messageId":id,"type":"user","message":message,"timestamp":TS})
+}
+
+fn qwen_cases() -> Vec<Case> {
+    let log = qwen_log_path();
+    let write_log = {
+        let log = log.clone();
+        move |dir: &Path, bytes: &[u8]| write_file(&dir.join(&log), bytes)
+    };
+    let other = "0f1e2d3c-4b5a-4698-8776-655443322110";
+    let log_rel: &'static str = log.clone().leak();
+    let mut cases = vec![
+        case("empty", |dir| QWEN.write(dir, ""), 0, &[], 0),
+        case("whitespace", |dir| QWEN.write(dir, "\n \n\t"), 0, &[], 0),
+        case(
+            "torn_last_line",
+            |dir| {
+                let mut bytes = lines(&[qwen_telemetry(), qwen_answer("a1", "one")]);
+                bytes.extend(&lines(&[qwen_answer("a2", "two")])[..40]);
+                QWEN.write(dir, bytes);
+            },
+            0,
+            &[],
+            1,
+        ),
+        QWEN.invalid_utf8_case(qwen_answer("a2", "caf#")),
+        QWEN.middle_case(
+            "invalid_utf8_outside_strings",
+            Fate::Malformed,
+            b"{\"uuid\":\xff}",
+        ),
+        QWEN.middle_case("raw_nul_byte", Fate::Malformed, b"{\"uuid\":\0\"x\"}"),
+        case(
+            "escaped_nul_in_content_ids_and_session",
+            |dir| {
+                let mut answer = qwen_answer("a\u{0}1", "a\u{0}b");
+                answer["sessionId"] = json!("s\u{0}1");
+                QWEN.write(dir, lines(&[answer]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        QWEN.middle_case(
+            "glued_records",
+            Fate::Malformed,
+            format!("{}{}", qwen_answer("a", "a"), qwen_answer("b", "b")),
+        ),
+        QWEN.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
+        QWEN.middle_case("record_is_an_array", Fate::Malformed, b"[\"u2\",null,\"s\"]"),
+        // A part that is no object holds nothing: skipped without recursion, any depth.
+        QWEN.middle_case(
+            "parts_nested_10000_deep",
+            Fate::Ignored,
+            set(qwen_template("answer"), "/message/parts", json!("DEEP"))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        // A tool's response is read as a JSON value, which stops at serde_json's depth limit.
+        QWEN.middle_case(
+            "tool_response_nested_10000_deep",
+            Fate::Malformed,
+            set(
+                qwen_template("result"),
+                "/message/parts/0/functionResponse/response",
+                json!("DEEP"),
+            )
+            .to_string()
+            .replace("\"DEEP\"", &deep_json(10_000)),
+        ),
+        QWEN.middle_case(
+            "system_records",
+            Fate::Ignored,
+            qwen_record(
+                "c1",
+                "system",
+                json!({"subtype":"custom_title","systemPayload":{"customTitle":7}}),
+            )
+            .to_string(),
+        ),
+        case(
+            "directory_named_like_a_chat",
+            |dir| {
+                fs::create_dir_all(dir.join("projects/-home-dev-proj/chats/x.jsonl")).unwrap();
+                QWEN.write(dir, lines(&[qwen_answer("a1", "one")]));
+            },
+            0,
+            &[],
+            1,
+        ),
+        case(
+            "symlink_loop",
+            |dir| {
+                symlink_loop(&dir.join("projects/-home-dev-proj/chats/loop.jsonl"));
+                QWEN.write(dir, lines(&[qwen_answer("a1", "one")]));
+            },
+            1,
+            &[("projects/-home-dev-proj/chats/loop.jsonl", None, "unreadable")],
+            1,
+        ),
+    ];
+    let log_cases: Vec<(&'static str, Vec<u8>, i32, bool, i64)> = vec![
+        ("log_empty", Vec::new(), 1, true, 0),
+        ("log_not_an_array", br#"{"sessionId":"s"}"#.to_vec(), 1, true, 0),
+        (
+            "log_torn_mid_rewrite",
+            json!([qwen_entry(other, 0, "one"), qwen_entry(other, 1, "two")]).to_string().as_bytes()[..60].to_vec(),
+            1,
+            true,
+            0,
+        ),
+        ("log_without_entries", b"[]".to_vec(), 0, false, 0),
+        (
+            "log_entries_of_other_types_are_skipped",
+            json!([qwen_entry(other, 0, "one"), 7, "x", {"sessionId":7,"messageId":1,"type":"user","message":"m","timestamp":TS},
+                {"sessionId":other,"messageId":"2","type":"user","message":["m"],"timestamp":TS},
+                qwen_entry(other, 3, "four"), {"sessionId":other,"messageId":4,"type":"model_switch","message":"{}","timestamp":TS}])
+            .to_string()
+            .into_bytes(),
+            0,
+            false,
+            2,
+        ),
+        (
+            "log_entry_without_a_time_is_reported",
+            json!([qwen_entry(other, 0, "one"), {"sessionId":other,"messageId":1,"type":"user","message":"two","timestamp":"soon"},
+                qwen_entry(other, 2, "three")])
+            .to_string()
+            .into_bytes(),
+            1,
+            true,
+            2,
+        ),
+        // An element that is no entry is skipped, whatever its depth, as Qwen Code skips it.
+        (
+            "log_nested_10000_deep",
+            format!("[{}]", deep_json(10_000)).into_bytes(),
+            0,
+            false,
+            0,
+        ),
+    ];
+    for (name, bytes, code, reported, rows) in log_cases {
+        let write_log = write_log.clone();
+        let diagnostics: &[(&str, Option<u64>, &'static str)] = if reported {
+            &[(log_rel, None, "malformed")]
+        } else {
+            &[]
+        };
+        cases.push(case(
+            name,
+            move |dir| write_log(dir, &bytes),
+            code,
+            diagnostics,
+            rows,
+        ));
+    }
+    cases.push(case(
+        "a_logged_session_with_a_chat_comes_from_the_chat",
+        {
+            let write_log = write_log.clone();
+            move |dir: &Path| {
+                let user = qwen_template("user");
+                QWEN.write(dir, lines(&[user, qwen_answer("a3", "three")]));
+                let entries = json!([qwen_entry(QWEN_SID, 0, "two"), qwen_entry(other, 0, "elsewhere")]);
+                write_log(dir, entries.to_string().as_bytes());
+            }
+        },
+        0,
+        &[],
+        3,
+    ));
+    for (index, (template, pointer, value, fate)) in qwen_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(qwen_template(template), pointer, value.clone());
+        cases.push(QWEN.middle_case(name, fate, mutated.to_string()));
+        eprintln!("qwen {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+#[tokio::test]
+async fn qwen_bad_inputs() {
+    run_table("qwen", qwen_cases()).await;
 }

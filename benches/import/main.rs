@@ -1,7 +1,7 @@
 //! `cargo bench --bench import`: the end-to-end import benchmark (issue 5; docs/PERFORMANCE.md).
 //!
-//! Generates a deterministic corpus of Claude, Codex, OpenCode and Gemini sessions in a private home
-//! directory (`corpus`), starts a throwaway PostgreSQL cluster with PostgreSQL's normal
+//! Generates a deterministic corpus of every tool's sessions in a private home directory
+//! (`corpus`), starts a throwaway PostgreSQL cluster with PostgreSQL's normal
 //! durability (tests/common), runs the release `memtree` binary for each scenario as a child
 //! process (`child`: wall time, peak RSS, its `--json` report), measures the parse and COPY
 //! ceilings in-process (`ceiling`), and prints one table with the issue's targets (`report`).
@@ -91,6 +91,8 @@ fn run() -> anyhow::Result<()> {
         ("opencode", corpus.opencode),
         ("gemini", corpus.gemini),
         ("cursor", corpus.cursor),
+        ("copilot", corpus.copilot),
+        ("qwen", corpus.qwen),
     ] {
         progress(&format!(
             "  {tool}: {:.1} MB, {} sessions, {} records, {} message records",

@@ -11,13 +11,15 @@ use memtree::source::{self, Candidate, ParseOutcome};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("claude_lines", claude_lines),
     ("codex_rollout", codex_rollout),
     ("codex_document", codex_document),
     ("opencode_storage", opencode_storage),
     ("gemini_log", gemini_log),
     ("cursor_transcript", cursor_transcript),
+    ("copilot_events", copilot_events),
+    ("qwen_chat", qwen_chat),
 ];
 
 /// A Claude Code `<uuid>.jsonl` transcript.
@@ -166,6 +168,97 @@ pub fn cursor_transcript(data: &[u8]) {
             assert!(message.line <= lines, "message line {} of {lines}", message.line);
         }
     }
+}
+
+/// A Copilot CLI session directory: the input cut at `\n--\n` into its `events.jsonl` and its
+/// `workspace.yaml` (missing pieces are empty). Besides the invariants of every target, a read in
+/// parts of one byte yields the messages of the whole read, in order.
+pub fn copilot_events(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir
+        .path()
+        .join("session-state/5973b6c0-94b8-487b-a530-2aeb6098ae0e");
+    std::fs::create_dir_all(&session).unwrap();
+    let mut pieces = split(data, b"\n--\n");
+    let events = pieces.next().unwrap_or(b"");
+    std::fs::write(session.join("events.jsonl"), events).unwrap();
+    std::fs::write(session.join("workspace.yaml"), pieces.next().unwrap_or(b"")).unwrap();
+    let candidate = Candidate {
+        path: session.join("events.jsonl"),
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let copilot = source::named("copilot").unwrap();
+    let whole = copilot.parse(&candidate);
+    check_lines(&whole, dir.path(), events);
+    check_parts(copilot, &candidate, &whole);
+}
+
+/// A Qwen Code runtime directory: the input cut at `\n--\n` into a chat file and its project's
+/// prompt log (missing pieces are empty), both listed by discovery and read. Besides the
+/// invariants of every target, a read of the chat in parts of one byte yields the messages of
+/// the whole read, in order.
+pub fn qwen_chat(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = dir
+        .path()
+        .join("projects/-home-dev-proj/chats/5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl");
+    let log = dir.path().join("tmp/0f3a/logs.json");
+    let mut pieces = split(data, b"\n--\n");
+    let chat_bytes = pieces.next().unwrap_or(b"");
+    for (path, bytes) in [(&chat, chat_bytes), (&log, pieces.next().unwrap_or(b""))] {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let qwen = source::named("qwen").unwrap();
+    let discovery = qwen.discover(&[dir.path().to_path_buf()], None);
+    let listed: Vec<_> = discovery
+        .candidates
+        .iter()
+        .map(|candidate| &candidate.path)
+        .collect();
+    assert_eq!(listed, [&chat, &log]);
+    for candidate in &discovery.candidates {
+        let outcome = qwen.parse(candidate);
+        if candidate.path == chat {
+            check_lines(&outcome, dir.path(), chat_bytes);
+            check_parts(qwen, candidate, &outcome);
+        } else {
+            check(&outcome, dir.path());
+        }
+    }
+}
+
+/// A read of `candidate` in parts of one byte (every message a part of its own) yields the
+/// messages of `whole`, its whole read, in order, and the same diagnostics.
+fn check_parts(source: &dyn source::Source, candidate: &Candidate, whole: &ParseOutcome) {
+    let source::Unit::Transcript(parser) = source.unit() else {
+        panic!("{} reads transcripts", source.name());
+    };
+    let budget = source::PartBudget {
+        bytes: 1,
+        window: Default::default(),
+    };
+    let parted = parser.parse(candidate, source::ResumeRequest::default(), budget);
+    assert_eq!(parted.diagnostics, whole.diagnostics);
+    let mut messages: Vec<_> = parted
+        .sessions
+        .iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    let mut outlined: Vec<_> = parted.outlined.iter().collect();
+    outlined.sort_by_key(|outlined| outlined.session.facts.is_sidechain);
+    for outlined in outlined {
+        let problem = parser.reread(candidate, outlined, 1, &mut |part| messages.extend(part.messages));
+        assert_eq!(problem, None);
+    }
+    let mut sessions: Vec<_> = whole.sessions.iter().collect();
+    sessions.sort_by_key(|session| session.facts.is_sidechain);
+    let expected: Vec<_> = sessions
+        .into_iter()
+        .flat_map(|session| session.messages.clone())
+        .collect();
+    assert_eq!(messages, expected);
 }
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must

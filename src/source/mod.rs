@@ -30,9 +30,11 @@ pub use resume::ResumeRequest;
 // every other tool that follows them reach the sources.
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod cursor;
 pub mod gemini;
 pub mod opencode;
+pub mod qwen;
 
 /// Every tool memtree reads, in the order commands list them. The only registry: the command
 /// line, the import, the tests and the benchmark all take their tools from here.
@@ -42,6 +44,8 @@ pub static SOURCES: &[&dyn Source] = &[
     &opencode::OpenCode,
     &gemini::Gemini,
     &cursor::Cursor,
+    &copilot::Copilot,
+    &qwen::Qwen,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.

@@ -1,12 +1,14 @@
 //! What the sources' hand-written serde visitors share. Their line types are decoded leniently,
 //! straight from the line: a string is borrowed from it unless it has escapes ([`text_to`]), and
 //! a value of a type the field does not take is skipped without being built ([`skip_to`],
-//! [`MaybeText`]).
+//! [`MaybeText`], [`flag`], [`Object`], [`Objects`]).
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::de::{Deserialize, Deserializer, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Visitor methods that skip a scalar, a list or an object and yield `$nothing`: each names its
 /// method and, but for `visit_unit`, the scalar's type; `visit_seq` and `visit_map` skip every
@@ -90,6 +92,86 @@ pub(super) fn maybe_text<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Cow<'a, str>>, D::Error> {
     MaybeText::deserialize(deserializer).map(|MaybeText(text)| text)
+}
+
+/// An optional boolean as a field's `deserialize_with`; any other JSON value counts as absent.
+pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    struct FlagVisitor;
+    impl<'de> Visitor<'de> for FlagVisitor {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E: ::serde::de::Error>(self, value: bool) -> Result<Self::Value, E> {
+            Ok(Some(value))
+        }
+        skip_to!(None;
+            visit_unit(),
+            visit_i64(i64),
+            visit_u64(u64),
+            visit_f64(f64),
+            visit_str(&str),
+            visit_seq(),
+            visit_map()
+        );
+    }
+    deserializer.deserialize_any(FlagVisitor)
+}
+
+/// An object decoded as `T`; any other JSON value is skipped and counts as absent.
+pub(super) struct Object<T>(pub Option<T>);
+
+impl<T> Default for Object<T> {
+    fn default() -> Self {
+        Object(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(|value| Object(Some(value)))
+            }
+            skip_to!(Object(None); visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_seq());
+        }
+        deserializer.deserialize_any(ObjectVisitor(PhantomData))
+    }
+}
+
+/// An array's objects decoded as `T`, other elements skipped; empty when the value is no array.
+pub(super) struct Objects<T>(pub Vec<T>);
+
+impl<T> Default for Objects<T> {
+    fn default() -> Self {
+        Objects(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Objects<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectsVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectsVisitor<T> {
+            type Value = Objects<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Objects<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Object(item)) = seq.next_element::<Object<T>>()? {
+                    items.extend(item);
+                }
+                Ok(Objects(items))
+            }
+            skip_to!(Objects::default(); visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_map());
+        }
+        deserializer.deserialize_any(ObjectsVisitor(PhantomData))
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,24 @@ impl Run {
     }
 }
 
+/// `memtree <command> <subcommand> --json` into `db`, taking every session (trivial ones and
+/// sidechains) and all their text, with `extra` arguments.
+pub fn import_everything(db: &super::TestDb, home: &Path, command: [&str; 2], extra: &[&str]) -> Run {
+    let url = db.url();
+    let mut args = vec![
+        command[0],
+        command[1],
+        "--json",
+        "--include-trivial",
+        "--include-sidechains",
+        "--full-transcript",
+        "--database-url",
+        &url,
+    ];
+    args.extend_from_slice(extra);
+    memtree(&args, home)
+}
+
 /// The messages a JSON report says were written: `(inserted, updated, unchanged)`.
 pub fn written(report: &Value) -> (u64, u64, u64) {
     let written = &report["messages"]["written"];

@@ -1,21 +1,23 @@
 //! The synthetic session history the import benchmark reads: Claude Code, Codex CLI, OpenCode,
-//! Gemini CLI and Cursor data laid out in a private home directory exactly where each tool keeps
-//! it on Linux (formats.md sections 1-4, formats-more-tools.md section 1), generated
-//! deterministically from a fixed seed and a scale.
+//! Gemini CLI, Cursor, GitHub Copilot CLI and Qwen Code data laid out in a private home directory
+//! exactly where each tool keeps it on Linux (formats.md sections 1-4, formats-more-tools.md
+//! sections 1, 2 and 5), generated deterministically from a fixed seed and a scale.
 //!
 //! At scale 1.0 the corpus is about 1 GB: half Claude transcripts (including one 200 MB
 //! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line), the
 //! rest an OpenCode database, and a few percent more of Gemini chats (logs with answers updated
-//! in place, and some legacy documents) and of Cursor data (an IDE database and agent
-//! transcripts). Session lengths and tool output sizes are log-uniform, a few tool outputs are
+//! in place, and some legacy documents), of Cursor data (an IDE database and agent transcripts),
+//! of Copilot CLI event logs (both layouts) and of Qwen Code chats and prompt logs. Session lengths and tool output sizes are log-uniform, a few tool outputs are
 //! over 100 KB, and some sessions have a single prompt (which the importer skips by default).
 //! Every size, the big file and the big line included, scales linearly.
 
 mod claude;
 mod codex;
+mod copilot;
 mod cursor;
 mod gemini;
 mod opencode;
+mod qwen;
 mod text;
 
 use std::fs::{self, File, OpenOptions};
@@ -38,6 +40,10 @@ const GEMINI_SHARE: f64 = 0.03;
 const GEMINI_DOCUMENT_EVERY: u64 = 12;
 /// Likewise on top of the others, generated after Gemini's.
 const CURSOR_SHARE: f64 = 0.04;
+/// Likewise, generated after Cursor's.
+const COPILOT_SHARE: f64 = 0.03;
+/// Likewise, generated after Copilot's.
+const QWEN_SHARE: f64 = 0.02;
 /// The one long Claude session at scale 1.0.
 const BIG_FILE_BYTES: f64 = 200.0e6;
 /// The one huge Codex tool output line at scale 1.0.
@@ -74,17 +80,21 @@ impl std::ops::AddAssign for ToolStats {
 /// The generated history, and what is needed to grow it.
 pub struct Corpus {
     /// The private home directory holding `.claude`, `.codex`, `.local/share/opencode`,
-    /// `.gemini`, `.cursor` and `.config/Cursor`.
+    /// `.gemini`, `.cursor`, `.config/Cursor`, `.copilot` and `.qwen`.
     pub home: PathBuf,
     pub claude: ToolStats,
     pub codex: ToolStats,
     pub opencode: ToolStats,
     pub gemini: ToolStats,
     pub cursor: ToolStats,
+    pub copilot: ToolStats,
+    pub qwen: ToolStats,
     /// Claude and Codex transcripts: the JSONL files of the parse ceiling.
     transcripts: Vec<Box<dyn Session>>,
-    /// Gemini logs, grown with the transcripts.
+    /// Gemini logs, Copilot event logs and Qwen chats, grown with the transcripts.
     gemini_logs: Vec<Box<dyn Session>>,
+    copilot_logs: Vec<Box<dyn Session>>,
+    qwen_chats: Vec<Box<dyn Session>>,
     opencode_db: opencode::Database,
     cursor_store: cursor::Store,
     text: TextPools,
@@ -97,6 +107,8 @@ impl Corpus {
         total += self.opencode;
         total += self.gemini;
         total += self.cursor;
+        total += self.copilot;
+        total += self.qwen;
         total
     }
 
@@ -108,14 +120,22 @@ impl Corpus {
             .collect()
     }
 
-    /// Appends about 10% more lines (whole turns) to every tenth transcript and Gemini log, and
-    /// 10% more messages to every tenth OpenCode session and Cursor composer: sessions resumed
-    /// since the last import.
+    /// Appends about 10% more lines (whole turns) to every tenth transcript, Gemini log, Copilot
+    /// event log and Qwen chat, and 10% more messages to every tenth OpenCode session and Cursor
+    /// composer: sessions resumed since the last import.
     pub fn append_to_a_tenth(&mut self) -> io::Result<ToolStats> {
         let mut added = ToolStats::default();
-        // Every tenth Gemini log from the first: a small share of the corpus holds few.
-        let grown = self.transcripts.iter_mut().skip(9).step_by(10);
-        for transcript in grown.chain(self.gemini_logs.iter_mut().step_by(10)) {
+        // Every tenth Gemini log, Copilot log and Qwen chat from the first: a small share of the
+        // corpus holds few.
+        let grown = self
+            .transcripts
+            .iter_mut()
+            .skip(9)
+            .step_by(10)
+            .chain(self.gemini_logs.iter_mut().step_by(10))
+            .chain(self.copilot_logs.iter_mut().step_by(10))
+            .chain(self.qwen_chats.iter_mut().step_by(10));
+        for transcript in grown {
             let mut out = JsonlOut::append(transcript.path())?;
             let target = (transcript.lines() / 10).max(1);
             let mut messages = 0;
@@ -198,6 +218,38 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
     let (cursor_store, cursor) =
         cursor::Store::generate(home, &projects, rng.fork(), &text, budget(CURSOR_SHARE))?;
 
+    let copilot_state = home.join(".copilot").join("session-state");
+    let mut copilot = ToolStats::default();
+    let mut copilot_logs: Vec<Box<dyn Session>> = Vec::new();
+    let mut unstarted = rng.fork();
+    while copilot.bytes < budget(COPILOT_SHARE) {
+        let project = rng.choose(&projects);
+        let nth = copilot.sessions + 1;
+        if nth % copilot::UNSTARTED_EVERY == 0 {
+            copilot::Session::write_unstarted(&copilot_state, project, &mut unstarted)?;
+        }
+        let flat = nth % copilot::FLAT_EVERY == 0;
+        let mut session = copilot::Session::new(&copilot_state, project, rng.fork(), flat);
+        copilot += write_session(&mut session, &text, turns(&mut rng))?;
+        copilot_logs.push(Box::new(session));
+    }
+
+    let qwen_runtime = home.join(".qwen");
+    let mut qwen = ToolStats::default();
+    let mut prompt_logs = qwen::PromptLogs::default();
+    let mut qwen_chats: Vec<Box<dyn Session>> = Vec::new();
+    while qwen.bytes < budget(QWEN_SHARE) {
+        let project = rng.choose(&projects);
+        if (qwen.sessions + 1) % qwen::CHATS_PER_LOGGED_SESSION == 0 {
+            qwen += prompt_logs.write_logged_session(project, rng.fork(), &text);
+        }
+        let mut session = qwen::Session::new(&qwen_runtime, project, rng.fork());
+        qwen += write_session(&mut session, &text, turns(&mut rng))?;
+        session.log_prompts(&mut prompt_logs);
+        qwen_chats.push(Box::new(session));
+    }
+    qwen += prompt_logs.write(&qwen_runtime)?;
+
     Ok(Corpus {
         home: home.to_path_buf(),
         claude,
@@ -205,8 +257,12 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
         opencode,
         gemini,
         cursor,
+        copilot,
+        qwen,
         transcripts,
         gemini_logs,
+        copilot_logs,
+        qwen_chats,
         opencode_db,
         cursor_store,
         text,

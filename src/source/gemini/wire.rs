@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-use crate::source::visit::{maybe_text, skip_to, text_to, MaybeText};
+use crate::source::visit::{maybe_text, skip_to, text_to, MaybeText, Object};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a `.jsonl` line into,
 /// boxed: a line declares every kind's fields.
@@ -261,32 +261,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Listed<'a> {
             skip_to!(Listed(None); visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_seq());
         }
         deserializer.deserialize_any(ListedVisitor(PhantomData))
-    }
-}
-
-/// An object decoded as `T`; any other JSON value is skipped and counts as absent.
-pub(super) struct Object<T>(pub Option<T>);
-
-impl<T> Default for Object<T> {
-    fn default() -> Self {
-        Object(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map)).map(|value| Object(Some(value)))
-            }
-            skip_to!(Object(None); visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_seq());
-        }
-        deserializer.deserialize_any(ObjectVisitor(PhantomData))
     }
 }
 
