@@ -82,12 +82,14 @@ impl Scene {
 
 /// A fixture case of each tool that imports without problems, with a conversation of prompts and
 /// answers that each carry a time of their own (`show` orders a session's messages by time).
-const CASES: [(&str, &str); 5] = [
+const CASES: [(&str, &str); 7] = [
     ("claude", "reference-session"),
     ("codex", "reference-codex"),
     ("opencode", "database-and-storage"),
     ("gemini", "jsonl-slug-dirs"),
     ("cursor", "vscdb-v16"),
+    ("copilot", "session-dir-2026"),
+    ("qwen", "chat-0.14"),
 ];
 
 #[test]
