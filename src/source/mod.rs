@@ -11,6 +11,7 @@ pub mod parts;
 pub mod resume;
 pub mod timestamp;
 mod title;
+mod walk;
 
 use std::fmt;
 use std::io;
@@ -24,6 +25,7 @@ pub use resume::ResumeRequest;
 
 // One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
 // every other tool that follows them reach the sources.
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod cursor;
@@ -38,6 +40,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &opencode::OpenCode,
     &gemini::Gemini,
     &cursor::Cursor,
+    &aider::Aider,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
