@@ -28,6 +28,7 @@ pub use resume::ResumeRequest;
 pub mod aider;
 pub mod claude;
 pub mod codex;
+pub mod crush;
 pub mod cursor;
 pub mod gemini;
 pub mod opencode;
@@ -41,6 +42,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &gemini::Gemini,
     &cursor::Cursor,
     &aider::Aider,
+    &crush::Crush,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
