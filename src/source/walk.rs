@@ -152,12 +152,10 @@ impl Search {
         });
         let mut below = Vec::new();
         for (path, kind) in entries {
+            // A link is followed to tell what it is, never gone down into; one that leads nowhere
+            // is looked at as a file, so a tool's file behind a broken link is reported when read.
             let is_dir = if kind.is_symlink() {
-                // Followed to tell what it is, never gone down into. A dangling link is nothing.
-                match fs::metadata(&path) {
-                    Ok(meta) => meta.is_dir(),
-                    Err(_) => continue,
-                }
+                fs::metadata(&path).is_ok_and(|meta| meta.is_dir())
             } else {
                 kind.is_dir()
             };
