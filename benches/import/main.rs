@@ -1,6 +1,6 @@
 //! `cargo bench --bench import`: the end-to-end import benchmark (issue 5; docs/PERFORMANCE.md).
 //!
-//! Generates a deterministic corpus of Claude, Codex, OpenCode and Gemini sessions in a private home
+//! Generates a deterministic corpus of every tool's sessions in a private home
 //! directory (`corpus`), starts a throwaway PostgreSQL cluster with PostgreSQL's normal
 //! durability (tests/common), runs the release `memtree` binary for each scenario as a child
 //! process (`child`: wall time, peak RSS, its `--json` report), measures the parse and COPY
@@ -84,6 +84,8 @@ fn run() -> anyhow::Result<()> {
         ("opencode", corpus.opencode),
         ("gemini", corpus.gemini),
         ("cursor", corpus.cursor),
+        ("aider", corpus.aider),
+        ("crush", corpus.crush),
     ] {
         progress(&format!(
             "  {tool}: {:.1} MB, {} sessions, {} records, {} message records",

@@ -1,18 +1,22 @@
 //! The synthetic session history the import benchmark reads: Claude Code, Codex CLI, OpenCode,
-//! Gemini CLI and Cursor data laid out in a private home directory exactly where each tool keeps
-//! it on Linux (formats.md sections 1-4, formats-more-tools.md section 1), generated
-//! deterministically from a fixed seed and a scale.
+//! Gemini CLI, Cursor, Aider and Crush data laid out in a private home directory exactly where
+//! each tool keeps it on Linux (formats.md sections 1-4, formats-more-tools.md sections 1, 3 and
+//! 4; Aider's and Crush's in project directories under `~/src`), generated deterministically from
+//! a fixed seed and a scale.
 //!
 //! At scale 1.0 the corpus is about 1 GB: half Claude transcripts (including one 200 MB
 //! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line), the
 //! rest an OpenCode database, and a few percent more of Gemini chats (logs with answers updated
-//! in place, and some legacy documents) and of Cursor data (an IDE database and agent
-//! transcripts). Session lengths and tool output sizes are log-uniform, a few tool outputs are
-//! over 100 KB, and some sessions have a single prompt (which the importer skips by default).
+//! in place, and some legacy documents), of Cursor data (an IDE database and agent transcripts),
+//! of Aider chat histories and of Crush databases. Session lengths and tool output sizes are
+//! log-uniform, a few tool outputs are over 100 KB, and some sessions have a single prompt (which
+//! the importer skips by default).
 //! Every size, the big file and the big line included, scales linearly.
 
+mod aider;
 mod claude;
 mod codex;
+mod crush;
 mod cursor;
 mod gemini;
 mod opencode;
@@ -38,6 +42,9 @@ const GEMINI_SHARE: f64 = 0.03;
 const GEMINI_DOCUMENT_EVERY: u64 = 12;
 /// Likewise on top of the others, generated after Gemini's.
 const CURSOR_SHARE: f64 = 0.04;
+/// Likewise, generated after Cursor's, in this order.
+const AIDER_SHARE: f64 = 0.02;
+const CRUSH_SHARE: f64 = 0.02;
 /// The one long Claude session at scale 1.0.
 const BIG_FILE_BYTES: f64 = 200.0e6;
 /// The one huge Codex tool output line at scale 1.0.
@@ -74,19 +81,24 @@ impl std::ops::AddAssign for ToolStats {
 /// The generated history, and what is needed to grow it.
 pub struct Corpus {
     /// The private home directory holding `.claude`, `.codex`, `.local/share/opencode`,
-    /// `.gemini`, `.cursor` and `.config/Cursor`.
+    /// `.gemini`, `.cursor`, `.config/Cursor` and the projects under `src/` (Aider's histories,
+    /// Crush's databases).
     pub home: PathBuf,
     pub claude: ToolStats,
     pub codex: ToolStats,
     pub opencode: ToolStats,
     pub gemini: ToolStats,
     pub cursor: ToolStats,
+    pub aider: ToolStats,
+    pub crush: ToolStats,
     /// Claude and Codex transcripts: the JSONL files of the parse ceiling.
     transcripts: Vec<Box<dyn Session>>,
     /// Gemini logs, grown with the transcripts.
     gemini_logs: Vec<Box<dyn Session>>,
     opencode_db: opencode::Database,
     cursor_store: cursor::Store,
+    aider_histories: aider::Histories,
+    crush_databases: crush::Databases,
     text: TextPools,
 }
 
@@ -97,6 +109,8 @@ impl Corpus {
         total += self.opencode;
         total += self.gemini;
         total += self.cursor;
+        total += self.aider;
+        total += self.crush;
         total
     }
 
@@ -108,9 +122,10 @@ impl Corpus {
             .collect()
     }
 
-    /// Appends about 10% more lines (whole turns) to every tenth transcript and Gemini log, and
-    /// 10% more messages to every tenth OpenCode session and Cursor composer: sessions resumed
-    /// since the last import.
+    /// Appends about 10% more lines (whole turns) to every tenth transcript, Gemini log and Aider
+    /// history (every other one of those also a new launch), and 10% more messages to every tenth
+    /// OpenCode session, Cursor composer and Crush session: sessions resumed since the last
+    /// import.
     pub fn append_to_a_tenth(&mut self) -> io::Result<ToolStats> {
         let mut added = ToolStats::default();
         // Every tenth Gemini log from the first: a small share of the corpus holds few.
@@ -133,6 +148,8 @@ impl Corpus {
         }
         added += self.opencode_db.append_to_a_tenth(&self.text)?;
         added += self.cursor_store.append_to_a_tenth(&self.text)?;
+        added += self.aider_histories.append_to_a_tenth(&self.text)?;
+        added += self.crush_databases.append_to_a_tenth(&self.text)?;
         Ok(added)
     }
 }
@@ -197,6 +214,10 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
     registry.write(&gemini_home)?;
     let (cursor_store, cursor) =
         cursor::Store::generate(home, &projects, rng.fork(), &text, budget(CURSOR_SHARE))?;
+    let (aider_histories, aider) =
+        aider::Histories::generate(home, &projects, rng.fork(), &text, budget(AIDER_SHARE))?;
+    let (crush_databases, crush) =
+        crush::Databases::generate(home, &projects, rng.fork(), &text, budget(CRUSH_SHARE))?;
 
     Ok(Corpus {
         home: home.to_path_buf(),
@@ -205,10 +226,14 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
         opencode,
         gemini,
         cursor,
+        aider,
+        crush,
         transcripts,
         gemini_logs,
         opencode_db,
         cursor_store,
+        aider_histories,
+        crush_databases,
         text,
     })
 }
