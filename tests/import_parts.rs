@@ -177,7 +177,11 @@ async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
 /// Copies every source directory into `into` and cuts each transcript there that a read takes a
 /// checkpoint of (what `tool`'s parser does tells which: not a compressed one) to its first half
 /// of lines; returns the copies and, per cut file, its whole text.
-fn halved_copies(tool: &str, sources: &[String], into: &Path) -> (Vec<String>, Vec<(std::path::PathBuf, Vec<u8>)>) {
+fn halved_copies(
+    tool: &str,
+    sources: &[String],
+    into: &Path,
+) -> (Vec<String>, Vec<(std::path::PathBuf, Vec<u8>)>) {
     let source = memtree::source::named(tool).unwrap();
     let Unit::Transcript(parser) = source.unit() else {
         panic!("{tool} reads transcripts");

@@ -196,7 +196,10 @@ pub fn aider_history(data: &[u8]) {
         panic!("aider reads transcripts");
     };
     let messages = |sessions: &[memtree::model::Session]| -> Vec<memtree::model::Message> {
-        sessions.iter().flat_map(|session| session.messages.clone()).collect()
+        sessions
+            .iter()
+            .flat_map(|session| session.messages.clone())
+            .collect()
     };
     let expected = messages(&whole.sessions);
 
@@ -213,7 +216,10 @@ pub fn aider_history(data: &[u8]) {
     }
     assert_eq!(read, expected);
 
-    let ends: Vec<usize> = (0..history.len()).filter(|&at| history[at] == b'\n').map(|at| at + 1).collect();
+    let ends: Vec<usize> = (0..history.len())
+        .filter(|&at| history[at] == b'\n')
+        .map(|at| at + 1)
+        .collect();
     let Some(&cut) = ends.get(ends.len() / 2) else {
         return;
     };
@@ -276,7 +282,11 @@ pub fn crush_parts(data: &[u8]) {
     };
     let outcome = source::named("crush").unwrap().parse(&candidate);
     check(&outcome, dir.path());
-    let messages: usize = outcome.sessions.iter().map(|session| session.messages.len()).sum();
+    let messages: usize = outcome
+        .sessions
+        .iter()
+        .map(|session| session.messages.len())
+        .sum();
     assert!(messages <= 3);
 }
 
