@@ -31,6 +31,9 @@ const TS: &str = "2025-09-01T10:00:00Z";
 const CLAUDE_SID: &str = "0d9a5e4c-1b2f-4c3d-8e9f-a0b1c2d3e4f5";
 const CODEX_SID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
 const CODEX_FILE: &str = "rollout-2025-09-01T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+/// A rollout's name beside [`CODEX_FILE`], for what is no rollout.
+const CODEX_OTHER_FILE: &str = "rollout-2025-09-01T10-00-00-6973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl";
+const CODEX_DOCUMENT: &str = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
 const OPENCODE_MS: i64 = 1_756_720_800_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +221,15 @@ fn lines(records: &[Value]) -> Vec<u8> {
         .collect()
 }
 
+/// The lines of `before`, then `middle` (raw bytes) as a line of its own, then those of `after`.
+fn framed(before: &[Value], middle: Vec<u8>, after: &[Value]) -> Vec<u8> {
+    let mut bytes = lines(before);
+    bytes.extend(middle);
+    bytes.push(b'\n');
+    bytes.extend(lines(after));
+    bytes
+}
+
 /// Sets the member at `pointer` (which must exist, or its parent must) to `value`.
 fn set(mut record: Value, pointer: &str, value: Value) -> Value {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
@@ -276,6 +288,69 @@ impl Transcript {
         self.write(dir, (self.around)(middle));
     }
 
+    /// A case whose whole file is `text`, which holds no session (an empty file, blank lines).
+    fn blank_case(self, name: &'static str, text: &'static str) -> Case {
+        case(name, move |dir| self.write(dir, text), 0, &[], 0)
+    }
+
+    /// A case of the lines of `whole` and the first `kept` bytes of `torn`'s, a line still being
+    /// written: it is left for later, and the `rows` messages before it are imported.
+    fn torn_case(self, whole: &[Value], torn: Value, kept: usize, rows: i64) -> Case {
+        let mut bytes = lines(whole);
+        bytes.extend(&lines(&[torn])[..kept]);
+        case("torn_last_line", move |dir| self.write(dir, &bytes), 0, &[], rows)
+    }
+
+    /// A directory at `rel`, named as the tool's files are, beside a transcript of `records`: it
+    /// is passed over quietly, and the transcript's message imported.
+    fn directory_case(self, name: &'static str, rel: &'static str, records: &[Value]) -> Case {
+        let bytes = lines(records);
+        case(
+            name,
+            move |dir| {
+                fs::create_dir_all(dir.join(rel)).unwrap();
+                self.write(dir, &bytes);
+            },
+            0,
+            &[],
+            1,
+        )
+    }
+
+    /// A link to itself at `rel`, named as the tool's files are, beside a transcript of `records`:
+    /// it is reported unreadable, and the transcript's message imported.
+    fn symlink_loop_case(self, rel: &'static str, records: &[Value]) -> Case {
+        let bytes = lines(records);
+        case(
+            "symlink_loop",
+            move |dir| {
+                symlink_loop(&dir.join(rel));
+                self.write(dir, &bytes);
+            },
+            1,
+            &[(rel, None, "unreadable")],
+            1,
+        )
+    }
+
+    /// A wrong-type case of a transcript that opens with its metadata line: a mutated `meta`
+    /// record is line 1, followed by `after_meta`; any other record is line 2 ([`Self::middle_case`]).
+    fn meta_or_middle_case(
+        self,
+        name: &'static str,
+        template: &str,
+        mutated: Value,
+        fate: Fate,
+        after_meta: &[Value],
+    ) -> Case {
+        if template != "meta" {
+            return self.middle_case(name, fate, mutated.to_string());
+        }
+        let mut bytes = lines(&[mutated]);
+        bytes.extend(lines(after_meta));
+        fate_case(name, fate, &self.rel(), move |dir| self.write(dir, &bytes))
+    }
+
     /// A case whose line 2 is `middle`, which meets `fate`.
     fn middle_case(self, name: &'static str, fate: Fate, middle: impl Into<Vec<u8>>) -> Case {
         let middle = middle.into();
@@ -301,6 +376,38 @@ impl Transcript {
             3,
         )
     }
+}
+
+/// A case per row of a wrong-types table (`template`, `pointer`, wrong value, fate), named
+/// `wrong_type_<row>`: `case_of` makes it from the name, the row's template and fate, and the
+/// template's record (`record`) with the value set at the pointer.
+fn wrong_type_cases(
+    tool: &str,
+    table: Vec<(&'static str, &'static str, Value, Fate)>,
+    record: impl Fn(&str) -> Value,
+    case_of: impl Fn(&'static str, &str, Value, Fate) -> Case,
+) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (index, (template, pointer, value, fate)) in table.into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let mutated = set(record(template), pointer, value.clone());
+        cases.push(case_of(name, template, mutated, fate));
+        eprintln!("{tool} {name}: {template} {pointer} = {value} -> {fate:?}");
+    }
+    cases
+}
+
+/// A case whose one file is the `.json` document at `rel` holding `bytes`: malformed as a whole
+/// (no line), with `rows` of its messages still imported.
+fn malformed_document(name: &'static str, rel: &'static str, bytes: impl Into<Vec<u8>>, rows: i64) -> Case {
+    let bytes = bytes.into();
+    case(
+        name,
+        move |dir| write_file(&dir.join(rel), &bytes),
+        1,
+        &[(rel, None, "malformed")],
+        rows,
+    )
 }
 
 /// A symlink pointing at itself.
@@ -341,11 +448,11 @@ fn claude_file(dir: &Path) -> PathBuf {
 
 /// A three-line session whose middle line is `middle` (raw bytes).
 fn claude_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[claude_user("u1", "first prompt")]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[claude_assistant("a3", "last answer")]));
-    bytes
+    framed(
+        &[claude_user("u1", "first prompt")],
+        middle,
+        &[claude_assistant("a3", "last answer")],
+    )
 }
 
 /// What becomes of a line with a mutated field.
@@ -470,17 +577,12 @@ fn claude_wrong_types() -> Vec<(&'static str, &'static str, Value, Fate)> {
 
 fn claude_cases() -> Vec<Case> {
     let mut cases = vec![
-        case("empty", |dir| CLAUDE.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| CLAUDE.write(dir, " \n\t\r\n  "), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[claude_user("u1", "one"), claude_assistant("a2", "two")]);
-                bytes.extend(&lines(&[claude_user("u3", "three")])[..40]);
-                CLAUDE.write(dir, bytes);
-            },
-            0,
-            &[],
+        CLAUDE.blank_case("empty", ""),
+        CLAUDE.blank_case("whitespace", " \n\t\r\n  "),
+        CLAUDE.torn_case(
+            &[claude_user("u1", "one"), claude_assistant("a2", "two")],
+            claude_user("u3", "three"),
+            40,
             2,
         ),
         CLAUDE.invalid_utf8_case(claude_user("u2", "caf#")),
@@ -529,26 +631,12 @@ fn claude_cases() -> Vec<Case> {
             Fate::Ignored,
             set(claude_user("u2", "x"), "/type", json!("queue-operation-v9")).to_string(),
         ),
-        case(
+        CLAUDE.directory_case(
             "directory_named_like_a_transcript",
-            |dir| {
-                fs::create_dir_all(dir.join("proj").join("x.jsonl")).unwrap();
-                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
-            },
-            0,
-            &[],
-            1,
+            "proj/x.jsonl",
+            &[claude_user("u1", "one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&dir.join("proj").join("loop.jsonl"));
-                CLAUDE.write(dir, lines(&[claude_user("u1", "one")]));
-            },
-            1,
-            &[("proj/loop.jsonl", None, "unreadable")],
-            1,
-        ),
+        CLAUDE.symlink_loop_case("proj/loop.jsonl", &[claude_user("u1", "one")]),
         case(
             "directory_symlink_loop",
             |dir| {
@@ -561,17 +649,17 @@ fn claude_cases() -> Vec<Case> {
             1,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in claude_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let record = match template {
-            "user" => claude_user("u2", "two"),
-            "assistant" => claude_assistant("a2", "two"),
-            _ => claude_tool_result("r2"),
-        };
-        let record = set(record, pointer, value.clone());
-        cases.push(CLAUDE.middle_case(name, fate, record.to_string()));
-        eprintln!("{name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    let record = |template: &str| match template {
+        "user" => claude_user("u2", "two"),
+        "assistant" => claude_assistant("a2", "two"),
+        _ => claude_tool_result("r2"),
+    };
+    cases.extend(wrong_type_cases(
+        "claude",
+        claude_wrong_types(),
+        record,
+        |name, _, record, fate| CLAUDE.middle_case(name, fate, record.to_string()),
+    ));
     cases
 }
 
@@ -729,36 +817,25 @@ fn codex_file(dir: &Path) -> PathBuf {
 
 /// A rollout of its meta line, `middle` (line 2), and two assistant messages.
 fn codex_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[codex_meta()]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[
+    framed(&[codex_meta()], middle, &codex_answers())
+}
+
+/// The two assistant messages that end a test rollout.
+fn codex_answers() -> [Value; 2] {
+    [
         codex_message("assistant", "three"),
         codex_message("assistant", "four"),
-    ]));
-    bytes
+    ]
 }
 
 fn codex_cases() -> Vec<Case> {
-    let document = |dir: &Path, bytes: &[u8]| {
-        write_file(
-            &dir.join("rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json"),
-            bytes,
-        )
-    };
-    let document_rel = "rollout-2025-09-01-5973b6c0-94b8-487b-a530-2aeb6098ae0e.json";
     let mut cases = vec![
-        case("empty", |dir| CODEX.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| CODEX.write(dir, "\n \n\t"), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[codex_meta(), codex_message("user", "one")]);
-                bytes.extend(&lines(&[codex_message("assistant", "two")])[..30]);
-                CODEX.write(dir, bytes);
-            },
-            0,
-            &[],
+        CODEX.blank_case("empty", ""),
+        CODEX.blank_case("whitespace", "\n \n\t"),
+        CODEX.torn_case(
+            &[codex_meta(), codex_message("user", "one")],
+            codex_message("assistant", "two"),
+            30,
             1,
         ),
         CODEX.invalid_utf8_case(codex_message("user", "caf#")),
@@ -826,26 +903,12 @@ fn codex_cases() -> Vec<Case> {
             codex_wrap("brand_new_kind", json!({"type":"message","role":"user"})).to_string(),
         ),
         CODEX.middle_case("record_not_an_object", Fate::Malformed, b"\"just a string\""),
-        case(
+        CODEX.directory_case(
             "directory_named_like_a_rollout",
-            |dir| {
-                fs::create_dir_all(dir.join(CODEX_FILE.replace("5973", "6973"))).unwrap();
-                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
-            },
-            0,
-            &[],
-            1,
+            CODEX_OTHER_FILE,
+            &[codex_meta(), codex_message("user", "one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&dir.join(CODEX_FILE.replace("5973", "6973")));
-                CODEX.write(dir, lines(&[codex_meta(), codex_message("user", "one")]));
-            },
-            1,
-            &[(&CODEX_FILE.replace("5973", "6973"), None, "unreadable")],
-            1,
-        ),
+        CODEX.symlink_loop_case(CODEX_OTHER_FILE, &[codex_meta(), codex_message("user", "one")]),
         case(
             "symlinked_rollout_is_read",
             |dir| {
@@ -859,65 +922,45 @@ fn codex_cases() -> Vec<Case> {
             &[],
             1,
         ),
-        case(
-            "document_empty",
-            move |dir| document(dir, b""),
-            1,
-            &[(document_rel, None, "malformed")],
-            0,
-        ),
-        case(
+        malformed_document("document_empty", CODEX_DOCUMENT, b"", 0),
+        malformed_document(
             "document_items_not_an_array",
-            move |dir| document(dir, br#"{"session":{"id":"s"},"items":7}"#),
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            br#"{"session":{"id":"s"},"items":7}"#,
             0,
         ),
-        case(
+        malformed_document(
             "document_bad_item_keeps_the_rest",
-            move |dir| {
-                let items = json!({"session":{"id":"s","timestamp":TS},"items":[
-                    {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
-                    7,
-                    {"role":"assistant","content":"two"}]});
-                document(dir, items.to_string().as_bytes())
-            },
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            json!({"session":{"id":"s","timestamp":TS},"items":[
+                {"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]},
+                7,
+                {"role":"assistant","content":"two"}]})
+            .to_string(),
             2,
         ),
-        case(
+        // The deep item alone is malformed: the items beside it are kept.
+        malformed_document(
             "document_nested_10000_deep",
-            move |dir| {
-                // The deep item alone is malformed: the items beside it are kept.
-                let text = format!(
-                    "{{\"session\":{{\"id\":\"s\",\"timestamp\":\"{TS}\"}},\"items\":[{},{}]}}",
-                    deep_json(10_000),
-                    json!({"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]})
-                );
-                document(dir, text.as_bytes())
-            },
-            1,
-            &[(document_rel, None, "malformed")],
+            CODEX_DOCUMENT,
+            format!(
+                "{{\"session\":{{\"id\":\"s\",\"timestamp\":\"{TS}\"}},\"items\":[{},{}]}}",
+                deep_json(10_000),
+                json!({"type":"message","role":"user","content":[{"type":"input_text","text":"one"}]})
+            ),
             1,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in codex_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let mutated = set(codex_template(template), pointer, value.clone());
-        let case = if template == "meta" {
-            let mut bytes = lines(&[mutated, codex_message("user", "two")]);
-            bytes.extend(lines(&[
-                codex_message("assistant", "three"),
-                codex_message("assistant", "four"),
-            ]));
-            fate_case(name, fate, &CODEX.rel(), move |dir| CODEX.write(dir, &bytes))
-        } else {
-            CODEX.middle_case(name, fate, mutated.to_string())
-        };
-        cases.push(case);
-        eprintln!("codex {name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    cases.extend(wrong_type_cases(
+        "codex",
+        codex_wrong_types(),
+        codex_template,
+        |name, template, mutated, fate| {
+            let [three, four] = codex_answers();
+            let after_meta = [codex_message("user", "two"), three, four];
+            CODEX.meta_or_middle_case(name, template, mutated, fate, &after_meta)
+        },
+    ));
     cases
 }
 
@@ -1328,31 +1371,24 @@ fn gemini_file(dir: &Path) -> PathBuf {
 
 /// A log of its metadata line, `middle` (line 2), and two answers.
 fn gemini_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[gemini_meta()]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[
-        gemini_answer("g3", "three"),
-        gemini_answer("g4", "four"),
-    ]));
-    bytes
+    framed(&[gemini_meta()], middle, &gemini_answers())
+}
+
+/// The two answers that end a test log.
+fn gemini_answers() -> [Value; 2] {
+    [gemini_answer("g3", "three"), gemini_answer("g4", "four")]
 }
 
 fn gemini_cases() -> Vec<Case> {
     let document = |dir: &Path, bytes: &[u8]| write_file(&dir.join(GEMINI_DOCUMENT), bytes);
     let a_document = |messages: Value| json!({"sessionId":GEMINI_SID,"projectHash":"0","startTime":TS,"lastUpdated":TS,"messages":messages});
     let mut cases = vec![
-        case("empty", |dir| GEMINI.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| GEMINI.write(dir, "\n \n\t"), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[gemini_meta(), gemini_user("u1", "one")]);
-                bytes.extend(&lines(&[gemini_answer("g1", "two")])[..30]);
-                GEMINI.write(dir, bytes);
-            },
-            0,
-            &[],
+        GEMINI.blank_case("empty", ""),
+        GEMINI.blank_case("whitespace", "\n \n\t"),
+        GEMINI.torn_case(
+            &[gemini_meta(), gemini_user("u1", "one")],
+            gemini_answer("g1", "two"),
+            30,
             1,
         ),
         GEMINI.invalid_utf8_case(gemini_user("u2", "caf#")),
@@ -1435,25 +1471,14 @@ fn gemini_cases() -> Vec<Case> {
             &[],
             1,
         ),
-        case(
+        GEMINI.directory_case(
             "directory_named_like_a_chat",
-            |dir| {
-                fs::create_dir_all(dir.join("tmp/proj/chats/session-x.jsonl")).unwrap();
-                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
-            },
-            0,
-            &[],
-            1,
+            "tmp/proj/chats/session-x.jsonl",
+            &[gemini_meta(), gemini_user("u1", "one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&dir.join("tmp/proj/chats/session-loop.jsonl"));
-                GEMINI.write(dir, lines(&[gemini_meta(), gemini_user("u1", "one")]));
-            },
-            1,
-            &[("tmp/proj/chats/session-loop.jsonl", None, "unreadable")],
-            1,
+        GEMINI.symlink_loop_case(
+            "tmp/proj/chats/session-loop.jsonl",
+            &[gemini_meta(), gemini_user("u1", "one")],
         ),
         case(
             "partial_writes_are_never_read",
@@ -1468,28 +1493,14 @@ fn gemini_cases() -> Vec<Case> {
             &[],
             1,
         ),
-        case(
-            "document_empty",
-            move |dir| document(dir, b""),
-            1,
-            &[(GEMINI_DOCUMENT, None, "malformed")],
-            0,
-        ),
-        case(
-            "document_not_an_object",
-            move |dir| document(dir, b"[{\"id\":\"u1\"}]"),
-            1,
-            &[(GEMINI_DOCUMENT, None, "malformed")],
-            0,
-        ),
-        case(
+        malformed_document("document_empty", GEMINI_DOCUMENT, b"", 0),
+        malformed_document("document_not_an_object", GEMINI_DOCUMENT, b"[{\"id\":\"u1\"}]", 0),
+        malformed_document(
             "document_torn_mid_rewrite",
-            move |dir| {
-                let whole = a_document(json!([gemini_user("u1", "one"), gemini_answer("g1", "two")]));
-                document(dir, &whole.to_string().as_bytes()[..120])
-            },
-            1,
-            &[(GEMINI_DOCUMENT, None, "malformed")],
+            GEMINI_DOCUMENT,
+            &a_document(json!([gemini_user("u1", "one"), gemini_answer("g1", "two")]))
+                .to_string()
+                .as_bytes()[..120],
             0,
         ),
         // Gemini CLI skips a list entry that is no message: so does memtree, quietly.
@@ -1512,36 +1523,25 @@ fn gemini_cases() -> Vec<Case> {
             &[],
             0,
         ),
-        case(
+        malformed_document(
             "document_nested_10000_deep",
-            move |dir| {
-                let text = a_document(json!([gemini_user("u1", "one"), gemini_response_with("DEEP")]))
-                    .to_string()
-                    .replace("\"DEEP\"", &deep_json(10_000));
-                document(dir, text.as_bytes())
-            },
-            1,
-            &[(GEMINI_DOCUMENT, None, "malformed")],
+            GEMINI_DOCUMENT,
+            a_document(json!([gemini_user("u1", "one"), gemini_response_with("DEEP")]))
+                .to_string()
+                .replace("\"DEEP\"", &deep_json(10_000)),
             0,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in gemini_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let mutated = set(gemini_template(template), pointer, value.clone());
-        let case = if template == "meta" {
-            let bytes = lines(&[
-                mutated,
-                gemini_user("u2", "two"),
-                gemini_answer("g3", "three"),
-                gemini_answer("g4", "four"),
-            ]);
-            fate_case(name, fate, &GEMINI.rel(), move |dir| GEMINI.write(dir, &bytes))
-        } else {
-            GEMINI.middle_case(name, fate, mutated.to_string())
-        };
-        cases.push(case);
-        eprintln!("gemini {name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    cases.extend(wrong_type_cases(
+        "gemini",
+        gemini_wrong_types(),
+        gemini_template,
+        |name, template, mutated, fate| {
+            let [three, four] = gemini_answers();
+            let after_meta = [gemini_user("u2", "two"), three, four];
+            GEMINI.meta_or_middle_case(name, template, mutated, fate, &after_meta)
+        },
+    ));
     cases
 }
 
@@ -2368,11 +2368,11 @@ fn cursor_file(dir: &Path) -> PathBuf {
 
 /// A three-line transcript whose middle line is `middle` (raw bytes).
 fn cursor_around(middle: Vec<u8>) -> Vec<u8> {
-    let mut bytes = lines(&[cursor_user("first prompt")]);
-    bytes.extend(middle);
-    bytes.push(b'\n');
-    bytes.extend(lines(&[cursor_assistant("last answer")]));
-    bytes
+    framed(
+        &[cursor_user("first prompt")],
+        middle,
+        &[cursor_assistant("last answer")],
+    )
 }
 
 const CURSOR: Transcript = Transcript {
@@ -2563,17 +2563,12 @@ fn cursor_cases() -> Vec<Case> {
     let keep = |value: Value| as_bytes(value);
     let keep_bubble = |_: usize, value: Value| as_bytes(value);
     let mut cases = vec![
-        case("empty", |dir| CURSOR.write(dir, ""), 0, &[], 0),
-        case("whitespace", |dir| CURSOR.write(dir, " \n\t\r\n  "), 0, &[], 0),
-        case(
-            "torn_last_line",
-            |dir| {
-                let mut bytes = lines(&[cursor_user("one"), cursor_assistant("two")]);
-                bytes.extend(&lines(&[cursor_user("three")])[..40]);
-                CURSOR.write(dir, bytes);
-            },
-            0,
-            &[],
+        CURSOR.blank_case("empty", ""),
+        CURSOR.blank_case("whitespace", " \n\t\r\n  "),
+        CURSOR.torn_case(
+            &[cursor_user("one"), cursor_assistant("two")],
+            cursor_user("three"),
+            40,
             2,
         ),
         CURSOR.invalid_utf8_case(cursor_assistant("caf#")),
@@ -2647,29 +2642,14 @@ fn cursor_cases() -> Vec<Case> {
             )],
             0,
         ),
-        case(
+        CURSOR.directory_case(
             "directory_named_like_a_transcript",
-            |dir| {
-                fs::create_dir_all(cursor_file(dir).parent().unwrap().with_file_name("x.jsonl")).unwrap();
-                CURSOR.write(dir, lines(&[cursor_user("one")]));
-            },
-            0,
-            &[],
-            1,
+            ".cursor/projects/home-dev-proj/agent-transcripts/x.jsonl",
+            &[cursor_user("one")],
         ),
-        case(
-            "symlink_loop",
-            |dir| {
-                symlink_loop(&cursor_file(dir).parent().unwrap().with_file_name("loop.jsonl"));
-                CURSOR.write(dir, lines(&[cursor_user("one")]));
-            },
-            1,
-            &[(
-                ".cursor/projects/home-dev-proj/agent-transcripts/loop.jsonl",
-                None,
-                "unreadable",
-            )],
-            1,
+        CURSOR.symlink_loop_case(
+            ".cursor/projects/home-dev-proj/agent-transcripts/loop.jsonl",
+            &[cursor_user("one")],
         ),
         cursor_database_case("database", keep, keep_bubble, 0, &[], 3),
         cursor_database_case("null_composer", |_| None, keep_bubble, 0, &[], 0),
@@ -2791,16 +2771,16 @@ fn cursor_cases() -> Vec<Case> {
             0,
         ),
     ];
-    for (index, (template, pointer, value, fate)) in cursor_wrong_types().into_iter().enumerate() {
-        let name: &'static str = format!("wrong_type_{index}").leak();
-        let record = match template {
-            "user" => cursor_user("two"),
-            _ => cursor_assistant("two"),
-        };
-        let record = set(record, pointer, value.clone());
-        cases.push(CURSOR.middle_case(name, fate, record.to_string()));
-        eprintln!("cursor {name}: {template} {pointer} = {value} -> {fate:?}");
-    }
+    let record = |template: &str| match template {
+        "user" => cursor_user("two"),
+        _ => cursor_assistant("two"),
+    };
+    cases.extend(wrong_type_cases(
+        "cursor",
+        cursor_wrong_types(),
+        record,
+        |name, _, record, fate| CURSOR.middle_case(name, fate, record.to_string()),
+    ));
     for (index, (bubble, pointer, value, rows)) in cursor_database_wrong_types().into_iter().enumerate() {
         let name: &'static str = format!("database_wrong_type_{index}").leak();
         let mutated = value.clone();

@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use common::written;
 use memtree::model::Session;
 use memtree::source::{self, Candidate, Source, StoreReader, Unit};
 use rusqlite::{params, Connection};
@@ -33,12 +34,6 @@ fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -
     args.extend(sources.iter().map(String::as_str));
     args.extend_from_slice(extra);
     common::memtree(&args, home)
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |key: &str| written[key].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
 }
 
 /// Every stored row: (session, message id, timestamp, row version).

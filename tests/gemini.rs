@@ -6,26 +6,16 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::{written, Run};
 use serde_json::{json, Value};
 
-/// Runs `memtree` with a clean environment and a private HOME; returns its exit code and report.
+/// Runs `memtree` through the harness (a clean environment, a private HOME) with the variables
+/// `env`; returns its exit code, its report (`null` when stdout is not JSON) and its stderr.
 fn memtree(args: &[&str], home: &Path, env: &[(&str, &Path)]) -> (i32, Value, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memtree"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"));
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("run memtree");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    (output.status.code().unwrap_or(-1), report, stderr)
+    let run = Run::of_command(common::memtree_command(home).args(args).envs(env.iter().copied()));
+    let report = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run.code, report, run.stderr)
 }
 
 /// `memtree gemini import --json` of `source` into `url`, which must succeed.
@@ -45,12 +35,6 @@ fn import(url: &str, source: &Path, extra: &[&str]) -> Value {
     let (code, report, stderr) = memtree(&args, home.path(), &[]);
     assert_eq!(code, 0, "{stderr}");
     report
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |name: &str| written[name].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
 }
 
 /// Every stored row as `(message id, content)`, by message id.

@@ -12,10 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    clean_sources, memtree_command, query_value, Pgbouncer, Run, TestCa, TlsCluster, CERTIFICATE_ROLE,
-    PASSWORD, PASSWORD_ROLE,
+    clean_sources, memtree_command, query_value, written, Pgbouncer, Run, TestCa, TlsCluster,
+    CERTIFICATE_ROLE, PASSWORD, PASSWORD_ROLE,
 };
-use serde_json::Value;
 
 /// A database of its own on the TLS cluster, owned by `owner`, and a private HOME.
 struct Scene {
@@ -46,6 +45,37 @@ impl Scene {
         )
     }
 
+    /// `postgresql://<userinfo>@127.0.0.1:<port>/<db>` through `bouncer`.
+    fn pooled_url(&self, bouncer: &Pgbouncer, userinfo: &str) -> String {
+        format!(
+            "postgresql://{userinfo}@127.0.0.1:{}/{}",
+            bouncer.port, self.db.name
+        )
+    }
+
+    /// Runs `sql` in the scene's database as the administrator.
+    fn sql(&self, sql: &str) {
+        self.cluster.sql_in(&self.db.name, sql);
+    }
+
+    /// The URL `role` connects to the scene's database with over the cluster's socket.
+    fn socket_url(&self, role: &str) -> String {
+        self.cluster.socket_url(role, &self.db.name)
+    }
+
+    /// Creates `role`, which may log in and nothing else; its [`Scene::socket_url`].
+    fn login_role(&self, role: &str) -> String {
+        self.cluster.admin_sql(&format!("create role {role} login"));
+        self.socket_url(role)
+    }
+
+    /// Runs the statements a refusal tells an administrator to run (its `message`): the import
+    /// with `url` then writes rows.
+    fn run_the_printed_statements(&self, message: &str, url: &str, context: &str) {
+        self.sql(&printed_statements(message));
+        assert!(written(&self.import(url, &[]).succeeded_as(context)).0 > 0);
+    }
+
     /// `codex import --json` of the clean codex fixtures with `--database-url url` (unless
     /// empty) and the variables `vars`.
     fn import(&self, url: &str, vars: &[(&str, &str)]) -> Run {
@@ -71,15 +101,6 @@ impl Scene {
         fs::write(&path, text).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
     }
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    (
-        written["inserted"].as_u64().unwrap(),
-        written["updated"].as_u64().unwrap(),
-        written["unchanged"].as_u64().unwrap(),
-    )
 }
 
 /// A run that must have failed with exit code 2, and its message; no password in any output.
@@ -440,10 +461,7 @@ async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrentl
     let scene = Scene::new("pooled", PASSWORD_ROLE);
     let bouncer = Pgbouncer::start(scene.cluster, "transaction", &[(PASSWORD_ROLE, PASSWORD)]);
     // The README's pooler example: no password in the URL, one in ~/.pgpass.
-    let url = format!(
-        "postgresql://{PASSWORD_ROLE}@127.0.0.1:{}/{}",
-        bouncer.port, scene.db.name
-    );
+    let url = scene.pooled_url(&bouncer, PASSWORD_ROLE);
     scene.pgpass(
         &format!("127.0.0.1:{}:*:{PASSWORD_ROLE}:{PASSWORD}\n", bouncer.port),
         0o600,
@@ -459,10 +477,7 @@ async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrentl
     // Two imports at once into a fresh database: the migrations, the slug book and the rows
     // are shared, and every lock they take lives in one transaction.
     let fresh = Scene::new("pooled_concurrent", PASSWORD_ROLE);
-    let url = format!(
-        "postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:{}/{}",
-        bouncer.port, fresh.db.name
-    );
+    let url = fresh.pooled_url(&bouncer, &format!("{PASSWORD_ROLE}:{PASSWORD}"));
     let spawn = || {
         memtree_command(fresh.home())
             .args([
@@ -493,10 +508,7 @@ async fn imports_through_pgbouncer_in_transaction_mode_rerun_and_run_concurrentl
 async fn a_pooler_that_refuses_transactions_is_named() {
     let scene = Scene::new("statement_pooled", PASSWORD_ROLE);
     let bouncer = Pgbouncer::start(scene.cluster, "statement", &[(PASSWORD_ROLE, PASSWORD)]);
-    let url = format!(
-        "postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:{}/{}",
-        bouncer.port, scene.db.name
-    );
+    let url = scene.pooled_url(&bouncer, &format!("{PASSWORD_ROLE}:{PASSWORD}"));
     let message = refused(&scene.import(&url, &[]), "statement pooling");
     assert_says(
         &message,
@@ -519,18 +531,11 @@ fn printed_statements(message: &str) -> String {
         .join("\n")
 }
 
-/// A role that may log in and nothing else.
-fn login_role(cluster: &TlsCluster, role: &str) {
-    cluster.admin_sql(&format!("create role {role} login"));
-}
-
 #[tokio::test]
 async fn a_role_that_may_not_install_ltree_is_told_what_to_run() {
     let scene = Scene::new("restricted_ltree", "postgres");
-    let cluster = scene.cluster;
-    login_role(cluster, "no_ltree");
-    cluster.sql_in(&scene.db.name, "grant usage, create on schema public to no_ltree");
-    let url = cluster.socket_url("no_ltree", &scene.db.name);
+    let url = scene.login_role("no_ltree");
+    scene.sql("grant usage, create on schema public to no_ltree");
 
     let message = refused(&scene.import(&url, &[]), "no right to create the extension");
     assert_says(
@@ -540,17 +545,14 @@ async fn a_role_that_may_not_install_ltree_is_told_what_to_run() {
             &format!("an administrator must run, connected to database \"{}\":\n    create extension if not exists ltree schema public;\nthen run the import again", scene.db.name),
         ],
     );
-    cluster.sql_in(&scene.db.name, &printed_statements(&message));
-    assert!(written(&scene.import(&url, &[]).succeeded_as("once ltree is installed")).0 > 0);
+    scene.run_the_printed_statements(&message, &url, "once ltree is installed");
 }
 
 #[tokio::test]
 async fn a_role_that_may_not_create_tables_is_told_what_to_run() {
     let scene = Scene::new("restricted_tables", "postgres");
-    let cluster = scene.cluster;
-    login_role(cluster, "no_tables");
-    cluster.sql_in(&scene.db.name, "create extension ltree");
-    let url = cluster.socket_url("no_tables", &scene.db.name);
+    let url = scene.login_role("no_tables");
+    scene.sql("create extension ltree");
 
     let message = refused(&scene.import(&url, &[]), "no right to create tables");
     assert_says(
@@ -583,19 +585,14 @@ async fn a_role_that_may_not_create_tables_is_told_what_to_run() {
             "    create schema \"elsewhere\" authorization \"no_tables\";",
         ],
     );
-    cluster.sql_in(&scene.db.name, &printed_statements(&message));
-    assert!(written(&scene.import(&url, &[]).succeeded_as("once granted")).0 > 0);
+    scene.run_the_printed_statements(&message, &url, "once granted");
 }
 
 #[tokio::test]
 async fn a_table_memtree_did_not_make_is_refused_before_anything_changes() {
     let scene = Scene::new("foreign_table", "postgres");
-    let cluster = scene.cluster;
-    cluster.sql_in(
-        &scene.db.name,
-        "create table memory (id integer primary key, body text)",
-    );
-    let url = cluster.socket_url("postgres", &scene.db.name);
+    scene.sql("create table memory (id integer primary key, body text)");
+    let url = scene.socket_url("postgres");
 
     let message = refused(&scene.import(&url, &[]), "a memory table of another shape");
     assert_says(
@@ -613,8 +610,7 @@ async fn a_table_memtree_did_not_make_is_refused_before_anything_changes() {
     )
     .await;
     assert!(!history, "nothing was created");
-    cluster.sql_in(&scene.db.name, &printed_statements(&message));
-    assert!(written(&scene.import(&url, &[]).succeeded_as("once renamed")).0 > 0);
+    scene.run_the_printed_statements(&message, &url, "once renamed");
     let kept: i64 = query_value(&client, "select count(*) from public.memory_before_memtree", &[]).await;
     assert_eq!(kept, 0, "the other table is kept as it was");
 }
@@ -622,28 +618,10 @@ async fn a_table_memtree_did_not_make_is_refused_before_anything_changes() {
 #[tokio::test]
 async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() {
     let scene = Scene::new("restricted_writer", "postgres");
-    let cluster = scene.cluster;
-    let admin_url = cluster.socket_url("postgres", &scene.db.name);
+    let admin_url = scene.socket_url("postgres");
     let sources = clean_sources("codex");
     let (first, rest) = sources.split_first().unwrap();
-    // The administrator migrates the schema (here by importing one source as the owner).
-    Run::of_command(
-        memtree_command(scene.home())
-            .args([
-                "codex",
-                "import",
-                "--json",
-                "--include-trivial",
-                "--schema",
-                "memories",
-            ])
-            .args(["--database-url", &admin_url, "--source"])
-            .arg(first),
-    )
-    .succeeded_as("the owner's import");
-    login_role(cluster, "writer");
-    let url = cluster.socket_url("writer", &scene.db.name);
-    let writer_import = || {
+    let import_into_memories = |url: &str, sources: &[String]| {
         Run::of_command(
             memtree_command(scene.home())
                 .args([
@@ -654,10 +632,14 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
                     "--schema",
                     "memories",
                 ])
-                .args(["--database-url", &url, "--source"])
-                .args(rest),
+                .args(["--database-url", url, "--source"])
+                .args(sources),
         )
     };
+    // The administrator migrates the schema (here by importing one source as the owner).
+    import_into_memories(&admin_url, std::slice::from_ref(first)).succeeded_as("the owner's import");
+    let url = scene.login_role("writer");
+    let writer_import = || import_into_memories(&url, rest);
 
     let message = refused(&writer_import(), "no privileges at all");
     assert_says(
@@ -669,7 +651,7 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
             "    grant select, insert, update on \"memories\".\"memory\", \"memories\".\"memtree_ledger\", \"memories\".\"memtree_ledger_sessions\", \"memories\".\"memtree_projects\" to \"writer\";",
         ],
     );
-    cluster.sql_in(&scene.db.name, &printed_statements(&message));
+    scene.sql(&printed_statements(&message));
     let report = writer_import().succeeded_as("SELECT, INSERT and UPDATE only");
     assert!(written(&report).0 > 0);
     let owner_only: bool = query_value(

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{clean_sources, copy_fixture, fixture, memtree, memtree_command, Run};
+use common::{clean_sources, copy_fixture, fixture, memtree, memtree_command, written, Run};
 use memtree::source::{Source, Unit, SOURCES};
 use serde_json::Value;
 
@@ -81,15 +81,6 @@ fn import_args<'a>(tool: &'a str, sources: &'a [String], extra: &[&'a str]) -> V
 /// The report's file counts named by `names`, in that order.
 fn file_counts<const N: usize>(report: &Value, names: [&str; N]) -> [Option<u64>; N] {
     names.map(|name| report["files"][name].as_u64())
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    (
-        written["inserted"].as_u64().unwrap(),
-        written["updated"].as_u64().unwrap(),
-        written["unchanged"].as_u64().unwrap(),
-    )
 }
 
 /// Rows in `table` (a fixed name from the test, never input).

@@ -16,11 +16,12 @@ use std::io::{self, BufRead, Read};
 use std::marker::PhantomData;
 use std::path::Path;
 
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::limits::{MAX_BUFFERED_LINE, MAX_REDUCED_LINE, STRING_BUDGET};
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
+use crate::source::visit::text_to;
 
 /// How much of one line is held in memory.
 #[derive(Clone, Copy, Debug)]
@@ -62,15 +63,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for LineText<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<LineText<'a>, E> {
-                Ok(LineText(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<LineText<'a>, E> {
-                Ok(LineText(Cow::Owned(value.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<LineText<'a>, E> {
-                Ok(LineText(Cow::Owned(value)))
-            }
+            text_to!(|text| LineText(text));
         }
         deserializer.deserialize_str(TextVisitor(PhantomData))
     }
@@ -388,12 +381,14 @@ fn decode_replacing_invalid_utf8<'text, L: LineRecord>(
     }
 }
 
-fn malformed(path: &Path, line_number: u64, err: &serde_json::Error) -> Diagnostic {
+/// Line `line_number` of `path` holds a record that cannot be imported, for `problem`: one that
+/// does not decode, or whose content a parser cannot use.
+pub(crate) fn malformed(path: &Path, line_number: u64, problem: impl fmt::Display) -> Diagnostic {
     Diagnostic {
         file: path.to_path_buf(),
         line: Some(line_number),
         kind: DiagnosticKind::Malformed,
-        message: format!("malformed record: {err}"),
+        message: format!("malformed record: {problem}"),
     }
 }
 

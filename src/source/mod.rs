@@ -9,8 +9,10 @@ pub mod json_string;
 pub mod jsonl;
 pub mod parts;
 pub mod resume;
+mod sqlite;
 pub mod timestamp;
 mod title;
+mod visit;
 mod walk;
 
 use std::fmt;
@@ -19,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use crate::env::{EnvLookup, Variable};
 use crate::model::{Checkpoint, Diagnostic, FileStats, KnownRevisions, ResumeOutcome, Session, Tool};
-use crate::scope::ProjectScope;
+use crate::scope::{MessageTally, ProjectScope};
+use parts::Reread;
 pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
 
@@ -251,6 +254,26 @@ impl ParseOutcome {
         match self.resume {
             ResumeOutcome::Resumed { at } => at,
             _ => 0,
+        }
+    }
+
+    /// Adds `session` as outlined, its messages to be read again through `reread`; when the file
+    /// at `path` could not be opened again for that, the session is left out and the failure is
+    /// an `Unreadable` diagnostic.
+    pub(crate) fn push_outlined(
+        &mut self,
+        path: &Path,
+        session: Session,
+        tally: MessageTally,
+        reread: io::Result<Reread>,
+    ) {
+        match reread {
+            Ok(reread) => self.outlined.push(OutlinedSession {
+                session,
+                tally,
+                reread,
+            }),
+            Err(err) => self.diagnostics.push(Diagnostic::unreadable(path, &err)),
         }
     }
 }

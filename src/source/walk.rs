@@ -1,7 +1,9 @@
-//! Finding what a tool keeps inside project directories (Aider's `.aider.chat.history.md`,
-//! Crush's `.crush/crush.db`) rather than in a home of its own.
+//! What the sources' discovery shares: listing the directories of a fixed-depth layout (Claude
+//! Code's projects, Gemini CLI's chats), finding the roots that hold a store (OpenCode's,
+//! Cursor's), and finding what a tool keeps inside project directories (Aider's
+//! `.aider.chat.history.md`, Crush's `.crush/crush.db`) rather than in a home of its own.
 //!
-//! The search (the README states the same rule):
+//! The project search ([`find_in_projects`]; the README states the same rule):
 //!
 //! - a root that is a file is taken as it is, whatever its name;
 //! - with a `--project` scope, the search starts at each of the scope's directories, or at a
@@ -17,14 +19,90 @@
 //! A directory that cannot be listed is a diagnostic naming it, and the search goes on.
 
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, Metadata};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::model::Diagnostic;
+use crate::model::{Diagnostic, DiagnosticKind};
 use crate::scope::ProjectScope;
 
 use super::{Candidate, Discovery};
+
+/// One directory entry, with symlinks resolved.
+pub(super) struct Entry {
+    pub path: PathBuf,
+    pub is_dir: bool,
+}
+
+/// The entries of `dir`, sorted by path; what cannot be listed or resolved (a dangling link, a
+/// loop) is an `Unreadable` diagnostic.
+pub(super) fn list(dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Entry> {
+    let read = match fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(err) => {
+            diagnostics.push(Diagnostic::unreadable(dir, &err));
+            return Vec::new();
+        }
+    };
+    let mut entries = Vec::new();
+    for entry in read {
+        let path = match entry {
+            Ok(entry) => entry.path(),
+            Err(err) => {
+                diagnostics.push(Diagnostic::unreadable(dir, &err));
+                continue;
+            }
+        };
+        match fs::metadata(&path) {
+            Ok(meta) => entries.push(Entry {
+                path,
+                is_dir: meta.is_dir(),
+            }),
+            Err(err) => diagnostics.push(Diagnostic::unreadable(&path, &err)),
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries
+}
+
+/// Whether `dir`, a directory the layout may have, is there to be listed. Its absence (or a file
+/// in its place) is no problem; a failure to look is an `Unreadable` diagnostic.
+pub(super) fn is_present_dir(dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    match fs::metadata(dir) {
+        Ok(meta) => meta.is_dir(),
+        Err(err) if err.kind() == ErrorKind::NotFound => false,
+        Err(err) => {
+            diagnostics.push(Diagnostic::unreadable(dir, &err));
+            false
+        }
+    }
+}
+
+/// The roots, made absolute and each once, that `holds` says hold `tool`'s data. A root that
+/// does not exist holds none; one that cannot be looked at is an `Unreadable` diagnostic.
+pub(super) fn data_roots(
+    roots: &[PathBuf],
+    tool: &str,
+    holds: impl Fn(&Path, &Metadata) -> bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        let path = std::path::absolute(root).unwrap_or_else(|_| root.clone());
+        match fs::metadata(&path) {
+            Ok(meta) if !found.contains(&path) && holds(&path, &meta) => found.push(path),
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => diagnostics.push(Diagnostic {
+                file: path,
+                line: None,
+                kind: DiagnosticKind::Unreadable,
+                message: format!("cannot read {tool} data root: {error}"),
+            }),
+        }
+    }
+    found
+}
 
 /// How many directories below a start the search goes (`~/src/github.com/org/repo` is four).
 pub(crate) const MAX_DEPTH: usize = 6;

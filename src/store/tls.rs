@@ -137,7 +137,10 @@ impl TlsSettings {
                     self.mode
                 ));
             }
-            (None, _) => Arc::new(AnyCertificate(provider.clone())),
+            (None, _) => Arc::new(WithoutName {
+                provider: provider.clone(),
+                chain: None,
+            }),
             (Some(root), mode) => {
                 let roots = Arc::new(load_roots(root)?);
                 let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
@@ -146,7 +149,10 @@ impl TlsSettings {
                 if mode == SslMode::VerifyFull {
                     webpki
                 } else {
-                    Arc::new(AnyName(webpki))
+                    Arc::new(WithoutName {
+                        provider: provider.clone(),
+                        chain: Some(webpki),
+                    })
                 }
             }
         };
@@ -157,12 +163,7 @@ impl TlsSettings {
             .with_custom_certificate_verifier(verifier);
         let config = match &self.client {
             Some((cert, key)) => {
-                let chain = CertificateDer::pem_file_iter(cert)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|error| format!("cannot read sslcert {}: {error}", cert.display()))?;
-                if chain.is_empty() {
-                    return Err(format!("sslcert {} holds no certificate", cert.display()));
-                }
+                let chain = read_certificates(cert, "sslcert")?;
                 check_key_permissions(key)?;
                 let key_der = PrivateKeyDer::from_pem_file(key)
                     .map_err(|error| format!("cannot read sslkey {}: {error}", key.display()))?;
@@ -180,10 +181,7 @@ fn load_roots(root: &RootCerts) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match root {
         RootCerts::File(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|error| format!("cannot read sslrootcert {}: {error}", path.display()))?;
-            for cert in certs {
+            for cert in read_certificates(path, "sslrootcert")? {
                 store
                     .add(cert)
                     .map_err(|error| format!("cannot use sslrootcert {}: {error}", path.display()))?;
@@ -191,18 +189,27 @@ fn load_roots(root: &RootCerts) -> Result<RootCertStore, String> {
         }
         RootCerts::System => {
             store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            if store.is_empty() {
+                return Err(
+                    "sslrootcert=system, but this system has no trusted root certificates (install ca-certificates)"
+                        .to_owned(),
+                );
+            }
         }
     }
-    if store.is_empty() {
-        return Err(match root {
-            RootCerts::File(path) => format!("sslrootcert {} holds no certificate", path.display()),
-            RootCerts::System => {
-                "sslrootcert=system, but this system has no trusted root certificates (install ca-certificates)"
-                    .to_owned()
-            }
-        });
-    }
     Ok(store)
+}
+
+/// The PEM certificates in the file the setting `name` (`sslcert`, `sslrootcert`) gives; a file
+/// that holds none is refused.
+fn read_certificates(path: &Path, name: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("cannot read {name} {}: {error}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{name} {} holds no certificate", path.display()));
+    }
+    Ok(certs)
 }
 
 /// libpq refuses a private key that others may read: it would be no secret.
@@ -262,53 +269,17 @@ pub(crate) fn certificate_problem(error: &(dyn std::error::Error + 'static)) -> 
     None
 }
 
-/// `require` without a root certificate: encryption without knowing who is at the other end, as
-/// libpq does. The handshake's signatures are still checked.
+/// The checks below `verify-full`: the handshake's signatures always; the chain to a trusted
+/// root only when there is one to check against (`verify-ca`, or `require` given a root
+/// certificate); the names in the certificate never. Without a chain to check, this is
+/// encryption without knowing who is at the other end, as libpq's `require` is.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct WithoutName {
+    provider: Arc<CryptoProvider>,
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the names in the certificate are not
-/// compared with the host. webpki checks the chain before the name, so a name error means the
-/// chain was good.
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for WithoutName {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -317,10 +288,11 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        // webpki checks the chain before the name, so a name error means the chain was good.
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -334,7 +306,8 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -343,11 +316,14 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

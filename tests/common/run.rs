@@ -79,6 +79,13 @@ impl Run {
     }
 }
 
+/// The messages a JSON report says were written: `(inserted, updated, unchanged)`.
+pub fn written(report: &Value) -> (u64, u64, u64) {
+    let written = &report["messages"]["written"];
+    let count = |key: &str| written[key].as_u64().unwrap();
+    (count("inserted"), count("updated"), count("unchanged"))
+}
+
 impl From<Output> for Run {
     fn from(output: Output) -> Run {
         Run {

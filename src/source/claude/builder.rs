@@ -6,9 +6,9 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role};
-use crate::source::own_fact;
 use crate::source::parts::PartBudget;
 use crate::source::timestamp::parse_rfc3339;
+use crate::source::{jsonl, own_fact};
 
 use super::noise;
 use super::text::{
@@ -255,12 +255,7 @@ impl<'a> FileBuilder<'a> {
     /// Reports a conversation line whose message cannot be imported.
     fn malformed_message(&mut self, line: u64, problem: &str) {
         self.malformed_messages += 1;
-        self.diagnostics.push(Diagnostic {
-            file: self.path.to_path_buf(),
-            line: Some(line),
-            kind: DiagnosticKind::Malformed,
-            message: format!("malformed record: {problem}"),
-        });
+        self.diagnostics.push(jsonl::malformed(self.path, line, problem));
     }
 
     /// The SDK re-sends a hook-wrapped prompt as a replay bundle under the `promptId` of the

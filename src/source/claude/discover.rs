@@ -10,8 +10,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::env::{home_dir, EnvLookup};
-use crate::model::{Diagnostic, DiagnosticKind};
+use crate::model::Diagnostic;
 use crate::scope::ProjectScope;
+use crate::source::walk::{self, Entry};
 use crate::source::{Candidate, Discovery};
 
 use super::CLAUDE_CONFIG_DIR;
@@ -102,12 +103,6 @@ struct Walk<'a> {
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-/// One directory entry, with symlinks resolved.
-struct Entry {
-    path: PathBuf,
-    is_dir: bool,
-}
-
 impl Walk<'_> {
     /// A root holds project directories; when it directly holds transcripts it is a project
     /// directory itself (`--source ~/.claude/projects/<one-project>`).
@@ -147,11 +142,8 @@ impl Walk<'_> {
     /// `<session>/subagents/agent-*.jsonl` (2.1.x, formats.md §1.7).
     fn subagents(&mut self, session_dir: &Path) {
         let dir = session_dir.join("subagents");
-        match fs::metadata(&dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return,
-            Err(err) => return self.unreadable(&dir, &err),
+        if !walk::is_present_dir(&dir, self.diagnostics) {
+            return;
         }
         for entry in self.list(&dir) {
             if !entry.is_dir && is_session_file_name(&entry.path) && is_agent_file_name(&entry.path) {
@@ -160,33 +152,8 @@ impl Walk<'_> {
         }
     }
 
-    /// The entries of `dir`; what cannot be listed or resolved becomes a diagnostic.
     fn list(&mut self, dir: &Path) -> Vec<Entry> {
-        let read = match fs::read_dir(dir) {
-            Ok(read) => read,
-            Err(err) => {
-                self.unreadable(dir, &err);
-                return Vec::new();
-            }
-        };
-        let mut entries = Vec::new();
-        for entry in read {
-            let path = match entry {
-                Ok(entry) => entry.path(),
-                Err(err) => {
-                    self.unreadable(dir, &err);
-                    continue;
-                }
-            };
-            match fs::metadata(&path) {
-                Ok(meta) => entries.push(Entry {
-                    path,
-                    is_dir: meta.is_dir(),
-                }),
-                Err(err) => self.unreadable(&path, &err),
-            }
-        }
-        entries
+        walk::list(dir, self.diagnostics)
     }
 
     fn push(&mut self, path: PathBuf, sidechain: bool) {
@@ -198,12 +165,7 @@ impl Walk<'_> {
     }
 
     fn unreadable(&mut self, path: &Path, err: &io::Error) {
-        self.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::Unreadable,
-            message: format!("cannot read {}: {err}", path.display()),
-        });
+        self.diagnostics.push(Diagnostic::unreadable(path, err));
     }
 }
 
@@ -225,6 +187,7 @@ pub(super) fn is_agent_file_name(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DiagnosticKind;
     use std::ffi::OsString;
 
     fn touch(path: &Path) {

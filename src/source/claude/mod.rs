@@ -71,8 +71,79 @@ impl Source for Claude {
 }
 
 impl TranscriptParser for Claude {
+    /// Parses one transcript file. A file yields no session (empty, or no session id anywhere),
+    /// one, or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it
+    /// yields only the sessions that have new messages, holding only those. Once the messages held
+    /// pass `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-        parse(candidate, resume, budget)
+        let path = candidate.path.as_path();
+        let mut outcome = ParseOutcome::default();
+        let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
+        let (start, carried) = match resume::begin::<Carried>(&mut file, resume) {
+            Ok(begun) => begun,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+                return outcome;
+            }
+        };
+        outcome.resume = start.outcome;
+        let mut builder = FileBuilder::new(path, is_agent_file, carried, Holding::Whole(budget));
+        let mut reader = BufReader::with_capacity(crate::limits::READ_BUFFER, &mut file);
+        match jsonl::read_records::<_, TranscriptLine>(
+            &mut reader,
+            path,
+            &mut outcome.diagnostics,
+            |line, record| builder.push(start.lines_before() + line, record),
+        ) {
+            Ok(stats) => outcome.stats = stats,
+            Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+        }
+        drop(reader);
+        start.renumber(&mut outcome.diagnostics);
+        outcome.stats.malformed_lines += builder.malformed_messages;
+        outcome.diagnostics.append(&mut builder.diagnostics);
+        let state = resume
+            .checkpoint_wanted
+            .then(|| serde_json::to_string(&builder.carried).ok())
+            .flatten();
+        let lines_before = start.lines_before();
+        outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
+        let agent_meta = if is_agent_file {
+            read_agent_meta(path, &mut outcome.diagnostics)
+        } else {
+            None
+        };
+        let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
+        let reread_of = |sidechain: bool| {
+            // Pass 2 starts where this read did, from the same state.
+            let state = resume
+                .from
+                .filter(|_| from > 0)
+                .map(|checkpoint| checkpoint.state.clone());
+            Reread::new(
+                &file,
+                from,
+                lines_before,
+                consumed,
+                state,
+                OutlinedThread { sidechain },
+            )
+        };
+        let finished = builder.finish(agent_meta, &mut outcome.diagnostics);
+        for thread in finished {
+            match thread {
+                Finished::Whole(session) => outcome.sessions.push(session),
+                Finished::Outlined(session, tally) => {
+                    let reread = reread_of(session.facts.is_sidechain && !is_agent_file);
+                    outcome.push_outlined(path, session, tally, reread);
+                }
+            }
+        }
+        outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+        outcome
     }
 
     fn read_parts(
@@ -82,7 +153,32 @@ impl TranscriptParser for Claude {
         budget: u64,
         emit: &mut dyn FnMut(Session),
     ) -> io::Result<()> {
-        read_parts(candidate, outlined, budget, emit)
+        let path = candidate.path.as_path();
+        let reread = &outlined.reread;
+        let Some(&OutlinedThread { sidechain }) = reread.of::<OutlinedThread>() else {
+            return Ok(());
+        };
+        let carried = match reread.state.as_deref() {
+            Some(state) => Some(serde_json::from_str::<Carried>(state).map_err(io::Error::other)?),
+            None => None,
+        };
+        let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
+        let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
+        let holding = Holding::Parts {
+            sidechain,
+            budget,
+            emit: &mut emit_part,
+        };
+        let mut builder = FileBuilder::new(path, is_agent_file, carried, holding);
+        let mut repeated_diagnostics = Vec::new();
+        jsonl::read_records::<_, TranscriptLine>(
+            reread.reader()?,
+            path,
+            &mut repeated_diagnostics,
+            |line, record| builder.push(reread.lines_before + line, record),
+        )?;
+        builder.hand_over_rest();
+        Ok(())
     }
 }
 
@@ -90,124 +186,6 @@ impl TranscriptParser for Claude {
 /// sidechain.
 struct OutlinedThread {
     sidechain: bool,
-}
-
-/// Parses one transcript file. A file yields no session (empty, or no session id anywhere), one,
-/// or two (main thread plus inline 1.0.x sidechain lines). Read on from a checkpoint, it yields
-/// only the sessions that have new messages, holding only those. Once the messages held pass
-/// `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
-fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-    let path = candidate.path.as_path();
-    let mut outcome = ParseOutcome::default();
-    let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
-        return outcome;
-    };
-    let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
-    let (start, carried) = match resume::begin::<Carried>(&mut file, resume) {
-        Ok(begun) => begun,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
-    };
-    outcome.resume = start.outcome;
-    let mut builder = FileBuilder::new(path, is_agent_file, carried, Holding::Whole(budget));
-    let mut reader = BufReader::with_capacity(crate::limits::READ_BUFFER, &mut file);
-    match jsonl::read_records::<_, TranscriptLine>(
-        &mut reader,
-        path,
-        &mut outcome.diagnostics,
-        |line, record| builder.push(start.lines_before() + line, record),
-    ) {
-        Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-    }
-    drop(reader);
-    start.renumber(&mut outcome.diagnostics);
-    outcome.stats.malformed_lines += builder.malformed_messages;
-    outcome.diagnostics.append(&mut builder.diagnostics);
-    let state = resume
-        .checkpoint_wanted
-        .then(|| serde_json::to_string(&builder.carried).ok())
-        .flatten();
-    let lines_before = start.lines_before();
-    outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
-    let agent_meta = if is_agent_file {
-        read_agent_meta(path, &mut outcome.diagnostics)
-    } else {
-        None
-    };
-    let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
-    let reread_of = |sidechain: bool| {
-        // Pass 2 starts where this read did, from the same state.
-        let state = resume
-            .from
-            .filter(|_| from > 0)
-            .map(|checkpoint| checkpoint.state.clone());
-        Reread::new(
-            &file,
-            from,
-            lines_before,
-            consumed,
-            state,
-            OutlinedThread { sidechain },
-        )
-    };
-    let finished = builder.finish(agent_meta, &mut outcome.diagnostics);
-    for thread in finished {
-        match thread {
-            Finished::Whole(session) => outcome.sessions.push(session),
-            Finished::Outlined(session, tally) => {
-                match reread_of(session.facts.is_sidechain && !is_agent_file) {
-                    Ok(reread) => outcome.outlined.push(OutlinedSession {
-                        session,
-                        tally,
-                        reread,
-                    }),
-                    Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-                }
-            }
-        }
-    }
-    outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
-    outcome
-}
-
-/// Pass 2 of an outlined session (`source::parts`): reads its messages again and hands them to
-/// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
-/// Diagnostics were reported by pass 1 and are not repeated.
-fn read_parts(
-    candidate: &Candidate,
-    outlined: &OutlinedSession,
-    budget: u64,
-    emit: &mut dyn FnMut(Session),
-) -> io::Result<()> {
-    let path = candidate.path.as_path();
-    let reread = &outlined.reread;
-    let Some(&OutlinedThread { sidechain }) = reread.of::<OutlinedThread>() else {
-        return Ok(());
-    };
-    let carried = match reread.state.as_deref() {
-        Some(state) => Some(serde_json::from_str::<Carried>(state).map_err(io::Error::other)?),
-        None => None,
-    };
-    let is_agent_file = candidate.sidechain || discover::is_agent_file_name(path);
-    let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
-    let holding = Holding::Parts {
-        sidechain,
-        budget,
-        emit: &mut emit_part,
-    };
-    let mut builder = FileBuilder::new(path, is_agent_file, carried, holding);
-    let mut repeated_diagnostics = Vec::new();
-    jsonl::read_records::<_, TranscriptLine>(
-        reread.reader()?,
-        path,
-        &mut repeated_diagnostics,
-        |line, record| builder.push(reread.lines_before + line, record),
-    )?;
-    builder.hand_over_rest();
-    Ok(())
 }
 
 fn read_agent_meta(transcript: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<AgentMeta> {

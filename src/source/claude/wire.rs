@@ -14,13 +14,12 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::source::jsonl::LineText;
-
-use crate::source::jsonl::LineRecord;
+use crate::source::jsonl::{LineRecord, LineText};
+use crate::source::visit::{skip_to, text_to};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a transcript line into: a [`Record`] borrowing the line.
 pub(super) struct TranscriptLine;
@@ -89,25 +88,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for MessageField<'a> {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MessageField<'a>, A::Error> {
                 WireMessage::deserialize(MapAccessDeserializer::new(map)).map(MessageField::Object)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MessageField<'a>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MessageField::NotAnObject)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<MessageField<'a>, E> {
-                Ok(MessageField::NotAnObject)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MessageField<'a>, E> {
-                Ok(MessageField::NotAnObject)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MessageField<'a>, E> {
-                Ok(MessageField::NotAnObject)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MessageField<'a>, E> {
-                Ok(MessageField::NotAnObject)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MessageField<'a>, E> {
-                Ok(MessageField::NotAnObject)
-            }
+            skip_to!(MessageField::NotAnObject;
+                visit_seq(),
+                visit_str(&str),
+                visit_bool(bool),
+                visit_i64(i64),
+                visit_u64(u64),
+                visit_f64(f64)
+            );
         }
         deserializer.deserialize_any(FieldVisitor(PhantomData))
     }
@@ -171,15 +159,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of content blocks")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Owned(value.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Content<'a>, E> {
-                Ok(Content::Text(Cow::Owned(value)))
-            }
+            text_to!(|text| Content::Text(text));
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'a>, A::Error> {
                 let mut blocks = Vec::new();
                 while let Some(block) = seq.next_element()? {

@@ -80,8 +80,93 @@ impl Source for Codex {
 }
 
 impl TranscriptParser for Codex {
+    /// Reads one rollout into one session. An unreadable file yields only a diagnostic. A JSONL
+    /// rollout, plain or compressed, is outlined once its messages pass `budget`; a plain one is
+    /// read on from a checkpoint when asked. Compressed rollouts are rewritten as a whole by Codex,
+    /// so they are never read on from a checkpoint; documents are always read whole.
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-        parse(candidate, resume, budget)
+        let path = &candidate.path;
+        let mut outcome = ParseOutcome::default();
+        let name = file_name(path).unwrap_or_default();
+        let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        let mut builder = SessionBuilder::default();
+        let mut lines_before = 0;
+        let container = Container::of(name).unwrap_or(Container::Jsonl);
+        let read = match container {
+            Container::Jsonl => match resume::begin::<SessionBuilder>(&mut file, resume) {
+                Ok((start, carried)) => {
+                    outcome.resume = start.outcome;
+                    if let Some(carried) = carried {
+                        builder = carried.resumed();
+                    }
+                    builder = builder.within(budget);
+                    let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
+                    let read = read_rollout(
+                        &mut reader,
+                        path,
+                        &mut builder,
+                        &mut outcome.diagnostics,
+                        start.lines_before(),
+                    );
+                    drop(reader);
+                    start.renumber(&mut outcome.diagnostics);
+                    lines_before = start.lines_before();
+                    if let Ok(stats) = &read {
+                        let state = resume
+                            .checkpoint_wanted
+                            .then(|| builder.checkpoint_state())
+                            .flatten();
+                        outcome.checkpoint = start.finish(&mut file, stats, state);
+                    }
+                    read
+                }
+                Err(err) => Err(err),
+            },
+            Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
+                builder = SessionBuilder::default().within(budget);
+                read_rollout(
+                    BufReader::with_capacity(READ_BUFFER, decoder),
+                    path,
+                    &mut builder,
+                    &mut outcome.diagnostics,
+                    0,
+                )
+            }),
+            Container::Document => read_document(&file, path, &mut builder, &mut outcome.diagnostics),
+        };
+        match read {
+            Ok(stats) => outcome.stats = stats,
+            Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+        }
+        let (fallback_id, fallback_start) = names_of(name);
+        let source_file = path.to_string_lossy().into_owned();
+        let user_items_kept = builder.user_items_kept();
+        match builder.finish(source_file, fallback_id, fallback_start) {
+            None => {}
+            Some((session, None)) => outcome.sessions.push(session),
+            Some((session, Some(tally))) => {
+                // Pass 2 starts where this read did, from the same state.
+                let from = outcome.resumed_at();
+                let state = resume
+                    .from
+                    .filter(|_| from > 0)
+                    .map(|checkpoint| checkpoint.state.clone());
+                let of = UserItems {
+                    kept: user_items_kept,
+                };
+                let reread =
+                    Reread::new(&file, from, lines_before, outcome.consumed(), state, of).map(|reread| {
+                        match container {
+                            Container::JsonlZst => reread.compressed(),
+                            _ => reread,
+                        }
+                    });
+                outcome.push_outlined(path, session, tally, reread);
+            }
+        }
+        outcome
     }
 
     fn read_parts(
@@ -91,7 +176,40 @@ impl TranscriptParser for Codex {
         budget: u64,
         emit: &mut dyn FnMut(Session),
     ) -> io::Result<()> {
-        read_parts(candidate, outlined, budget, emit)
+        let reread = &outlined.reread;
+        let Some(&UserItems {
+            kept: user_items_kept,
+        }) = reread.of::<UserItems>()
+        else {
+            return Ok(());
+        };
+        let mut builder = match reread.state.as_deref() {
+            Some(state) => serde_json::from_str::<SessionBuilder>(state)
+                .map_err(io::Error::other)?
+                .resumed(),
+            None => SessionBuilder::default(),
+        };
+        let start = outlined.session.facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
+        let mut emit_part = |builder: &mut SessionBuilder| {
+            let messages = builder.take_part(user_items_kept, start);
+            if !messages.is_empty() {
+                emit(outlined.part(messages));
+            }
+        };
+        let mut repeated_diagnostics = Vec::new();
+        read_records::<_, RolloutLine>(
+            reread.reader()?,
+            &candidate.path,
+            &mut repeated_diagnostics,
+            |line, record| {
+                rollout::observe_line(&mut builder, reread.lines_before + line, &record);
+                if builder.held_bytes() >= budget {
+                    emit_part(&mut builder);
+                }
+            },
+        )?;
+        emit_part(&mut builder);
+        Ok(())
     }
 }
 
@@ -205,147 +323,6 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>
             }
         }
     }
-}
-
-/// Reads one rollout into one session. An unreadable file yields only a diagnostic. A JSONL
-/// rollout, plain or compressed, is outlined once its messages pass `budget`; a plain one is read
-/// on from a checkpoint when asked. Compressed rollouts are rewritten as a whole by Codex, so
-/// they are never read on from a checkpoint; documents are always read whole.
-fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-    let path = &candidate.path;
-    let mut outcome = ParseOutcome::default();
-    let name = file_name(path).unwrap_or_default();
-    let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
-        return outcome;
-    };
-    let mut builder = SessionBuilder::default();
-    let mut lines_before = 0;
-    let container = Container::of(name).unwrap_or(Container::Jsonl);
-    let read = match container {
-        Container::Jsonl => match resume::begin::<SessionBuilder>(&mut file, resume) {
-            Ok((start, carried)) => {
-                outcome.resume = start.outcome;
-                if let Some(carried) = carried {
-                    builder = carried.resumed();
-                }
-                builder = builder.within(budget);
-                let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
-                let read = read_rollout(
-                    &mut reader,
-                    path,
-                    &mut builder,
-                    &mut outcome.diagnostics,
-                    start.lines_before(),
-                );
-                drop(reader);
-                start.renumber(&mut outcome.diagnostics);
-                lines_before = start.lines_before();
-                if let Ok(stats) = &read {
-                    let state = resume
-                        .checkpoint_wanted
-                        .then(|| builder.checkpoint_state())
-                        .flatten();
-                    outcome.checkpoint = start.finish(&mut file, stats, state);
-                }
-                read
-            }
-            Err(err) => Err(err),
-        },
-        Container::JsonlZst => zstd::stream::read::Decoder::new(&file).and_then(|decoder| {
-            builder = SessionBuilder::default().within(budget);
-            read_rollout(
-                BufReader::with_capacity(READ_BUFFER, decoder),
-                path,
-                &mut builder,
-                &mut outcome.diagnostics,
-                0,
-            )
-        }),
-        Container::Document => read_document(&file, path, &mut builder, &mut outcome.diagnostics),
-    };
-    match read {
-        Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-    }
-    let (fallback_id, fallback_start) = names_of(name);
-    let source_file = path.to_string_lossy().into_owned();
-    let user_items_kept = builder.user_items_kept();
-    match builder.finish(source_file, fallback_id, fallback_start) {
-        None => {}
-        Some((session, None)) => outcome.sessions.push(session),
-        Some((session, Some(tally))) => {
-            // Pass 2 starts where this read did, from the same state.
-            let from = outcome.resumed_at();
-            let state = resume
-                .from
-                .filter(|_| from > 0)
-                .map(|checkpoint| checkpoint.state.clone());
-            let of = UserItems {
-                kept: user_items_kept,
-            };
-            let reread =
-                Reread::new(&file, from, lines_before, outcome.consumed(), state, of).map(|reread| {
-                    match container {
-                        Container::JsonlZst => reread.compressed(),
-                        _ => reread,
-                    }
-                });
-            match reread {
-                Ok(reread) => outcome.outlined.push(OutlinedSession {
-                    session,
-                    tally,
-                    reread,
-                }),
-                Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-            }
-        }
-    }
-    outcome
-}
-
-/// Pass 2 of an outlined rollout (`source::parts`): reads its messages again and hands them to
-/// `emit` in parts of about `budget` bytes of text, each a session with the outline's facts.
-/// Diagnostics were reported by pass 1 and are not repeated.
-fn read_parts(
-    candidate: &Candidate,
-    outlined: &OutlinedSession,
-    budget: u64,
-    emit: &mut dyn FnMut(Session),
-) -> io::Result<()> {
-    let reread = &outlined.reread;
-    let Some(&UserItems {
-        kept: user_items_kept,
-    }) = reread.of::<UserItems>()
-    else {
-        return Ok(());
-    };
-    let mut builder = match reread.state.as_deref() {
-        Some(state) => serde_json::from_str::<SessionBuilder>(state)
-            .map_err(io::Error::other)?
-            .resumed(),
-        None => SessionBuilder::default(),
-    };
-    let start = outlined.session.facts.started_at.unwrap_or(DateTime::UNIX_EPOCH);
-    let mut emit_part = |builder: &mut SessionBuilder| {
-        let messages = builder.take_part(user_items_kept, start);
-        if !messages.is_empty() {
-            emit(outlined.part(messages));
-        }
-    };
-    let mut repeated_diagnostics = Vec::new();
-    read_records::<_, RolloutLine>(
-        reread.reader()?,
-        &candidate.path,
-        &mut repeated_diagnostics,
-        |line, record| {
-            rollout::observe_line(&mut builder, reread.lines_before + line, &record);
-            if builder.held_bytes() >= budget {
-                emit_part(&mut builder);
-            }
-        },
-    )?;
-    emit_part(&mut builder);
-    Ok(())
 }
 
 /// Reads the lines of a rollout; `lines_before` were read by an earlier run (a checkpoint).

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::source::json_string::string_literal_text;
 use crate::source::jsonl::{LineRecord, LineText};
+use crate::source::visit::{maybe_text, skip_to, text_to, MaybeText};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a rollout line into: a
 /// [`Record`] borrowing the line, boxed as it is decoded. A record declares every era's fields
@@ -118,99 +119,31 @@ pub(super) struct Record<'a> {
 fn lenient_string<'de: 'a, 'a, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Cow<'a, str>>, D::Error> {
-    Ok(MaybeText::deserialize(deserializer)?
-        .0
-        .filter(|text| !text.is_empty()))
+    Ok(maybe_text(deserializer)?.filter(|text| !text.is_empty()))
 }
 
-/// A string, borrowed from the line unless it has escapes; any other JSON value is skipped and
-/// counts as absent.
-struct MaybeText<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(Lenient(PhantomData::<Cow<'a, str>>))
-            .map(MaybeText)
-    }
-}
-
+/// An unsigned integer field; any other JSON value is skipped and counts as absent.
 fn lenient_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    deserializer.deserialize_any(Lenient(PhantomData::<u64>))
-}
-
-/// Takes a value of the type `T` stands for (a string or an unsigned integer); any other JSON
-/// value is skipped and yields `None`.
-struct Lenient<T>(PhantomData<T>);
-
-/// Visitor methods that skip a scalar, a list or an object and yield `$nothing`: each names its
-/// method and, but for `visit_unit`, the scalar's type; `visit_seq` and `visit_map` skip every
-/// element.
-macro_rules! skip_to {
-    ($nothing:expr; $($visit:ident($($arg:ty)?)),*) => {
-        $(skip_to!(@one $nothing; $visit($($arg)?));)*
-    };
-    (@one $nothing:expr; visit_seq()) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($nothing)
+    struct UnsignedVisitor;
+    impl<'de> Visitor<'de> for UnsignedVisitor {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
         }
-    };
-    (@one $nothing:expr; visit_map()) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok($nothing)
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(value))
         }
-    };
-    (@one $nothing:expr; $visit:ident($($arg:ty)?)) => {
-        fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
-            Ok($nothing)
-        }
-    };
-}
-
-impl<'de: 'a, 'a> Visitor<'de> for Lenient<Cow<'a, str>> {
-    type Value = Option<Cow<'a, str>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+        skip_to!(None;
+            visit_unit(),
+            visit_bool(bool),
+            visit_i64(i64),
+            visit_f64(f64),
+            visit_str(&str),
+            visit_seq(),
+            visit_map()
+        );
     }
-    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(value)))
-    }
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(value.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(value)))
-    }
-    skip_to!(None;
-        visit_unit(),
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_u64(u64),
-        visit_f64(f64),
-        visit_seq(),
-        visit_map()
-    );
-}
-
-impl<'de> Visitor<'de> for Lenient<u64> {
-    type Value = Option<u64>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-        Ok(Some(value))
-    }
-    skip_to!(None;
-        visit_unit(),
-        visit_bool(bool),
-        visit_i64(i64),
-        visit_f64(f64),
-        visit_str(&str),
-        visit_seq(),
-        visit_map()
-    );
+    deserializer.deserialize_any(UnsignedVisitor)
 }
 
 /// An owned copy of a string field, for what outlives the line.
@@ -233,15 +166,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for PartTexts<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-                Ok(PartTexts(vec![Cow::Borrowed(value)]))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                Ok(PartTexts(vec![Cow::Owned(value.to_owned())]))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-                Ok(PartTexts(vec![Cow::Owned(value)]))
-            }
+            text_to!(|text| PartTexts(vec![text]));
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut texts = Vec::new();
                 while let Some(part) = seq.next_element::<PartText<'a>>()? {
@@ -274,15 +199,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for PartText<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-                Ok(PartText(Some(Cow::Borrowed(value))))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                Ok(PartText(Some(Cow::Owned(value.to_owned()))))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-                Ok(PartText(Some(Cow::Owned(value))))
-            }
+            text_to!(|text| PartText(Some(text)));
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut text = None;
                 while let Some(key) = map.next_key::<LineText<'a>>()? {

@@ -17,12 +17,12 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Role};
+use crate::source::sqlite::{bytes, has_table, Database};
 
 use super::bubble::{ms_at, text_at};
 use super::cwd::{chats_folder_matches, collect_paths, user_info_workspace};
 use super::locate::AgentStore;
 use super::session::{Conversation, Draft, Head, MessageTime};
-use super::sqlite::{bytes, has_table, Database};
 use super::text::{assistant_blocks, push_text, tool_use_block, user_text};
 use super::vscdb::{decode, diagnostic};
 use super::{marker, ORIGINATOR_AGENT};
@@ -254,18 +254,7 @@ fn message_draft(
                 .iter()
                 .filter(|part| text_at(part, "/type") == Some("image"))
                 .count();
-            let user = user_text(&raw);
-            let mut typed = user.typed;
-            for _ in 0..images {
-                typed.push_str(if typed.is_empty() { "[Image]" } else { "\n[Image]" });
-            }
-            let (role, kind) = if user.follow_up {
-                (Role::System, BlockKind::System)
-            } else {
-                (Role::User, BlockKind::Text)
-            };
-            push_text(&mut blocks, kind, &typed);
-            role
+            user_text(&raw).into_message(images, &mut blocks)
         }
         Some("assistant") => {
             for part in &parts {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::md5::md5_hex;
+use md5::{Digest, Md5};
 
 /// How a transcript folder names `path`: the path without its leading `/`, every character
 /// that is not an ASCII letter or digit replaced by `-`. A Windows path (`c:\Users\x`) is also
@@ -155,6 +155,14 @@ pub(super) fn chats_folder_matches(folder: &str, path: &str) -> bool {
     folder.eq_ignore_ascii_case(&md5_hex(path.as_bytes()))
 }
 
+/// The lower-case hex MD5 digest of `data`: an identifier here, not a security measure.
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +234,27 @@ mod tests {
                 .as_deref(),
             Some("/Users/t/i")
         );
+    }
+
+    #[test]
+    fn md5_is_the_rfc_1321_test_suite_and_names_a_real_chats_folder() {
+        for (input, digest) in [
+            ("", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("a", "0cc175b9c0f1b6a831c399e269772661"),
+            ("abc", "900150983cd24fb0d6963f7d28e17f72"),
+            ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+            ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+            (
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "57edf4a22be3c955ac49da2e2107b67a",
+            ),
+            // `samples/cursor/chats/9f6abfa6.../`: the folder of this workspace.
+            (
+                "/Users/tomb/Documents/interviewing",
+                "9f6abfa6c66a6abd40306ebc2591d767",
+            ),
+        ] {
+            assert_eq!(md5_hex(input.as_bytes()), digest, "{input}");
+        }
     }
 }

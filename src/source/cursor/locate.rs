@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::model::{Diagnostic, DiagnosticKind};
+use crate::model::Diagnostic;
 
 use super::cwd::uri_path;
 
@@ -347,12 +347,7 @@ impl Stores {
     }
 
     fn unreadable(&mut self, path: &Path, error: std::io::Error) {
-        self.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::Unreadable,
-            message: format!("cannot read {}: {error}", path.display()),
-        });
+        self.diagnostics.push(Diagnostic::unreadable(path, error));
     }
 }
 

@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
+use crate::source::sqlite::size_with_wal;
 use crate::source::{Candidate, ParseOutcome};
 
 use super::locate::{Format, Stores};
 use super::session::{assemble, Conversation, Head};
-use super::sqlite::size_with_wal;
 use super::{agent_store, marker, transcript, vscdb};
 
 /// Which copy of a conversation, by store index in [`Stores`].

@@ -12,24 +12,23 @@ mod agent_store;
 mod bubble;
 mod cwd;
 mod locate;
-mod md5;
 mod merge;
 mod session;
-mod sqlite;
 mod text;
 mod transcript;
 mod txt;
 mod vscdb;
 
-use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::env::{home_dir, EnvLookup, Variable};
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session, Tool};
+use crate::model::{KnownRevisions, Session, Tool};
 use crate::scope::ProjectScope;
 
+use super::walk::data_roots;
 use super::{Candidate, Discovery, ParseOutcome, Source, StoreReader, Unit};
 
 use locate::Stores;
@@ -119,24 +118,8 @@ fn default_roots(env: EnvLookup<'_>, macos: bool) -> Vec<PathBuf> {
 /// One candidate spanning every root that holds a Cursor store.
 fn discover(roots: &[PathBuf]) -> Discovery {
     let mut discovery = Discovery::default();
-    let mut found: Vec<PathBuf> = Vec::new();
-    for root in roots {
-        let path = std::path::absolute(root).unwrap_or_else(|_| root.clone());
-        match std::fs::metadata(&path) {
-            Ok(_) if !found.contains(&path) && !Stores::locate(std::slice::from_ref(&path)).is_empty() => {
-                found.push(path);
-            }
-            Ok(_) => {}
-            Err(error) if error.kind() == ErrorKind::NotFound => {}
-            Err(error) => discovery.diagnostics.push(Diagnostic {
-                file: path,
-                line: None,
-                kind: DiagnosticKind::Unreadable,
-                message: format!("cannot read Cursor data root: {error}"),
-            }),
-        }
-    }
-    let mut found = found.into_iter();
+    let holds = |path: &Path, _: &Metadata| !Stores::locate(&[path.to_path_buf()]).is_empty();
+    let mut found = data_roots(roots, "Cursor", holds, &mut discovery.diagnostics).into_iter();
     if let Some(path) = found.next() {
         discovery.candidates.push(Candidate {
             path,

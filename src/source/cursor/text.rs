@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use regex::Regex;
 
-use crate::model::{Block, BlockKind};
+use crate::model::{Block, BlockKind, Role};
 
 /// The placeholder Cursor writes where hidden reasoning was.
 const REDACTED: &str = "[REDACTED]";
@@ -51,15 +51,37 @@ pub(super) fn user_text(raw: &str) -> UserText {
     typed = typed.trim().to_owned();
     // Without a `<user_query>` the markers are part of the text already.
     if !queries.is_empty() {
-        for _ in 0..images {
-            if !typed.is_empty() {
-                typed.push('\n');
-            }
-            typed.push_str("[Image]");
-        }
+        add_image_lines(&mut typed, images);
     }
     let follow_up = FOLLOW_UP_PREFIXES.iter().any(|prefix| typed.starts_with(prefix));
     UserText { typed, at, follow_up }
+}
+
+impl UserText {
+    /// The message this text makes, its block pushed onto `blocks`: what was typed, with an
+    /// `[Image]` line more per image the record attached (`images`). A follow-up Cursor sent on
+    /// its own is a system message.
+    pub(super) fn into_message(self, images: usize, blocks: &mut Vec<Block>) -> Role {
+        let mut typed = self.typed;
+        add_image_lines(&mut typed, images);
+        let (role, kind) = if self.follow_up {
+            (Role::System, BlockKind::System)
+        } else {
+            (Role::User, BlockKind::Text)
+        };
+        push_text(blocks, kind, &typed);
+        role
+    }
+}
+
+/// Ends `typed` with an `[Image]` line per image, the marker Cursor shows for one.
+fn add_image_lines(typed: &mut String, images: usize) {
+    for _ in 0..images {
+        if !typed.is_empty() {
+            typed.push('\n');
+        }
+        typed.push_str("[Image]");
+    }
 }
 
 /// The contents of every `<tag>…</tag>` in `text`, trimmed; an unclosed last one runs to the end.

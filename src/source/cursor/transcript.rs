@@ -201,17 +201,8 @@ pub(super) fn user_draft(raw: &str, images: usize, turn: &mut Option<DateTime<Ut
     if user.at.is_some() {
         *turn = user.at;
     }
-    let mut typed = user.typed;
-    for _ in 0..images {
-        typed.push_str(if typed.is_empty() { "[Image]" } else { "\n[Image]" });
-    }
-    let (role, kind) = if user.follow_up {
-        (Role::System, BlockKind::System)
-    } else {
-        (Role::User, BlockKind::Text)
-    };
     let mut blocks = Vec::new();
-    push_text(&mut blocks, kind, &typed);
+    let role = user.into_message(images, &mut blocks);
     draft(role, blocks, *turn, None)
 }
 

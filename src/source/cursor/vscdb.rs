@@ -14,17 +14,18 @@ use std::io::Cursor;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
 use crate::source::jsonl::decode_document;
+use crate::source::sqlite::{bytes, has_table, Database};
+use crate::source::visit::skip_to;
 
 use super::bubble::{bubble_draft, ms_at, text_at};
 use super::cwd::uri_path;
 use super::session::{Conversation, Head};
-use super::sqlite::{bytes, has_table, Database};
 use super::{marker, ORIGINATOR_IDE};
 
 /// `cursorDiskKV` keys of composers lie in `[COMPOSER_FROM, COMPOSER_TO)`: a range the key index
@@ -117,28 +118,15 @@ impl<'de> Deserialize<'de> for Counted {
                 }
                 Ok(Counted(count))
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Counted, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Counted(0))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
-            fn visit_unit<E>(self) -> Result<Counted, E> {
-                Ok(Counted(0))
-            }
+            skip_to!(Counted(0);
+                visit_map(),
+                visit_bool(bool),
+                visit_i64(i64),
+                visit_u64(u64),
+                visit_f64(f64),
+                visit_str(&str),
+                visit_unit()
+            );
         }
         deserializer.deserialize_any(CountVisitor)
     }

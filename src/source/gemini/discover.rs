@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{home_dir, EnvLookup};
 use crate::model::Diagnostic;
 use crate::scope::ProjectScope;
+use crate::source::walk::{self, Entry};
 use crate::source::{Candidate, Discovery};
 
 use super::project::recorded_root;
@@ -124,11 +125,8 @@ impl Walk<'_> {
             }
         }
         let chats = dir.join("chats");
-        match fs::metadata(&chats) {
-            Ok(meta) if meta.is_dir() => self.chats(&chats),
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => self.unreadable(&chats, &err),
+        if walk::is_present_dir(&chats, &mut self.discovery.diagnostics) {
+            self.chats(&chats);
         }
     }
 
@@ -167,34 +165,8 @@ impl Walk<'_> {
         }
     }
 
-    /// The entries of `dir`, sorted by path; what cannot be listed or resolved is a diagnostic.
     fn list(&mut self, dir: &Path) -> Vec<Entry> {
-        let read = match fs::read_dir(dir) {
-            Ok(read) => read,
-            Err(err) => {
-                self.unreadable(dir, &err);
-                return Vec::new();
-            }
-        };
-        let mut entries = Vec::new();
-        for entry in read {
-            let path = match entry {
-                Ok(entry) => entry.path(),
-                Err(err) => {
-                    self.unreadable(dir, &err);
-                    continue;
-                }
-            };
-            match fs::metadata(&path) {
-                Ok(meta) => entries.push(Entry {
-                    path,
-                    is_dir: meta.is_dir(),
-                }),
-                Err(err) => self.unreadable(&path, &err),
-            }
-        }
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
-        entries
+        walk::list(dir, &mut self.discovery.diagnostics)
     }
 
     fn push(&mut self, path: PathBuf, sidechain: bool) {
@@ -208,12 +180,6 @@ impl Walk<'_> {
     fn unreadable(&mut self, path: &Path, err: &io::Error) {
         self.discovery.diagnostics.push(Diagnostic::unreadable(path, err));
     }
-}
-
-/// One directory entry, with symlinks resolved.
-struct Entry {
-    path: PathBuf,
-    is_dir: bool,
 }
 
 #[cfg(test)]

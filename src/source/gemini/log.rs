@@ -70,14 +70,8 @@ pub(super) fn parse(
             };
             // Pass 2 reads the bytes this read did, from where it began.
             let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
-            match Reread::new(&file, from, lines_before, consumed, None, survivors) {
-                Ok(reread) => outcome.outlined.push(OutlinedSession {
-                    session,
-                    tally,
-                    reread,
-                }),
-                Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-            }
+            let reread = Reread::new(&file, from, lines_before, consumed, None, survivors);
+            outcome.push_outlined(path, session, tally, reread);
         }
     }
     outcome

@@ -22,8 +22,9 @@ use chrono::{DateTime, Utc};
 use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Diagnostic, DiagnosticKind, Message};
+use crate::model::{Diagnostic, Message};
 use crate::scope::MessageTally;
+use crate::source::jsonl;
 use crate::source::parts::{text_bytes, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
@@ -196,12 +197,7 @@ impl<'p> Replay<'p> {
             Ok(messages) => messages,
             Err(problem) => {
                 self.malformed += 1;
-                self.diagnostics.push(Diagnostic {
-                    file: self.path.to_path_buf(),
-                    line: Some(line),
-                    kind: DiagnosticKind::Malformed,
-                    message: format!("malformed record: {problem}"),
-                });
+                self.diagnostics.push(jsonl::malformed(self.path, line, problem));
                 Vec::new()
             }
         };

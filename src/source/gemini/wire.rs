@@ -11,36 +11,13 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-
-/// Visitor methods that skip a scalar, a list or an object and yield `$nothing`.
-macro_rules! skip_to {
-    ($nothing:expr; $($visit:ident($($arg:ty)?)),*) => {
-        $(skip_to!(@one $nothing; $visit($($arg)?));)*
-    };
-    (@one $nothing:expr; visit_seq()) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($nothing)
-        }
-    };
-    (@one $nothing:expr; visit_map()) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok($nothing)
-        }
-    };
-    (@one $nothing:expr; $visit:ident($($arg:ty)?)) => {
-        fn $visit<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
-            Ok($nothing)
-        }
-    };
-}
+use crate::source::visit::{maybe_text, skip_to, text_to, MaybeText};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a `.jsonl` line into,
 /// boxed: a line declares every kind's fields.
@@ -75,25 +52,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
 /// lines too.
 #[derive(Default, Deserialize)]
 pub(super) struct Line<'a> {
-    #[serde(default, rename = "$rewindTo", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "$rewindTo", borrow, deserialize_with = "maybe_text")]
     pub rewind_to: Option<Cow<'a, str>>,
     #[serde(default, rename = "$set", borrow)]
     pub set: Object<Box<Line<'a>>>,
 
     // Message records.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub timestamp: Option<Cow<'a, str>>,
     /// `user`, `gemini`, `info`, `warning`, `error`.
-    #[serde(default, rename = "type", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "type", borrow, deserialize_with = "maybe_text")]
     pub kind: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub content: Content<'a>,
     /// What the user typed, when it differs from what was sent (`@file` expansions).
     #[serde(default, rename = "displayContent", borrow)]
     pub display_content: Content<'a>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub model: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub thoughts: List<Thought<'a>>,
@@ -101,16 +78,16 @@ pub(super) struct Line<'a> {
     pub tool_calls: List<ToolCall<'a>>,
 
     // Metadata (the first line, repeated lines, `$set` payloads, `.json` documents).
-    #[serde(default, rename = "sessionId", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "sessionId", borrow, deserialize_with = "maybe_text")]
     pub session_id: Option<Cow<'a, str>>,
-    #[serde(default, rename = "projectHash", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "projectHash", borrow, deserialize_with = "maybe_text")]
     pub project_hash: Option<Cow<'a, str>>,
-    #[serde(default, rename = "startTime", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "startTime", borrow, deserialize_with = "maybe_text")]
     pub start_time: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub summary: Option<Cow<'a, str>>,
     /// `main` or `subagent`.
-    #[serde(default, rename = "kind", borrow, deserialize_with = "text")]
+    #[serde(default, rename = "kind", borrow, deserialize_with = "maybe_text")]
     pub conversation_kind: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub directories: Texts<'a>,
@@ -185,18 +162,18 @@ fn with_ids<'l, 'a>(listed: &'l [Line<'a>]) -> impl Iterator<Item = (u32, &'l Li
 /// A `thoughts` entry of a `gemini` record.
 #[derive(Deserialize)]
 pub(super) struct Thought<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub subject: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub description: Option<Cow<'a, str>>,
 }
 
 /// A `toolCalls` entry of a `gemini` record: the call, and its result once it ran.
 #[derive(Deserialize)]
 pub(super) struct ToolCall<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub name: Option<Cow<'a, str>>,
     /// Kept as written (compact, in the model's key order).
     #[serde(default)]
@@ -204,7 +181,7 @@ pub(super) struct ToolCall<'a> {
     #[serde(default, borrow)]
     pub result: Content<'a>,
     /// When the call completed.
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub timestamp: Option<Cow<'a, str>>,
 }
 
@@ -216,7 +193,7 @@ pub(super) struct Content<'a>(pub Vec<Part<'a>>);
 /// One part of a [`Content`]: only text and function responses are read.
 #[derive(Default, Deserialize)]
 pub(super) struct Part<'a> {
-    #[serde(default, borrow, deserialize_with = "text")]
+    #[serde(default, borrow, deserialize_with = "maybe_text")]
     pub text: Option<Cow<'a, str>>,
     /// The text is the model's reasoning, not its answer.
     #[serde(default, deserialize_with = "flag")]
@@ -240,15 +217,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Content<'a>, E> {
-                Ok(Content(vec![Part::of_text(Cow::Borrowed(value))]))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Content<'a>, E> {
-                Ok(Content(vec![Part::of_text(Cow::Owned(value.to_owned()))]))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Content<'a>, E> {
-                Ok(Content(vec![Part::of_text(Cow::Owned(value))]))
-            }
+            text_to!(|text| Content(vec![Part::of_text(text)]));
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'a>, A::Error> {
                 let mut parts = Vec::new();
                 while let Some(Listed(part)) = seq.next_element::<Listed<'a>>()? {
@@ -285,15 +254,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Listed<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Listed<'a>, E> {
-                Ok(Listed(Some(Part::of_text(Cow::Borrowed(value)))))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Listed<'a>, E> {
-                Ok(Listed(Some(Part::of_text(Cow::Owned(value.to_owned())))))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Listed<'a>, E> {
-                Ok(Listed(Some(Part::of_text(Cow::Owned(value)))))
-            }
+            text_to!(|text| Listed(Some(Part::of_text(text))));
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Listed<'a>, A::Error> {
                 Ok(Listed(Some(Part::deserialize(MapAccessDeserializer::new(map))?)))
             }
@@ -392,12 +353,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Texts<'a> {
     }
 }
 
-/// A string field, borrowed from the line unless it has escapes; any other JSON value counts as
-/// absent.
-fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    MaybeText::deserialize(deserializer).map(|MaybeText(text)| text)
-}
-
 /// `true` only for the JSON value `true`.
 fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     struct FlagVisitor;
@@ -412,32 +367,6 @@ fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
         skip_to!(false; visit_unit(), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_seq(), visit_map());
     }
     deserializer.deserialize_any(FlagVisitor)
-}
-
-/// A string, or `None` for any other JSON value (skipped without building it).
-struct MaybeText<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = MaybeText<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<MaybeText<'a>, E> {
-                Ok(MaybeText(Some(Cow::Borrowed(value))))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<MaybeText<'a>, E> {
-                Ok(MaybeText(Some(Cow::Owned(value.to_owned()))))
-            }
-            fn visit_string<E: de::Error>(self, value: String) -> Result<MaybeText<'a>, E> {
-                Ok(MaybeText(Some(Cow::Owned(value))))
-            }
-            skip_to!(MaybeText(None); visit_unit(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_seq(), visit_map());
-        }
-        deserializer.deserialize_any(TextVisitor(PhantomData))
-    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ mod json;
 mod sqlite;
 
 use std::collections::HashSet;
-use std::io::ErrorKind;
+use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
 use crate::env::{home_dir, EnvLookup, Variable};
-use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session, Tool};
+use crate::model::{KnownRevisions, Session, Tool};
 use crate::scope::ProjectScope;
 
+use super::walk::data_roots;
 use super::{Candidate, Discovery, ParseOutcome, Source, StoreReader, Unit};
 
 use json::JsonLayout;
@@ -67,13 +68,25 @@ impl Source for OpenCode {
 }
 
 impl StoreReader for OpenCode {
+    /// Reads every store under the candidate's root; a session found in several stores is taken
+    /// from the first: databases (`opencode.db` first), then `storage/`, then the per-project
+    /// trees.
     fn read(
         &self,
         candidate: &Candidate,
         known: &KnownRevisions,
         emit: &mut dyn FnMut(Session),
     ) -> ParseOutcome {
-        read(candidate, known, emit)
+        let stores = Stores::locate(&candidate.path);
+        let mut outcome = ParseOutcome::default();
+        let mut taken = HashSet::new();
+        for database in &stores.databases {
+            sqlite::read_database(database, known, &mut taken, &mut outcome, emit);
+        }
+        for (storage, layout) in &stores.storages {
+            json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
+        }
+        outcome
     }
 }
 
@@ -94,48 +107,16 @@ fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
 /// One candidate per root that holds OpenCode data.
 fn discover(roots: &[PathBuf]) -> Discovery {
     let mut discovery = Discovery::default();
-    for root in roots {
-        let path = std::path::absolute(root).unwrap_or_else(|_| root.clone());
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() || !Stores::locate(&path).is_empty() => {
-                let candidate = Candidate {
-                    path,
-                    also: Vec::new(),
-                    sidechain: false,
-                };
-                if !discovery.candidates.contains(&candidate) {
-                    discovery.candidates.push(candidate);
-                }
-            }
-            Ok(_) => {}
-            Err(error) if error.kind() == ErrorKind::NotFound => {}
-            Err(error) => discovery.diagnostics.push(Diagnostic {
-                file: path,
-                line: None,
-                kind: DiagnosticKind::Unreadable,
-                message: format!("cannot read OpenCode data root: {error}"),
-            }),
-        }
-    }
+    let holds = |path: &Path, meta: &Metadata| meta.is_file() || !Stores::locate(path).is_empty();
+    discovery.candidates = data_roots(roots, "OpenCode", holds, &mut discovery.diagnostics)
+        .into_iter()
+        .map(|path| Candidate {
+            path,
+            also: Vec::new(),
+            sidechain: false,
+        })
+        .collect();
     discovery
-}
-
-/// Reads every store under the candidate's root and hands each session to `emit` as soon as it
-/// is read, so that a store of any size is never held whole; a session found in several stores
-/// is taken from the first: databases (`opencode.db` first), then `storage/`, then the
-/// per-project trees. Sessions whose revision is in `known` are counted as unchanged and not
-/// read. The outcome carries no sessions.
-fn read(candidate: &Candidate, known: &KnownRevisions, emit: &mut dyn FnMut(Session)) -> ParseOutcome {
-    let stores = Stores::locate(&candidate.path);
-    let mut outcome = ParseOutcome::default();
-    let mut taken = HashSet::new();
-    for database in &stores.databases {
-        sqlite::read_database(database, known, &mut taken, &mut outcome, emit);
-    }
-    for (storage, layout) in &stores.storages {
-        json::read_storage(storage, *layout, known, &mut taken, &mut outcome, emit);
-    }
-    outcome
 }
 
 /// The stores under one root.

@@ -1,47 +1,23 @@
-//! Reads OpenCode's SQLite database (`opencode.db`, 1.2+, formats.md 3.2) strictly read-only and
-//! safely while OpenCode runs and writes it.
+//! Reads OpenCode's SQLite database (`opencode.db`, 1.2+, formats.md 3.2), opened read-only and
+//! safely while OpenCode runs and writes it (`source/sqlite.rs`).
 //!
-//! OpenCode keeps the database in WAL mode, so recent rows may live only in `opencode.db-wal`.
-//! How the file is opened depends on what lies next to it, because a read-only SQLite connection
-//! to a WAL database creates `-wal` and `-shm` files when they are missing:
-//!
-//! - rollback-journal database: opened read-only (`mode=ro`); readers never create files.
-//! - WAL database with `-wal` and `-shm` (OpenCode running, or it crashed): opened read-only; the
-//!   connection joins the shared-memory protocol as any reader does, sees every committed row in
-//!   the WAL, never checkpoints (also disabled on close) and never takes the write lock.
-//! - WAL database without `-wal` (OpenCode closed cleanly): nothing is pending, so the file alone
-//!   is the whole state; it is opened `immutable`, which creates nothing, and the read is kept only
-//!   if the file did not change meanwhile (OpenCode may start and checkpoint), else retried.
-//! - WAL database with `-wal` but no `-shm`, or one the read-only open cannot use: db and WAL are
-//!   copied into a private temporary directory, kept only if neither changed during the copy.
-//!
-//! Every connection also sets `query_only`. Each session's rows are read inside one read
-//! transaction, so a session is a consistent snapshot even while OpenCode appends to it. Only
-//! explicit columns of `session`, `project`, `message` and `part` are read: never the tables that
-//! hold accounts, credentials or share secrets.
+//! Each session's rows are read inside one read transaction, so a session is a consistent
+//! snapshot even while OpenCode appends to it. Only explicit columns of `session`, `project`,
+//! `message` and `part` are read: never the tables that hold accounts, credentials or share
+//! secrets.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
-use std::io::{ErrorKind, Read};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::Path;
 
-use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
+use rusqlite::{Connection, Row};
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
+use crate::source::sqlite::{self, kept_changing, size_with_wal, Database, ATTEMPTS};
 use crate::source::ParseOutcome;
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
-
-/// The first 16 bytes of every SQLite database file.
-const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
-/// How long a read waits for a lock OpenCode holds (its writes are short).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a read that raced with a checkpoint is retried.
-const ATTEMPTS: usize = 3;
 
 /// Reads every session of the database at `db` whose id is not in `taken`, handing each to
 /// `emit` as soon as it is read and adding its id to `taken`. A database that cannot be read at
@@ -53,11 +29,7 @@ pub(super) fn read_database(
     outcome: &mut ParseOutcome,
     emit: &mut dyn FnMut(Session),
 ) {
-    outcome.stats.bytes += [db.to_path_buf(), wal_path(db)]
-        .iter()
-        .filter_map(|path| std::fs::metadata(path).ok())
-        .map(|meta| meta.len())
-        .sum::<u64>();
+    outcome.stats.bytes += size_with_wal(db);
     let mut read = DatabaseRead {
         taken,
         emit,
@@ -88,14 +60,6 @@ struct DatabaseRead<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// How the database file can be opened without touching the user's files (see the module doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    ReadOnly,
-    Immutable,
-    Copy,
-}
-
 /// Why a read could not start.
 enum Failure {
     Sqlite(rusqlite::Error),
@@ -108,163 +72,26 @@ impl From<rusqlite::Error> for Failure {
     }
 }
 
-/// Reads the database, retrying when it changed under a read that cannot see changes. Sessions
-/// are delivered as they are read; a retry skips those already delivered, and the diagnostics of
-/// an abandoned attempt are dropped (the retry reports them again).
+/// Reads the database, opening it again when it changed under a read that cannot see changes.
+/// Sessions are delivered as they are read; a retry skips those already delivered, and the
+/// diagnostics of an abandoned attempt are dropped (the retry reports them again).
 fn read_consistently(db: &Path, known: &KnownRevisions, read: &mut DatabaseRead<'_>) -> Result<(), String> {
     for _ in 0..ATTEMPTS {
         let reported = read.diagnostics.len();
-        let completed = match choose_access(db)? {
-            Access::ReadOnly => match open_and_read(&file_uri(db, "mode=ro"), db, known, None, read) {
-                // The read-only open cannot use the WAL index (e.g. `-shm` unwritable and
-                // uninitialised): read a private copy instead.
-                Err(Failure::Sqlite(error)) if needs_private_copy(&error) => read_copy(db, known, read)?,
-                result => result.map_err(describe)?,
-            },
-            Access::Immutable => {
-                // Nothing shows an immutable read that the file changed: each session is kept
-                // only if the file is still as it was when the read began.
-                let before = fingerprint(db);
-                let unchanged = || fingerprint(db) == before;
-                open_and_read(
-                    &file_uri(db, "mode=ro&immutable=1"),
-                    db,
-                    known,
-                    Some(&unchanged),
-                    read,
-                )
-                .map_err(describe)?
-            }
-            Access::Copy => read_copy(db, known, read)?,
-        };
-        if completed {
+        let database = Database::open(db)?;
+        if read_sessions(&database, db, known, read).map_err(describe)? {
             return Ok(());
         }
         read.diagnostics.truncate(reported);
     }
-    Err(format!(
-        "the database kept changing while it was read ({ATTEMPTS} attempts); run the import again"
-    ))
-}
-
-/// Picks the access mode from the header and the files next to the database.
-fn choose_access(db: &Path) -> Result<Access, String> {
-    let mut header = [0u8; 100];
-    let read = std::fs::File::open(db).and_then(|mut file| file.read_exact(&mut header));
-    match read {
-        Ok(()) if header.starts_with(SQLITE_MAGIC) => {}
-        Ok(()) => return Err("not an SQLite database (bad header)".to_owned()),
-        Err(error) if error.kind() == ErrorKind::UnexpectedEof => {
-            return Err("not an SQLite database (shorter than its 100-byte header)".to_owned())
-        }
-        Err(error) => return Err(format!("cannot read the database file: {error}")),
-    }
-    // Header bytes 18/19 (file format read/write version) are 2 for a WAL database.
-    let wal_mode = header[18] == 2 || header[19] == 2;
-    let exists = |path: PathBuf| path.try_exists().unwrap_or(true);
-    Ok(
-        match (wal_mode, exists(wal_path(db)), exists(sibling(db, "-shm"))) {
-            (false, _, _) | (true, true, true) => Access::ReadOnly,
-            (true, false, _) => Access::Immutable,
-            (true, true, false) => Access::Copy,
-        },
-    )
-}
-
-/// Errors of a read-only open that a private copy avoids.
-fn needs_private_copy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
-    )
-}
-
-/// Copies the database and its WAL into a private directory and reads the copy; `false` when
-/// either file changed during the copy (nothing was read then).
-fn read_copy(db: &Path, known: &KnownRevisions, read: &mut DatabaseRead<'_>) -> Result<bool, String> {
-    let scratch = tempfile::Builder::new()
-        .prefix("memtree-opencode-")
-        .tempdir()
-        .map_err(|error| format!("cannot create a temporary directory to copy the database into: {error}"))?;
-    let copy = scratch.path().join("opencode.db");
-    let wal = wal_path(db);
-    let before = (fingerprint(db), fingerprint(&wal));
-    std::fs::copy(db, &copy).map_err(|error| format!("cannot copy the database: {error}"))?;
-    match std::fs::copy(&wal, wal_path(&copy)) {
-        Ok(_) => {}
-        Err(error) if error.kind() == ErrorKind::NotFound => {}
-        Err(error) => return Err(format!("cannot copy the database's WAL file: {error}")),
-    }
-    if (fingerprint(db), fingerprint(&wal)) != before {
-        return Ok(false);
-    }
-    open_and_read(&file_uri(&copy, "mode=ro"), db, known, None, read).map_err(describe)
+    Err(kept_changing())
 }
 
 fn describe(failure: Failure) -> String {
     match failure {
         Failure::NotOpenCode(problem) => format!("not an OpenCode database: {problem}"),
-        Failure::Sqlite(error) => match error.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                format!("the database is locked by another process: {error}")
-            }
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-                format!("the database is corrupt or not an SQLite database: {error}")
-            }
-            _ => format!("cannot read the database: {error}"),
-        },
+        Failure::Sqlite(error) => sqlite::describe(&error),
     }
-}
-
-/// Size and modification time: a change means a writer touched the file.
-fn fingerprint(path: &Path) -> Option<(u64, SystemTime)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?))
-}
-
-fn sibling(db: &Path, suffix: &str) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-fn wal_path(db: &Path) -> PathBuf {
-    sibling(db, "-wal")
-}
-
-/// An SQLite `file:` URI for `path` with `query` parameters; bytes outside the unreserved set
-/// are percent-encoded so `?`, `#` and `%` in a path stay part of it.
-fn file_uri(path: &Path, query: &str) -> String {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    let mut uri = String::from("file:");
-    if !bytes.starts_with(b"/") {
-        // A Windows drive path `C:\x` becomes `file:/C:/x`.
-        uri.push('/');
-    }
-    for &byte in bytes {
-        match byte {
-            b'\\' if cfg!(windows) => uri.push('/'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b':' => {
-                uri.push(char::from(byte))
-            }
-            _ => {
-                let _ = write!(uri, "%{byte:02X}");
-            }
-        }
-    }
-    uri.push('?');
-    uri.push_str(query);
-    uri
-}
-
-fn open(uri: &str) -> rusqlite::Result<Connection> {
-    let flags =
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(uri, flags)?;
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "query_only", true)?;
-    Ok(conn)
 }
 
 /// The columns present in each table read (an empty set: the table is missing). OpenCode adds
@@ -316,17 +143,16 @@ impl Schema {
 }
 
 /// Reads every session not yet taken and delivers it. Returns `false`, abandoning the read, as
-/// soon as `still_valid` says the file changed under it (the sessions delivered before were read
-/// while it had not).
-fn open_and_read(
-    uri: &str,
+/// soon as the file changed under a read that cannot see it (the sessions delivered before were
+/// read while it had not).
+fn read_sessions(
+    database: &Database,
     db: &Path,
     known: &KnownRevisions,
-    still_valid: Option<&dyn Fn() -> bool>,
     read: &mut DatabaseRead<'_>,
 ) -> Result<bool, Failure> {
-    let conn = open(uri)?;
-    let schema = Schema::load(&conn)?;
+    let conn = database.connection();
+    let schema = Schema::load(conn)?;
     let sessions: Vec<(String, Option<i64>)> = {
         let sql = format!(
             "SELECT id, {} FROM session ORDER BY id",
@@ -350,7 +176,7 @@ fn open_and_read(
         let session = conn
             .unchecked_transaction()
             .and_then(|tx| read_session(&tx, &schema, db, &id, &mut read.diagnostics));
-        if still_valid.is_some_and(|still_valid| !still_valid()) {
+        if database.changed() {
             return Ok(false);
         }
         match session {
@@ -369,7 +195,7 @@ fn open_and_read(
             Ok(None) => {}
             Err(error) => {
                 // A damaged or locked file fails the same way for every later session.
-                let problem = describe(Failure::Sqlite(error));
+                let problem = sqlite::describe(&error);
                 read.diagnostics.push(diagnostic(
                     db,
                     DiagnosticKind::Unreadable,
@@ -554,18 +380,5 @@ fn diagnostic(db: &Path, kind: DiagnosticKind, message: String) -> Diagnostic {
         line: None,
         kind,
         message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_uri_escapes_what_sqlite_would_read_as_uri_syntax() {
-        assert_eq!(
-            file_uri(Path::new("/a b/x?y#z%.db"), "mode=ro"),
-            "file:/a%20b/x%3Fy%23z%25.db?mode=ro"
-        );
     }
 }

@@ -1,17 +1,25 @@
-//! Opens Cursor's SQLite files (`state.vscdb`, cursor-agent `store.db`) strictly read-only and
-//! safely while Cursor runs and writes them, the way the OpenCode database is read
-//! (`source/opencode/sqlite.rs` explains each case):
+//! Opens the SQLite databases tools keep their sessions in (OpenCode's `opencode.db`, Cursor's
+//! `state.vscdb` and cursor-agent `store.db`) strictly read-only and safely while the tool runs
+//! and writes them. Each store's queries live in its own module.
 //!
-//! - rollback-journal database, or WAL database with `-wal` and `-shm` (Cursor running):
-//!   `mode=ro`, joining the WAL protocol as a reader, never checkpointing;
-//! - WAL database without `-wal` (Cursor closed cleanly): `immutable`, which creates no file; a
-//!   read is kept only while the file is unchanged, else the file is opened again;
-//! - `-wal` without `-shm`, or a read-only open the WAL index refuses: database and WAL are copied
-//!   into a private directory, the copy kept only if neither changed meanwhile.
+//! The tools keep their databases in WAL mode, so recent rows may live only in the `-wal` file.
+//! How a file is opened depends on what lies next to it, because a read-only SQLite connection to
+//! a WAL database creates `-wal` and `-shm` files when they are missing:
 //!
-//! Every connection sets `query_only` and never checkpoints on close. The callers query named
-//! keys and tables only (never `cursorAuth/*` or other credentials).
+//! - rollback-journal database: opened read-only (`mode=ro`); readers never create files.
+//! - WAL database with `-wal` and `-shm` (the tool running, or it crashed): opened read-only; the
+//!   connection joins the shared-memory protocol as any reader does, sees every committed row in
+//!   the WAL, never checkpoints (also disabled on close) and never takes the write lock.
+//! - WAL database without `-wal` (the tool closed cleanly): nothing is pending, so the file alone
+//!   is the whole state; it is opened `immutable`, which creates nothing, and what is read is kept
+//!   only while the file stays unchanged (the tool may start and checkpoint), else read again.
+//! - WAL database with `-wal` but no `-shm`, or one the read-only open cannot use: database and
+//!   WAL are copied into a private temporary directory, the copy kept only if neither changed
+//!   during the copy.
+//!
+//! Every connection also sets `query_only`.
 
+use std::fmt::Write as _;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -20,13 +28,14 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
 
+/// The first 16 bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
-/// How long a read waits for a lock Cursor holds (its writes are short).
+/// How long a read waits for a lock the tool holds (its writes are short).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often an open that raced with a writer is tried.
-const ATTEMPTS: usize = 3;
+/// How often an open or a read that raced with a writer is tried.
+pub(super) const ATTEMPTS: usize = 3;
 
-/// An open, read-only connection to one of Cursor's databases.
+/// An open, read-only connection to a tool's database.
 pub(super) struct Database {
     conn: Connection,
     path: PathBuf,
@@ -37,7 +46,7 @@ pub(super) struct Database {
     _scratch: Option<tempfile::TempDir>,
 }
 
-/// How the file can be opened without touching the user's files.
+/// How the file can be opened without touching the user's files (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Access {
     ReadOnly,
@@ -89,6 +98,10 @@ impl Database {
         }
     }
 
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Whether what was read may be torn: the file changed under an `immutable` read.
     pub fn changed(&self) -> bool {
         self.immutable_since
@@ -109,10 +122,13 @@ impl Database {
             }
             *self = Database::open(&self.path)?;
         }
-        Err(format!(
-            "the database kept changing while it was read ({ATTEMPTS} attempts); run the import again"
-        ))
+        Err(kept_changing())
     }
+}
+
+/// Why a read that went on changing was given up.
+pub(super) fn kept_changing() -> String {
+    format!("the database kept changing while it was read ({ATTEMPTS} attempts); run the import again")
 }
 
 /// Picks the access mode from the header and the files next to the database.
@@ -151,7 +167,7 @@ fn needs_private_copy(error: &rusqlite::Error) -> bool {
 /// either file changed during the copy.
 fn copy(db: &Path) -> Result<Option<Database>, String> {
     let scratch = tempfile::Builder::new()
-        .prefix("memtree-cursor-")
+        .prefix("memtree-sqlite-")
         .tempdir()
         .map_err(|error| format!("cannot create a temporary directory to copy the database into: {error}"))?;
     let copy = scratch.path().join("copy.db");
@@ -238,10 +254,10 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
 /// An SQLite `file:` URI for `path` with `query` parameters; bytes outside the unreserved set
 /// are percent-encoded so `?`, `#` and `%` in a path stay part of it.
 fn file_uri(path: &Path, query: &str) -> String {
-    use std::fmt::Write as _;
     let bytes = path.as_os_str().as_encoded_bytes();
     let mut uri = String::from("file:");
     if !bytes.starts_with(b"/") {
+        // A Windows drive path `C:\x` becomes `file:/C:/x`.
         uri.push('/');
     }
     for &byte in bytes {
@@ -303,5 +319,13 @@ mod tests {
             .unwrap()
             .contains("not an SQLite database"));
         assert!(Database::open(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn file_uri_escapes_what_sqlite_would_read_as_uri_syntax() {
+        assert_eq!(
+            file_uri(Path::new("/a b/x?y#z%.db"), "mode=ro"),
+            "file:/a%20b/x%3Fy%23z%25.db?mode=ro"
+        );
     }
 }
