@@ -5,7 +5,7 @@
 //! (`source::walk`: at and below the `--project` directory, else in a bounded, pruned search of
 //! the home directory); a database file given by `--source` is read as it is. One candidate is
 //! one data directory (or that file), its database read strictly read-only and safely while
-//! Crush writes it (`sqlite`), session by session, each in one read transaction; only the `sessions` and
+//! Crush writes it (`source::sqlite`), session by session, each in one read transaction; only the `sessions` and
 //! `messages` tables are read (never `files`, Crush's snapshots of the files it edited). An empty
 //! database is normal: Crush creates it on its first start.
 //!
@@ -18,23 +18,21 @@
 //! cwd is the directory holding `.crush/`; Crush records no version.
 
 mod convert;
-mod sqlite;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use crate::env::{home_dir, EnvLookup, Variable};
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session, SessionFacts, Tool};
 use crate::scope::ProjectScope;
+use crate::source::sqlite::{columns, diagnostic, integer, size_with_wal, text, Database};
 use crate::source::title::title_from_prompt;
 use crate::source::walk::find_in_projects;
 use crate::source::{Candidate, Discovery, ParseOutcome, Source, StoreReader, Unit};
 
 use convert::{epoch, Conversation, Row};
-use sqlite::{columns, size_with_wal, Database};
 
 /// Crush: one SQLite database per project.
 pub struct Crush;
@@ -357,35 +355,6 @@ fn project_dir(db: &Path) -> Option<String> {
         return None;
     }
     Some(data_dir.parent()?.to_string_lossy().into_owned())
-}
-
-/// A text column; blobs are decoded lossily, numbers spelled out, NULL and empty text are `None`.
-fn text(row: &rusqlite::Row<'_>, index: usize) -> Option<String> {
-    let value = match row.get_ref(index).ok()? {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        ValueRef::Integer(number) => number.to_string(),
-        ValueRef::Real(number) => number.to_string(),
-        ValueRef::Null => return None,
-    };
-    (!value.is_empty()).then_some(value)
-}
-
-fn integer(row: &rusqlite::Row<'_>, index: usize) -> Option<i64> {
-    match row.get_ref(index).ok()? {
-        ValueRef::Integer(number) => Some(number),
-        ValueRef::Real(number) if number.is_finite() => Some(number as i64),
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok()?.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn diagnostic(db: &Path, kind: DiagnosticKind, message: String) -> Diagnostic {
-    Diagnostic {
-        file: db.to_path_buf(),
-        line: None,
-        kind,
-        message,
-    }
 }
 
 #[cfg(test)]
