@@ -7,6 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::written;
 use serde_json::Value;
 
 fn fixture(case: &str) -> PathBuf {
@@ -34,12 +35,6 @@ fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -
     args.extend(sources.iter().map(String::as_str));
     args.extend_from_slice(extra);
     memtree(&args, home)
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |key: &str| written[key].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
 }
 
 /// Every stored row: (session, message id, time, row version, content).

@@ -8,8 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use memtree::model::Session;
-use memtree::source::{self, Candidate, StoreReader, Unit};
+use common::written;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
@@ -35,12 +34,6 @@ fn import(db: &common::TestDb, home: &Path, sources: &[&Path], extra: &[&str]) -
     args.extend(sources.iter().map(String::as_str));
     args.extend_from_slice(extra);
     common::memtree(&args, home)
-}
-
-fn written(report: &Value) -> (u64, u64, u64) {
-    let written = &report["messages"]["written"];
-    let count = |key: &str| written[key].as_u64().unwrap();
-    (count("inserted"), count("updated"), count("unchanged"))
 }
 
 /// Every stored row: (session, message id, row version).
@@ -183,36 +176,6 @@ fn listing(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn store_reader() -> &'static dyn StoreReader {
-    match source::named("crush").unwrap().unit() {
-        Unit::Store(reader) => reader,
-        Unit::Transcript(_) => panic!("crush is a store"),
-    }
-}
-
-fn read_all(data_dir: &Path, during: &mut dyn FnMut(&Session)) -> (Vec<Session>, Vec<String>) {
-    let candidate = Candidate {
-        path: data_dir.to_path_buf(),
-        also: Vec::new(),
-        sidechain: false,
-    };
-    let mut sessions = Vec::new();
-    let outcome = store_reader().read(&candidate, &Default::default(), &mut |session| {
-        during(&session);
-        sessions.push(session);
-    });
-    let problems = outcome.diagnostics.iter().map(|d| d.message.clone()).collect();
-    (sessions, problems)
-}
-
-fn texts(session: &Session) -> Vec<&str> {
-    session
-        .messages
-        .iter()
-        .flat_map(|message| message.blocks.iter().map(|block| block.text.as_str()))
-        .collect()
-}
-
 const SESSION: &str = "11111111-2222-4333-8444-555555555555";
 
 #[test]
@@ -235,10 +198,10 @@ fn a_database_crush_is_writing_is_read_without_error_and_without_writing_beside_
     assert!(!wal_before.is_empty(), "the session lives only in the WAL");
     let files_before = listing(&data);
 
-    let (sessions, problems) = read_all(&data, &mut |_| {});
+    let (sessions, problems) = common::read_store("crush", &data, &mut |_| {});
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(sessions.len(), 1);
-    assert_eq!(texts(&sessions[0]), ["first prompt"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["first prompt"]);
     assert_eq!(
         listing(&data),
         files_before,
@@ -252,7 +215,7 @@ fn a_database_crush_is_writing_is_read_without_error_and_without_writing_beside_
 
     // Crush writes on while the session is being planned: the read ends cleanly, and the next
     // one sees what was written.
-    let (sessions, problems) = read_all(&data, &mut |_| {
+    let (sessions, problems) = common::read_store("crush", &data, &mut |_| {
         add_message(
             &writer,
             SESSION,
@@ -275,9 +238,9 @@ fn a_database_crush_is_writing_is_read_without_error_and_without_writing_beside_
     });
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(sessions.len(), 1);
-    let (sessions, _) = read_all(&data, &mut |_| {});
+    let (sessions, _) = common::read_store("crush", &data, &mut |_| {});
     assert_eq!(sessions.len(), 2);
-    assert_eq!(texts(&sessions[0]), ["first prompt", "an answer"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["first prompt", "an answer"]);
     assert_eq!(listing(&data), files_before);
 }
 
@@ -298,9 +261,9 @@ fn a_database_closed_cleanly_is_read_without_creating_wal_or_shm_files() {
     drop(writer);
     let data = db.parent().unwrap().to_path_buf();
     assert_eq!(listing(&data), BTreeSet::from(["crush.db".to_owned()]));
-    let (sessions, problems) = read_all(&data, &mut |_| {});
+    let (sessions, problems) = common::read_store("crush", &data, &mut |_| {});
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(texts(&sessions[0]), ["first prompt"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["first prompt"]);
     assert_eq!(listing(&data), BTreeSet::from(["crush.db".to_owned()]));
 }
 
