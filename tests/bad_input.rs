@@ -81,6 +81,7 @@ fn import_args(tool: &str, source: &Path, tree_root: &str) -> Vec<std::ffi::OsSt
         "--full-transcript",
         "--include-trivial",
         "--include-sidechains",
+        "--include-temp-cwd",
         "--tree-root",
         tree_root,
         "--source",
@@ -2125,6 +2126,7 @@ async fn import_copy(db: &common::TestDb, tool: &str, copy: &Path, home: &Path) 
                 "--json",
                 "--full-transcript",
                 "--include-trivial",
+                "--include-temp-cwd",
                 "--include-sidechains",
                 "--database-url",
                 &db.url(),
@@ -3530,4 +3532,453 @@ fn qwen_cases() -> Vec<Case> {
 #[tokio::test]
 async fn qwen_bad_inputs() {
     run_table("qwen", qwen_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aider
+
+const AIDER_FILE: &str = "app/.aider.chat.history.md";
+
+/// A launch header, the interface lines Aider writes after it, and one prompt with its answer.
+const AIDER_LAUNCH: &str = "\n# aider chat started at 2025-09-01 10:00:00\n\n> Aider v0.86.1  \n\
+                            > Main model: gpt-4.1 with diff edit format  \n\n#### first prompt  \n\n\
+                            first answer\n\n> Tokens: 1k sent, 10 received.  \n";
+
+/// A history holding [`AIDER_LAUNCH`], then `middle`, then one more prompt and answer.
+fn aider_around(middle: &[u8]) -> Vec<u8> {
+    let mut bytes = AIDER_LAUNCH.as_bytes().to_vec();
+    bytes.extend_from_slice(middle);
+    bytes.extend_from_slice(b"\n#### last prompt  \n\nlast answer\n\n> Tokens: 1k sent, 5 received.  \n");
+    bytes
+}
+
+/// A case whose history is `bytes`, with its exit code, diagnostics (on the history) and rows.
+fn aider_case(
+    name: &'static str,
+    bytes: Vec<u8>,
+    code: i32,
+    diagnostics: &[(Option<u64>, &'static str)],
+    rows: i64,
+) -> Case {
+    let diagnostics: Vec<(&str, Option<u64>, &'static str)> = diagnostics
+        .iter()
+        .map(|(line, kind)| (AIDER_FILE, *line, *kind))
+        .collect();
+    case(
+        name,
+        move |dir| write_file(&dir.join(AIDER_FILE), &bytes),
+        code,
+        &diagnostics,
+        rows,
+    )
+}
+
+fn aider_cases() -> Vec<Case> {
+    // Line 13 is the first line after the first answer's interface output.
+    let launch_lines = AIDER_LAUNCH.lines().count() as u64;
+    let middle = launch_lines + 1;
+    let mut cases = vec![
+        aider_case("empty", Vec::new(), 0, &[], 0),
+        aider_case("whitespace", b" \n\t\r\n  ".to_vec(), 0, &[], 0),
+        aider_case("plain", aider_around(b""), 0, &[], 4),
+        aider_case(
+            "crlf_line_ends",
+            aider_around(b"")
+                .iter()
+                .flat_map(|&byte| {
+                    if byte == b'\n' {
+                        vec![b'\r', b'\n']
+                    } else {
+                        vec![byte]
+                    }
+                })
+                .collect(),
+            0,
+            &[],
+            4,
+        ),
+        aider_case(
+            "torn_last_line",
+            format!("{AIDER_LAUNCH}\n#### a prompt still being wri").into_bytes(),
+            0,
+            &[],
+            2,
+        ),
+        aider_case(
+            "nul_byte",
+            aider_around(b"\nan answer with a \0 in it\n"),
+            1,
+            &[(Some(middle + 1), "malformed")],
+            4,
+        ),
+        aider_case(
+            "binary_garbage",
+            aider_around(b"\x00\x01\xff\xfe garbage \xc3\x28\n"),
+            1,
+            &[(Some(middle), "malformed")],
+            4,
+        ),
+        aider_case(
+            "invalid_utf8_in_a_prompt",
+            aider_around(b"\n#### caf\xe9 au lait  \n"),
+            0,
+            &[(Some(middle + 1), "invalid_utf8")],
+            5,
+        ),
+        aider_case(
+            "text_before_any_header",
+            b"an answer whose launch was cut off\n".to_vec(),
+            0,
+            &[],
+            1,
+        ),
+        aider_case(
+            "header_without_a_time",
+            format!("{AIDER_LAUNCH}\n# aider chat started at\n\n#### later  \n\nyes\n\n> Tokens: 1  \n")
+                .into_bytes(),
+            0,
+            &[],
+            4,
+        ),
+        aider_case(
+            "header_with_a_bad_time",
+            aider_around(b"\n# aider chat started at yesterday, about noon\n"),
+            0,
+            &[],
+            4,
+        ),
+        aider_case(
+            "two_launches_in_one_second",
+            format!("{AIDER_LAUNCH}{AIDER_LAUNCH}").into_bytes(),
+            0,
+            &[],
+            4,
+        ),
+        aider_case(
+            "unended_interface_output",
+            aider_around(b"\n#### /settings  \n> Command Line Args: --x\n\nDefaults:\n  --a: 1\n"),
+            0,
+            &[],
+            3,
+        ),
+        aider_case(
+            "only_commands_and_blank_inputs",
+            format!("{AIDER_LAUNCH}\n#### /add a.py  \n> Added a.py to the chat  \n\n#### <blank>  \n")
+                .into_bytes(),
+            0,
+            &[],
+            2,
+        ),
+        aider_case(
+            "deep_markdown",
+            aider_around(format!("\n{}\n", "> ".repeat(50_000)).as_bytes()),
+            0,
+            &[],
+            5,
+        ),
+        aider_case(
+            "answer_over_the_row_limit",
+            aider_around(format!("\n{}\n", "x".repeat(9 << 20)).as_bytes()),
+            0,
+            &[],
+            5,
+        ),
+        case(
+            "directory_named_like_a_history",
+            |dir| fs::create_dir_all(dir.join(AIDER_FILE)).unwrap(),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "symlink_loop_named_like_a_history",
+            |dir| symlink_loop(&dir.join(AIDER_FILE)),
+            1,
+            &[(AIDER_FILE, None, "unreadable")],
+            0,
+        ),
+        case(
+            "dangling_symlink_named_like_a_history",
+            |dir| {
+                fs::create_dir_all(dir.join("app")).unwrap();
+                std::os::unix::fs::symlink(dir.join("gone.md"), dir.join(AIDER_FILE)).unwrap();
+            },
+            0,
+            &[(AIDER_FILE, None, "vanished")],
+            0,
+        ),
+        case(
+            "input_history_of_another_shape",
+            |dir| {
+                write_file(&dir.join(AIDER_FILE), aider_around(b""));
+                write_file(
+                    &dir.join("app/.aider.input.history"),
+                    b"+no time\n# not a time\n+x\n\xff\xfe\n\0\n",
+                );
+            },
+            0,
+            &[],
+            4,
+        ),
+        case(
+            "directory_named_like_the_input_history",
+            |dir| {
+                write_file(&dir.join(AIDER_FILE), aider_around(b""));
+                fs::create_dir_all(dir.join("app/.aider.input.history")).unwrap();
+            },
+            1,
+            &[("app/.aider.input.history", None, "unreadable")],
+            4,
+        ),
+        case(
+            "history_in_a_pruned_directory",
+            |dir| {
+                write_file(
+                    &dir.join("node_modules/dep/.aider.chat.history.md"),
+                    aider_around(b""),
+                )
+            },
+            0,
+            &[],
+            0,
+        ),
+    ];
+    if !running_as_root() {
+        cases.push(case(
+            "unreadable_history",
+            |dir| {
+                write_file(&dir.join(AIDER_FILE), aider_around(b""));
+                fs::set_permissions(dir.join(AIDER_FILE), fs::Permissions::from_mode(0o000)).unwrap();
+            },
+            1,
+            &[(AIDER_FILE, None, "unreadable")],
+            0,
+        ));
+        cases.push(case(
+            "unreadable_input_history",
+            |dir| {
+                write_file(&dir.join(AIDER_FILE), aider_around(b""));
+                let inputs = dir.join("app/.aider.input.history");
+                write_file(&inputs, "\n# 2025-09-01 10:00:05.5\n+first prompt\n");
+                fs::set_permissions(&inputs, fs::Permissions::from_mode(0o000)).unwrap();
+            },
+            1,
+            &[("app/.aider.input.history", None, "unreadable")],
+            4,
+        ));
+    }
+    cases
+}
+
+#[tokio::test]
+async fn aider_bad_inputs() {
+    run_table("aider", aider_cases()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crush
+
+const CRUSH_DB: &str = "app/.crush/crush.db";
+const CRUSH_SID: &str = "4c3b2a19-0f1e-4d2c-8b3a-291807f6e5d4";
+
+/// A Crush database of the 2026 schema (the empty fixture's, without its triggers) holding one
+/// session of four messages (a prompt, a tool call, its result, an answer), then `mutate`.
+fn write_crush(dir: &Path, mutate: impl Fn(&rusqlite::Connection)) {
+    let path = dir.join(CRUSH_DB);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::copy(fixture("crush/empty-db/source/.crush/crush.db"), &path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER update_sessions_updated_at; DROP TRIGGER update_messages_updated_at;
+         DROP TRIGGER update_session_message_count_on_insert;",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sessions (id, title, message_count, updated_at, created_at) VALUES (?1, 'Broken', 4, 1756720900, 1756720800)",
+        [CRUSH_SID],
+    )
+    .unwrap();
+    let messages = [
+        (
+            "m1",
+            "user",
+            json!([{"type":"text","data":{"text":"first prompt"}}]),
+        ),
+        (
+            "m2",
+            "assistant",
+            json!([{"type":"text","data":{"text":"running it"}},
+            {"type":"tool_call","data":{"id":"c1","name":"bash","input":"{\"command\":\"ls\"}","finished":true}},
+            {"type":"finish","data":{"reason":"tool_use","time":1756720802}}]),
+        ),
+        (
+            "m3",
+            "tool",
+            json!([{"type":"tool_result","data":{"tool_call_id":"c1","name":"bash","content":"a.txt"}}]),
+        ),
+        (
+            "m4",
+            "assistant",
+            json!([{"type":"text","data":{"text":"last answer"}}]),
+        ),
+    ];
+    for (n, (id, role, parts)) in messages.iter().enumerate() {
+        let at = 1_756_720_801 + n as i64;
+        conn.execute(
+            "INSERT INTO messages (id, session_id, role, parts, model, provider, created_at, updated_at, finished_at) \
+             VALUES (?1, ?2, ?3, ?4, 'gpt-5', 'openai', ?5, ?5, ?5)",
+            rusqlite::params![id, CRUSH_SID, role, parts.to_string(), at],
+        )
+        .unwrap();
+    }
+    mutate(&conn);
+}
+
+/// A case whose database has `sql` run on it, with its exit code, diagnostics and rows.
+fn crush_case(
+    name: &'static str,
+    sql: &'static str,
+    code: i32,
+    diagnostics: &[&'static str],
+    rows: i64,
+) -> Case {
+    let diagnostics: Vec<(&str, Option<u64>, &'static str)> =
+        diagnostics.iter().map(|kind| (CRUSH_DB, None, *kind)).collect();
+    // Crush declares foreign keys; a damaged database need not honour them.
+    let mutate = move |conn: &rusqlite::Connection| {
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute_batch(sql).unwrap();
+    };
+    case(
+        name,
+        move |dir| write_crush(dir, mutate),
+        code,
+        &diagnostics,
+        rows,
+    )
+}
+
+/// A case whose `crush.db` is `bytes`: one unreadable database.
+fn crush_unreadable(name: &'static str, bytes: Vec<u8>) -> Case {
+    case(
+        name,
+        move |dir| write_file(&dir.join(CRUSH_DB), &bytes),
+        1,
+        &[(CRUSH_DB, None, "unreadable")],
+        0,
+    )
+}
+
+fn crush_cases() -> Vec<Case> {
+    let real_db = fs::read(fixture("crush/schema-2026/source/.crush/crush.db")).unwrap();
+    vec![
+        crush_case("plain", "", 0, &[], 4),
+        crush_case("no_sessions", "DELETE FROM messages; DELETE FROM sessions;", 0, &[], 0),
+        crush_case("parts_not_json", "UPDATE messages SET parts = '[{\"type\":' WHERE id = 'm4'", 1, &["malformed"], 3),
+        crush_case("parts_not_an_array", "UPDATE messages SET parts = '{\"type\":\"text\"}' WHERE id = 'm4'", 1, &["malformed"], 3),
+        crush_case("parts_a_number", "UPDATE messages SET parts = 7 WHERE id = 'm4'", 1, &["malformed"], 3),
+        crush_case(
+            "text_of_the_wrong_type",
+            "UPDATE messages SET parts = '[{\"type\":\"text\",\"data\":{\"text\":[7]}}]' WHERE id = 'm4'",
+            1,
+            &["malformed"],
+            3,
+        ),
+        crush_case(
+            "tool_call_input_an_object",
+            "UPDATE messages SET parts = '[{\"type\":\"tool_call\",\"data\":{\"id\":\"c1\",\"name\":\"bash\",\"input\":{\"command\":\"ls\"}}}]' WHERE id = 'm2'",
+            0,
+            &[],
+            4,
+        ),
+        crush_case(
+            "tool_call_input_not_json",
+            "UPDATE messages SET parts = '[{\"type\":\"tool_call\",\"data\":{\"id\":\"c1\",\"name\":\"bash\",\"input\":\"{cut\"}}]' WHERE id = 'm2'",
+            0,
+            &[],
+            4,
+        ),
+        crush_case(
+            "unknown_part_types",
+            "UPDATE messages SET parts = '[{\"type\":\"hologram\",\"data\":{}},{\"data\":{}},{\"type\":\"text\"}]' WHERE id = 'm4'",
+            0,
+            &[],
+            3,
+        ),
+        crush_case(
+            "parts_nested_10000_deep",
+            "UPDATE messages SET parts = '[{\"type\":\"text\",\"data\":{\"text\":\"x\",\"extra\":' || replace(hex(zeroblob(10000)), '00', '[') || '}}]' WHERE id = 'm4'",
+            1,
+            &["malformed"],
+            3,
+        ),
+        crush_case("role_unknown", "UPDATE messages SET role = 'robot' WHERE id = 'm4'", 0, &[], 4),
+        crush_case("role_empty", "UPDATE messages SET role = '' WHERE id = 'm4'", 0, &[], 4),
+        crush_case("created_at_zero", "UPDATE messages SET created_at = 0", 0, &[], 4),
+        crush_case("title_empty", "UPDATE sessions SET title = ''", 0, &[], 4),
+        case(
+            "parts_invalid_utf8",
+            |dir| {
+                write_crush(dir, |conn| {
+                    let parts = b"[{\"type\":\"text\",\"data\":{\"text\":\"ca\xaf\xfe\"}}]".to_vec();
+                    conn.execute("UPDATE messages SET parts = ?1 WHERE id = 'm4'", [parts]).unwrap();
+                })
+            },
+            0,
+            &[],
+            4,
+        ),
+        crush_case("created_at_text", "UPDATE messages SET created_at = 'yesterday' WHERE id = 'm4'", 0, &[], 4),
+        crush_case("created_at_in_milliseconds", "UPDATE messages SET created_at = created_at * 1000", 0, &[], 4),
+        crush_case("created_at_far_out_of_range", "UPDATE messages SET created_at = 9e18 WHERE id = 'm4'", 0, &[], 4),
+        crush_case(
+            "no_time_at_all",
+            "UPDATE messages SET created_at = 0; UPDATE sessions SET created_at = -1",
+            1,
+            &["malformed", "malformed", "malformed", "malformed"],
+            0,
+        ),
+        crush_case("updated_at_text", "UPDATE sessions SET updated_at = 'soon'", 0, &[], 4),
+        crush_case("message_of_a_missing_session", "UPDATE messages SET session_id = 'gone' WHERE id = 'm4'", 0, &[], 3),
+        crush_case("parent_that_does_not_exist", "UPDATE sessions SET parent_session_id = 'gone'", 0, &[], 4),
+        crush_case("a_title_session", "UPDATE sessions SET id = 'title-p', parent_session_id = 'p'; UPDATE messages SET session_id = 'title-p'", 0, &[], 0),
+        crush_case("no_messages_table", "DROP TABLE messages", 1, &["unreadable"], 0),
+        crush_case("messages_without_parts", "ALTER TABLE messages DROP COLUMN parts", 1, &["unreadable"], 0),
+        crush_case("no_sessions_table", "DROP TABLE sessions", 1, &["unreadable"], 0),
+        crush_case(
+            "first_schema",
+            "ALTER TABLE messages DROP COLUMN provider; ALTER TABLE messages DROP COLUMN is_summary_message; \
+             ALTER TABLE sessions DROP COLUMN summary_message_id; ALTER TABLE sessions DROP COLUMN todos",
+            0,
+            &[],
+            4,
+        ),
+        crush_unreadable("not_a_database", b"this is not a database, just text".to_vec()),
+        crush_unreadable("empty_database_file", Vec::new()),
+        crush_unreadable("truncated_database", real_db[..real_db.len() / 3].to_vec()),
+        case(
+            "wal_without_shm",
+            |dir| {
+                write_crush(dir, |conn| {
+                    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+                        .unwrap();
+                    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+                    conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+                    conn.execute("UPDATE messages SET parts = '[{\"type\":\"text\",\"data\":{\"text\":\"in the WAL\"}}]' WHERE id = 'm4'", []).unwrap();
+                });
+                // What a crash between the WAL's write and the index's leaves.
+                let _ = fs::remove_file(dir.join(format!("{CRUSH_DB}-shm")));
+            },
+            0,
+            &[],
+            4,
+        ),
+        case("data_directory_without_a_database", |dir| fs::create_dir_all(dir.join("app/.crush")).unwrap(), 0, &[], 0),
+        case("database_that_is_a_directory", |dir| fs::create_dir_all(dir.join(CRUSH_DB)).unwrap(), 0, &[], 0),
+    ]
+}
+
+#[tokio::test]
+async fn crush_bad_inputs() {
+    run_table("crush", crush_cases()).await;
 }

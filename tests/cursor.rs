@@ -9,8 +9,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::written;
-use memtree::model::Session;
-use memtree::source::{self, Candidate, Source, StoreReader, Unit};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
@@ -249,17 +247,6 @@ async fn credentials_beside_the_conversations_never_reach_the_database_or_the_re
 // ---------------------------------------------------------------------------------------------
 // A live IDE database
 
-fn cursor() -> &'static dyn Source {
-    source::named("cursor").unwrap()
-}
-
-fn store_reader() -> &'static dyn StoreReader {
-    match cursor().unit() {
-        Unit::Store(reader) => reader,
-        Unit::Transcript(_) => panic!("cursor is a store"),
-    }
-}
-
 const COMPOSER: &str = "5a5a5a5a-1111-4222-8333-444444444444";
 
 /// A global `state.vscdb` in WAL mode, every commit kept in the WAL (as a busy Cursor between
@@ -317,29 +304,6 @@ fn listing(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn read_all(root: &Path, during: &mut dyn FnMut(&Session)) -> (Vec<Session>, Vec<String>) {
-    let candidate = Candidate {
-        path: root.to_path_buf(),
-        also: Vec::new(),
-        sidechain: false,
-    };
-    let mut sessions = Vec::new();
-    let outcome = store_reader().read(&candidate, &Default::default(), &mut |session| {
-        during(&session);
-        sessions.push(session);
-    });
-    let problems = outcome.diagnostics.iter().map(|d| d.message.clone()).collect();
-    (sessions, problems)
-}
-
-fn prompts(session: &Session) -> Vec<&str> {
-    session
-        .messages
-        .iter()
-        .flat_map(|message| message.blocks.iter().map(|block| block.text.as_str()))
-        .collect()
-}
-
 #[test]
 fn a_database_cursor_is_writing_is_read_without_error_and_without_writing_beside_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -350,10 +314,10 @@ fn a_database_cursor_is_writing_is_read_without_error_and_without_writing_beside
     assert!(!wal_before.is_empty(), "the conversation lives only in the WAL");
     let files_before = listing(&storage);
 
-    let (sessions, problems) = read_all(dir.path(), &mut |_| {});
+    let (sessions, problems) = common::read_store("cursor", dir.path(), &mut |_| {});
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(sessions.len(), 1);
-    assert_eq!(prompts(&sessions[0]), ["first prompt"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["first prompt"]);
     assert_eq!(
         listing(&storage),
         files_before,
@@ -367,15 +331,15 @@ fn a_database_cursor_is_writing_is_read_without_error_and_without_writing_beside
 
     // Cursor writes on while the conversation is being planned: the read ends cleanly, and the
     // next one sees the new message.
-    let (sessions, problems) = read_all(dir.path(), &mut |_| {
+    let (sessions, problems) = common::read_store("cursor", dir.path(), &mut |_| {
         write_conversation(&writer, COMPOSER, &["first prompt", "second prompt"]);
         write_conversation(&writer, "6b6b6b6b-1111-4222-8333-444444444444", &["another chat"]);
     });
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(sessions.len(), 1);
-    let (sessions, _) = read_all(dir.path(), &mut |_| {});
+    let (sessions, _) = common::read_store("cursor", dir.path(), &mut |_| {});
     let composer = sessions.iter().find(|session| session.id == COMPOSER).unwrap();
-    assert_eq!(prompts(composer), ["first prompt", "second prompt"]);
+    assert_eq!(common::block_texts(composer), ["first prompt", "second prompt"]);
     assert_eq!(sessions.len(), 2);
     assert_eq!(listing(&storage), files_before);
 }
@@ -387,9 +351,9 @@ fn a_database_closed_cleanly_is_read_without_creating_wal_or_shm_files() {
     drop(writer);
     let storage = db.parent().unwrap().to_path_buf();
     assert_eq!(listing(&storage), BTreeSet::from(["state.vscdb".to_owned()]));
-    let (sessions, problems) = read_all(dir.path(), &mut |_| {});
+    let (sessions, problems) = common::read_store("cursor", dir.path(), &mut |_| {});
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(prompts(&sessions[0]), ["first prompt"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["first prompt"]);
     assert_eq!(listing(&storage), BTreeSet::from(["state.vscdb".to_owned()]));
 }
 
@@ -413,11 +377,11 @@ fn a_locked_database_is_one_unreadable_diagnostic_and_the_transcripts_are_still_
         "{\"role\":\"user\",\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"<timestamp>Mon, Feb 2, 2026, 2:00 AM (UTC)</timestamp>\\n<user_query>\\nfrom the transcript\\n</user_query>\"}]}}\n",
     )
     .unwrap();
-    let (sessions, problems) = read_all(dir.path(), &mut |_| {});
+    let (sessions, problems) = common::read_store("cursor", dir.path(), &mut |_| {});
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("locked"), "{problems:?}");
     assert_eq!(sessions.len(), 1);
-    assert_eq!(prompts(&sessions[0]), ["from the transcript"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["from the transcript"]);
     writer.execute_batch("COMMIT").unwrap();
 }
 
@@ -437,9 +401,9 @@ fn a_copy_that_no_longer_parses_leaves_the_conversation_to_the_next() {
         "user:\n<user_query>\nfrom the txt\n</user_query>\n\nassistant:\nanswered",
     )
     .unwrap();
-    let (sessions, problems) = read_all(dir.path(), &mut |_| {});
+    let (sessions, problems) = common::read_store("cursor", dir.path(), &mut |_| {});
     assert_eq!(problems.len(), 1, "the cut copy is reported: {problems:?}");
     assert_eq!(sessions.len(), 1);
-    assert_eq!(prompts(&sessions[0]), ["from the txt", "answered"]);
+    assert_eq!(common::block_texts(&sessions[0]), ["from the txt", "answered"]);
     assert!(sessions[0].source_file.ends_with("s-1.txt"));
 }

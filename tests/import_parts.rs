@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 
 use common::{clean_sources, memtree_command, Run};
-use memtree::source::{Unit, SOURCES};
+use memtree::source::{PartBudget, ResumeRequest, Unit, SOURCES};
 use serde_json::Value;
 
 /// `memtree <tool> import --json` of `sources` into `url` with a private HOME and the testing
@@ -75,8 +75,14 @@ const PARTS: &[(&str, &str)] = &[("MEMTREE_PART_BYTES", "1")];
 /// Every file parsed as a big one.
 const BIG_FILES: &[(&str, &str)] = &[("MEMTREE_BIG_FILE_BYTES", "1")];
 
-/// Every session taken, with every kind of text.
-const EVERYTHING: [&str; 3] = ["--include-sidechains", "--full-transcript", "--include-trivial"];
+/// Every session taken, with every kind of text. Copies of the fixtures live in a temporary
+/// directory, which is the cwd of a tool that keeps its sessions in the project (Aider, Crush).
+const EVERYTHING: [&str; 4] = [
+    "--include-sidechains",
+    "--full-transcript",
+    "--include-trivial",
+    "--include-temp-cwd",
+];
 
 /// Imports every clean fixture source of `tool`, with [`EVERYTHING`] and the testing `knobs`,
 /// into a database of its own; returns the database and the report.
@@ -168,29 +174,37 @@ async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
     }
 }
 
-/// Copies every source directory into `into` and cuts each JSONL transcript there to its first
-/// half of lines; returns the copies and, per cut file, its whole text.
-fn halved_copies(sources: &[String], into: &Path) -> (Vec<String>, Vec<(std::path::PathBuf, Vec<u8>)>) {
+/// Copies every source directory into `into` and cuts each transcript there that a read takes a
+/// checkpoint of (what `tool`'s parser does tells which: not a compressed one) to its first half
+/// of lines; returns the copies and, per cut file, its whole text.
+fn halved_copies(
+    tool: &str,
+    sources: &[String],
+    into: &Path,
+) -> (Vec<String>, Vec<(std::path::PathBuf, Vec<u8>)>) {
+    let source = memtree::source::named(tool).unwrap();
+    let Unit::Transcript(parser) = source.unit() else {
+        panic!("{tool} reads transcripts");
+    };
     let mut copies = Vec::new();
     let mut cut = Vec::new();
-    for (index, source) in sources.iter().enumerate() {
+    for (index, given) in sources.iter().enumerate() {
         let copy = into.join(index.to_string());
-        for entry in walkdir::WalkDir::new(source) {
-            let entry = entry.unwrap();
-            let target = copy.join(entry.path().strip_prefix(source).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
+        common::copy_tree(Path::new(given), &copy);
+        for candidate in source.discover(std::slice::from_ref(&copy), None).candidates {
+            let resume = ResumeRequest {
+                from: None,
+                checkpoint_wanted: true,
+            };
+            let read = parser.parse(&candidate, resume, PartBudget::unbounded());
+            if read.checkpoint.is_none() {
                 continue;
             }
-            let whole = std::fs::read(entry.path()).unwrap();
-            if target.extension().is_some_and(|extension| extension == "jsonl") {
-                let ends = common::line_ends(&whole);
-                let half = ends.get(ends.len() / 2).copied().unwrap_or(0);
-                std::fs::write(&target, &whole[..half]).unwrap();
-                cut.push((target, whole));
-            } else {
-                std::fs::write(&target, &whole).unwrap();
-            }
+            let whole = std::fs::read(&candidate.path).unwrap();
+            let ends = common::line_ends(&whole);
+            let half = ends.get(ends.len() / 2).copied().unwrap_or(0);
+            std::fs::write(&candidate.path, &whole[..half]).unwrap();
+            cut.push((candidate.path, whole));
         }
         copies.push(copy.display().to_string());
     }
@@ -208,7 +222,7 @@ async fn big_files_are_read_on_from_their_checkpoints() {
         for knobs in [&[][..], BIG_FILES] {
             let copy = dir.path().join("copy");
             let _ = std::fs::remove_dir_all(&copy);
-            let (copies, cut) = halved_copies(&sources, &copy);
+            let (copies, cut) = halved_copies(tool, &sources, &copy);
             let db = common::test_db().await;
             import(tool, &copies, &db.url(), knobs, &EVERYTHING);
             for (path, whole) in &cut {

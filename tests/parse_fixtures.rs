@@ -30,6 +30,9 @@ const NOT_A_TOOL: &str = "redact";
 const DIFF_CONTEXT: usize = 3;
 
 fn main() -> ExitCode {
+    // Aider's times are local times without a zone, read in the machine's zone: the expected
+    // files hold them read in UTC. Set before any thread starts.
+    std::env::set_var("TZ", "UTC");
     let args = Arguments::from_args();
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut trials = vec![

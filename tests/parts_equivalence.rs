@@ -1,11 +1,12 @@
 //! A transcript read in parts yields what reading it whole does (`source::parts`): for every
-//! JSONL transcript in the fixtures of every transcript source (compressed ones included), read
-//! with a budget so small that every
-//! message boundary is a part boundary (and with one that switches to counting mid-file), the
-//! outlined sessions carry the whole read's facts and a tally the session filters judge as they
-//! judge the whole session, and their parts, in order, are the whole read's messages, each part
-//! with the whole read's facts. The stats, diagnostics and checkpoint of the outlining read are
-//! the whole read's; and the same holds for a read on from a checkpoint.
+//! transcript in the fixtures of every transcript source that a read with a tiny budget outlines
+//! (what the parser does tells which; compressed ones included), read with a budget so small that
+//! every message boundary is a part boundary (and with one that switches to counting mid-file),
+//! the outlined sessions carry the whole read's facts and a tally the session filters judge as
+//! they judge the whole session, and their parts, in order, are the whole read's messages, each
+//! part with the whole read's facts. The stats, diagnostics and checkpoint of the outlining read
+//! are the whole read's; and the same holds for a read on from a checkpoint, for every transcript
+//! a read takes a checkpoint of.
 
 mod common;
 
@@ -22,8 +23,9 @@ use memtree::source::{
 /// read switches to counting.
 const BUDGETS: [u64; 2] = [1, 150];
 
-/// Every JSONL transcript of a source's fixtures, plain or compressed, as discovery lists them.
-fn transcripts(source: &dyn Source) -> Vec<Candidate> {
+/// Every transcript of a source's fixtures, as discovery lists them, that a read with a budget of
+/// one byte outlines: every one that holds a message.
+fn transcripts(source: &dyn Source, parser: &dyn TranscriptParser) -> Vec<Candidate> {
     let mut found = Vec::new();
     for case in common::fixture_cases(source.name()) {
         let discovery = source.discover(&[case.join("source")], None);
@@ -31,7 +33,7 @@ fn transcripts(source: &dyn Source) -> Vec<Candidate> {
             discovery
                 .candidates
                 .into_iter()
-                .filter(|candidate| is_plain(candidate) || is_compressed(candidate)),
+                .filter(|candidate| !read(parser, candidate, None, 1).outlined.is_empty()),
         );
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -41,10 +43,6 @@ fn transcripts(source: &dyn Source) -> Vec<Candidate> {
         source.name()
     );
     found
-}
-
-fn is_plain(candidate: &Candidate) -> bool {
-    candidate.path.extension().is_some_and(|ext| ext == "jsonl")
 }
 
 fn is_compressed(candidate: &Candidate) -> bool {
@@ -216,7 +214,7 @@ fn check_source(source: &dyn Source, parser: &dyn TranscriptParser) {
     // would compare whole reads with whole reads.
     let mut outlined_files = [0; BUDGETS.len()];
     let (mut compressed, mut compressed_outlined) = (0, 0);
-    for candidate in transcripts(source) {
+    for candidate in transcripts(source, parser) {
         let whole = read(parser, &candidate, None, u64::MAX);
         assert!(whole.outlined.is_empty());
         let mut expected = whole.sessions.clone();
@@ -245,7 +243,7 @@ fn check_source(source: &dyn Source, parser: &dyn TranscriptParser) {
         }
         // A compressed transcript is rewritten whole by its tool: it has no checkpoint to read on
         // from.
-        if is_plain(&candidate) {
+        if whole.checkpoint.is_some() {
             check_resumed(parser, &candidate);
         }
     }

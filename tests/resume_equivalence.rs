@@ -1,10 +1,17 @@
 //! Reading a grown transcript on from a checkpoint yields what reading it whole does: for every
-//! JSONL transcript in the fixtures of every transcript source, cut at line boundaries, the
-//! messages read before the cut followed by those read on from the checkpoint are the messages of
-//! a whole read, with the same session facts, line numbers and diagnostics. A parser may decline a
-//! checkpoint where its state cannot yet be told (a Codex file of the wrapped era takes none before
-//! its first `user_message` event: until then its user items might be the prompts), but each
-//! source must take one at most of its cuts.
+//! transcript in the fixtures of every transcript source that a read takes a checkpoint of (what
+//! the parser does tells which: a compressed file, rewritten whole by its tool, has none), cut at
+//! line boundaries, the messages read before the cut followed by those read on from the
+//! checkpoint are the messages of a whole read, with the same session facts, line numbers and
+//! diagnostics. A parser may decline a checkpoint where its state cannot yet be told (a Codex
+//! file of the wrapped era takes none before its first `user_message` event: until then its user
+//! items might be the prompts), but each source must take one at most of its cuts.
+//!
+//! A checkpoint is at the cut, or before it at the start of what the lines after the cut may
+//! still change (an Aider message ends only where the next begins): the read on from it reads
+//! those lines again, so what the read before the cut took from them comes out again, in its
+//! final version, and nothing else does. A session with messages settled before the checkpoint
+//! is marked resumed.
 //!
 //! A tool that rewrites messages in place (Gemini CLI appends a message again when it updates it,
 //! and rewinds drop messages) makes a read on from a checkpoint emit a message again in its final
@@ -67,16 +74,17 @@ fn check_cut(
     std::fs::write(path, &whole[..cut]).unwrap();
     let before = parse(parser, candidate, None);
     let checkpoint = before.checkpoint.clone()?;
-    if checkpoint.consumed != cut as u64 {
-        problems.push(format!("{label}: checkpoint at {} bytes", checkpoint.consumed));
+    let at = checkpoint.consumed;
+    let at_line_end = at == 0 || whole.get(at as usize - 1) == Some(&b'\n');
+    if at > cut as u64 || !at_line_end {
+        problems.push(format!("{label}: checkpoint at {at} bytes"));
     }
     std::fs::write(path, whole).unwrap();
     let after = parse(parser, candidate, Some(&checkpoint));
-    if after.resume != (ResumeOutcome::Resumed { at: cut as u64 }) {
+    if after.resume != (ResumeOutcome::Resumed { at }) {
         problems.push(format!("{label}: read {:?}", after.resume));
     }
-    if after.stats.bytes + cut as u64 != full.stats.bytes
-        || after.stats.lines + checkpoint.lines != full.stats.lines
+    if after.stats.bytes + at != full.stats.bytes || after.stats.lines + checkpoint.lines != full.stats.lines
     {
         problems.push(format!("{label}: stats {:?} after {:?}", after.stats, checkpoint));
     }
@@ -102,15 +110,23 @@ fn check_cut(
             .sessions
             .iter()
             .find(|s| s.id == session.id && s.facts.is_sidechain == session.facts.is_sidechain);
-        let (joined, rewritten) = join(
-            earlier.map_or(&[][..], |session| &session.messages[..]),
-            later.map_or(&[][..], |session| &session.messages[..]),
-            &session.messages,
-        );
-        if rewritten > 0 && !rewrites_in_place {
+        let earlier_messages = earlier.map_or(&[][..], |session| &session.messages[..]);
+        let later_messages = later.map_or(&[][..], |session| &session.messages[..]);
+        let (joined, rewritten) = join(earlier_messages, later_messages, &session.messages);
+        // Read again: what the read before the cut took from the lines after its checkpoint.
+        let unsettled: Vec<&str> = earlier_messages
+            .iter()
+            .filter(|message| message.line > checkpoint.lines)
+            .map(|message| message.id.as_str())
+            .collect();
+        let all_read_again = unsettled
+            .iter()
+            .all(|id| later_messages.iter().any(|message| message.id == *id));
+        if !rewrites_in_place && (rewritten != unsettled.len() || !all_read_again) {
             problems.push(format!(
-                "{label}: session {}: {rewritten} messages read twice or dropped",
-                session.id
+                "{label}: session {}: {rewritten} messages read twice or dropped, {} after the checkpoint",
+                session.id,
+                unsettled.len()
             ));
         }
         if joined != session.messages {
@@ -125,9 +141,11 @@ fn check_cut(
             ));
         }
         if let Some(later) = later {
-            if !later.facts.resumed {
+            let settled = earlier_messages.len() > unsettled.len();
+            if settled && !later.facts.resumed {
                 problems.push(format!("{label}: session {} not marked resumed", session.id));
             }
+
             if facts_of(later) != session.facts {
                 problems.push(format!(
                     "{label}: session {} facts differ: resumed {:?}, whole {:?}",
@@ -139,9 +157,11 @@ fn check_cut(
     if after.sessions.iter().any(|session| session.messages.is_empty()) {
         problems.push(format!("{label}: a resumed session without new messages"));
     }
+    // The lines after the checkpoint are read again, and their problems reported again.
     let mut diagnostics: Vec<_> = before
         .diagnostics
         .iter()
+        .filter(|diagnostic| diagnostic.line.is_none_or(|line| line <= checkpoint.lines))
         .chain(&after.diagnostics)
         .cloned()
         .collect();
@@ -184,13 +204,12 @@ fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
             common::copy_tree(&case.join("source"), scratch.path());
             let discovery = source.discover(&[scratch.path().to_path_buf()], None);
             for candidate in &discovery.candidates {
-                if candidate.path.extension().and_then(|ext| ext.to_str()) != Some("jsonl") {
-                    continue;
-                }
                 let whole = std::fs::read(&candidate.path).unwrap();
                 let full = parse(parser, candidate, None);
-                if full.stats.torn_tail {
-                    continue; // a torn last line is not part of any checkpoint
+                if full.checkpoint.is_none() || full.stats.torn_tail {
+                    // Not read on from a checkpoint (a compressed file); a torn last line is not
+                    // part of any checkpoint.
+                    continue;
                 }
                 for cut in cut_points(&whole) {
                     cuts += 1;

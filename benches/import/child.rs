@@ -55,6 +55,9 @@ impl Runner {
             .args([tool, "import", "--json", "--database-url", &self.database_url])
             .args(self.full_transcript.then_some("--full-transcript"))
             .args(dry_run.then_some("--dry-run"))
+            // Aider's and Crush's sessions have the project holding their files as cwd, which
+            // lies in the corpus's temporary home: taken as any project's would be.
+            .arg("--include-temp-cwd")
             // Nothing of the user's: no DATABASE_URL/PG* variables, no real home, no local
             // database (the URL is explicit), no CLAUDE_CONFIG_DIR or CODEX_HOME.
             .env_clear()

@@ -93,6 +93,8 @@ fn run() -> anyhow::Result<()> {
         ("cursor", corpus.cursor),
         ("copilot", corpus.copilot),
         ("qwen", corpus.qwen),
+        ("aider", corpus.aider),
+        ("crush", corpus.crush),
     ] {
         progress(&format!(
             "  {tool}: {:.1} MB, {} sessions, {} records, {} message records",

@@ -11,7 +11,7 @@ use memtree::source::{self, Candidate, ParseOutcome};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz_targets/<name>.rs` and `regressions/<name>/`.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("claude_lines", claude_lines),
     ("codex_rollout", codex_rollout),
     ("codex_document", codex_document),
@@ -20,6 +20,8 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("cursor_transcript", cursor_transcript),
     ("copilot_events", copilot_events),
     ("qwen_chat", qwen_chat),
+    ("aider_history", aider_history),
+    ("crush_parts", crush_parts),
 ];
 
 /// A Claude Code `<uuid>.jsonl` transcript.
@@ -259,6 +261,115 @@ fn check_parts(source: &dyn source::Source, candidate: &Candidate, whole: &Parse
         .flat_map(|session| session.messages.clone())
         .collect();
     assert_eq!(messages, expected);
+}
+
+/// An Aider chat history and its input history, cut from the input at `\n--\n`, in a project
+/// directory. Besides the invariants of every target: a read in parts of one byte yields the
+/// whole read's messages, and so does a read of the first half of its lines followed by a read
+/// on from that read's checkpoint (the messages after the checkpoint read again, in their final
+/// version).
+pub fn aider_history(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pieces = split(data, b"\n--\n");
+    let history = pieces.next().unwrap_or_default();
+    let path = dir.path().join(".aider.chat.history.md");
+    std::fs::write(&path, history).unwrap();
+    if let Some(inputs) = pieces.next() {
+        std::fs::write(dir.path().join(".aider.input.history"), inputs).unwrap();
+    }
+    let candidate = Candidate {
+        path: path.clone(),
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let aider = source::named("aider").unwrap();
+    let whole = aider.parse(&candidate);
+    check_lines(&whole, dir.path(), history);
+    check_parts(aider, &candidate, &whole);
+
+    let source::Unit::Transcript(parser) = aider.unit() else {
+        panic!("aider reads transcripts");
+    };
+    let messages = |sessions: &[memtree::model::Session]| -> Vec<memtree::model::Message> {
+        sessions
+            .iter()
+            .flat_map(|session| session.messages.clone())
+            .collect()
+    };
+    let expected = messages(&whole.sessions);
+
+    let ends: Vec<usize> = (0..history.len())
+        .filter(|&at| history[at] == b'\n')
+        .map(|at| at + 1)
+        .collect();
+    let Some(&cut) = ends.get(ends.len() / 2) else {
+        return;
+    };
+    std::fs::write(&path, &history[..cut]).unwrap();
+    let resume = source::ResumeRequest {
+        from: None,
+        checkpoint_wanted: true,
+    };
+    let before = parser.parse(&candidate, resume, source::PartBudget::unbounded());
+    let Some(checkpoint) = before.checkpoint else {
+        return;
+    };
+    assert!(checkpoint.consumed <= cut as u64);
+    std::fs::write(&path, history).unwrap();
+    let resume = source::ResumeRequest {
+        from: Some(&checkpoint),
+        checkpoint_wanted: true,
+    };
+    let after = parser.parse(&candidate, resume, source::PartBudget::unbounded());
+    let mut joined: Vec<_> = messages(&before.sessions)
+        .into_iter()
+        .filter(|message| message.line <= checkpoint.lines)
+        .collect();
+    joined.extend(messages(&after.sessions));
+    assert_eq!(joined, expected);
+}
+
+/// The `parts` of a Crush session's three messages (a prompt, an answer, a tool's result), cut
+/// from the input at `\n--\n`, in a database of Crush's schema.
+pub fn crush_parts(data: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join(".crush");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let db = data_dir.join("crush.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, parent_session_id TEXT, title TEXT NOT NULL, \
+           message_count INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL, created_at INTEGER NOT NULL, \
+           summary_message_id TEXT);
+         CREATE TABLE messages (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, role TEXT NOT NULL, \
+           parts TEXT NOT NULL DEFAULT '[]', model TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, \
+           finished_at INTEGER, provider TEXT, is_summary_message INTEGER DEFAULT 0 NOT NULL);
+         INSERT INTO sessions VALUES ('s1', NULL, 'New Session', 3, 1756720900, 1756720800, 'm9');",
+    )
+    .unwrap();
+    let mut pieces = split(data, b"\n--\n");
+    for (n, role) in ["user", "assistant", "tool"].into_iter().enumerate() {
+        let parts = pieces.next().unwrap_or(b"[]").to_vec();
+        conn.execute(
+            "INSERT INTO messages VALUES (?1, 's1', ?2, ?3, 'm', ?4, ?4, ?4, 'p', 0)",
+            rusqlite::params![format!("m{n}"), role, parts, 1_756_720_801 + n as i64],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let candidate = Candidate {
+        path: data_dir,
+        also: Vec::new(),
+        sidechain: false,
+    };
+    let outcome = source::named("crush").unwrap().parse(&candidate);
+    check(&outcome, dir.path());
+    let messages: usize = outcome
+        .sessions
+        .iter()
+        .map(|session| session.messages.len())
+        .sum();
+    assert!(messages <= 3);
 }
 
 /// Parses `data` as the file `name` of `tool`; parsing must not panic and its diagnostics must

@@ -241,18 +241,21 @@ fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candida
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if roots.is_empty() {
+    let Discovery {
+        candidates,
+        diagnostics,
+    } = source.discover(&roots, settings.project.as_ref());
+    // A default location searched for projects (the home directory) is there even where the
+    // tool was never used.
+    let found_nothing = candidates.is_empty() && diagnostics.is_empty();
+    if roots.is_empty() || (!settings.roots_given && found_nothing) {
         report.source_note = Some(format!(
             "no {} sessions at {}",
             source.name(),
             listed(&settings.roots)
         ));
     }
-    let Discovery {
-        candidates,
-        diagnostics,
-    } = source.discover(&roots, settings.project.as_ref());
-    if settings.roots_given && candidates.is_empty() && diagnostics.is_empty() {
+    if settings.roots_given && found_nothing {
         report.source_note = Some(format!(
             "no {} sessions under {}: give the directory where {} keeps them ({}), or a session file",
             source.name(),

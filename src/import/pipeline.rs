@@ -363,10 +363,16 @@ impl<'a> Pipeline<'a> {
             ResumeOutcome::NotTried => {}
         }
         if let Some(state) = state.filter(|_| !outcome.diagnostics.iter().any(|d| d.kind.is_problem())) {
+            // The ledger keeps one offset, which a checkpoint is read back with: the checkpoint's
+            // (a parser may take it before the end of the read), else the read's end.
+            let consumed = outcome
+                .checkpoint
+                .as_ref()
+                .map_or(outcome.consumed(), |checkpoint| checkpoint.consumed);
             read.files.push(ReadFile {
                 path: ledger_path(candidate),
                 state,
-                consumed: outcome.consumed(),
+                consumed,
                 checkpoint: outcome.checkpoint,
             });
         }

@@ -28,9 +28,11 @@ pub use resume::ResumeRequest;
 
 // One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
 // every other tool that follows them reach the sources.
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
+pub mod crush;
 pub mod cursor;
 pub mod gemini;
 pub mod opencode;
@@ -46,6 +48,8 @@ pub static SOURCES: &[&dyn Source] = &[
     &cursor::Cursor,
     &copilot::Copilot,
     &qwen::Qwen,
+    &aider::Aider,
+    &crush::Crush,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.

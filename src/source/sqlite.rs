@@ -1,6 +1,7 @@
 //! Opens the SQLite databases tools keep their sessions in (OpenCode's `opencode.db`, Cursor's
-//! `state.vscdb` and cursor-agent `store.db`) strictly read-only and safely while the tool runs
-//! and writes them. Each store's queries live in its own module.
+//! `state.vscdb` and cursor-agent `store.db`, Crush's `crush.db`) strictly read-only and safely
+//! while the tool runs and writes them, and reads their columns leniently. Each store's queries
+//! live in its own module.
 //!
 //! The tools keep their databases in WAL mode, so recent rows may live only in the `-wal` file.
 //! How a file is opened depends on what lies next to it, because a read-only SQLite connection to
@@ -19,6 +20,7 @@
 //!
 //! Every connection also sets `query_only`.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -27,6 +29,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row};
+
+use crate::model::{Diagnostic, DiagnosticKind};
 
 /// The first 16 bytes of every SQLite database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
@@ -222,6 +226,44 @@ pub(super) fn has_table(conn: &Connection, table: &str) -> rusqlite::Result<bool
     .map(|count| count > 0)
 }
 
+/// The columns of `table`; empty when there is no such table.
+pub(super) fn columns(conn: &Connection, table: &str) -> rusqlite::Result<HashSet<String>> {
+    let mut statement = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let names = statement.query_map([table], |row| row.get::<_, String>(0))?;
+    names.collect()
+}
+
+/// A text column; blobs are decoded lossily, numbers spelled out, NULL and empty text are `None`.
+pub(super) fn text(row: &Row<'_>, index: usize) -> Option<String> {
+    let value = match row.get_ref(index).ok()? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        ValueRef::Integer(number) => number.to_string(),
+        ValueRef::Real(number) => number.to_string(),
+        ValueRef::Null => return None,
+    };
+    (!value.is_empty()).then_some(value)
+}
+
+/// An integer column; a real is truncated and text holding a number is read, the rest is `None`.
+pub(super) fn integer(row: &Row<'_>, index: usize) -> Option<i64> {
+    match row.get_ref(index).ok()? {
+        ValueRef::Integer(number) => Some(number),
+        ValueRef::Real(number) if number.is_finite() => Some(number as i64),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A diagnostic about a database as a whole (it has no lines).
+pub(super) fn diagnostic(db: &Path, kind: DiagnosticKind, message: String) -> Diagnostic {
+    Diagnostic {
+        file: db.to_path_buf(),
+        line: None,
+        kind,
+        message,
+    }
+}
+
 /// A column's bytes (text or blob); NULL and numbers are `None`.
 pub(super) fn bytes<'r>(row: &'r Row<'_>, index: usize) -> Option<&'r [u8]> {
     match row.get_ref(index).ok()? {
@@ -307,6 +349,8 @@ mod tests {
         assert_eq!(count, 1);
         assert_eq!(listing(), before, "nothing created beside the database");
         assert!(!has_table(&db.conn, "cursorAuth").unwrap());
+        assert!(columns(&db.conn, "t").unwrap().contains("x"));
+        assert!(columns(&db.conn, "cursorAuth").unwrap().is_empty());
     }
 
     #[test]

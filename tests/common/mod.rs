@@ -1,5 +1,5 @@
 //! The tests' shared harness: running the `memtree` binary with a clean environment (`run`),
-//! finding the fixtures (`fixtures`), and, here, the database tests' PostgreSQL: one server per
+//! finding the fixtures (`fixtures`), reading a store without the binary (`stores`), and, here, the database tests' PostgreSQL: one server per
 //! test binary, a fresh database per test.
 //!
 //! With `TEST_DATABASE_URL` set, tests use that server (its user must be allowed to create
@@ -22,11 +22,14 @@
 
 mod fixtures;
 mod run;
+mod stores;
 
 #[allow(unused_imports)] // each test binary uses its own part of the harness
 pub use fixtures::*;
 #[allow(unused_imports)] // each test binary uses its own part of the harness
 pub use run::*;
+#[allow(unused_imports)] // each test binary uses its own part of the harness
+pub use stores::*;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

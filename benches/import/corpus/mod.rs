@@ -1,19 +1,24 @@
 //! The synthetic session history the import benchmark reads: Claude Code, Codex CLI, OpenCode,
-//! Gemini CLI, Cursor, GitHub Copilot CLI and Qwen Code data laid out in a private home directory
-//! exactly where each tool keeps it on Linux (formats.md sections 1-4, formats-more-tools.md
-//! sections 1, 2 and 5), generated deterministically from a fixed seed and a scale.
+//! Gemini CLI, Cursor, GitHub Copilot CLI, Qwen Code, Aider and Crush data laid out in a private
+//! home directory exactly where each tool keeps it on Linux (formats.md sections 1-4,
+//! formats-more-tools.md sections 1-5; Aider's and Crush's in project directories under `~/src`),
+//! generated deterministically from a fixed seed and a scale.
 //!
 //! At scale 1.0 the corpus is about 1 GB: half Claude transcripts (including one 200 MB
 //! progress-heavy session), a third Codex rollouts (including one 64 MB tool output line), the
 //! rest an OpenCode database, and a few percent more of Gemini chats (logs with answers updated
 //! in place, and some legacy documents), of Cursor data (an IDE database and agent transcripts),
-//! of Copilot CLI event logs (both layouts) and of Qwen Code chats and prompt logs. Session lengths and tool output sizes are log-uniform, a few tool outputs are
-//! over 100 KB, and some sessions have a single prompt (which the importer skips by default).
+//! of Copilot CLI event logs (both layouts), of Qwen Code chats and prompt logs, of Aider chat
+//! histories and of Crush databases. Session lengths and tool output sizes are log-uniform, a few
+//! tool outputs are over 100 KB, and some sessions have a single prompt (which the importer skips
+//! by default).
 //! Every size, the big file and the big line included, scales linearly.
 
+mod aider;
 mod claude;
 mod codex;
 mod copilot;
+mod crush;
 mod cursor;
 mod gemini;
 mod opencode;
@@ -40,9 +45,10 @@ const GEMINI_SHARE: f64 = 0.03;
 const GEMINI_DOCUMENT_EVERY: u64 = 12;
 /// Likewise on top of the others, generated after Gemini's.
 const CURSOR_SHARE: f64 = 0.04;
-/// Likewise, generated after Cursor's.
+/// Likewise, generated after Cursor's, in this order.
+const AIDER_SHARE: f64 = 0.02;
+const CRUSH_SHARE: f64 = 0.02;
 const COPILOT_SHARE: f64 = 0.03;
-/// Likewise, generated after Copilot's.
 const QWEN_SHARE: f64 = 0.02;
 /// The one long Claude session at scale 1.0.
 const BIG_FILE_BYTES: f64 = 200.0e6;
@@ -80,7 +86,8 @@ impl std::ops::AddAssign for ToolStats {
 /// The generated history, and what is needed to grow it.
 pub struct Corpus {
     /// The private home directory holding `.claude`, `.codex`, `.local/share/opencode`,
-    /// `.gemini`, `.cursor`, `.config/Cursor`, `.copilot` and `.qwen`.
+    /// `.gemini`, `.cursor`, `.config/Cursor`, `.copilot`, `.qwen` and the projects under `src/`
+    /// (Aider's histories, Crush's databases).
     pub home: PathBuf,
     pub claude: ToolStats,
     pub codex: ToolStats,
@@ -89,6 +96,8 @@ pub struct Corpus {
     pub cursor: ToolStats,
     pub copilot: ToolStats,
     pub qwen: ToolStats,
+    pub aider: ToolStats,
+    pub crush: ToolStats,
     /// Claude and Codex transcripts: the JSONL files of the parse ceiling.
     transcripts: Vec<Box<dyn Session>>,
     /// Gemini logs, Copilot event logs and Qwen chats, grown with the transcripts.
@@ -97,6 +106,8 @@ pub struct Corpus {
     qwen_chats: Vec<Box<dyn Session>>,
     opencode_db: opencode::Database,
     cursor_store: cursor::Store,
+    aider_histories: aider::Histories,
+    crush_databases: crush::Databases,
     text: TextPools,
 }
 
@@ -109,6 +120,8 @@ impl Corpus {
         total += self.cursor;
         total += self.copilot;
         total += self.qwen;
+        total += self.aider;
+        total += self.crush;
         total
     }
 
@@ -121,8 +134,9 @@ impl Corpus {
     }
 
     /// Appends about 10% more lines (whole turns) to every tenth transcript, Gemini log, Copilot
-    /// event log and Qwen chat, and 10% more messages to every tenth OpenCode session and Cursor
-    /// composer: sessions resumed since the last import.
+    /// event log, Qwen chat and Aider history (every other Aider one also a new launch), and 10%
+    /// more messages to every tenth OpenCode session, Cursor composer and Crush session: sessions
+    /// resumed since the last import.
     pub fn append_to_a_tenth(&mut self) -> io::Result<ToolStats> {
         let mut added = ToolStats::default();
         // Every tenth Gemini log, Copilot log and Qwen chat from the first: a small share of the
@@ -153,6 +167,8 @@ impl Corpus {
         }
         added += self.opencode_db.append_to_a_tenth(&self.text)?;
         added += self.cursor_store.append_to_a_tenth(&self.text)?;
+        added += self.aider_histories.append_to_a_tenth(&self.text)?;
+        added += self.crush_databases.append_to_a_tenth(&self.text)?;
         Ok(added)
     }
 }
@@ -217,6 +233,10 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
     registry.write(&gemini_home)?;
     let (cursor_store, cursor) =
         cursor::Store::generate(home, &projects, rng.fork(), &text, budget(CURSOR_SHARE))?;
+    let (aider_histories, aider) =
+        aider::Histories::generate(home, &projects, rng.fork(), &text, budget(AIDER_SHARE))?;
+    let (crush_databases, crush) =
+        crush::Databases::generate(home, &projects, rng.fork(), &text, budget(CRUSH_SHARE))?;
 
     let copilot_state = home.join(".copilot").join("session-state");
     let mut copilot = ToolStats::default();
@@ -259,12 +279,16 @@ pub fn generate(home: &Path, scale: f64) -> io::Result<Corpus> {
         cursor,
         copilot,
         qwen,
+        aider,
+        crush,
         transcripts,
         gemini_logs,
         copilot_logs,
         qwen_chats,
         opencode_db,
         cursor_store,
+        aider_histories,
+        crush_databases,
         text,
     })
 }

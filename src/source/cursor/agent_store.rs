@@ -17,14 +17,14 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Role};
-use crate::source::sqlite::{bytes, has_table, Database};
+use crate::source::sqlite::{bytes, diagnostic, has_table, Database};
 
 use super::bubble::{ms_at, text_at};
 use super::cwd::{chats_folder_matches, collect_paths, user_info_workspace};
 use super::locate::AgentStore;
 use super::session::{Conversation, Draft, Head, MessageTime};
 use super::text::{assistant_blocks, push_text, tool_use_block, user_text};
-use super::vscdb::{decode, diagnostic};
+use super::vscdb::decode;
 use super::{marker, ORIGINATOR_AGENT};
 
 /// How deep the node tree is followed; deeper is a damaged store.

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
 use crate::source::jsonl::decode_document;
-use crate::source::sqlite::{bytes, has_table, Database};
+use crate::source::sqlite::{bytes, diagnostic, has_table, Database};
 use crate::source::visit::skip_to;
 
 use super::bubble::{bubble_draft, ms_at, text_at};
@@ -395,14 +395,5 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(
             ));
             None
         }
-    }
-}
-
-pub(super) fn diagnostic(path: &Path, kind: DiagnosticKind, message: String) -> Diagnostic {
-    Diagnostic {
-        file: path.to_path_buf(),
-        line: None,
-        kind,
-        message,
     }
 }

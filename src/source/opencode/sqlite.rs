@@ -9,12 +9,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind, KnownRevisions, Session};
-use crate::source::sqlite::{self, kept_changing, size_with_wal, Database, ATTEMPTS};
+use crate::source::sqlite::{
+    self, columns, diagnostic, integer, kept_changing, size_with_wal, text, Database, ATTEMPTS,
+};
 use crate::source::ParseOutcome;
 
 use super::convert::{self, MessageRecord, PartRecord, SessionInfo, SessionRecord};
@@ -104,11 +105,7 @@ struct Schema {
 
 impl Schema {
     fn load(conn: &Connection) -> Result<Schema, Failure> {
-        let columns = |table: &str| -> rusqlite::Result<HashSet<String>> {
-            let mut statement = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
-            let names = statement.query_map([table], |row| row.get::<_, String>(0))?;
-            names.collect()
-        };
+        let columns = |table: &str| columns(conn, table);
         let schema = Schema {
             session: columns("session")?,
             project: columns("project")?,
@@ -344,26 +341,6 @@ fn read_session(
     }))
 }
 
-/// A text column; blobs are decoded lossily, numbers spelled out, NULL and empty text are `None`.
-fn text(row: &Row<'_>, index: usize) -> Option<String> {
-    let value = match row.get_ref(index).ok()? {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        ValueRef::Integer(number) => number.to_string(),
-        ValueRef::Real(number) => number.to_string(),
-        ValueRef::Null => return None,
-    };
-    (!value.is_empty()).then_some(value)
-}
-
-fn integer(row: &Row<'_>, index: usize) -> Option<i64> {
-    match row.get_ref(index).ok()? {
-        ValueRef::Integer(number) => Some(number),
-        ValueRef::Real(number) if number.is_finite() => Some(number as i64),
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok()?.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 /// A `data` column holding a JSON object.
 fn json_column(row: &Row<'_>, index: usize) -> Result<Value, String> {
     let body = text(row, index).ok_or("empty `data` column")?;
@@ -371,14 +348,5 @@ fn json_column(row: &Row<'_>, index: usize) -> Result<Value, String> {
         Ok(value) if value.is_object() => Ok(value),
         Ok(_) => Err("`data` is not a JSON object".to_owned()),
         Err(error) => Err(format!("`data` is not valid JSON: {error}")),
-    }
-}
-
-fn diagnostic(db: &Path, kind: DiagnosticKind, message: String) -> Diagnostic {
-    Diagnostic {
-        file: db.to_path_buf(),
-        line: None,
-        kind,
-        message,
     }
 }

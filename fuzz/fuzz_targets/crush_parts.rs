@@ -1,0 +1,9 @@
+//! The `parts` of a Crush session's three messages, cut from the input at `\n--\n`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| common::crush_parts(data));
