@@ -81,8 +81,9 @@ impl Scene {
 }
 
 /// A fixture case of each tool that imports without problems, with a conversation of prompts and
-/// answers that each carry a time of their own (`show` orders a session's messages by time).
-const CASES: [(&str, &str); 7] = [
+/// answers that each carry a time of their own or a line in their file (`show` orders a session's
+/// messages by time, then line).
+const CASES: [(&str, &str); 9] = [
     ("claude", "reference-session"),
     ("codex", "reference-codex"),
     ("opencode", "database-and-storage"),
@@ -90,6 +91,8 @@ const CASES: [(&str, &str); 7] = [
     ("cursor", "vscdb-v16"),
     ("copilot", "session-dir-2026"),
     ("qwen", "chat-0.14"),
+    ("aider", "recent-0-86"),
+    ("crush", "schema-2026"),
 ];
 
 #[test]

@@ -322,6 +322,10 @@ fn plan_message(
     meta.put("source_cwd", own_cwd);
     meta.put("source_model", own_model);
     meta.put("source_tool_name", tool_name.as_deref());
+    // Where the message starts in its file, so `show` keeps the order of messages that share a time.
+    if message.line > 0 {
+        meta.push("source_line", &message.line);
+    }
     if truncated {
         meta.push("content_truncated", &true);
     }

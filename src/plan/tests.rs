@@ -328,3 +328,14 @@ fn meta_says_how_a_cwd_or_times_were_found_only_when_the_source_says() {
     assert_eq!(meta["source_time_origin"], "file_time");
     assert!(meta.get("source_cwd").is_none());
 }
+
+#[test]
+fn meta_names_the_line_a_message_starts_on_only_where_its_file_has_lines() {
+    let mut on_line = message("user-1", Role::User, vec![text("hi")]);
+    on_line.line = 42;
+    let mut without = message("user-2", Role::User, vec![text("there")]);
+    without.line = 0;
+    let plan = plan_default(session(vec![on_line, without]));
+    assert_eq!(meta_of(&plan.memories[0])["source_line"], 42);
+    assert!(meta_of(&plan.memories[1]).get("source_line").is_none());
+}

@@ -151,8 +151,9 @@ impl Store {
         Ok(sessions.into_iter().find(|session| session.tool == tool))
     }
 
-    /// Hands each message of a session to `each` as rows arrive: its main thread in time order,
-    /// then the subagent threads recorded under its id.
+    /// Hands each message of a session to `each` as rows arrive: its main thread in time order
+    /// (messages that share a time in the order of their lines in the file), then the subagent
+    /// threads recorded under its id.
     pub async fn for_each_message(
         &self,
         session: &SessionSummary,
@@ -162,7 +163,8 @@ impl Store {
         let sql = format!(
             "select m.id, lower(m.temporal), m.content, m.meta from {} m \
              where (m.meta ->> 'source_session_id') = $1 and m.meta @> jsonb_build_object('source_tool', $2::text) \
-             order by m.meta @> '{{\"source_is_sidechain\": true}}', lower(m.temporal), m.id",
+             order by m.meta @> '{{\"source_is_sidechain\": true}}', lower(m.temporal), \
+             (m.meta ->> 'source_line')::bigint, m.id",
             self.table("memory")
         );
         let failed = StoreError::query("reading the session's messages");
