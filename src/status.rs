@@ -45,7 +45,7 @@ pub struct ToolStatus {
 /// What is on disk and not in the store yet.
 #[derive(Debug, Default, Serialize)]
 pub struct Pending {
-    /// Whether any of the tool's default locations exists.
+    /// Whether the tool's default locations hold anything of it.
     pub found: bool,
     /// Where the tool keeps its sessions here.
     pub roots: Vec<PathBuf>,
@@ -118,16 +118,18 @@ async fn pending(
         .into_iter()
         .filter(|root| root.exists())
         .collect();
+    let discovery = source.discover(&roots, None);
+    // A default location searched for projects (the home directory) is there even where the
+    // tool was never used: found means something of the tool is there.
     let mut pending = Pending {
-        found: !roots.is_empty(),
+        found: !discovery.candidates.is_empty() || !discovery.diagnostics.is_empty(),
         roots: roots.clone(),
         ..Pending::default()
     };
-    if roots.is_empty() {
+    if !pending.found {
         return Ok(pending);
     }
     let tool: Tool = source.tool();
-    let discovery = source.discover(&roots, None);
     match source.unit() {
         Unit::Transcript(_) => {
             let recorded: HashMap<String, FileState> = store

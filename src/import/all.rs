@@ -1,6 +1,6 @@
 //! `memtree import` with no tool: every source in turn, as `memtree import <tool>` would run it,
-//! into one combined report. A source none of whose default locations exists is not used on this
-//! machine: it is listed as not found, not as an error.
+//! into one combined report. A source none of whose default locations exists, or holds any of its
+//! sessions, is not used on this machine: it is listed as not found, not as an error.
 
 use super::{run, ImportError, ImportSettings};
 use crate::env::EnvLookup;
@@ -38,6 +38,11 @@ pub fn run_all(settings: &[ImportSettings], env: EnvLookup<'_>, show_progress: b
             continue;
         }
         match run(settings, env, show_progress) {
+            // A default location that is there but holds nothing of the tool (the home
+            // directory that Aider's and Crush's projects are searched in) is not found either.
+            Ok(report) if !settings.roots_given && report.source_note.is_some() => {
+                tools.push(entry(ToolOutcome::NotFound, None, report.source_note))
+            }
             Ok(report) => tools.push(entry(ToolOutcome::Imported, Some(report), None)),
             Err(error) => {
                 lost_database = matches!(error, ImportError::Store(_));

@@ -66,6 +66,9 @@ pub fn run(
         .build()
         .map_err(ImportError::Runtime)?;
     let mut report = empty_report(settings);
+    let candidates = discover(settings, &mut report);
+    // A tool whose default locations hold none of its sessions is not used here: nothing to record.
+    let used_here = settings.roots_given || report.source_note.is_none();
     let opened = runtime.block_on(store::open_for_run(
         &settings.database,
         &settings.schema,
@@ -76,7 +79,7 @@ pub fn run(
     report.messages.compared_with_database = opened.store.is_some();
     // A real import is recorded from its start, so a run killed halfway shows as one.
     let record = match (&opened.store, settings.dry_run) {
-        (Some(store), false) => {
+        (Some(store), false) if used_here => {
             let record = RunRecord {
                 store: store.clone(),
                 host: crate::ledger::host_name(),
@@ -91,7 +94,15 @@ pub fn run(
         }
         _ => None,
     };
-    let result = import(settings, env, show_progress, &runtime, opened.store, report);
+    let result = import(
+        settings,
+        env,
+        show_progress,
+        &runtime,
+        opened.store,
+        report,
+        candidates,
+    );
     if let Some(record) = record {
         let outcome = run_outcome(&result);
         let recorded = runtime.block_on(record.store.record_run_end(
@@ -143,12 +154,12 @@ fn import(
     runtime: &tokio::runtime::Runtime,
     store: Option<store::Store>,
     mut report: ImportReport,
+    candidates: Vec<Candidate>,
 ) -> Result<ImportReport, ImportError> {
     let slugs = match (&store, settings.dry_run) {
         (Some(store), true) => runtime.block_on(store.load_slugs())?,
         _ => SlugBook::default(),
     };
-    let candidates = discover(settings, &mut report);
     let (ledger, known) = ledger::load(store.as_ref(), runtime, settings, &crate::ledger::host_name())?;
     let candidates = ledger::changed(candidates, &ledger, &mut report);
     failpoint::hit("import.discovered");
