@@ -197,7 +197,7 @@ impl<'p> Replay<'p> {
             Ok(messages) => messages,
             Err(problem) => {
                 self.malformed += 1;
-                self.diagnostics.push(jsonl::malformed(&self.path, line, problem));
+                self.diagnostics.push(jsonl::malformed(self.path, line, problem));
                 Vec::new()
             }
         };
