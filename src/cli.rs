@@ -3,9 +3,11 @@
 //!
 //! Values are checked here, at parse time, so a bad one exits with code 2 and a message naming
 //! the flag, the value and the expected form before anything is read or written. Each source is
-//! a `memtree <tool> import` subcommand and a value of `memtree import <tool>`.
+//! a `memtree <tool> import` subcommand and a value of `memtree import <tool>`, and likewise of
+//! `watch`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use clap::builder::PossibleValuesParser;
@@ -18,6 +20,7 @@ use crate::plan::ContentMode;
 use crate::scope::{ProjectScope, TimeWindow};
 use crate::source::{self, Source, SOURCES};
 use crate::store::target;
+use crate::watch::WatchSettings;
 
 /// Import the session histories AI coding agents leave on disk into a searchable PostgreSQL
 /// memory store: one row per message, with its project, session, git and model facts.
@@ -58,11 +61,18 @@ pub enum Command {
         source: &'static dyn Source,
         args: ImportArgs,
     },
+    /// Import the sessions of the tools named (all when none is) whenever they change.
+    Watch {
+        sources: Vec<&'static dyn Source>,
+        args: ImportArgs,
+        watch: WatchArgs,
+    },
     /// Manage the local default database.
     Db { action: DbAction },
 }
 
 const IMPORT: &str = "import";
+const WATCH: &str = "watch";
 const DB: &str = "db";
 
 impl Subcommand for Command {
@@ -71,12 +81,16 @@ impl Subcommand for Command {
             let import = clap::Command::new(IMPORT)
                 .about("Import this tool's sessions into the memory table")
                 .after_help(source_help(*source));
+            let watch = clap::Command::new(WATCH)
+                .about("Import this tool's sessions whenever they change, until SIGINT or SIGTERM")
+                .after_help(source_help(*source));
             command = command.subcommand(
                 clap::Command::new(source.name())
                     .about(source.about())
                     .subcommand_required(true)
                     .arg_required_else_help(true)
-                    .subcommand(ImportArgs::augment_args(import)),
+                    .subcommand(ImportArgs::augment_args(import))
+                    .subcommand(WatchArgs::augment_args(ImportArgs::augment_args(watch))),
             );
         }
         let tool = Arg::new("tool")
@@ -89,12 +103,26 @@ impl Subcommand for Command {
         let import = clap::Command::new(IMPORT)
             .about("Import sessions of one tool (same as `memtree <tool> import`)")
             .arg(tool);
+        let tools = Arg::new("tools")
+            .num_args(0..)
+            .value_name("TOOL")
+            .help("The agent tools whose sessions to follow [default: all]")
+            .value_parser(PossibleValuesParser::new(
+                SOURCES.iter().map(|source| source.name()),
+            ));
+        let watch = clap::Command::new(WATCH)
+            .about(
+                "Import sessions whenever they change, until SIGINT or SIGTERM (same flags as import; \
+                 same as `memtree <tool> watch` for one tool)",
+            )
+            .arg(tools);
         let db = clap::Command::new(DB)
             .about("Manage the local default database (used when no database URL or PG variable is set)")
             .subcommand_required(true)
             .arg_required_else_help(true);
         command
             .subcommand(ImportArgs::augment_args(import))
+            .subcommand(WatchArgs::augment_args(ImportArgs::augment_args(watch)))
             .subcommand(DbAction::augment_subcommands(db))
     }
 
@@ -103,7 +131,7 @@ impl Subcommand for Command {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        name == IMPORT || name == DB || source::named(name).is_some()
+        [IMPORT, WATCH, DB].contains(&name) || source::named(name).is_some()
     }
 }
 
@@ -117,7 +145,21 @@ impl FromArgMatches for Command {
                 args: ImportArgs::from_arg_matches(matches)?,
             })
         };
+        let watch = |sources: Vec<&'static dyn Source>, matches: &ArgMatches| {
+            Ok(Command::Watch {
+                sources,
+                args: ImportArgs::from_arg_matches(matches)?,
+                watch: WatchArgs::from_arg_matches(matches)?,
+            })
+        };
         match name {
+            WATCH => {
+                let named = matches.get_many::<String>("tools").into_iter().flatten();
+                let sources = named
+                    .map(|tool| source::named(tool).ok_or_else(|| unknown_tool(tool)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                watch(sources, matches)
+            }
             IMPORT => {
                 let tool = matches.get_one::<String>("tool").ok_or_else(missing)?;
                 let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
@@ -130,6 +172,7 @@ impl FromArgMatches for Command {
                 let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
                 match matches.subcommand() {
                     Some((IMPORT, matches)) => import(source, matches),
+                    Some((WATCH, matches)) => watch(vec![source], matches),
                     _ => Err(missing()),
                 }
             }
@@ -178,6 +221,54 @@ pub enum DbAction {
     Status,
     /// Print the connection URL of the local database
     Url,
+}
+
+/// The flags of `watch` besides the import's.
+#[derive(Clone, Debug, Args)]
+pub struct WatchArgs {
+    /// Look at the files every SECONDS instead of listening to file-system events (for network
+    /// mounts and other file systems without events; used anyway where events are unavailable)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_poll)]
+    pub poll: Option<StdDuration>,
+
+    /// Milliseconds without a further change before an import starts, so a burst of writes is
+    /// imported once
+    #[arg(long, value_name = "MS", default_value = "300", value_parser = parse_debounce)]
+    pub debounce: StdDuration,
+}
+
+impl WatchArgs {
+    /// Resolves a `watch` of `sources` (every tool when empty) with the import flags `args`.
+    pub fn resolve(
+        &self,
+        sources: &[&'static dyn Source],
+        args: &ImportArgs,
+        env: EnvLookup<'_>,
+        cwd: &Path,
+    ) -> Result<WatchSettings, ImportError> {
+        if args.dry_run {
+            return Err(ImportError::Usage(
+                "--dry-run does not go with `watch`, which imports: audit with `memtree <tool> import --dry-run`"
+                    .to_owned(),
+            ));
+        }
+        if !args.source.is_empty() && sources.len() != 1 {
+            return Err(ImportError::Usage(
+                "--source reads one tool's layout: name that tool (`memtree watch <tool> --source PATH`)"
+                    .to_owned(),
+            ));
+        }
+        let sources = if sources.is_empty() { SOURCES } else { sources };
+        let imports = sources
+            .iter()
+            .map(|source| args.resolve(*source, env, cwd))
+            .collect::<Result<_, _>>()?;
+        Ok(WatchSettings {
+            imports,
+            poll: self.poll,
+            debounce: self.debounce,
+        })
+    }
 }
 
 /// The flags shared by every `import` command.
@@ -386,6 +477,22 @@ pub fn parse_time_at(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
         .ok_or_else(|| TIME_FORMS.to_owned())
 }
 
+fn parse_poll(value: &str) -> Result<StdDuration, String> {
+    match value.parse::<u64>() {
+        Ok(seconds @ 1..=3600) => Ok(StdDuration::from_secs(seconds)),
+        _ => Err(format!("`{value}` is not a number of seconds from 1 to 3600")),
+    }
+}
+
+fn parse_debounce(value: &str) -> Result<StdDuration, String> {
+    match value.parse::<u64>() {
+        Ok(ms @ 0..=60_000) => Ok(StdDuration::from_millis(ms)),
+        _ => Err(format!(
+            "`{value}` is not a number of milliseconds from 0 to 60000"
+        )),
+    }
+}
+
 fn parse_age(value: &str) -> Option<Duration> {
     let unit_at = value.find(|ch: char| !ch.is_ascii_digit())?;
     let (number, unit) = value.split_at(unit_at);
@@ -501,7 +608,7 @@ mod tests {
                         .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()),
                 "{name}"
             );
-            assert!(![IMPORT, DB, "help"].contains(name), "{name}");
+            assert!(![IMPORT, WATCH, DB, "help"].contains(name), "{name}");
         }
         names.sort_unstable();
         names.dedup();

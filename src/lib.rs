@@ -1,7 +1,7 @@
 //! memtree: AI coding agent session histories into a searchable PostgreSQL memory store.
 //!
 //! Stages, in the order data flows: `source` (discover and parse) -> `filter` -> `plan` ->
-//! `store` (write); `import` runs them for one tool. See docs/ARCHITECTURE.md.
+//! `store` (write); `import` runs them for one tool; `watch` runs imports as files change. See docs/ARCHITECTURE.md.
 
 pub mod cli;
 pub mod env;
@@ -22,3 +22,4 @@ pub mod scope;
 pub mod slug;
 pub mod source;
 pub mod store;
+pub mod watch;

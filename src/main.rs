@@ -6,11 +6,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use memtree::cli::{Cli, Command, DbAction, ImportArgs};
+use memtree::cli::{Cli, Command, DbAction, ImportArgs, WatchArgs};
 use memtree::env;
 use memtree::import;
 use memtree::source::Source;
-use memtree::{localdb, output};
+use memtree::{localdb, output, watch};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Import { source, args } => run_import(cli, *source, args),
+        Command::Watch { sources, args, watch } => run_watch(cli, sources, args, watch),
         Command::Db { action } => run_db(cli, action),
     }
 }
@@ -55,6 +56,40 @@ fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyh
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Follows the tools until SIGINT or SIGTERM: one line per cycle on stderr, or one JSON line on
+/// stdout with `--json`; ends with 0 once the cycle under way has finished.
+fn run_watch(
+    cli: &Cli,
+    sources: &[&'static dyn Source],
+    args: &ImportArgs,
+    watch: &WatchArgs,
+) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let settings = watch.resolve(sources, args, &env::process, &cwd)?;
+    if !cli.global.quiet && !cli.global.json {
+        let tools: Vec<&str> = settings
+            .imports
+            .iter()
+            .map(|import| import.source.name())
+            .collect();
+        eprintln!(
+            "watch: following {}; SIGINT or SIGTERM stops it",
+            tools.join(", ")
+        );
+    }
+    watch::run(&settings, &env::process, &mut |cycle| {
+        if cli.global.json {
+            match serde_json::to_string(cycle) {
+                Ok(line) => print_stdout(&format!("{line}\n")),
+                Err(error) => eprintln!("error: cannot render cycle {}: {error}", cycle.cycle),
+            }
+        } else if !cli.global.quiet {
+            eprintln!("{}", cycle.line());
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_db(cli: &Cli, action: &DbAction) -> anyhow::Result<ExitCode> {

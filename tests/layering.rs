@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["filter", "plan", "ledger"],
     &["store", "localdb"],
     &["import", "report", "output"],
+    &["watch"],
     &["cli", "main"],
 ];
 

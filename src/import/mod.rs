@@ -47,6 +47,14 @@ pub enum ImportError {
     WriteTask(String),
 }
 
+impl ImportError {
+    /// Whether the same import may succeed later without anything changed by hand: the database
+    /// was away ([`StoreError::may_pass`]).
+    pub fn may_pass(&self) -> bool {
+        matches!(self, ImportError::Store(error) if error.may_pass())
+    }
+}
+
 /// Runs one import. Per-file problems are in the report; only a failure that stops the whole
 /// run (bad `--source`, database unreachable for a real import) is an error.
 pub fn run(
