@@ -41,6 +41,9 @@ fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyh
     let settings = args.resolve(source, &env::process, &cwd)?;
     let show_progress = !cli.global.quiet && cli.global.verbose == 0;
     let report = import::run(&settings, &env::process, show_progress)?;
+    if let Some(risk) = report.retention_risk.as_ref().filter(|_| !cli.global.quiet) {
+        eprintln!("warning: {}", risk.warning());
+    }
     if cli.global.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {

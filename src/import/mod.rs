@@ -10,10 +10,11 @@ mod chunks;
 mod ledger;
 mod pipeline;
 mod readers;
+mod retention;
 mod settings;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::env::{self, EnvLookup};
 use crate::failpoint;
@@ -90,6 +91,7 @@ pub fn run(
         &crate::ledger::host_name(),
     )?;
     let candidates = ledger::changed(candidates, &ledger, &mut report);
+    let doomed = retention::doomed(settings.source, env, &candidates, SystemTime::now());
     failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
     let redactor = settings.redact.then(Redactor::new);
@@ -125,6 +127,7 @@ pub fn run(
     }
     progress.finish();
     let mut report = pipeline.finish()?;
+    report.retention_risk = retention::still_doomed(doomed, &report);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -160,6 +163,7 @@ fn empty_report(settings: &ImportSettings) -> ImportReport {
         projects: Vec::new(),
         session_list: Vec::new(),
         diagnostics: Vec::new(),
+        retention_risk: None,
         duration_ms: 0,
     }
 }

@@ -200,6 +200,9 @@ fn run_cycle(
                 for diagnostic in done.diagnostics.iter().filter(|d| d.kind.is_problem()) {
                     tracing::warn!("{}: {}", diagnostic.file.display(), diagnostic.message);
                 }
+                if let Some(risk) = &done.retention_risk {
+                    tracing::warn!("{}", risk.warning());
+                }
             }
             Err(error) if error.may_pass() => {
                 for &later in &dirty[at..] {
