@@ -1,6 +1,7 @@
-//! End-to-end tests of `memtree watch`: the binary follows a Claude Code projects directory while
-//! the test writes to it as the tool would, against a real PostgreSQL; every wait polls for the
-//! outcome with a generous deadline instead of sleeping a fixed time.
+//! End-to-end tests of `memtree watch`, and of the retention guard it shares with `import`: the
+//! binary follows a Claude Code projects directory while the test writes to it as the tool would,
+//! against a real PostgreSQL; every wait polls for the outcome with a generous deadline instead of
+//! sleeping a fixed time.
 
 mod common;
 
@@ -435,4 +436,57 @@ async fn sigterm_mid_import_exits_0_and_the_next_run_completes_the_same_table() 
     let (interrupted, whole) = (table(interrupted).await, table(whole).await);
     assert_eq!(interrupted.len(), 120);
     assert_eq!(interrupted, whole);
+}
+
+/// The retention guard: a session Claude Code will delete within a week by its
+/// `cleanupPeriodDays` is warned of until it is imported; a younger one, or one under the default
+/// 30 days, is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_their_tool_deletes_within_a_week_are_warned_of_until_imported() {
+    let db = common::test_db().await;
+    let url = db.url();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("claude-config");
+    let projects = config.join("projects");
+    let old = write_session(&projects, S1, CWD_A);
+    write_session(&projects, S2, CWD_B);
+    let five_days_ago = std::time::SystemTime::now() - Duration::from_secs(5 * 86_400);
+    std::fs::File::options()
+        .append(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(five_days_ago)
+        .unwrap();
+    let run = |args: &[&str]| -> Run {
+        let mut command = memtree_command(home.path());
+        command
+            .args(["claude", "import", "--json"])
+            .args(args)
+            .env("CLAUDE_CONFIG_DIR", &config);
+        Run::of_command(&mut command)
+    };
+    let warned = |run: &Run| run.stderr.contains("will be deleted by claude");
+
+    // By default Claude Code keeps 30 days: a session 5 days old has 25 to go.
+    let by_default = run(&["--dry-run"]);
+    assert!(!warned(&by_default), "{}", by_default.stderr);
+    assert!(by_default.json().get("retention_risk").is_none());
+
+    // Ten days: the old session goes in five, the new one in ten.
+    std::fs::write(config.join("settings.json"), r#"{"cleanupPeriodDays": 10}"#).unwrap();
+    let dry = run(&["--dry-run"]);
+    assert!(
+        dry.stderr.contains("1 session file of claude not imported yet will be deleted by claude within 7 days (cleanupPeriodDays = 10 in")
+            && dry.stderr.contains("memtree never deletes what it stored"),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(dry.json()["retention_risk"]["files"], 1);
+
+    // Imported, it is safe: neither the import nor a later dry run warns.
+    let imported = run(&["--database-url", &url]);
+    assert_eq!(written(&imported.succeeded()), (6, 0, 0));
+    assert!(!warned(&imported), "{}", imported.stderr);
+    let after = run(&["--dry-run", "--database-url", &url]);
+    assert!(!warned(&after), "{}", after.stderr);
 }
