@@ -69,11 +69,14 @@ pub enum Command {
     },
     /// Manage the local default database.
     Db { action: DbAction },
+    /// Manage the user service that runs `memtree watch`.
+    Service { action: ServiceAction },
 }
 
 const IMPORT: &str = "import";
 const WATCH: &str = "watch";
 const DB: &str = "db";
+const SERVICE: &str = "service";
 
 impl Subcommand for Command {
     fn augment_subcommands(mut command: clap::Command) -> clap::Command {
@@ -124,6 +127,12 @@ impl Subcommand for Command {
             .subcommand(ImportArgs::augment_args(import))
             .subcommand(WatchArgs::augment_args(ImportArgs::augment_args(watch)))
             .subcommand(DbAction::augment_subcommands(db))
+            .subcommand(ServiceAction::augment_subcommands(
+                clap::Command::new(SERVICE)
+                    .about("Run `memtree watch` as a user service (systemd on Linux, launchd on macOS)")
+                    .subcommand_required(true)
+                    .arg_required_else_help(true),
+            ))
     }
 
     fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
@@ -131,7 +140,7 @@ impl Subcommand for Command {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        [IMPORT, WATCH, DB].contains(&name) || source::named(name).is_some()
+        [IMPORT, WATCH, DB, SERVICE].contains(&name) || source::named(name).is_some()
     }
 }
 
@@ -167,6 +176,9 @@ impl FromArgMatches for Command {
             }
             DB => Ok(Command::Db {
                 action: DbAction::from_arg_matches(matches)?,
+            }),
+            SERVICE => Ok(Command::Service {
+                action: ServiceAction::from_arg_matches(matches)?,
             }),
             tool => {
                 let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
@@ -221,6 +233,24 @@ pub enum DbAction {
     Status,
     /// Print the connection URL of the local database
     Url,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service that runs `memtree watch` with the current database target, and start it
+    Install {
+        /// The agent tools to follow [default: all]
+        #[arg(value_name = "TOOL", value_parser = PossibleValuesParser::new(SOURCES.iter().map(|source| source.name())))]
+        tools: Vec<String>,
+        /// The database, as for import (a password belongs in ~/.pgpass, never in the service)
+        /// [default: $DATABASE_URL, else the PG* variables, else the local default database]
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Stop the service and remove its file
+    Uninstall,
+    /// Show whether the service is installed and running, and where it logs
+    Status,
 }
 
 /// The flags of `watch` besides the import's.
@@ -608,7 +638,7 @@ mod tests {
                         .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()),
                 "{name}"
             );
-            assert!(![IMPORT, WATCH, DB, "help"].contains(name), "{name}");
+            assert!(![IMPORT, WATCH, DB, SERVICE, "help"].contains(name), "{name}");
         }
         names.sort_unstable();
         names.dedup();

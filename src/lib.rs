@@ -19,6 +19,7 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod scope;
+pub mod service;
 pub mod slug;
 pub mod source;
 pub mod store;

@@ -6,11 +6,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use memtree::cli::{Cli, Command, DbAction, ImportArgs, WatchArgs};
+use memtree::cli::{Cli, Command, DbAction, ImportArgs, ServiceAction, WatchArgs};
 use memtree::env;
 use memtree::import;
+use memtree::service::{self, Manager};
 use memtree::source::Source;
-use memtree::{localdb, output, watch};
+use memtree::{localdb, output, source, watch};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,6 +34,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Import { source, args } => run_import(cli, *source, args),
         Command::Watch { sources, args, watch } => run_watch(cli, sources, args, watch),
         Command::Db { action } => run_db(cli, action),
+        Command::Service { action } => run_service(cli, action),
     }
 }
 
@@ -92,6 +94,37 @@ fn run_watch(
             eprintln!("{}", cycle.line());
         }
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_service(cli: &Cli, action: &ServiceAction) -> anyhow::Result<ExitCode> {
+    let manager = Manager::native();
+    let report = match action {
+        ServiceAction::Install { tools, database_url } => {
+            let tools: Vec<&'static dyn Source> =
+                tools.iter().filter_map(|tool| source::named(tool)).collect();
+            let plan = service::plan(&tools, database_url.as_deref(), &env::process)?;
+            service::install(&plan, manager, &env::process)?
+        }
+        ServiceAction::Uninstall => service::uninstall(manager, &env::process)?,
+        ServiceAction::Status => service::status(manager, &env::process)?,
+    };
+    if cli.global.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        let state = match (action, report.installed) {
+            (ServiceAction::Install { .. }, _) => "wrote",
+            (ServiceAction::Uninstall, _) => "removed",
+            (ServiceAction::Status, true) => "installed",
+            (ServiceAction::Status, false) => "not installed",
+        };
+        print_stdout(&format!(
+            "service file: {} ({state})\nservice manager: {}\nlogs: {}\n",
+            report.file.display(),
+            report.manager_said,
+            report.logs
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["filter", "plan", "ledger"],
     &["store", "localdb"],
     &["import", "report", "output"],
-    &["watch"],
+    &["watch", "service"],
     &["cli", "main"],
 ];
 
