@@ -430,6 +430,7 @@ impl ImportArgs {
             redact: !self.no_redact,
             database,
             schema: self.schema.clone(),
+            stop: None,
         })
     }
 }

@@ -64,7 +64,7 @@ fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyh
 }
 
 /// Follows the tools until SIGINT or SIGTERM: one line per cycle on stderr, or one JSON line on
-/// stdout with `--json`; ends with 0 once the cycle under way has finished.
+/// stdout with `--json`; ends with 0 once the group being written is committed.
 fn run_watch(
     cli: &Cli,
     sources: &[&'static dyn Source],

@@ -119,7 +119,7 @@ pub fn run(
             )?;
         }
         Unit::Store(reader) => {
-            for listed in &candidates {
+            for listed in candidates.iter().take_while(|_| !settings.stopping()) {
                 pipeline.stream_store(reader, listed, &known)?;
                 progress.inc(1);
             }

@@ -6,8 +6,9 @@
 //! from its checkpoint, a new file whole; unchanged files are a `stat` each). A cycle is one such
 //! import per changed tool. When the database is away, the tool stays marked and its import is
 //! tried again after a wait that doubles up to [`MAX_BACKOFF`]: the files on disk are the queue,
-//! so nothing is held in memory and nothing is lost. SIGINT and SIGTERM end the loop after the
-//! cycle under way, whose transactions complete; a wait is cut short.
+//! so nothing is held in memory and nothing is lost. SIGINT and SIGTERM end the import under way
+//! after the group it is writing (that transaction completes; the next run reads the rest) and
+//! then the loop; a wait is cut short.
 
 mod events;
 
@@ -118,7 +119,7 @@ impl CycleReport {
 }
 
 /// Watches until SIGINT or SIGTERM, handing each cycle's report to `on_cycle`. Returns once a
-/// signal arrived and the cycle under way finished; fails when a tool cannot be imported for a
+/// signal arrived and the group being written is committed; fails when a tool cannot be imported for a
 /// reason waiting will not cure (bad settings, a refused login, a migration to run by hand).
 pub fn run(
     settings: &WatchSettings,
@@ -136,6 +137,15 @@ pub fn run(
         wake,
     );
     let stop = listen_for_signals(&changes)?;
+    // A signal also ends the import under way, after the group it is writing.
+    let imports: Vec<ImportSettings> = settings
+        .imports
+        .iter()
+        .map(|import| ImportSettings {
+            stop: Some(Arc::clone(&stop)),
+            ..import.clone()
+        })
+        .collect();
     let mut watches = Watches::new(Arc::clone(&changes), settings.poll, FALLBACK_POLL)?;
     let mut backoff: Option<Duration> = None;
     let mut cycle = 0;
@@ -150,7 +160,7 @@ pub fn run(
             continue;
         }
         cycle += 1;
-        let report = run_cycle(cycle, settings, &changes, env, &mut backoff)?;
+        let report = run_cycle(cycle, &imports, &changes, env, &mut backoff)?;
         on_cycle(&report);
         if let Some(wait) = backoff {
             // Events meanwhile only mark tools; the wait is cut short by a signal alone.
@@ -167,7 +177,7 @@ pub fn run(
 /// marked and sets `backoff`; one that answers clears it.
 fn run_cycle(
     cycle: u64,
-    settings: &WatchSettings,
+    imports: &[ImportSettings],
     changes: &Changes,
     env: EnvLookup<'_>,
     backoff: &mut Option<Duration>,
@@ -183,7 +193,14 @@ fn run_cycle(
     };
     let dirty = changes.take_dirty();
     for (at, &index) in dirty.iter().enumerate() {
-        let import = &settings.imports[index];
+        let import = &imports[index];
+        if import
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
+        {
+            break;
+        }
         match import::run(import, env, false) {
             Ok(done) => {
                 let written = done.messages.written;
@@ -242,14 +259,19 @@ fn settle(woken: &Receiver<Wake>, quiet: Duration, stop: &AtomicBool) {
 fn listen_for_signals(changes: &Arc<Changes>) -> Result<Arc<AtomicBool>, WatchError> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Set in the handler itself, so the import sees it before its next group whatever the
+        // thread below is doing.
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(WatchError::Signals)?;
+    }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(WatchError::Signals)?;
-    let (flag, changes) = (Arc::clone(&stop), Arc::clone(changes));
+    // The loop may be asleep waiting for a change: wake it to see the flag.
+    let changes = Arc::clone(changes);
     std::thread::Builder::new()
         .name("signals".to_owned())
         .spawn(move || {
             for signal in signals.forever() {
-                tracing::debug!("signal {signal}: stopping after the cycle under way");
-                flag.store(true, Ordering::SeqCst);
+                tracing::debug!("signal {signal}: stopping after the group being written");
                 changes.wake();
             }
         })
