@@ -371,7 +371,9 @@ async fn the_database_going_away_under_a_running_watch_loses_nothing() {
 async fn sigterm_mid_import_exits_0_and_the_next_run_completes_the_same_table() {
     let home = tempfile::tempdir().unwrap();
     let projects = home.path().join("projects");
-    for n in 0..40 {
+    // Four chunks of files (`limits::CHUNK_FILES`), each written as a group: the import reads at
+    // most two ahead of the write it is waiting for, so the last is still to come when it stops.
+    for n in 0..1024 {
         write_session(
             &projects,
             &format!("{n:08}-0000-4000-8000-000000000000"),
@@ -393,9 +395,7 @@ async fn sigterm_mid_import_exits_0_and_the_next_run_completes_the_same_table() 
                 &source,
             ])
             // Stops itself once the first group is written: the test signals it mid-import.
-            .env("MEMTREE_FAILPOINT", "import.chunk_written:1:stop")
-            // Every file a group of its own: most are still to be written when it stops.
-            .env("MEMTREE_BIG_FILE_BYTES", "64");
+            .env("MEMTREE_FAILPOINT", "import.chunk_written:1:stop");
         Watch::from_child(command.spawn().unwrap())
     };
     let pid = watch.child.id();
@@ -407,6 +407,14 @@ async fn sigterm_mid_import_exits_0_and_the_next_run_completes_the_same_table() 
     watch.signal(libc::SIGTERM);
     watch.signal(libc::SIGCONT);
     assert_eq!(watch.terminate(), 0);
+    {
+        let client = interrupted.client().await;
+        let stored = rows(&client).await;
+        assert!(
+            (1..3072).contains(&stored),
+            "it ended after the group it was writing, not the whole import: {stored} rows"
+        );
+    }
 
     let import = |url: &str| -> Run {
         memtree(
@@ -434,7 +442,7 @@ async fn sigterm_mid_import_exits_0_and_the_next_run_completes_the_same_table() 
         .await
     };
     let (interrupted, whole) = (table(interrupted).await, table(whole).await);
-    assert_eq!(interrupted.len(), 120);
+    assert_eq!(interrupted.len(), 3072);
     assert_eq!(interrupted, whole);
 }
 
