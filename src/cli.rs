@@ -629,6 +629,38 @@ mod tests {
     }
 
     #[test]
+    fn watch_takes_tools_both_ways_and_refuses_what_it_cannot_do() {
+        let parsed = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Watch { sources, args, watch } => (sources, args, watch),
+            other => panic!("{argv:?} parsed as {other:?}"),
+        };
+        let (sources, _, watch) = parsed(&["memtree", "watch", "claude", "codex", "--poll", "5"]);
+        let names: Vec<&str> = sources.iter().map(|source| source.name()).collect();
+        assert_eq!(names, ["claude", "codex"]);
+        assert_eq!(watch.poll, Some(StdDuration::from_secs(5)));
+        assert_eq!(watch.debounce, StdDuration::from_millis(300));
+        let (sources, _, _) = parsed(&["memtree", "gemini", "watch"]);
+        assert_eq!(sources.len(), 1);
+
+        let env = env::fake(&[("HOME", "/h")]);
+        let cwd = Path::new("/w");
+        let (sources, args, watch) = parsed(&["memtree", "watch"]);
+        let settings = watch.resolve(&sources, &args, &env, cwd).unwrap();
+        assert_eq!(settings.imports.len(), SOURCES.len(), "no tool named: every tool");
+        for (argv, flag) in [
+            (&["memtree", "watch", "claude", "--dry-run"][..], "--dry-run"),
+            (&["memtree", "watch", "--source", "/x"][..], "--source"),
+        ] {
+            let (sources, args, watch) = parsed(argv);
+            let error = watch.resolve(&sources, &args, &env, cwd).unwrap_err();
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+        let err = Cli::try_parse_from(["memtree", "watch", "--poll", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--poll"), "{err}");
+    }
+
+    #[test]
     fn tool_names_are_unique_lowercase_and_not_other_commands() {
         let mut names: Vec<&str> = SOURCES.iter().map(|source| source.name()).collect();
         for name in &names {
