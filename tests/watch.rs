@@ -275,15 +275,16 @@ async fn watch_imports_appended_turns_new_sessions_new_projects_and_rewritten_fi
     assert_eq!(after["files"]["scanned"], 0, "{after}");
 }
 
+/// With polling instead of file-system events, as on a network mount.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tool_installed_after_the_watch_started_is_followed() {
+async fn a_tool_installed_after_the_watch_started_is_followed_by_polling() {
     let db = common::test_db().await;
     let url = db.url();
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("later/claude-config");
     let watch = Watch::start(
         home.path(),
-        &["claude", "--json", "--debounce", "50", "--database-url", &url],
+        &["claude", "--json", "--poll", "1", "--database-url", &url],
         &[("CLAUDE_CONFIG_DIR", &config)],
     );
     eventually("a first cycle with nothing to read", &watch, || async {
