@@ -246,11 +246,59 @@ pub enum ServiceAction {
         /// [default: $DATABASE_URL, else the PG* variables, else the local default database]
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// Flags for `memtree watch`, after `--` (`-- --full-transcript --schema mem`); checked
+        /// as `memtree watch` would take them before anything is written
+        #[arg(last = true, value_name = "WATCH FLAGS")]
+        flags: Vec<String>,
     },
     /// Stop the service and remove its file
     Uninstall,
     /// Show whether the service is installed and running, and where it logs
     Status,
+}
+
+/// Checks the `flags` that `service install` will give `memtree watch <tools>` by parsing and
+/// resolving them as that command would, so that a mistake fails before anything is written.
+pub fn check_service_watch(
+    tools: &[String],
+    flags: &[String],
+    env: EnvLookup<'_>,
+    cwd: &Path,
+) -> Result<(), ImportError> {
+    let argv = ["memtree", WATCH]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(tools.iter().cloned())
+        .chain(flags.iter().cloned());
+    let not_watch = |detail: String| {
+        ImportError::Usage(format!(
+            "the flags after `--` must be those of `memtree watch`: {detail}"
+        ))
+    };
+    let parsed = Cli::try_parse_from(argv).map_err(|error| {
+        let text = error.to_string();
+        not_watch(
+            text.lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned(),
+        )
+    })?;
+    let Command::Watch { sources, args, watch } = parsed.command else {
+        return Err(not_watch("they name another command".to_owned()));
+    };
+    if args.database_url.is_some() {
+        return Err(not_watch(
+            "give the database as `service install --database-url URL`, before `--`".to_owned(),
+        ));
+    }
+    if args.source.iter().any(|source| source.is_relative()) {
+        return Err(not_watch(
+            "--source paths must be absolute: the service does not run in this directory".to_owned(),
+        ));
+    }
+    watch.resolve(&sources, &args, env, cwd).map(drop)
 }
 
 /// The flags of `watch` besides the import's.

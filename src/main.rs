@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use memtree::cli::{Cli, Command, DbAction, ImportArgs, ServiceAction, WatchArgs};
+use memtree::cli::{self, Cli, Command, DbAction, ImportArgs, ServiceAction, WatchArgs};
 use memtree::env;
 use memtree::import;
 use memtree::service::{self, Manager};
@@ -100,10 +100,15 @@ fn run_watch(
 fn run_service(cli: &Cli, action: &ServiceAction) -> anyhow::Result<ExitCode> {
     let manager = Manager::native();
     let report = match action {
-        ServiceAction::Install { tools, database_url } => {
+        ServiceAction::Install {
+            tools,
+            database_url,
+            flags,
+        } => {
+            cli::check_service_watch(tools, flags, &env::process, &std::env::current_dir()?)?;
             let tools: Vec<&'static dyn Source> =
                 tools.iter().filter_map(|tool| source::named(tool)).collect();
-            let plan = service::plan(&tools, database_url.as_deref(), &env::process)?;
+            let plan = service::plan(&tools, database_url.as_deref(), flags, &env::process)?;
             service::install(&plan, manager, &env::process)?
         }
         ServiceAction::Uninstall => service::uninstall(manager, &env::process)?,

@@ -85,11 +85,12 @@ pub struct ServiceReport {
 /// the log filter and test knobs.
 const NOT_PASSED: &[Variable] = &[env::PGPASSWORD, env::HOME, env::USER, env::LOGNAME, env::RUST_LOG];
 
-/// The service for a watch of `tools` (every tool when empty), writing to `database_url` or the
-/// target the environment names.
+/// The service for a watch of `tools` (every tool when empty) with `watch_flags` (checked by the
+/// caller), writing to `database_url` or the target the environment names.
 pub fn plan(
     tools: &[&'static dyn Source],
     database_url: Option<&str>,
+    watch_flags: &[String],
     env: EnvLookup<'_>,
 ) -> Result<ServicePlan, ServiceError> {
     // Resolving checks the target as an import would, before anything is written.
@@ -104,6 +105,7 @@ pub fn plan(
         }
         args.extend(["--database-url".to_owned(), url.to_owned()]);
     }
+    args.extend(watch_flags.iter().cloned());
     let mut environment = Vec::new();
     for variable in env::VARIABLES.iter().chain(source::variables()) {
         if variable.test_knob
@@ -454,15 +456,15 @@ mod tests {
             ("PGPASSWORD", "s3cret"),
             ("PGHOST", "db.example.com"),
         ]);
-        let plan = plan(&[], None, &env).unwrap();
+        let plan = plan(&[], None, &[], &env).unwrap();
         let names: Vec<&str> = plan.environment.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["PGHOST", "PGUSER"]);
         let url = "postgresql://me:s3cret@db.example.com/x";
-        let refused = super::plan(&[], Some(url), &env).unwrap_err();
+        let refused = super::plan(&[], Some(url), &[], &env).unwrap_err();
         assert!(refused.to_string().contains("~/.pgpass"), "{refused}");
         let env = env::fake(&[("HOME", "/h"), ("PGUSER", "me"), ("DATABASE_URL", url)]);
         assert!(matches!(
-            super::plan(&[], None, &env),
+            super::plan(&[], None, &[], &env),
             Err(ServiceError::PasswordInUrl {
                 origin: "DATABASE_URL"
             })
