@@ -33,7 +33,17 @@ fn install_status_and_uninstall_without_a_service_manager() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let url = "postgresql://memtree@db.example.com:5432/memory?sslmode=verify-full";
-    let installed = service(home, &["install", "claude", "--database-url", url]);
+    let installed = service(
+        home,
+        &[
+            "install",
+            "claude",
+            "--database-url",
+            url,
+            "--",
+            "--full-transcript",
+        ],
+    );
     assert_eq!(installed.code, 0, "{}", installed.stderr);
     assert!(
         installed
@@ -48,7 +58,7 @@ fn install_status_and_uninstall_without_a_service_manager() {
     let program = env!("CARGO_BIN_EXE_memtree");
     assert!(
         unit.contains(&format!(
-            "ExecStart=\"{program}\" \"watch\" \"claude\" \"--database-url\" \"{url}\"\n"
+            "ExecStart=\"{program}\" \"watch\" \"claude\" \"--database-url\" \"{url}\" \"--full-transcript\"\n"
         )),
         "{unit}"
     );
@@ -105,6 +115,28 @@ fn a_password_in_the_url_is_refused_and_never_written() {
     assert!(refused.stderr.contains("~/.pgpass"), "{}", refused.stderr);
     assert!(!refused.stderr.contains("hunter2"), "{}", refused.stderr);
     assert!(!unit_file(home).exists());
+}
+
+#[test]
+fn watch_flags_that_watch_would_refuse_are_refused_before_anything_is_written() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    for (flags, says) in [
+        (&["--dry-run"][..], "--dry-run"),
+        (&["--poll", "0"][..], "--poll"),
+        (&["--source", "relative/projects"][..], "absolute"),
+        (
+            &["--database-url", "postgresql://me@db/x"][..],
+            "service install --database-url",
+        ),
+    ] {
+        let mut args = vec!["install", "claude", "--"];
+        args.extend_from_slice(flags);
+        let refused = service(home, &args);
+        assert_eq!(refused.code, 2, "{flags:?}: {}", refused.stderr);
+        assert!(refused.stderr.contains(says), "{flags:?}: {}", refused.stderr);
+        assert!(!unit_file(home).exists());
+    }
 }
 
 /// `systemd-analyze`, when installed.
