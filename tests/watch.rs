@@ -36,6 +36,22 @@ impl Watch {
         Watch::from_child(command.spawn().expect("start memtree watch"))
     }
 
+    /// `memtree watch claude --json` of the projects directory `source` into `url`, with a short
+    /// quiet period.
+    fn claude_projects(home: &Path, url: &str, source: &str) -> Watch {
+        let args = [
+            "claude",
+            "--json",
+            "--debounce",
+            "50",
+            "--database-url",
+            url,
+            "--source",
+            source,
+        ];
+        Watch::start(home, &args, &[])
+    }
+
     /// Collects the output of a started watch.
     fn from_child(mut child: Child) -> Watch {
         let collect = |stream: Box<dyn std::io::Read + Send>| {
@@ -179,33 +195,26 @@ const S1: &str = "11111111-0000-4000-8000-000000000001";
 const S2: &str = "22222222-0000-4000-8000-000000000002";
 const S3: &str = "33333333-0000-4000-8000-000000000003";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn watch_imports_appended_turns_new_sessions_new_projects_and_rewritten_files() {
-    let db = common::test_db().await;
-    let url = db.url();
+/// A fresh HOME whose projects directory holds session [`S1`], and a watch of it into `db` that
+/// has imported it: the HOME, the projects directory, the session's file and the watch.
+async fn watching_a_session(db: &common::TestDb) -> (tempfile::TempDir, PathBuf, PathBuf, Watch) {
     let home = tempfile::tempdir().unwrap();
     let projects = home.path().join("projects");
     let first = write_session(&projects, S1, CWD_A);
-    let source = projects.display().to_string();
-    let watch = Watch::start(
-        home.path(),
-        &[
-            "claude",
-            "--json",
-            "--debounce",
-            "50",
-            "--database-url",
-            &url,
-            "--source",
-            &source,
-        ],
-        &[],
-    );
+    let watch = Watch::claude_projects(home.path(), &db.url(), &projects.display().to_string());
     let client = db.client().await;
     eventually("the session there at start is imported", &watch, || async {
         rows(&client).await == 3
     })
     .await;
+    (home, projects, first, watch)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_imports_appended_turns_new_sessions_new_projects_and_rewritten_files() {
+    let db = common::test_db().await;
+    let (home, projects, first, watch) = watching_a_session(&db).await;
+    let client = db.client().await;
 
     append(
         &first,
@@ -258,6 +267,7 @@ async fn watch_imports_appended_turns_new_sessions_new_projects_and_rewritten_fi
     assert_eq!(watch.terminate(), 0);
 
     // Everything the watch saw is in the ledger: an import after it finds nothing to read.
+    let (url, source) = (db.url(), projects.display().to_string());
     let after = memtree(
         &[
             "claude",
@@ -305,32 +315,7 @@ async fn a_tool_installed_after_the_watch_started_is_followed_by_polling() {
 async fn the_database_going_away_under_a_running_watch_loses_nothing() {
     let mut cluster = common::PrivateCluster::start();
     let db = cluster.test_db("watch_outage").await;
-    let url = db.url();
-    let home = tempfile::tempdir().unwrap();
-    let projects = home.path().join("projects");
-    let first = write_session(&projects, S1, CWD_A);
-    let source = projects.display().to_string();
-    let watch = Watch::start(
-        home.path(),
-        &[
-            "claude",
-            "--json",
-            "--debounce",
-            "50",
-            "--database-url",
-            &url,
-            "--source",
-            &source,
-        ],
-        &[],
-    );
-    {
-        let client = db.client().await;
-        eventually("the first session is imported", &watch, || async {
-            rows(&client).await == 3
-        })
-        .await;
-    }
+    let (_home, projects, first, watch) = watching_a_session(&db).await;
 
     cluster.stop();
     append(
