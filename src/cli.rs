@@ -92,8 +92,8 @@ impl Subcommand for Command {
                     .about(source.about())
                     .subcommand_required(true)
                     .arg_required_else_help(true)
-                    .subcommand(ImportArgs::augment_args(import))
-                    .subcommand(WatchArgs::augment_args(ImportArgs::augment_args(watch))),
+                    .subcommand(with_import_flags(import))
+                    .subcommand(with_watch_flags(watch)),
             );
         }
         let tool = Arg::new("tool")
@@ -124,8 +124,8 @@ impl Subcommand for Command {
             .subcommand_required(true)
             .arg_required_else_help(true);
         command
-            .subcommand(ImportArgs::augment_args(import))
-            .subcommand(WatchArgs::augment_args(ImportArgs::augment_args(watch)))
+            .subcommand(with_import_flags(import))
+            .subcommand(with_watch_flags(watch))
             .subcommand(DbAction::augment_subcommands(db))
             .subcommand(ServiceAction::augment_subcommands(
                 clap::Command::new(SERVICE)
@@ -194,6 +194,26 @@ impl FromArgMatches for Command {
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
         *self = Self::from_arg_matches(matches)?;
         Ok(())
+    }
+}
+
+/// `command` with the import's flags. clap makes the doc comment of a flags struct the `about`
+/// of the command taking it: the command's own is put back.
+fn with_import_flags(command: clap::Command) -> clap::Command {
+    keep_about(command, ImportArgs::augment_args)
+}
+
+/// `command` with the import's and the watch's flags, its own `about` kept.
+fn with_watch_flags(command: clap::Command) -> clap::Command {
+    keep_about(command, |command| {
+        WatchArgs::augment_args(ImportArgs::augment_args(command))
+    })
+}
+
+fn keep_about(command: clap::Command, add: impl FnOnce(clap::Command) -> clap::Command) -> clap::Command {
+    match command.get_about().cloned() {
+        Some(about) => add(command).about(about),
+        None => add(command),
     }
 }
 
@@ -724,6 +744,26 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SOURCES.len());
+    }
+
+    #[test]
+    fn every_command_keeps_its_own_description() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let about = |path: &[&str]| {
+            let mut command = &cli;
+            for name in path {
+                command = command.find_subcommand(name).unwrap();
+            }
+            command
+                .get_about()
+                .map(|about| about.to_string())
+                .unwrap_or_default()
+        };
+        assert!(about(&["import"]).starts_with("Import sessions of one tool"));
+        assert!(about(&["watch"]).starts_with("Import sessions whenever they change"));
+        assert!(about(&["claude", "import"]).starts_with("Import this tool's sessions into"));
+        assert!(about(&["claude", "watch"]).starts_with("Import this tool's sessions whenever"));
     }
 
     #[test]
