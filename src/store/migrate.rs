@@ -44,16 +44,21 @@ fn checksum(sql: &str) -> Vec<u8> {
 
 /// Applies the pending migrations to `schema`, creating it if needed.
 pub(crate) async fn apply(client: &mut Client, schema: &SchemaName) -> Result<(), StoreError> {
-    let applied = verify_existing(client, schema, Access::Write).await?;
-    if let Some(applied) = &applied {
-        if MIGRATIONS
-            .iter()
-            .all(|migration| applied.contains(&migration.version))
-        {
-            return Ok(());
+    {
+        // The checks read one snapshot: a run migrating meanwhile is seen before or after a
+        // migration, never between its table and its history row.
+        let snapshot = catalog_snapshot(client).await?;
+        let applied = verify_in(&snapshot, schema, Access::Write).await?;
+        if let Some(applied) = &applied {
+            if MIGRATIONS
+                .iter()
+                .all(|migration| applied.contains(&migration.version))
+            {
+                return Ok(());
+            }
         }
+        check_can_migrate(&snapshot, schema, applied.as_deref().unwrap_or_default()).await?;
     }
-    check_can_migrate(client, schema, applied.as_deref().unwrap_or_default()).await?;
 
     let quoted = schema.quoted();
     let setup = client
@@ -179,24 +184,37 @@ pub(crate) async fn verify_existing(
     schema: &SchemaName,
     access: Access,
 ) -> Result<Option<Vec<i32>>, StoreError> {
-    // One snapshot for every catalog read: another run migrating meanwhile must not be seen
-    // half-way (a table of a migration whose history row this run read before it committed).
-    let snapshot = client
+    verify_in(&catalog_snapshot(client).await?, schema, access).await
+}
+
+/// A read-only transaction whose every catalog read sees one snapshot: another run migrating
+/// meanwhile is never seen half-way (a table of a migration whose history row was read before
+/// that migration committed).
+async fn catalog_snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<'_>, StoreError> {
+    client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
         .await
-        .map_err(StoreError::query("looking for the migration history"))?;
-    let (_, history_exists) = find_schema(&snapshot, schema).await?;
+        .map_err(StoreError::query("looking for the migration history"))
+}
+
+/// [`verify_existing`], reading through `snapshot`.
+async fn verify_in(
+    snapshot: &impl GenericClient,
+    schema: &SchemaName,
+    access: Access,
+) -> Result<Option<Vec<i32>>, StoreError> {
+    let (_, history_exists) = find_schema(snapshot, schema).await?;
     if !history_exists {
         return Ok(None);
     }
-    check_access(&snapshot, schema, access).await?;
-    let applied = check_history(&snapshot, schema).await?;
-    let problems = shape_problems(&snapshot, schema, &applied).await?;
+    check_access(snapshot, schema, access).await?;
+    let applied = check_history(snapshot, schema).await?;
+    let problems = shape_problems(snapshot, schema, &applied).await?;
     if !problems.is_empty() {
-        return Err(needs_admin(&snapshot, problems).await?);
+        return Err(needs_admin(snapshot, problems).await?);
     }
     Ok(Some(applied))
 }
@@ -448,7 +466,11 @@ async fn shape_problems(
 /// Before applying `pending` migrations: that nothing stands in their way, and that this role
 /// may do what they do (create the schema, the ltree extension, tables). Everything lacking is
 /// reported at once.
-async fn check_can_migrate(client: &Client, schema: &SchemaName, applied: &[i32]) -> Result<(), StoreError> {
+async fn check_can_migrate(
+    client: &impl GenericClient,
+    schema: &SchemaName,
+    applied: &[i32],
+) -> Result<(), StoreError> {
     let mut problems = shape_problems(client, schema, applied).await?;
     let row = client
         .query_typed_one(
@@ -520,7 +542,7 @@ async fn check_can_migrate(client: &Client, schema: &SchemaName, applied: &[i32]
 /// The pending migrations that alter a table this role does not own (only an owner may): each
 /// is a problem whose statements apply it by hand, exactly as `apply` would.
 async fn not_owned(
-    client: &Client,
+    client: &impl GenericClient,
     schema: &SchemaName,
     applied: &[i32],
 ) -> Result<Vec<Problem>, StoreError> {
@@ -577,7 +599,10 @@ async fn not_owned(
 
 /// When the migration history exists but this role may not add to it: applying a migration
 /// records it there.
-async fn may_not_record(client: &Client, schema: &SchemaName) -> Result<Option<Problem>, StoreError> {
+async fn may_not_record(
+    client: &impl GenericClient,
+    schema: &SchemaName,
+) -> Result<Option<Problem>, StoreError> {
     let row = client
         .query_typed_one(
             "select current_user::text, coalesce((select not has_table_privilege(c.oid, 'INSERT') \
