@@ -1,5 +1,8 @@
-//! Text of JSON string literals that serde_json captured raw (`RawValue`): decoded once, into
-//! the final `String`, instead of through serde_json's scratch buffer and a copy.
+//! Text of JSON that serde_json captured raw (`RawValue`): string literals decoded once, into
+//! the final `String`, instead of through serde_json's scratch buffer and a copy; a tool call's
+//! arguments written compact.
+
+use serde_json::value::RawValue;
 
 /// The text of a JSON string literal (quotes included) that serde_json already captured as a raw
 /// value, or `None` where decoding it as a string fails (a lone surrogate). Tool outputs are most
@@ -59,9 +62,57 @@ fn hex_unit(digits: &[u8]) -> Option<u32> {
     })
 }
 
+/// `name(arguments)`, the arguments as compact JSON in the order the model gave them (an indented
+/// document's whitespace goes); JSON `null` is no arguments.
+pub(crate) fn call_text(name: &str, arguments: Option<&RawValue>) -> String {
+    let arguments = arguments.map(RawValue::get).filter(|raw| *raw != "null");
+    let mut text = String::with_capacity(name.len() + 2 + arguments.map_or(0, str::len));
+    text.push_str(name);
+    text.push('(');
+    if let Some(arguments) = arguments {
+        push_compact_json(&mut text, arguments);
+    }
+    text.push(')');
+    text
+}
+
+/// Appends JSON text without the whitespace between its tokens; strings are copied as written.
+fn push_compact_json(out: &mut String, json: &str) {
+    let (mut in_string, mut escaped) = (false, false);
+    for ch in json.chars() {
+        if in_string {
+            out.push(ch);
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if ch == '"' {
+            in_string = true;
+            out.push(ch);
+        } else if !ch.is_ascii_whitespace() {
+            out.push(ch);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_arguments_are_compact_json_in_their_own_order() {
+        let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
+        let indented =
+            raw("{\n  \"path\": \"a b\",\n  \"text\": \"say \\\"hi\\\" \\\\\",\n  \"n\": [1, 2]\n}");
+        assert_eq!(
+            call_text("write", Some(&indented)),
+            r#"write({"path":"a b","text":"say \"hi\" \\","n":[1,2]})"#
+        );
+        assert_eq!(call_text("list", Some(&raw("null"))), "list()");
+        assert_eq!(call_text("list", None), "list()");
+    }
 
     proptest::proptest! {
         /// Every string literal serde_json captures as a raw value decodes as serde_json decodes

@@ -392,6 +392,17 @@ pub(crate) fn malformed(path: &Path, line_number: u64, problem: impl fmt::Displa
     }
 }
 
+/// `path`, a JSON document read whole, holds something that cannot be imported, as `message`
+/// says: the document itself, or a part of it, which has no line of its own.
+pub(crate) fn malformed_document(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: None,
+        kind: DiagnosticKind::Malformed,
+        message,
+    }
+}
+
 /// The remainder of one overlong line, read straight from the underlying reader.
 struct LineRest<'a, R> {
     inner: &'a mut R,

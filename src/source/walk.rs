@@ -1,5 +1,6 @@
 //! What the sources' discovery shares: listing the directories of a fixed-depth layout (Claude
-//! Code's projects, Gemini CLI's chats), finding the roots that hold a store (OpenCode's,
+//! Code's projects, Gemini CLI's chats, Copilot CLI's and Qwen Code's sessions), taking each root
+//! given as a file or a directory to walk, finding the roots that hold a store (OpenCode's,
 //! Cursor's), and finding what a tool keeps inside project directories (Aider's
 //! `.aider.chat.history.md`, Crush's `.crush/crush.db`) rather than in a home of its own.
 //!
@@ -32,11 +33,23 @@ use super::{Candidate, Discovery};
 pub(super) struct Entry {
     pub path: PathBuf,
     pub is_dir: bool,
+    /// A regular file (a FIFO or a socket is neither a file nor a directory).
+    pub is_file: bool,
 }
 
 /// The entries of `dir`, sorted by path; what cannot be listed or resolved (a dangling link, a
 /// loop) is an `Unreadable` diagnostic.
 pub(super) fn list(dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Entry> {
+    list_reporting(dir, |_| true, diagnostics)
+}
+
+/// [`list`], but an entry that cannot be resolved is reported only where `reported` says the
+/// layout would read it (a transcript's name), and otherwise passed over.
+pub(super) fn list_reporting(
+    dir: &Path,
+    reported: impl Fn(&Path) -> bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Entry> {
     let read = match fs::read_dir(dir) {
         Ok(read) => read,
         Err(err) => {
@@ -57,12 +70,41 @@ pub(super) fn list(dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Entry> 
             Ok(meta) => entries.push(Entry {
                 path,
                 is_dir: meta.is_dir(),
+                is_file: meta.is_file(),
             }),
-            Err(err) => diagnostics.push(Diagnostic::unreadable(&path, &err)),
+            Err(err) if reported(&path) => diagnostics.push(Diagnostic::unreadable(&path, &err)),
+            Err(_) => {}
         }
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     entries
+}
+
+/// The files under `roots`, sorted by path within each root, each a candidate of its own: a root
+/// that is a file is read as it is, a directory is handed to `walk`, which adds the files it holds
+/// to the list it is given. A root that cannot be looked at is an `Unreadable` diagnostic.
+pub(super) fn files_under(
+    roots: &[PathBuf],
+    mut walk: impl FnMut(&Path, &mut Vec<PathBuf>, &mut Vec<Diagnostic>),
+) -> Discovery {
+    let mut discovery = Discovery::default();
+    for root in roots {
+        let mut found = Vec::new();
+        match fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => walk(root, &mut found, &mut discovery.diagnostics),
+            Ok(_) => found.push(root.clone()),
+            Err(err) => discovery.diagnostics.push(Diagnostic::unreadable(root, &err)),
+        }
+        found.sort();
+        discovery
+            .candidates
+            .extend(found.into_iter().map(|path| Candidate {
+                path,
+                also: Vec::new(),
+                sidechain: false,
+            }));
+    }
+    discovery
 }
 
 /// Whether `dir`, a directory the layout may have, is there to be listed. Its absence (or a file

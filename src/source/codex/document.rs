@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Diagnostic, DiagnosticKind};
-use crate::source::jsonl::decode_document;
+use crate::source::jsonl::{decode_document, malformed_document};
 
 use super::record::{owned, part_texts, str_field, value_text, Record};
 use super::session::{Call, Position, SessionBuilder};
@@ -50,14 +50,20 @@ pub(super) fn observe_document(
     let document = match read.decoded {
         Ok(document) => document,
         Err(err) => {
-            diagnostics.push(malformed(path, format!("malformed session document: {err}")));
+            diagnostics.push(malformed_document(
+                path,
+                format!("malformed session document: {err}"),
+            ));
             return Ok(read.bytes);
         }
     };
     let session = match document.session.as_deref().map(record_of).transpose() {
         Ok(session) => session,
         Err(err) => {
-            diagnostics.push(malformed(path, format!("malformed session document: {err}")));
+            diagnostics.push(malformed_document(
+                path,
+                format!("malformed session document: {err}"),
+            ));
             return Ok(read.bytes);
         }
     };
@@ -73,7 +79,7 @@ pub(super) fn observe_document(
         match record_of(raw) {
             Ok(item) if item.kind.is_some() => builder.observe_item(&item, Position::Item(index), start),
             Ok(item) => observe_chat_item(builder, &item, raw, index, start),
-            Err(err) => diagnostics.push(malformed(path, format!("malformed item {index}: {err}"))),
+            Err(err) => diagnostics.push(malformed_document(path, format!("malformed item {index}: {err}"))),
         }
     }
     Ok(read.bytes)
@@ -148,14 +154,5 @@ fn observe_chat_item(
             tool_name,
         };
         builder.push_call(call, position, at);
-    }
-}
-
-fn malformed(path: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        file: path.to_path_buf(),
-        line: None,
-        kind: DiagnosticKind::Malformed,
-        message,
     }
 }

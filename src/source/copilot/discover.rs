@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::env::{home_dir, EnvLookup};
 use crate::model::Diagnostic;
-use crate::source::{Candidate, Discovery};
+use crate::source::{walk, Discovery};
 
 use super::COPILOT_HOME;
 
@@ -37,77 +37,40 @@ pub(super) fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
 /// directory, or one file), sorted by path within each root. Copilot keeps no project layer, so
 /// `--project` cannot prune.
 pub(super) fn discover(roots: &[PathBuf]) -> Discovery {
-    let mut discovery = Discovery::default();
-    for root in roots {
-        let mut found = Vec::new();
-        match fs::metadata(root) {
-            Ok(meta) if meta.is_dir() => {
-                let state = root.join(SESSION_STATE);
-                let dir = if state.is_dir() { state.as_path() } else { root };
-                if is_file(&dir.join(EVENTS)) {
-                    found.push(dir.join(EVENTS));
-                } else {
-                    sessions(dir, &mut found, &mut discovery.diagnostics);
-                }
-            }
-            Ok(_) => found.push(root.clone()),
-            Err(err) => discovery.diagnostics.push(Diagnostic::unreadable(root, &err)),
+    walk::files_under(roots, |root, found, diagnostics| {
+        let state = root.join(SESSION_STATE);
+        let dir = if state.is_dir() { state.as_path() } else { root };
+        if is_file(&dir.join(EVENTS)) {
+            found.push(dir.join(EVENTS));
+        } else {
+            sessions(dir, found, diagnostics);
         }
-        found.sort();
-        discovery
-            .candidates
-            .extend(found.into_iter().map(|path| Candidate {
-                path,
-                also: Vec::new(),
-                sidechain: false,
-            }));
-    }
-    discovery
+    })
 }
 
-/// The flat transcripts and the session directories' `events.jsonl` in `dir`.
+/// The flat transcripts and the session directories' `events.jsonl` in `dir`. A transcript that
+/// cannot be resolved (a dangling link, a loop) is reported rather than skipped unseen; anything
+/// else named so is not Copilot's.
 fn sessions(dir: &Path, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            diagnostics.push(Diagnostic::unreadable(dir, &err));
-            return;
-        }
-    };
-    for entry in entries {
-        let path = match entry {
-            Ok(entry) => entry.path(),
-            Err(err) => {
-                diagnostics.push(Diagnostic::unreadable(dir, &err));
-                continue;
+    for entry in walk::list_reporting(dir, is_transcript, diagnostics) {
+        if entry.is_dir {
+            let events = entry.path.join(EVENTS);
+            match fs::metadata(&events) {
+                Ok(meta) if meta.is_file() => found.push(events),
+                // A directory of a session that never started, or a directory named so.
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => diagnostics.push(Diagnostic::unreadable(&events, &err)),
             }
-        };
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => {
-                let events = path.join(EVENTS);
-                match fs::metadata(&events) {
-                    Ok(meta) if meta.is_file() => found.push(events),
-                    // A directory of a session that never started, or a directory named so.
-                    Ok(_) => {}
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                    Err(err) => diagnostics.push(Diagnostic::unreadable(&events, &err)),
-                }
-            }
-            Ok(meta) if meta.is_file() => {
-                if path.extension().is_some_and(|ext| ext == "jsonl") {
-                    found.push(path);
-                }
-            }
-            Ok(_) => {}
-            Err(err) => {
-                // A transcript that cannot be resolved (a dangling link, a loop) is reported
-                // rather than skipped unseen; anything else named so is not Copilot's.
-                if path.extension().is_some_and(|ext| ext == "jsonl") {
-                    diagnostics.push(Diagnostic::unreadable(&path, &err));
-                }
-            }
+        } else if entry.is_file && is_transcript(&entry.path) {
+            found.push(entry.path);
         }
     }
+}
+
+/// A flat transcript's name.
+fn is_transcript(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "jsonl")
 }
 
 fn is_file(path: &Path) -> bool {

@@ -73,8 +73,70 @@ impl Source for Copilot {
 }
 
 impl TranscriptParser for Copilot {
+    /// Reads one transcript into its session: whole, read on from `resume`'s checkpoint (then only
+    /// with its new messages, and none when it has none), or outlined once its messages pass
+    /// `budget`. A file without any event is no session.
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-        parse(candidate, resume, budget)
+        let path = candidate.path.as_path();
+        let mut outcome = ParseOutcome::default();
+        let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        let (start, carried) = match resume::begin::<State>(&mut file, resume) {
+            Ok(begun) => begun,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+                return outcome;
+            }
+        };
+        outcome.resume = start.outcome;
+        let resumed = carried.is_some();
+        let lines_before = start.lines_before();
+        let mut builder = Builder::new(path, carried, Holding::Whole(budget));
+        let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
+        match read_records::<_, EventLine>(&mut reader, path, &mut outcome.diagnostics, |line, event| {
+            let Event(fields) = event;
+            builder.push(lines_before + line, fields);
+        }) {
+            Ok(stats) => outcome.stats = stats,
+            Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+        }
+        drop(reader);
+        start.renumber(&mut outcome.diagnostics);
+        outcome.stats.malformed_lines += builder.malformed;
+        outcome.diagnostics.append(&mut builder.diagnostics);
+        let state = resume
+            .checkpoint_wanted
+            .then(|| serde_json::to_string(&builder.state).ok())
+            .flatten();
+        outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
+        let workspace = if is_events_file(path) {
+            Workspace::beside(path, &mut outcome.diagnostics)
+        } else {
+            Workspace::default()
+        };
+        outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+        if builder.state.events == 0 || (resumed && !builder.has_messages()) {
+            return outcome;
+        }
+        let mut session = session_of(path, &builder.state, workspace, resumed);
+        match builder.counted {
+            None => {
+                session.messages = builder.take_rest();
+                outcome.sessions.push(session);
+            }
+            Some(tally) => {
+                // Pass 2 reads the bytes this read did, from the state it began in.
+                let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
+                let state = resume
+                    .from
+                    .filter(|_| from > 0)
+                    .map(|checkpoint| checkpoint.state.clone());
+                let reread = Reread::new(&file, from, lines_before, consumed, state, OutlinedEvents);
+                outcome.push_outlined(path, session, tally, reread);
+            }
+        }
+        outcome
     }
 
     fn read_parts(
@@ -84,116 +146,38 @@ impl TranscriptParser for Copilot {
         budget: u64,
         emit: &mut dyn FnMut(Session),
     ) -> io::Result<()> {
-        read_parts(candidate, outlined, budget, emit)
+        let path = candidate.path.as_path();
+        let reread = &outlined.reread;
+        if reread.of::<OutlinedEvents>().is_none() {
+            return Ok(());
+        }
+        let state = match reread.state.as_deref() {
+            Some(state) => Some(serde_json::from_str::<State>(state).map_err(io::Error::other)?),
+            None => None,
+        };
+        let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
+        let holding = Holding::Parts {
+            budget,
+            emit: &mut emit_part,
+        };
+        let mut builder = Builder::new(path, state, holding);
+        let mut repeated_diagnostics = Vec::new();
+        read_records::<_, EventLine>(
+            reread.reader()?,
+            path,
+            &mut repeated_diagnostics,
+            |line, event| {
+                let Event(fields) = event;
+                builder.push(reread.lines_before + line, fields);
+            },
+        )?;
+        builder.take_rest();
+        Ok(())
     }
 }
 
 /// What an outlined session's pass 2 reads: the events of the transcript pass 1 outlined.
 struct OutlinedEvents;
-
-/// Reads one transcript into its session: whole, read on from `resume`'s checkpoint (then only
-/// with its new messages, and none when it has none), or outlined once its messages pass
-/// `budget`. A file without any event is no session.
-fn parse(candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
-    let path = candidate.path.as_path();
-    let mut outcome = ParseOutcome::default();
-    let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
-        return outcome;
-    };
-    let (start, carried) = match resume::begin::<State>(&mut file, resume) {
-        Ok(begun) => begun,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
-    };
-    outcome.resume = start.outcome;
-    let resumed = carried.is_some();
-    let lines_before = start.lines_before();
-    let mut builder = Builder::new(path, carried, Holding::Whole(budget));
-    let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
-    match read_records::<_, EventLine>(&mut reader, path, &mut outcome.diagnostics, |line, event| {
-        let Event(fields) = event;
-        builder.push(lines_before + line, fields);
-    }) {
-        Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-    }
-    drop(reader);
-    start.renumber(&mut outcome.diagnostics);
-    outcome.stats.malformed_lines += builder.malformed;
-    outcome.diagnostics.append(&mut builder.diagnostics);
-    let state = resume
-        .checkpoint_wanted
-        .then(|| serde_json::to_string(&builder.state).ok())
-        .flatten();
-    outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
-    let workspace = if is_events_file(path) {
-        Workspace::beside(path, &mut outcome.diagnostics)
-    } else {
-        Workspace::default()
-    };
-    outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
-    if builder.state.events == 0 || (resumed && !builder.has_messages()) {
-        return outcome;
-    }
-    let mut session = session_of(path, &builder.state, workspace, resumed);
-    match builder.counted {
-        None => {
-            session.messages = builder.take_rest();
-            outcome.sessions.push(session);
-        }
-        Some(tally) => {
-            // Pass 2 reads the bytes this read did, from the state it began in.
-            let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
-            let state = resume
-                .from
-                .filter(|_| from > 0)
-                .map(|checkpoint| checkpoint.state.clone());
-            let reread = Reread::new(&file, from, lines_before, consumed, state, OutlinedEvents);
-            outcome.push_outlined(path, session, tally, reread);
-        }
-    }
-    outcome
-}
-
-/// Pass 2 of an outlined session (`source::parts`): reads its events again and hands the
-/// messages to `emit` in parts of about `budget` bytes of text, each a session with the
-/// outline's facts. Diagnostics were reported by pass 1 and are not repeated.
-fn read_parts(
-    candidate: &Candidate,
-    outlined: &OutlinedSession,
-    budget: u64,
-    emit: &mut dyn FnMut(Session),
-) -> io::Result<()> {
-    let path = candidate.path.as_path();
-    let reread = &outlined.reread;
-    if reread.of::<OutlinedEvents>().is_none() {
-        return Ok(());
-    }
-    let state = match reread.state.as_deref() {
-        Some(state) => Some(serde_json::from_str::<State>(state).map_err(io::Error::other)?),
-        None => None,
-    };
-    let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
-    let holding = Holding::Parts {
-        budget,
-        emit: &mut emit_part,
-    };
-    let mut builder = Builder::new(path, state, holding);
-    let mut repeated_diagnostics = Vec::new();
-    read_records::<_, EventLine>(
-        reread.reader()?,
-        path,
-        &mut repeated_diagnostics,
-        |line, event| {
-            let Event(fields) = event;
-            builder.push(reread.lines_before + line, fields);
-        },
-    )?;
-    builder.take_rest();
-    Ok(())
-}
 
 /// A session directory's transcript, beside its `workspace.yaml`.
 fn is_events_file(path: &Path) -> bool {

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Diagnostic, Message, Role};
 use crate::scope::MessageTally;
+use crate::source::json_string::call_text;
 use crate::source::parts::{Held, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
@@ -379,40 +380,6 @@ pub(super) fn cwd_in_system_prompt(prompt: &str) -> Option<String> {
     let (_, rest) = prompt.split_once(CWD_LINE)?;
     let cwd = rest.lines().next()?.trim();
     (!cwd.is_empty()).then(|| cwd.to_owned())
-}
-
-/// `name(arguments)`, the arguments as compact JSON in the order the model gave them.
-pub(super) fn call_text(name: &str, arguments: Option<&RawValue>) -> String {
-    let arguments = arguments.map(RawValue::get).filter(|raw| *raw != "null");
-    let mut text = String::with_capacity(name.len() + 2 + arguments.map_or(0, str::len));
-    text.push_str(name);
-    text.push('(');
-    if let Some(arguments) = arguments {
-        push_compact_json(&mut text, arguments);
-    }
-    text.push(')');
-    text
-}
-
-/// Appends JSON text without the whitespace between its tokens; strings are copied as written.
-fn push_compact_json(out: &mut String, json: &str) {
-    let (mut in_string, mut escaped) = (false, false);
-    for ch in json.chars() {
-        if in_string {
-            out.push(ch);
-            match ch {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else if ch == '"' {
-            in_string = true;
-            out.push(ch);
-        } else if !ch.is_ascii_whitespace() {
-            out.push(ch);
-        }
-    }
 }
 
 /// A tool's output: text as is, an MCP content list's `text` parts one per line, any other value

@@ -10,7 +10,7 @@ use std::io::BufReader;
 use serde_json::value::RawValue;
 
 use crate::model::{Diagnostic, DiagnosticKind};
-use crate::source::jsonl::decode_document;
+use crate::source::jsonl::{decode_document, malformed_document};
 use crate::source::{Candidate, ParseOutcome};
 
 use super::replay::Replay;
@@ -61,11 +61,9 @@ pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome
 
 fn malformed(mut outcome: ParseOutcome, candidate: &Candidate, err: &serde_json::Error) -> ParseOutcome {
     outcome.stats.malformed_lines += 1;
-    outcome.diagnostics.push(Diagnostic {
-        file: candidate.path.clone(),
-        line: None,
-        kind: DiagnosticKind::Malformed,
-        message: format!("malformed session document: {err}"),
-    });
+    let message = format!("malformed session document: {err}");
+    outcome
+        .diagnostics
+        .push(malformed_document(&candidate.path, message));
     outcome
 }

@@ -12,10 +12,10 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Message, Role};
+use crate::source::json_string::call_text;
 use crate::source::own_fact;
 use crate::source::timestamp::parse_rfc3339;
 
@@ -195,41 +195,6 @@ fn unique_call_id<'c>(call: &'c ToolCall<'_>, index: usize, earlier: &[Cow<'_, s
         Some(id) if !earlier.iter().any(|earlier| earlier == id) => Cow::Borrowed(id),
         Some(id) => Cow::Owned(format!("{id}@{index}")),
         None => Cow::Owned(index.to_string()),
-    }
-}
-
-/// `name(args)`, the arguments as compact JSON in the order the model gave them (a legacy
-/// document is indented: its whitespace goes).
-fn call_text(name: &str, args: Option<&RawValue>) -> String {
-    let mut text = String::with_capacity(name.len() + 2 + args.map_or(0, |args| args.get().len()));
-    text.push_str(name);
-    text.push('(');
-    if let Some(args) = args.map(RawValue::get).filter(|args| *args != "null") {
-        push_compact_json(&mut text, args);
-    }
-    text.push(')');
-    text
-}
-
-/// Appends JSON text without the whitespace between its tokens; strings are copied as written.
-fn push_compact_json(out: &mut String, json: &str) {
-    let mut in_string = false;
-    let mut escaped = false;
-    for ch in json.chars() {
-        if in_string {
-            out.push(ch);
-            match ch {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else if ch == '"' {
-            in_string = true;
-            out.push(ch);
-        } else if !ch.is_ascii_whitespace() {
-            out.push(ch);
-        }
     }
 }
 
@@ -414,19 +379,6 @@ mod tests {
             Ok(Vec::new()),
             "nothing to date: not a problem"
         );
-    }
-
-    #[test]
-    fn call_arguments_are_compact_json_in_their_own_order() {
-        let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
-        let indented =
-            raw("{\n  \"path\": \"a b\",\n  \"text\": \"say \\\"hi\\\" \\\\\",\n  \"n\": [1, 2]\n}");
-        assert_eq!(
-            call_text("write", Some(&indented)),
-            r#"write({"path":"a b","text":"say \"hi\" \\","n":[1,2]})"#
-        );
-        assert_eq!(call_text("list", Some(&raw("null"))), "list()");
-        assert_eq!(call_text("list", None), "list()");
     }
 
     #[test]

@@ -29,11 +29,11 @@ use chrono::{DateTime, Utc};
 // Ids and call ids are hashed for every record: foldhash is several times cheaper than SipHash.
 use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Block, BlockKind, Diagnostic, Message, Role};
 use crate::scope::MessageTally;
+use crate::source::json_string::call_text;
 use crate::source::parts::{Held, PartBudget};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
@@ -445,31 +445,6 @@ fn tool_name(name: Option<&str>) -> &str {
     non_blank(name).unwrap_or("tool")
 }
 
-/// `name(args)`, the arguments as compact JSON in the order the model gave them.
-pub(super) fn call_text(name: &str, args: Option<&RawValue>) -> String {
-    let args = args.map(RawValue::get).filter(|raw| *raw != "null");
-    let mut text = String::with_capacity(name.len() + 2 + args.map_or(0, str::len));
-    text.push_str(name);
-    text.push('(');
-    let (mut in_string, mut escaped) = (false, false);
-    for ch in args.unwrap_or_default().chars() {
-        if in_string {
-            text.push(ch);
-            match ch {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-        } else if !ch.is_ascii_whitespace() {
-            in_string = ch == '"';
-            text.push(ch);
-        }
-    }
-    text.push(')');
-    text
-}
-
 /// What a tool returned: its `output` (or `error`, or the whole response as JSON).
 fn response_text(response: &Value) -> String {
     let field = |name| response.get(name).and_then(Value::as_str);
@@ -659,19 +634,5 @@ mod tests {
         );
         let (_, main, _, _) = read(&[only_files.as_str()]);
         assert!(main.is_empty(), "nothing typed: no prompt");
-    }
-
-    #[test]
-    fn call_arguments_are_compact_json() {
-        let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
-        assert_eq!(
-            call_text(
-                "write",
-                Some(&raw("{ \"path\": \"a b\",\n \"t\": \"say \\\"hi\\\" \\\\\" }"))
-            ),
-            r#"write({"path":"a b","t":"say \"hi\" \\"})"#
-        );
-        assert_eq!(call_text("ls", Some(&raw("null"))), "ls()");
-        assert_eq!(call_text("ls", None), "ls()");
     }
 }

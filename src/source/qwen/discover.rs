@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::env::{home_dir, EnvLookup};
 use crate::model::Diagnostic;
-use crate::source::{Candidate, Discovery};
+use crate::source::walk::{self, Entry};
+use crate::source::Discovery;
 
 use super::{QWEN_HOME, QWEN_RUNTIME_DIR};
 
@@ -43,112 +44,69 @@ pub(super) fn is_chat_file(path: &Path) -> bool {
 /// root (so a home's chats come before its prompt logs). The project directories' names are a
 /// lossy (and on Windows lower-cased) form of the cwd, so `--project` cannot prune.
 pub(super) fn discover(roots: &[PathBuf]) -> Discovery {
-    let mut walk = Walk::default();
-    for root in roots {
-        let mut found = Vec::new();
-        match fs::metadata(root) {
-            Ok(meta) if meta.is_dir() => walk.root(root, &mut found),
-            Ok(_) => found.push(root.clone()),
-            Err(err) => walk.diagnostics.push(Diagnostic::unreadable(root, &err)),
-        }
-        found.sort();
-        walk.candidates.extend(found);
-    }
-    Discovery {
-        candidates: walk
-            .candidates
-            .into_iter()
-            .map(|path| Candidate {
-                path,
-                also: Vec::new(),
-                sidechain: false,
-            })
-            .collect(),
-        diagnostics: walk.diagnostics,
-    }
+    walk::files_under(roots, |root, found, diagnostics| {
+        Walk { found, diagnostics }.root(root)
+    })
 }
 
-#[derive(Default)]
-struct Walk {
-    candidates: Vec<PathBuf>,
-    diagnostics: Vec<Diagnostic>,
+struct Walk<'a> {
+    found: &'a mut Vec<PathBuf>,
+    diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-impl Walk {
-    fn root(&mut self, root: &Path, found: &mut Vec<PathBuf>) {
+impl Walk<'_> {
+    fn root(&mut self, root: &Path) {
         let named = |name: &str| root.file_name().is_some_and(|own| own == name);
         let (projects, tmp) = (root.join(PROJECTS), root.join(TMP));
         if projects.is_dir() || tmp.is_dir() {
             for container in [projects, tmp] {
                 if container.is_dir() {
-                    self.container(&container, found);
+                    self.container(&container);
                 }
             }
         } else if named(CHATS) {
-            self.chats(root, found);
+            self.chats(root);
         } else if root.join(CHATS).is_dir() || root.join(PROMPT_LOG).is_file() {
-            self.project(root, found);
+            self.project(root);
         } else {
-            self.container(root, found);
+            self.container(root);
         }
     }
 
     /// `projects/` or `tmp/`: one directory per project.
-    fn container(&mut self, dir: &Path, found: &mut Vec<PathBuf>) {
-        for (path, is_dir) in self.list(dir) {
-            if is_dir {
-                self.project(&path, found);
+    fn container(&mut self, dir: &Path) {
+        for entry in self.list(dir) {
+            if entry.is_dir {
+                self.project(&entry.path);
             }
         }
     }
 
     /// A project's directory: its `chats/`, or its prompt log.
-    fn project(&mut self, dir: &Path, found: &mut Vec<PathBuf>) {
+    fn project(&mut self, dir: &Path) {
         let chats = dir.join(CHATS);
         if chats.is_dir() {
-            self.chats(&chats, found);
+            self.chats(&chats);
         }
         let log = dir.join(PROMPT_LOG);
         match fs::metadata(&log) {
-            Ok(meta) if meta.is_file() => found.push(log),
+            Ok(meta) if meta.is_file() => self.found.push(log),
             _ => {}
         }
     }
 
-    fn chats(&mut self, dir: &Path, found: &mut Vec<PathBuf>) {
-        for (path, is_dir) in self.list(dir) {
-            if !is_dir && is_chat_file(&path) {
-                found.push(path);
+    fn chats(&mut self, dir: &Path) {
+        for entry in self.list(dir) {
+            if !entry.is_dir && is_chat_file(&entry.path) {
+                self.found.push(entry.path);
             }
         }
     }
 
-    /// The entries of `dir` with whether each is a directory (symlinks resolved); what cannot be
-    /// listed is a diagnostic, and so is a chat file that cannot be resolved.
-    fn list(&mut self, dir: &Path) -> Vec<(PathBuf, bool)> {
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(err) => {
-                self.diagnostics.push(Diagnostic::unreadable(dir, &err));
-                return Vec::new();
-            }
-        };
-        let mut listed = Vec::new();
-        for entry in entries {
-            let path = match entry {
-                Ok(entry) => entry.path(),
-                Err(err) => {
-                    self.diagnostics.push(Diagnostic::unreadable(dir, &err));
-                    continue;
-                }
-            };
-            match fs::metadata(&path) {
-                Ok(meta) => listed.push((path, meta.is_dir())),
-                Err(err) if is_chat_file(&path) => self.diagnostics.push(Diagnostic::unreadable(&path, &err)),
-                Err(_) => {}
-            }
-        }
-        listed
+    /// The entries of `dir`; what cannot be listed is a diagnostic, and so is a chat file that
+    /// cannot be resolved.
+    fn list(&mut self, dir: &Path) -> Vec<Entry> {
+        walk::list_reporting(dir, is_chat_file, self.diagnostics)
     }
 }
 

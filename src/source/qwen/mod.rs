@@ -12,7 +12,6 @@ mod discover;
 mod prompts;
 mod wire;
 
-use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -73,16 +72,108 @@ impl Source for Qwen {
 }
 
 impl TranscriptParser for Qwen {
+    /// Reads a prompt log whole, or one chat file: no session (empty, or nothing but its
+    /// subagents'), the main session, its sidechain, or both. Read on from a checkpoint, a chat
+    /// file yields only the sessions that have new messages, holding only those; once the
+    /// messages held pass `budget`, they come out outlined.
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
+        let path = candidate.path.as_path();
         let mut outcome = ParseOutcome::default();
-        let Some(file) = open_listed_file(&candidate.path, &mut outcome.diagnostics) else {
+        let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
             return outcome;
         };
-        if discover::is_chat_file(&candidate.path) {
-            parse_chat(candidate, file, resume, budget, outcome)
-        } else {
-            prompts::parse(candidate, file, outcome)
+        if !discover::is_chat_file(path) {
+            return prompts::parse(candidate, file, outcome);
         }
+        let (start, carried) = match resume::begin::<Carried>(&mut file, resume) {
+            Ok(begun) => begun,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+                return outcome;
+            }
+        };
+        outcome.resume = start.outcome;
+        let resumed = carried.is_some();
+        let lines_before = start.lines_before();
+        let mut builder = Builder::new(path, carried, Holding::Whole(budget));
+        let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
+        match read_records::<_, ChatLine>(&mut reader, path, &mut outcome.diagnostics, |line, record| {
+            let Record(fields) = record;
+            builder.push(lines_before + line, *fields);
+        }) {
+            Ok(stats) => outcome.stats = stats,
+            Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+        }
+        drop(reader);
+        start.renumber(&mut outcome.diagnostics);
+        outcome.stats.malformed_lines += builder.malformed;
+        outcome.diagnostics.append(&mut builder.diagnostics);
+        outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+        let state = resume
+            .checkpoint_wanted
+            .then(|| serde_json::to_string(&builder.carried).ok())
+            .flatten();
+        outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
+        let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
+        let Carried {
+            session_id,
+            main,
+            sidechain,
+            title,
+            parent_session,
+            ..
+        } = builder.carried;
+        let id = session_id
+            .or_else(|| Some(path.file_stem()?.to_str()?.to_owned()))
+            .unwrap_or_default();
+        // A thread read on from a checkpoint is a session only if it has new messages.
+        let yields = |thread: &Thread| thread.records > 0 && (!resumed || thread.has_messages());
+        let mut threads = Vec::new();
+        if yields(&main) {
+            let title = title.or_else(|| main.first_prompt.clone());
+            threads.push((main, title, parent_session, false));
+        }
+        if yields(&sidechain) {
+            let title = sidechain.first_prompt.clone();
+            threads.push((sidechain, title, Some(id.clone()), true));
+        }
+        for (mut thread, title, parent, is_sidechain) in threads {
+            let messages = thread.messages.take();
+            let facts = SessionFacts {
+                title,
+                cwd: thread.cwd,
+                git_branch: thread.git_branch,
+                tool_version: thread.tool_version,
+                model: thread.model,
+                started_at: thread.started_at,
+                is_sidechain,
+                parent_session_id: parent,
+                resumed,
+                ..SessionFacts::default()
+            };
+            let session = Session {
+                tool: TOOL,
+                id: id.clone(),
+                source_file: source_file(path),
+                facts,
+                messages,
+            };
+            let Some(tally) = thread.counted else {
+                outcome.sessions.push(session);
+                continue;
+            };
+            // Pass 2 reads the bytes this read did, from the state it began in.
+            let state = resume
+                .from
+                .filter(|_| from > 0)
+                .map(|checkpoint| checkpoint.state.clone());
+            let of = OutlinedThread {
+                sidechain: is_sidechain,
+            };
+            let reread = Reread::new(&file, from, lines_before, consumed, state, of);
+            outcome.push_outlined(path, session, tally, reread);
+        }
+        outcome
     }
 
     fn read_parts(
@@ -92,154 +183,40 @@ impl TranscriptParser for Qwen {
         budget: u64,
         emit: &mut dyn FnMut(Session),
     ) -> io::Result<()> {
-        read_parts(candidate, outlined, budget, emit)
+        let path = candidate.path.as_path();
+        let reread = &outlined.reread;
+        let Some(&OutlinedThread { sidechain }) = reread.of::<OutlinedThread>() else {
+            return Ok(());
+        };
+        let carried = match reread.state.as_deref() {
+            Some(state) => Some(serde_json::from_str::<Carried>(state).map_err(io::Error::other)?),
+            None => None,
+        };
+        let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
+        let holding = Holding::Parts {
+            sidechain,
+            budget,
+            emit: &mut emit_part,
+        };
+        let mut builder = Builder::new(path, carried, holding);
+        let mut repeated_diagnostics = Vec::new();
+        read_records::<_, ChatLine>(
+            reread.reader()?,
+            path,
+            &mut repeated_diagnostics,
+            |line, record| {
+                let Record(fields) = record;
+                builder.push(reread.lines_before + line, *fields);
+            },
+        )?;
+        builder.hand_over_rest();
+        Ok(())
     }
 }
 
 /// Which thread of a chat file an outlined session is: the main one, or its subagents'.
 struct OutlinedThread {
     sidechain: bool,
-}
-
-/// Reads one chat file: no session (empty, or nothing but its subagents'), the main session, its
-/// sidechain, or both. Read on from a checkpoint, it yields only the sessions that have new
-/// messages, holding only those; once the messages held pass `budget`, they come out outlined.
-fn parse_chat(
-    candidate: &Candidate,
-    mut file: File,
-    resume: ResumeRequest<'_>,
-    budget: PartBudget,
-    mut outcome: ParseOutcome,
-) -> ParseOutcome {
-    let path = candidate.path.as_path();
-    let (start, carried) = match resume::begin::<Carried>(&mut file, resume) {
-        Ok(begun) => begun,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
-    };
-    outcome.resume = start.outcome;
-    let resumed = carried.is_some();
-    let lines_before = start.lines_before();
-    let mut builder = Builder::new(path, carried, Holding::Whole(budget));
-    let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
-    match read_records::<_, ChatLine>(&mut reader, path, &mut outcome.diagnostics, |line, record| {
-        let Record(fields) = record;
-        builder.push(lines_before + line, *fields);
-    }) {
-        Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
-    }
-    drop(reader);
-    start.renumber(&mut outcome.diagnostics);
-    outcome.stats.malformed_lines += builder.malformed;
-    outcome.diagnostics.append(&mut builder.diagnostics);
-    outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
-    let state = resume
-        .checkpoint_wanted
-        .then(|| serde_json::to_string(&builder.carried).ok())
-        .flatten();
-    outcome.checkpoint = start.finish(&mut file, &outcome.stats, state);
-    let (from, consumed) = (outcome.resumed_at(), outcome.consumed());
-    let Carried {
-        session_id,
-        main,
-        sidechain,
-        title,
-        parent_session,
-        ..
-    } = builder.carried;
-    let id = session_id
-        .or_else(|| Some(path.file_stem()?.to_str()?.to_owned()))
-        .unwrap_or_default();
-    // A thread read on from a checkpoint is a session only if it has new messages.
-    let yields = |thread: &Thread| thread.records > 0 && (!resumed || thread.has_messages());
-    let mut threads = Vec::new();
-    if yields(&main) {
-        let title = title.or_else(|| main.first_prompt.clone());
-        threads.push((main, title, parent_session, false));
-    }
-    if yields(&sidechain) {
-        let title = sidechain.first_prompt.clone();
-        threads.push((sidechain, title, Some(id.clone()), true));
-    }
-    for (mut thread, title, parent, is_sidechain) in threads {
-        let messages = thread.messages.take();
-        let facts = SessionFacts {
-            title,
-            cwd: thread.cwd,
-            git_branch: thread.git_branch,
-            tool_version: thread.tool_version,
-            model: thread.model,
-            started_at: thread.started_at,
-            is_sidechain,
-            parent_session_id: parent,
-            resumed,
-            ..SessionFacts::default()
-        };
-        let session = Session {
-            tool: TOOL,
-            id: id.clone(),
-            source_file: source_file(path),
-            facts,
-            messages,
-        };
-        let Some(tally) = thread.counted else {
-            outcome.sessions.push(session);
-            continue;
-        };
-        // Pass 2 reads the bytes this read did, from the state it began in.
-        let state = resume
-            .from
-            .filter(|_| from > 0)
-            .map(|checkpoint| checkpoint.state.clone());
-        let of = OutlinedThread {
-            sidechain: is_sidechain,
-        };
-        let reread = Reread::new(&file, from, lines_before, consumed, state, of);
-        outcome.push_outlined(path, session, tally, reread);
-    }
-    outcome
-}
-
-/// Pass 2 of an outlined session (`source::parts`): reads its records again and hands its
-/// messages to `emit` in parts of about `budget` bytes of text, each a session with the outline's
-/// facts. Diagnostics were reported by pass 1 and are not repeated.
-fn read_parts(
-    candidate: &Candidate,
-    outlined: &OutlinedSession,
-    budget: u64,
-    emit: &mut dyn FnMut(Session),
-) -> io::Result<()> {
-    let path = candidate.path.as_path();
-    let reread = &outlined.reread;
-    let Some(&OutlinedThread { sidechain }) = reread.of::<OutlinedThread>() else {
-        return Ok(());
-    };
-    let carried = match reread.state.as_deref() {
-        Some(state) => Some(serde_json::from_str::<Carried>(state).map_err(io::Error::other)?),
-        None => None,
-    };
-    let mut emit_part = |messages: Vec<Message>| emit(outlined.part(messages));
-    let holding = Holding::Parts {
-        sidechain,
-        budget,
-        emit: &mut emit_part,
-    };
-    let mut builder = Builder::new(path, carried, holding);
-    let mut repeated_diagnostics = Vec::new();
-    read_records::<_, ChatLine>(
-        reread.reader()?,
-        path,
-        &mut repeated_diagnostics,
-        |line, record| {
-            let Record(fields) = record;
-            builder.push(reread.lines_before + line, *fields);
-        },
-    )?;
-    builder.hand_over_rest();
-    Ok(())
 }
 
 fn source_file(path: &Path) -> String {

@@ -26,7 +26,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts};
-use crate::source::jsonl::decode_document;
+use crate::source::jsonl::{decode_document, malformed_document};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
 use crate::source::{Candidate, ParseOutcome};
@@ -70,7 +70,7 @@ pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome
             outcome.stats.malformed_lines += 1;
             outcome
                 .diagnostics
-                .push(malformed(path, format!("malformed prompt log: {err}")));
+                .push(malformed_document(path, format!("malformed prompt log: {err}")));
             return outcome;
         }
     };
@@ -92,7 +92,7 @@ pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome
             }
             let Some(at) = parse_rfc3339(&at) else {
                 outcome.stats.malformed_lines += 1;
-                outcome.diagnostics.push(malformed(
+                outcome.diagnostics.push(malformed_document(
                     path,
                     format!("malformed prompt log entry: a prompt of session {session_id} without an RFC 3339 `timestamp`"),
                 ));
@@ -156,15 +156,6 @@ fn by_session(entries: Vec<LogEntry>) -> Vec<(String, Vec<LogEntry>)> {
         }
     }
     sessions
-}
-
-fn malformed(path: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        file: path.to_path_buf(),
-        line: None,
-        kind: DiagnosticKind::Malformed,
-        message,
-    }
 }
 
 /// Where a prompt log sits: `<runtime dir>/tmp/<project hash>/logs.json`.
