@@ -23,6 +23,10 @@ use memtree::source::{
 /// read switches to counting.
 const BUDGETS: [u64; 2] = [1, 150];
 
+/// Sources whose files are JSON documents read whole, never in parts (Cline's tasks): a known
+/// gap, see tests/resume_equivalence.rs.
+const WHOLE_DOCUMENTS_ONLY: &[&str] = &["cline"];
+
 /// Every transcript of a source's fixtures, as discovery lists them, that a read with a budget of
 /// one byte outlines: every one that holds a message.
 fn transcripts(source: &dyn Source, parser: &dyn TranscriptParser) -> Vec<Candidate> {
@@ -302,6 +306,9 @@ fn check_resumed(parser: &dyn TranscriptParser, candidate: &Candidate) {
 fn transcripts_read_in_parts_yield_the_whole_read() {
     let mut checked = 0;
     for source in SOURCES {
+        if WHOLE_DOCUMENTS_ONLY.contains(&source.name()) {
+            continue;
+        }
         if let Unit::Transcript(parser) = source.unit() {
             check_source(*source, parser);
             checked += 1;

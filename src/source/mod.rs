@@ -30,6 +30,7 @@ pub use resume::ResumeRequest;
 // every other tool that follows them reach the sources.
 pub mod aider;
 pub mod claude;
+pub mod cline;
 pub mod codex;
 pub mod copilot;
 pub mod crush;
@@ -50,6 +51,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &qwen::Qwen,
     &aider::Aider,
     &crush::Crush,
+    &cline::Cline,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.
