@@ -68,6 +68,11 @@ pub const XDG_DATA_HOME: Variable = Variable::setting(
     "XDG_DATA_HOME",
     "memtree's local database lives in `$XDG_DATA_HOME/memtree/postgres` (default `~/.local/share`)",
 );
+/// Read by Cursor's source, which lists it, and by `memtree service`.
+pub const XDG_CONFIG_HOME: Variable = Variable::setting(
+    "XDG_CONFIG_HOME",
+    "Cursor's user directory on Linux is `$XDG_CONFIG_HOME/Cursor/User`, and `memtree service` writes its systemd unit to `$XDG_CONFIG_HOME/systemd/user` (default `~/.config`)",
+);
 pub const PATH: Variable = Variable::setting(
     "PATH",
     "where the local database's PostgreSQL programs are looked for first",

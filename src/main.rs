@@ -7,13 +7,17 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use memtree::browse::{BrowseError, Reader};
-use memtree::cli::{Cli, Command, DbAction, ImportArgs, ManArgs, SearchArgs, ShowArgs, StatusArgs};
+use memtree::cli::{
+    self, Cli, Command, DbAction, ImportArgs, ManArgs, SearchArgs, ServiceAction, ShowArgs, StatusArgs,
+    WatchArgs,
+};
 use memtree::env;
 use memtree::import;
 use memtree::report::CombinedReport;
+use memtree::service::{self, Manager};
 use memtree::source::{Source, SOURCES};
 use memtree::store::SearchResults;
-use memtree::{localdb, output, views};
+use memtree::{localdb, output, source, views, watch};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,7 +49,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man(args) => run_man(args),
+        Command::Watch { sources, args, watch } => run_watch(cli, sources, args, watch),
         Command::Db { action } => run_db(cli, action),
+        Command::Service { action } => run_service(cli, action),
     }
 }
 
@@ -202,6 +208,9 @@ fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyh
     let settings = args.resolve(source, &env::process, &cwd)?;
     let show_progress = !cli.global.quiet && cli.global.verbose == 0;
     let report = import::run(&settings, &env::process, show_progress)?;
+    if let Some(risk) = report.retention_risk.as_ref().filter(|_| !cli.global.quiet) {
+        eprintln!("warning: {}", risk.warning());
+    }
     if cli.global.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
@@ -217,6 +226,76 @@ fn run_import(cli: &Cli, source: &'static dyn Source, args: &ImportArgs) -> anyh
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Follows the tools until SIGINT or SIGTERM: one line per cycle on stderr, or one JSON line on
+/// stdout with `--json`; ends with 0 once the group being written is committed.
+fn run_watch(
+    cli: &Cli,
+    sources: &[&'static dyn Source],
+    args: &ImportArgs,
+    watch: &WatchArgs,
+) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let settings = watch.resolve(sources, args, &env::process, &cwd)?;
+    if !cli.global.quiet && !cli.global.json {
+        let tools: Vec<&str> = settings
+            .imports
+            .iter()
+            .map(|import| import.source.name())
+            .collect();
+        eprintln!(
+            "watch: following {}; SIGINT or SIGTERM stops it",
+            tools.join(", ")
+        );
+    }
+    watch::run(&settings, &env::process, &mut |cycle| {
+        if cli.global.json {
+            match serde_json::to_string(cycle) {
+                Ok(line) => print_stdout(&format!("{line}\n")),
+                Err(error) => eprintln!("error: cannot render cycle {}: {error}", cycle.cycle),
+            }
+        } else if !cli.global.quiet {
+            eprintln!("{}", cycle.line());
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_service(cli: &Cli, action: &ServiceAction) -> anyhow::Result<ExitCode> {
+    let manager = Manager::native();
+    let report = match action {
+        ServiceAction::Install {
+            tools,
+            database_url,
+            flags,
+        } => {
+            cli::check_service_watch(tools, flags, &env::process, &std::env::current_dir()?)?;
+            let tools: Vec<&'static dyn Source> =
+                tools.iter().filter_map(|tool| source::named(tool)).collect();
+            let plan = service::plan(&tools, database_url.as_deref(), flags, &env::process)?;
+            service::install(&plan, manager, &env::process)?
+        }
+        ServiceAction::Uninstall => service::uninstall(manager, &env::process)?,
+        ServiceAction::Status => service::status(manager, &env::process)?,
+    };
+    if cli.global.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+    } else {
+        let state = match (action, report.installed) {
+            (ServiceAction::Install { .. }, _) => "wrote",
+            (ServiceAction::Uninstall, _) => "removed",
+            (ServiceAction::Status, true) => "installed",
+            (ServiceAction::Status, false) => "not installed",
+        };
+        print_stdout(&format!(
+            "service file: {} ({state})\nservice manager: {}\nlogs: {}\n",
+            report.file.display(),
+            report.manager_said,
+            report.logs
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_db(cli: &Cli, action: &DbAction) -> anyhow::Result<ExitCode> {

@@ -36,7 +36,38 @@ pub struct ImportReport {
     pub projects: Vec<ProjectEntry>,
     pub session_list: Vec<SessionEntry>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Session files not imported that their tool will delete on its own soon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_risk: Option<RetentionRisk>,
     pub duration_ms: u64,
+}
+
+/// Session files on disk, not imported, that their tool deletes within `within_days` by its own
+/// retention setting.
+#[derive(Debug, Serialize)]
+pub struct RetentionRisk {
+    pub tool: Tool,
+    pub files: u64,
+    pub within_days: u64,
+    /// The tool's setting, and where it was read.
+    pub setting: String,
+}
+
+impl RetentionRisk {
+    /// The warning for stderr.
+    pub fn warning(&self) -> String {
+        let (files, them) = match self.files {
+            1 => ("1 session file".to_owned(), "it"),
+            n => (format!("{n} session files"), "them"),
+        };
+        format!(
+            "{files} of {tool} not imported yet will be deleted by {tool} within {days} days \
+             ({setting}): import {them} now; memtree never deletes what it stored when a source file goes away",
+            tool = self.tool.as_str(),
+            days = self.within_days,
+            setting = self.setting,
+        )
+    }
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["filter", "plan", "ledger"],
     &["store", "localdb"],
     &["import", "report", "output", "browse", "status", "views"],
+    &["watch", "service"],
     &["cli", "main"],
 ];
 

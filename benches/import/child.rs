@@ -139,7 +139,7 @@ fn wait_with_peak_rss(child: &mut Child) -> anyhow::Result<(i32, u64)> {
     Ok((code, peak_kib * 1024))
 }
 
-fn vm_hwm_kib(status_path: &str) -> Option<u64> {
+pub fn vm_hwm_kib(status_path: &str) -> Option<u64> {
     let status = std::fs::read_to_string(status_path).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

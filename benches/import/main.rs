@@ -7,6 +7,7 @@
 //! ceilings in-process (`ceiling`), and prints one table with the targets (`report`).
 //!
 //! `MEMTREE_BENCH_SCALE` (default 1.0, about 1 GB) scales the corpus; 0.02 is a quick run.
+//! `MEMTREE_BENCH_WATCH_SECS` (default 60) is how long the watch scenario's transcripts grow.
 //! `MEMTREE_BENCH_FULL_TRANSCRIPT=0` imports conversation text only instead of full transcripts.
 //! `MEMTREE_BENCH_CORPUS_ONLY=<dir>` only generates the corpus into `<dir>` (its `home/`) and
 //! exits, to profile memtree by hand on it. `MEMTREE_BENCH_SEARCH_ONLY=1` runs the fresh import
@@ -24,6 +25,7 @@ mod corpus;
 mod report;
 mod search;
 mod typed_line;
+mod watching;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -193,6 +195,9 @@ fn run() -> anyhow::Result<()> {
     let version_bump = db.scenario(&runner, "(5) version bump", false)?;
     let copy = db.copy_loads(&exports)?;
     let search = db.search(&runner)?;
+    let watch_seconds = env_number("MEMTREE_BENCH_WATCH_SECS", 60.0)?;
+    progress(&format!("(8) watch: transcripts growing for {watch_seconds} s"));
+    let watch = watching::measure(&runner, watch_seconds, &|contents| db.visible(contents))?;
 
     let results = Results {
         parse,
@@ -219,6 +224,7 @@ fn run() -> anyhow::Result<()> {
     );
     print!("{}", results.render());
     print!("\n{}", search.render());
+    print!("\n{}", watch.render());
     Ok(())
 }
 
@@ -278,6 +284,15 @@ impl Database {
     fn execute(&self, sql: &str) -> anyhow::Result<()> {
         self.block_on(self.client.batch_execute(sql))
             .with_context(|| format!("run `{sql}`"))
+    }
+
+    /// Which of `contents` are stored as a row's content.
+    fn visible(&self, contents: &[String]) -> anyhow::Result<Vec<String>> {
+        let rows = self.block_on(
+            self.client
+                .query("SELECT content FROM memory WHERE content = ANY($1)", &[&contents]),
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     fn server_version(&self) -> anyhow::Result<String> {

@@ -3,12 +3,13 @@
 //!
 //! Values are checked here, at parse time, so a bad one exits with code 2 and a message naming
 //! the flag, the value and the expected form before anything is read or written. Each source is
-//! a `memtree <tool> import` subcommand and a value of `memtree import [<tool>]`; the commands
-//! that read the store have their flags in `read`.
+//! a `memtree <tool> import` subcommand and a value of `memtree import [<tool>]`, and likewise of
+//! `watch`; the commands that read the store have their flags in `read`.
 
 mod read;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use clap::builder::PossibleValuesParser;
@@ -21,6 +22,7 @@ use crate::plan::ContentMode;
 use crate::scope::{ProjectScope, TimeWindow};
 use crate::source::{self, Source, SOURCES};
 use crate::store::target;
+use crate::watch::WatchSettings;
 pub use read::{ManArgs, SearchArgs, ShowArgs, StatusArgs, StoreArgs};
 
 /// Import the session histories AI coding agents leave on disk into a searchable PostgreSQL
@@ -74,19 +76,29 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the manual page.
     Man(ManArgs),
+    /// Import the sessions of the tools named (all when none is) whenever they change.
+    Watch {
+        sources: Vec<&'static dyn Source>,
+        args: ImportArgs,
+        watch: WatchArgs,
+    },
     /// Manage the local default database.
     Db { action: DbAction },
+    /// Manage the user service that runs `memtree watch`.
+    Service { action: ServiceAction },
 }
 
 const IMPORT: &str = "import";
+const WATCH: &str = "watch";
 const DB: &str = "db";
+const SERVICE: &str = "service";
 const SEARCH: &str = "search";
 const SHOW: &str = "show";
 const STATUS: &str = "status";
 const COMPLETIONS: &str = "completions";
 const MAN: &str = "man";
 /// Every command name that is not a tool's.
-const COMMANDS: [&str; 7] = [IMPORT, DB, SEARCH, SHOW, STATUS, COMPLETIONS, MAN];
+const COMMANDS: [&str; 9] = [IMPORT, WATCH, DB, SERVICE, SEARCH, SHOW, STATUS, COMPLETIONS, MAN];
 
 impl Subcommand for Command {
     fn augment_subcommands(mut command: clap::Command) -> clap::Command {
@@ -94,12 +106,16 @@ impl Subcommand for Command {
             let import = clap::Command::new(IMPORT)
                 .about("Import this tool's sessions into the memory table")
                 .after_help(source_help(*source));
+            let watch = clap::Command::new(WATCH)
+                .about("Import this tool's sessions whenever they change, until SIGINT or SIGTERM")
+                .after_help(source_help(*source));
             command = command.subcommand(
                 clap::Command::new(source.name())
                     .about(source.about())
                     .subcommand_required(true)
                     .arg_required_else_help(true)
-                    .subcommand(ImportArgs::augment_args(import)),
+                    .subcommand(with_import_flags(import))
+                    .subcommand(with_watch_flags(watch)),
             );
         }
         let tool = Arg::new("tool")
@@ -113,6 +129,19 @@ impl Subcommand for Command {
                 "Import the sessions of every tool found here, or of one (same as `memtree <tool> import`)",
             )
             .arg(tool);
+        let tools = Arg::new("tools")
+            .num_args(0..)
+            .value_name("TOOL")
+            .help("The agent tools whose sessions to follow [default: all]")
+            .value_parser(PossibleValuesParser::new(
+                SOURCES.iter().map(|source| source.name()),
+            ));
+        let watch = clap::Command::new(WATCH)
+            .about(
+                "Import sessions whenever they change, until SIGINT or SIGTERM (same flags as import; \
+                 same as `memtree <tool> watch` for one tool)",
+            )
+            .arg(tools);
         let db = clap::Command::new(DB)
             .about("Manage the local default database (used when no database URL or PG variable is set)")
             .subcommand_required(true)
@@ -123,14 +152,15 @@ impl Subcommand for Command {
             .help("The shell to complete for")
             .value_parser(clap::value_parser!(clap_complete::Shell));
         command
-            .subcommand(ImportArgs::augment_args(import))
-            .subcommand(SearchArgs::augment_args(
+            .subcommand(with_import_flags(import))
+            .subcommand(with_watch_flags(watch))
+            .subcommand(with_flags(SearchArgs::augment_args,
                 clap::Command::new(SEARCH).about("Search the store: ranked full-text search with filters"),
             ))
-            .subcommand(ShowArgs::augment_args(
+            .subcommand(with_flags(ShowArgs::augment_args,
                 clap::Command::new(SHOW).about("Print a session's messages in order, as a transcript"),
             ))
-            .subcommand(StatusArgs::augment_args(clap::Command::new(STATUS).about(
+            .subcommand(with_flags(StatusArgs::augment_args, clap::Command::new(STATUS).about(
                 "What the store holds per tool and project, the last imports, and what is not imported yet",
             )))
             .subcommand(
@@ -138,10 +168,16 @@ impl Subcommand for Command {
                     .about("Print a shell completion script (bash, zsh, fish, elvish, powershell)")
                     .arg(shell),
             )
-            .subcommand(ManArgs::augment_args(
+            .subcommand(with_flags(ManArgs::augment_args,
                 clap::Command::new(MAN).about("Print the manual page (roff), or write one per command"),
             ))
             .subcommand(DbAction::augment_subcommands(db))
+            .subcommand(ServiceAction::augment_subcommands(
+                clap::Command::new(SERVICE)
+                    .about("Run `memtree watch` as a user service (systemd on Linux, launchd on macOS)")
+                    .subcommand_required(true)
+                    .arg_required_else_help(true),
+            ))
     }
 
     fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
@@ -163,7 +199,21 @@ impl FromArgMatches for Command {
                 args: ImportArgs::from_arg_matches(matches)?,
             })
         };
+        let watch = |sources: Vec<&'static dyn Source>, matches: &ArgMatches| {
+            Ok(Command::Watch {
+                sources,
+                args: ImportArgs::from_arg_matches(matches)?,
+                watch: WatchArgs::from_arg_matches(matches)?,
+            })
+        };
         match name {
+            WATCH => {
+                let named = matches.get_many::<String>("tools").into_iter().flatten();
+                let sources = named
+                    .map(|tool| source::named(tool).ok_or_else(|| unknown_tool(tool)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                watch(sources, matches)
+            }
             IMPORT => match matches.get_one::<String>("tool") {
                 Some(tool) => {
                     let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
@@ -192,10 +242,14 @@ impl FromArgMatches for Command {
             DB => Ok(Command::Db {
                 action: DbAction::from_arg_matches(matches)?,
             }),
+            SERVICE => Ok(Command::Service {
+                action: ServiceAction::from_arg_matches(matches)?,
+            }),
             tool => {
                 let source = source::named(tool).ok_or_else(|| unknown_tool(tool))?;
                 match matches.subcommand() {
                     Some((IMPORT, matches)) => import(source, matches),
+                    Some((WATCH, matches)) => watch(vec![source], matches),
                     _ => Err(missing()),
                 }
             }
@@ -205,6 +259,29 @@ impl FromArgMatches for Command {
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
         *self = Self::from_arg_matches(matches)?;
         Ok(())
+    }
+}
+
+/// `command` with the import's flags. clap makes the doc comment of a flags struct the `about`
+/// of the command taking it: the command's own is put back.
+fn with_import_flags(command: clap::Command) -> clap::Command {
+    with_flags(ImportArgs::augment_args, command)
+}
+
+/// `command` with the import's and the watch's flags, its own `about` kept.
+fn with_watch_flags(command: clap::Command) -> clap::Command {
+    with_flags(
+        |command| WatchArgs::augment_args(ImportArgs::augment_args(command)),
+        command,
+    )
+}
+
+/// `command` with the flags `add` gives it, its own `about` kept (a flags struct's doc comment
+/// would replace it).
+fn with_flags(add: impl FnOnce(clap::Command) -> clap::Command, command: clap::Command) -> clap::Command {
+    match command.get_about().cloned() {
+        Some(about) => add(command).about(about),
+        None => add(command),
     }
 }
 
@@ -244,6 +321,120 @@ pub enum DbAction {
     Status,
     /// Print the connection URL of the local database
     Url,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service that runs `memtree watch` with the current database target, and start it
+    Install {
+        /// The agent tools to follow [default: all]
+        #[arg(value_name = "TOOL", value_parser = PossibleValuesParser::new(SOURCES.iter().map(|source| source.name())))]
+        tools: Vec<String>,
+        /// The database, as for import (a password belongs in ~/.pgpass, never in the service)
+        /// [default: $DATABASE_URL, else the PG* variables, else the local default database]
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Flags for `memtree watch`, after `--` (`-- --full-transcript --schema mem`); checked
+        /// as `memtree watch` would take them before anything is written
+        #[arg(last = true, value_name = "WATCH FLAGS")]
+        flags: Vec<String>,
+    },
+    /// Stop the service and remove its file
+    Uninstall,
+    /// Show whether the service is installed and running, and where it logs
+    Status,
+}
+
+/// Checks the `flags` that `service install` will give `memtree watch <tools>` by parsing and
+/// resolving them as that command would, so that a mistake fails before anything is written.
+pub fn check_service_watch(
+    tools: &[String],
+    flags: &[String],
+    env: EnvLookup<'_>,
+    cwd: &Path,
+) -> Result<(), ImportError> {
+    let argv = ["memtree", WATCH]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(tools.iter().cloned())
+        .chain(flags.iter().cloned());
+    let not_watch = |detail: String| {
+        ImportError::Usage(format!(
+            "the flags after `--` must be those of `memtree watch`: {detail}"
+        ))
+    };
+    let parsed = Cli::try_parse_from(argv).map_err(|error| {
+        let text = error.to_string();
+        not_watch(
+            text.lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned(),
+        )
+    })?;
+    let Command::Watch { sources, args, watch } = parsed.command else {
+        return Err(not_watch("they name another command".to_owned()));
+    };
+    if args.database_url.is_some() {
+        return Err(not_watch(
+            "give the database as `service install --database-url URL`, before `--`".to_owned(),
+        ));
+    }
+    if args.source.iter().any(|source| source.is_relative()) {
+        return Err(not_watch(
+            "--source paths must be absolute: the service does not run in this directory".to_owned(),
+        ));
+    }
+    watch.resolve(&sources, &args, env, cwd).map(drop)
+}
+
+/// The flags of `watch` besides the import's.
+#[derive(Clone, Debug, Args)]
+pub struct WatchArgs {
+    /// Look at the files every SECONDS instead of listening to file-system events (for network
+    /// mounts and other file systems without events; used anyway where events are unavailable)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_poll)]
+    pub poll: Option<StdDuration>,
+
+    /// Milliseconds without a further change before an import starts, so a burst of writes is
+    /// imported once
+    #[arg(long, value_name = "MS", default_value = "300", value_parser = parse_debounce)]
+    pub debounce: StdDuration,
+}
+
+impl WatchArgs {
+    /// Resolves a `watch` of `sources` (every tool when empty) with the import flags `args`.
+    pub fn resolve(
+        &self,
+        sources: &[&'static dyn Source],
+        args: &ImportArgs,
+        env: EnvLookup<'_>,
+        cwd: &Path,
+    ) -> Result<WatchSettings, ImportError> {
+        if args.dry_run {
+            return Err(ImportError::Usage(
+                "--dry-run does not go with `watch`, which imports: audit with `memtree <tool> import --dry-run`"
+                    .to_owned(),
+            ));
+        }
+        if !args.source.is_empty() && sources.len() != 1 {
+            return Err(ImportError::Usage(
+                "--source reads one tool's layout: name that tool (`memtree watch <tool> --source PATH`)"
+                    .to_owned(),
+            ));
+        }
+        let sources = if sources.is_empty() { SOURCES } else { sources };
+        let imports = sources
+            .iter()
+            .map(|source| args.resolve(*source, env, cwd))
+            .collect::<Result<_, _>>()?;
+        Ok(WatchSettings {
+            imports,
+            poll: self.poll,
+            debounce: self.debounce,
+        })
+    }
 }
 
 /// The flags shared by every `import` command.
@@ -375,6 +566,7 @@ impl ImportArgs {
             redact: !self.no_redact,
             database,
             schema: self.schema.clone(),
+            stop: None,
         })
     }
 }
@@ -450,6 +642,22 @@ pub fn parse_time_at(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
     parse_age(value)
         .map(|age| now - age)
         .ok_or_else(|| TIME_FORMS.to_owned())
+}
+
+fn parse_poll(value: &str) -> Result<StdDuration, String> {
+    match value.parse::<u64>() {
+        Ok(seconds @ 1..=3600) => Ok(StdDuration::from_secs(seconds)),
+        _ => Err(format!("`{value}` is not a number of seconds from 1 to 3600")),
+    }
+}
+
+fn parse_debounce(value: &str) -> Result<StdDuration, String> {
+    match value.parse::<u64>() {
+        Ok(ms @ 0..=60_000) => Ok(StdDuration::from_millis(ms)),
+        _ => Err(format!(
+            "`{value}` is not a number of milliseconds from 0 to 60000"
+        )),
+    }
 }
 
 fn parse_age(value: &str) -> Option<Duration> {
@@ -557,6 +765,38 @@ mod tests {
     }
 
     #[test]
+    fn watch_takes_tools_both_ways_and_refuses_what_it_cannot_do() {
+        let parsed = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Watch { sources, args, watch } => (sources, args, watch),
+            other => panic!("{argv:?} parsed as {other:?}"),
+        };
+        let (sources, _, watch) = parsed(&["memtree", "watch", "claude", "codex", "--poll", "5"]);
+        let names: Vec<&str> = sources.iter().map(|source| source.name()).collect();
+        assert_eq!(names, ["claude", "codex"]);
+        assert_eq!(watch.poll, Some(StdDuration::from_secs(5)));
+        assert_eq!(watch.debounce, StdDuration::from_millis(300));
+        let (sources, _, _) = parsed(&["memtree", "gemini", "watch"]);
+        assert_eq!(sources.len(), 1);
+
+        let env = env::fake(&[("HOME", "/h")]);
+        let cwd = Path::new("/w");
+        let (sources, args, watch) = parsed(&["memtree", "watch"]);
+        let settings = watch.resolve(&sources, &args, &env, cwd).unwrap();
+        assert_eq!(settings.imports.len(), SOURCES.len(), "no tool named: every tool");
+        for (argv, flag) in [
+            (&["memtree", "watch", "claude", "--dry-run"][..], "--dry-run"),
+            (&["memtree", "watch", "--source", "/x"][..], "--source"),
+        ] {
+            let (sources, args, watch) = parsed(argv);
+            let error = watch.resolve(&sources, &args, &env, cwd).unwrap_err();
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+        let err = Cli::try_parse_from(["memtree", "watch", "--poll", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--poll"), "{err}");
+    }
+
+    #[test]
     fn tool_names_are_unique_lowercase_and_not_other_commands() {
         let mut names: Vec<&str> = SOURCES.iter().map(|source| source.name()).collect();
         for name in &names {
@@ -572,6 +812,28 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SOURCES.len());
+    }
+
+    #[test]
+    fn every_command_keeps_its_own_description() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let about = |path: &[&str]| {
+            let mut command = &cli;
+            for name in path {
+                command = command.find_subcommand(name).unwrap();
+            }
+            command
+                .get_about()
+                .map(|about| about.to_string())
+                .unwrap_or_default()
+        };
+        assert!(about(&["import"]).starts_with("Import the sessions of every tool found here"));
+        assert!(about(&["search"]).starts_with("Search the store"));
+        assert!(about(&["status"]).starts_with("What the store holds"));
+        assert!(about(&["watch"]).starts_with("Import sessions whenever they change"));
+        assert!(about(&["claude", "import"]).starts_with("Import this tool's sessions into"));
+        assert!(about(&["claude", "watch"]).starts_with("Import this tool's sessions whenever"));
     }
 
     #[test]

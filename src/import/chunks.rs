@@ -70,6 +70,9 @@ pub(super) fn read_transcripts(
     rayon::in_place_scope(|scope| -> Result<(), ImportError> {
         let mut chunk_parser = ChunkParser::new(scope, &file_parse, big_file_bytes, chunks_ahead);
         for (index, chunk) in chunks.iter().enumerate() {
+            if pipeline.settings().stopping() {
+                break;
+            }
             while let Some((next, files)) = chunk_parser.next_to_look_at(index, &chunks) {
                 for (position, file) in files.iter().enumerate() {
                     if chunk_parser.is_big(file) {

@@ -11,10 +11,11 @@ mod chunks;
 mod ledger;
 mod pipeline;
 mod readers;
+mod retention;
 mod settings;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use chrono::Utc;
 
@@ -49,6 +50,14 @@ pub enum ImportError {
         "a database write failed to finish: {0}; what was committed before is kept: run the import again"
     )]
     WriteTask(String),
+}
+
+impl ImportError {
+    /// Whether the same import may succeed later without anything changed by hand: the database
+    /// was away ([`StoreError::may_pass`]).
+    pub fn may_pass(&self) -> bool {
+        matches!(self, ImportError::Store(error) if error.may_pass())
+    }
 }
 
 /// Runs one import. Per-file problems are in the report; only a failure that stops the whole
@@ -162,6 +171,7 @@ fn import(
     };
     let (ledger, known) = ledger::load(store.as_ref(), runtime, settings, &crate::ledger::host_name())?;
     let candidates = ledger::changed(candidates, &ledger, &mut report);
+    let doomed = retention::doomed(settings.source, env, &candidates, SystemTime::now());
     failpoint::hit("import.discovered");
     let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
     let redactor = settings.redact.then(Redactor::new);
@@ -189,14 +199,16 @@ fn import(
             )?;
         }
         Unit::Store(reader) => {
-            for listed in &candidates {
+            for listed in candidates.iter().take_while(|_| !settings.stopping()) {
                 pipeline.stream_store(reader, listed, &known)?;
                 progress.inc(1);
             }
         }
     }
     progress.finish();
-    pipeline.finish()
+    let mut report = pipeline.finish()?;
+    report.retention_risk = retention::still_doomed(doomed, &report);
+    Ok(report)
 }
 
 /// A `--source` that does not exist is a usage error, not an empty history.
@@ -230,6 +242,7 @@ fn empty_report(settings: &ImportSettings) -> ImportReport {
         projects: Vec::new(),
         session_list: Vec::new(),
         diagnostics: Vec::new(),
+        retention_risk: None,
         duration_ms: 0,
     }
 }

@@ -2,6 +2,8 @@
 //! from the command line), and what they decide for the ledger and the session filters.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chrono::Utc;
 
@@ -35,9 +37,17 @@ pub struct ImportSettings {
     pub redact: bool,
     pub database: DbTarget,
     pub schema: String,
+    /// When set (by `watch`, on SIGINT or SIGTERM), the run ends after the group being written:
+    /// what was committed stays, and the next run reads the rest.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl ImportSettings {
+    /// Whether the run was asked to end early ([`ImportSettings::stop`]).
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::SeqCst))
+    }
+
     /// The ledger key of this run: every option that changes what rows a file yields.
     pub(super) fn ledger_key(&self) -> String {
         ledger::options_key(&[self.shape_options(), self.scope_options()].concat())

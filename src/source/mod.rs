@@ -9,6 +9,7 @@ pub mod json_string;
 pub mod jsonl;
 pub mod parts;
 pub mod resume;
+mod retention;
 mod sqlite;
 pub mod timestamp;
 mod title;
@@ -25,6 +26,7 @@ use crate::scope::{MessageTally, ProjectScope};
 use parts::Reread;
 pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
+pub use retention::Retention;
 
 // One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
 // every other tool that follows them reach the sources.
@@ -78,6 +80,12 @@ pub trait Source: Sync {
 
     /// What one candidate is, and how it is read.
     fn unit(&self) -> Unit<'_>;
+
+    /// How long the tool keeps a session file after its last change before deleting it on its
+    /// own, by the user's settings and the tool's defaults; `None` for a tool that keeps them.
+    fn retention(&self, _env: EnvLookup<'_>) -> Option<Retention> {
+        None
+    }
 }
 
 /// What one candidate of a source is: this decides how the import reads it and what its ledger

@@ -104,6 +104,12 @@ impl StoreError {
             StoreError::Transient { .. } | StoreError::Connect { transient: true, .. }
         )
     }
+
+    /// Whether the database may answer if asked again later: it was unreachable, or went away
+    /// and stayed away through the retries. A refusal or a data error would only be repeated.
+    pub fn may_pass(&self) -> bool {
+        self.is_transient() || matches!(self, StoreError::GaveUp { .. })
+    }
 }
 
 /// A statement a connection pooler refused rather than the server: PgBouncer in statement mode

@@ -22,12 +22,17 @@ const AGENT_PREFIX: &str = "agent-";
 
 /// `$CLAUDE_CONFIG_DIR/projects` when set and non-empty, else `$HOME/.claude/projects`.
 pub fn default_roots(env: EnvLookup<'_>) -> Vec<PathBuf> {
-    CLAUDE_CONFIG_DIR
-        .path(env)
-        .or_else(|| home_dir(env).map(|home| home.join(".claude")))
+    config_dir(env)
         .map(|config| config.join("projects"))
         .into_iter()
         .collect()
+}
+
+/// Claude Code's config directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
+pub(super) fn config_dir(env: EnvLookup<'_>) -> Option<PathBuf> {
+    CLAUDE_CONFIG_DIR
+        .path(env)
+        .or_else(|| home_dir(env).map(|home| home.join(".claude")))
 }
 
 /// Lists the transcripts under `roots`, sorted by path (component-wise, so a session's

@@ -23,7 +23,8 @@ use crate::scope::ProjectScope;
 use crate::source::parts::{OutlinedSession, PartBudget, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::{
-    jsonl, open_listed_file, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit,
+    jsonl, open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Source,
+    TranscriptParser, Unit,
 };
 
 use builder::{FileBuilder, Holding};
@@ -67,6 +68,21 @@ impl Source for Claude {
 
     fn unit(&self) -> Unit<'_> {
         Unit::Transcript(self)
+    }
+
+    /// `cleanupPeriodDays` in the user's `settings.json` (30 when unset): at start-up Claude Code
+    /// deletes the transcripts not changed for that many days (formats.md §1).
+    fn retention(&self, env: EnvLookup<'_>) -> Option<Retention> {
+        let file = discover::config_dir(env)?.join("settings.json");
+        let retention = match retention::setting(&file, &["cleanupPeriodDays"]).and_then(|days| days.as_f64())
+        {
+            Some(days) if days > 0.0 => Retention::days(
+                days,
+                format!("cleanupPeriodDays = {days} in `{}`", file.display()),
+            ),
+            _ => Retention::days(30.0, "cleanupPeriodDays, 30 days by default".to_owned()),
+        };
+        Some(retention)
     }
 }
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::env::{home_dir, EnvLookup, Variable};
+use crate::env::{home_dir, EnvLookup, Variable, XDG_CONFIG_HOME};
 use crate::model::{KnownRevisions, Session, Tool};
 use crate::scope::ProjectScope;
 
@@ -43,11 +43,6 @@ pub(super) const TOOL: Tool = Tool::named("cursor");
 const ORIGINATOR_IDE: &str = "cursor-ide";
 /// `SessionFacts::originator` of a cursor-agent chat.
 const ORIGINATOR_AGENT: &str = "cursor-agent";
-
-const XDG_CONFIG_HOME: Variable = Variable::setting(
-    "XDG_CONFIG_HOME",
-    "Cursor's user directory on Linux is `$XDG_CONFIG_HOME/Cursor/User` (default `~/.config`)",
-);
 
 impl Source for Cursor {
     fn tool(&self) -> Tool {

@@ -24,7 +24,10 @@ use crate::model::{Session, SessionFacts, Tool};
 use crate::scope::ProjectScope;
 use crate::source::parts::{OutlinedSession, PartBudget};
 use crate::source::resume::ResumeRequest;
-use crate::source::{open_listed_file, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit};
+use crate::source::{
+    open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Source, TranscriptParser,
+    Unit,
+};
 
 use discover::Container;
 use project::Place;
@@ -70,6 +73,30 @@ impl Source for Gemini {
 
     fn unit(&self) -> Unit<'_> {
         Unit::Transcript(self)
+    }
+
+    /// `general.sessionRetention` in `~/.gemini/settings.json`: when `enabled` (the default
+    /// since 2026), Gemini CLI deletes at start-up the chats last updated more than `maxAge` ago
+    /// (`30d` by default). Its `maxCount` also deletes by number, which no age foretells.
+    fn retention(&self, env: EnvLookup<'_>) -> Option<Retention> {
+        let file = discover::default_roots(env).pop()?.join("settings.json");
+        let key = ["general", "sessionRetention"];
+        let configured = retention::setting(&file, &key);
+        let field = |name: &str| configured.as_ref().and_then(|value| value.get(name));
+        if field("enabled").and_then(|enabled| enabled.as_bool()) == Some(false) {
+            return None;
+        }
+        let Some(max_age) = field("maxAge") else {
+            return Some(Retention::days(
+                30.0,
+                "general.sessionRetention.maxAge, 30d by default".to_owned(),
+            ));
+        };
+        let text = max_age.as_str()?;
+        Some(Retention {
+            max_age: retention::gemini_period(text)?,
+            setting: format!("general.sessionRetention.maxAge = {text} in `{}`", file.display()),
+        })
     }
 }
 
@@ -158,4 +185,37 @@ fn source_file(path: &Path) -> String {
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::fake;
+
+    #[test]
+    fn retention_follows_session_retention_and_its_defaults() {
+        let home = tempfile::tempdir().unwrap();
+        let gemini = home.path().join(".gemini");
+        std::fs::create_dir_all(&gemini).unwrap();
+        let env = fake(&[("GEMINI_CLI_HOME", home.path().to_str().unwrap())]);
+        let days = |days: u64| Some(std::time::Duration::from_secs(days * 86_400));
+        let max_age = || Gemini.retention(&env).map(|retention| retention.max_age);
+        assert_eq!(max_age(), days(30), "no settings: the default");
+        let settings = gemini.join("settings.json");
+        for (text, expected) in [
+            (
+                r#"{"general":{"sessionRetention":{"enabled":true,"maxAge":"2w"}}}"#,
+                days(14),
+            ),
+            (r#"{"general":{"sessionRetention":{"maxCount":5}}}"#, days(30)),
+            (
+                r#"{"general":{"sessionRetention":{"enabled":false,"maxAge":"1d"}}}"#,
+                None,
+            ),
+            (r#"{"general":{"sessionRetention":{"maxAge":"soon"}}}"#, None),
+        ] {
+            std::fs::write(&settings, text).unwrap();
+            assert_eq!(max_age(), expected, "{text}");
+        }
+    }
 }
