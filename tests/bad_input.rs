@@ -3982,3 +3982,214 @@ fn crush_cases() -> Vec<Case> {
 async fn crush_bad_inputs() {
     run_table("crush", crush_cases()).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cline (and Roo Code, Kilo Code): one `api_conversation_history.json` document per task, read
+// whole; a message that does not decode is a malformed part of it, with no line.
+
+const CLINE_EXTENSION: &str = "Code/User/globalStorage/saoudrizwan.claude-dev";
+const CLINE_TASK: &str = "Code/User/globalStorage/saoudrizwan.claude-dev/tasks/1756720800000";
+const CLINE_FILE: &str =
+    "Code/User/globalStorage/saoudrizwan.claude-dev/tasks/1756720800000/api_conversation_history.json";
+
+fn cline_template(name: &str) -> Value {
+    match name {
+        "user" => {
+            json!({"role":"user","content":[{"type":"text","text":"<task>\nfix it\n</task>"}],"ts":1_756_720_801_000_i64})
+        }
+        "answer" => {
+            json!({"role":"assistant","content":[{"type":"text","text":"two"}],"ts":1_756_720_802_000_i64,
+            "modelInfo":{"modelId":"claude-sonnet-4-5","providerId":"anthropic","mode":"act"}})
+        }
+        "call" => {
+            json!({"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"a.rs"}}],
+            "ts":1_756_720_802_000_i64})
+        }
+        "result" => {
+            json!({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"fn main() {}"}],
+            "ts":1_756_720_802_000_i64})
+        }
+        other => panic!("no cline template {other}"),
+    }
+}
+
+/// The task document: a prompt, `middle`, two answers.
+fn cline_document(middle: Value) -> Value {
+    let answer = |text: &str| set(cline_template("answer"), "/content/0/text", json!(text));
+    json!([cline_template("user"), middle, answer("three"), answer("four")])
+}
+
+/// `(template, pointer, wrong value)`: the middle message with a field of the wrong type is a
+/// malformed part of the document, and the other three messages are imported.
+fn cline_wrong_types() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("answer", "/role", json!(7)),
+        ("answer", "/ts", json!("yesterday")),
+        ("answer", "/content", json!(7)),
+        ("answer", "/content/0", json!("text")),
+        ("answer", "/content/0/type", json!(["text"])),
+        ("answer", "/content/0/text", json!({"a":1})),
+        ("answer", "/modelInfo", json!("claude")),
+        ("answer", "/modelInfo/modelId", json!(4)),
+        ("call", "/content/0/name", json!(1)),
+        ("call", "/content/0/id", json!(false)),
+        ("result", "/content/0/tool_use_id", json!([1])),
+    ]
+}
+
+fn cline_cases() -> Vec<Case> {
+    let write = |dir: &Path, bytes: &[u8]| write_file(&dir.join(CLINE_FILE), bytes);
+    let whole = cline_document(cline_template("answer")).to_string();
+    let mut cases = vec![
+        case(
+            "clean",
+            {
+                let whole = whole.clone();
+                move |dir| write(dir, whole.as_bytes())
+            },
+            0,
+            &[],
+            4,
+        ),
+        malformed_document("empty_file", CLINE_FILE, b"", 0),
+        malformed_document("whitespace_only", CLINE_FILE, b"\n \n\t", 0),
+        malformed_document(
+            "truncated_mid_rewrite",
+            CLINE_FILE,
+            whole.as_bytes()[..whole.len() / 2].to_vec(),
+            0,
+        ),
+        malformed_document(
+            "not_an_array",
+            CLINE_FILE,
+            br#"{"role":"user","content":"hi"}"#.to_vec(),
+            0,
+        ),
+        case(
+            "a_message_nested_10000_deep_is_malformed_and_the_rest_read",
+            |dir| {
+                let deep = cline_document(json!("DEEP"))
+                    .to_string()
+                    .replace("\"DEEP\"", &deep_json(10_000));
+                write_file(&dir.join(CLINE_FILE), deep)
+            },
+            1,
+            &[(CLINE_FILE, None, "malformed")],
+            3,
+        ),
+        case(
+            "invalid_utf8_in_text",
+            {
+                let bytes: Vec<u8> =
+                    cline_document(set(cline_template("answer"), "/content/0/text", json!("caf#")))
+                        .to_string()
+                        .replace('#', "\u{1}")
+                        .bytes()
+                        .map(|byte| if byte == 1 { 0xff } else { byte })
+                        .collect();
+                move |dir| write(dir, &bytes)
+            },
+            0,
+            &[(CLINE_FILE, None, "invalid_utf8")],
+            4,
+        ),
+        malformed_document(
+            "invalid_utf8_outside_strings",
+            CLINE_FILE,
+            b"[{\"role\":\xff}]".to_vec(),
+            0,
+        ),
+        case(
+            "a_message_that_is_no_object_is_malformed_and_the_rest_read",
+            move |dir| write(dir, cline_document(json!(7)).to_string().as_bytes()),
+            1,
+            &[(CLINE_FILE, None, "malformed")],
+            3,
+        ),
+        case(
+            "task_directory_without_the_history_file",
+            |dir| {
+                write_file(&dir.join(CLINE_TASK).join("ui_messages.json"), b"[]");
+                write_file(&dir.join(CLINE_TASK).join("task_metadata.json"), b"{}");
+            },
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "history_file_that_is_a_directory",
+            |dir| fs::create_dir_all(dir.join(CLINE_FILE)).unwrap(),
+            0,
+            &[],
+            0,
+        ),
+        case(
+            "malformed_task_metadata_is_passed_over",
+            {
+                let whole = whole.clone();
+                move |dir| {
+                    write(dir, whole.as_bytes());
+                    write_file(
+                        &dir.join(CLINE_TASK).join("task_metadata.json"),
+                        br#"{"model_usage":7,"environment_history":"#,
+                    );
+                }
+            },
+            0,
+            &[],
+            4,
+        ),
+        // The extensions' secrets are never read: a link loop there would be reported if it were.
+        case(
+            "secrets_json_beside_is_never_read",
+            {
+                let whole = whole.clone();
+                move |dir| {
+                    write(dir, whole.as_bytes());
+                    symlink_loop(&dir.join(CLINE_EXTENSION).join("secrets.json"));
+                    symlink_loop(&dir.join(CLINE_TASK).join("secrets.json"));
+                    write_file(
+                        &dir.join("Code/User/globalStorage/secrets.json"),
+                        br#"{"apiKey":"sk-not-for-memtree"}"#,
+                    );
+                }
+            },
+            0,
+            &[],
+            4,
+        ),
+    ];
+    if !running_as_root() {
+        cases.push(case(
+            "unreadable_history_file",
+            {
+                let whole = whole.clone();
+                move |dir| {
+                    write(dir, whole.as_bytes());
+                    fs::set_permissions(dir.join(CLINE_FILE), fs::Permissions::from_mode(0o000)).unwrap();
+                }
+            },
+            1,
+            &[(CLINE_FILE, None, "unreadable")],
+            0,
+        ));
+    }
+    for (index, (template, pointer, value)) in cline_wrong_types().into_iter().enumerate() {
+        let name: &'static str = format!("wrong_type_{index}").leak();
+        let bytes = cline_document(set(cline_template(template), pointer, value.clone())).to_string();
+        eprintln!("cline {name}: {template} {pointer} = {value} -> malformed");
+        cases.push(case(
+            name,
+            move |dir| write(dir, bytes.as_bytes()),
+            1,
+            &[(CLINE_FILE, None, "malformed")],
+            3,
+        ));
+    }
+    cases
+}
+
+#[tokio::test]
+async fn cline_bad_inputs() {
+    run_table("cline", cline_cases()).await;
+}

@@ -5,7 +5,9 @@
 //! checkpoint are the messages of a whole read, with the same session facts, line numbers and
 //! diagnostics. A parser may decline a checkpoint where its state cannot yet be told (a Codex
 //! file of the wrapped era takes none before its first `user_message` event: until then its user
-//! items might be the prompts), but each source must take one at most of its cuts.
+//! items might be the prompts), but each source with such a transcript must take one at most of
+//! its cuts. A source whose every file is read whole (a document its tool rewrites whole, as
+//! Cline's tasks are) has nothing to cut.
 //!
 //! A checkpoint is at the cut, or before it at the start of what the lines after the cut may
 //! still change (an Aider message ends only where the next begins): the read on from it reads
@@ -192,20 +194,22 @@ fn join(earlier: &[Message], later: &[Message], whole: &[Message]) -> (Vec<Messa
 #[test]
 fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
     let mut problems = Vec::new();
-    let mut sources = 0;
+    let (mut sources, mut resumable_sources) = (0, 0);
     for source in SOURCES {
         let Unit::Transcript(parser) = source.unit() else {
             continue;
         };
         sources += 1;
-        let (mut cuts, mut without_checkpoint) = (0, 0);
+        let (mut files, mut resumable, mut cuts, mut without_checkpoint) = (0, 0, 0, 0);
         for case in common::fixture_cases(source.name()) {
             let scratch = tempfile::tempdir().unwrap();
             common::copy_tree(&case.join("source"), scratch.path());
             let discovery = source.discover(&[scratch.path().to_path_buf()], None);
             for candidate in &discovery.candidates {
+                files += 1;
                 let whole = std::fs::read(&candidate.path).unwrap();
                 let full = parse(parser, candidate, None);
+                resumable += usize::from(full.checkpoint.is_some());
                 if full.checkpoint.is_none() || full.stats.torn_tail {
                     // Not read on from a checkpoint (a compressed file); a torn last line is not
                     // part of any checkpoint.
@@ -222,6 +226,12 @@ fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
                 std::fs::write(&candidate.path, &whole).unwrap();
             }
         }
+        assert!(files > 0, "{}: the fixtures were not found", source.name());
+        if resumable == 0 {
+            // Every file is read whole (documents the tool rewrites whole): nothing to cut.
+            continue;
+        }
+        resumable_sources += 1;
         assert!(
             cuts > 20,
             "{}: only {cuts} cuts: the fixtures were not found",
@@ -234,6 +244,10 @@ fn reading_on_from_any_line_gives_what_a_whole_read_gives() {
         );
     }
     assert!(sources >= 2, "the transcript sources were not found");
+    assert!(
+        resumable_sources >= 2,
+        "no transcript sources read on from a checkpoint"
+    );
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",

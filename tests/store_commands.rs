@@ -83,7 +83,7 @@ impl Scene {
 /// A fixture case of each tool that imports without problems, with a conversation of prompts and
 /// answers that each carry a time of their own or a line in their file (`show` orders a session's
 /// messages by time, then line).
-const CASES: [(&str, &str); 9] = [
+const CASES: [(&str, &str); 10] = [
     ("claude", "reference-session"),
     ("codex", "reference-codex"),
     ("opencode", "database-and-storage"),
@@ -93,6 +93,7 @@ const CASES: [(&str, &str); 9] = [
     ("qwen", "chat-0.14"),
     ("aider", "recent-0-86"),
     ("crush", "schema-2026"),
+    ("cline", "vscode-tool-use"),
 ];
 
 #[test]

@@ -32,6 +32,7 @@ pub use retention::Retention;
 // every other tool that follows them reach the sources.
 pub mod aider;
 pub mod claude;
+pub mod cline;
 pub mod codex;
 pub mod copilot;
 pub mod crush;
@@ -52,6 +53,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &qwen::Qwen,
     &aider::Aider,
     &crush::Crush,
+    &cline::Cline,
 ];
 
 /// One agent tool's sessions on disk: where they are, and how to read them.

@@ -24,6 +24,7 @@ use std::fs::{self, Metadata};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use crate::env::{home_dir, EnvLookup, Variable};
 use crate::model::{Diagnostic, DiagnosticKind};
 use crate::scope::ProjectScope;
 
@@ -35,6 +36,21 @@ pub(super) struct Entry {
     pub is_dir: bool,
     /// A regular file (a FIFO or a socket is neither a file nor a directory).
     pub is_file: bool,
+}
+
+/// Electron's `appData`, where VS Code and its forks keep their user directories
+/// (`<appData>/<App>/User`): `~/Library/Application Support` on macOS, else `$XDG_CONFIG_HOME`
+/// (`xdg_config_home`, the source's own declaration of it), by default `~/.config`.
+pub(super) fn app_data_dir(env: EnvLookup<'_>, xdg_config_home: &Variable, macos: bool) -> Option<PathBuf> {
+    let home = home_dir(env);
+    if macos {
+        return home.map(|home| home.join("Library").join("Application Support"));
+    }
+    // The XDG spec says a relative `XDG_CONFIG_HOME` is invalid and must be ignored.
+    xdg_config_home
+        .path(env)
+        .filter(|path| path.is_absolute())
+        .or_else(|| home.map(|home| home.join(".config")))
 }
 
 /// The entries of `dir`, sorted by path; what cannot be listed or resolved (a dangling link, a

@@ -28,7 +28,7 @@ use crate::env::{home_dir, EnvLookup, Variable, XDG_CONFIG_HOME};
 use crate::model::{KnownRevisions, Session, Tool};
 use crate::scope::ProjectScope;
 
-use super::walk::data_roots;
+use super::walk::{app_data_dir, data_roots};
 use super::{Candidate, Discovery, ParseOutcome, Source, StoreReader, Unit};
 
 use locate::Stores;
@@ -93,18 +93,9 @@ impl StoreReader for Cursor {
 /// else `$XDG_CONFIG_HOME/Cursor/User` (Electron's `appData`), by default
 /// `~/.config/Cursor/User`.
 fn default_roots(env: EnvLookup<'_>, macos: bool) -> Vec<PathBuf> {
-    let home = home_dir(env);
-    let user_dir = if macos {
-        home.as_ref()
-            .map(|home| home.join("Library").join("Application Support"))
-    } else {
-        // The XDG spec says a relative `XDG_CONFIG_HOME` is invalid and must be ignored.
-        XDG_CONFIG_HOME
-            .path(env)
-            .filter(|path| path.is_absolute())
-            .or_else(|| home.as_ref().map(|home| home.join(".config")))
-    };
-    home.map(|home| home.join(".cursor"))
+    let user_dir = app_data_dir(env, &XDG_CONFIG_HOME, macos);
+    home_dir(env)
+        .map(|home| home.join(".cursor"))
         .into_iter()
         .chain(user_dir.map(|dir| dir.join("Cursor").join("User")))
         .collect()
