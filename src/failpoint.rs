@@ -62,9 +62,11 @@ fn trigger(action: Action) {
         Action::Kill => libc::SIGKILL,
         Action::Stop => libc::SIGSTOP,
     };
-    // SAFETY: signalling our own process has no memory-safety preconditions.
+    // Sent to this thread, not the process: a process-wide signal may be taken by another
+    // thread while this one runs on past the point (a stopped import would commit first).
+    // SAFETY: signalling our own thread has no memory-safety preconditions.
     unsafe {
-        libc::kill(libc::getpid(), signal);
+        libc::raise(signal);
     }
 }
 
