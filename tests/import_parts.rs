@@ -139,14 +139,14 @@ fn without_run_details(mut report: Value) -> Value {
 
 #[tokio::test]
 async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
+    let mut files = 0;
     for tool in transcript_tools() {
         let sources = clean_sources(tool);
         let (usual_db, usual) = import_everything(tool, &[]).await;
         let (big_db, big) = import_everything(tool, BIG_FILES).await;
-        assert!(
-            usual["files"]["scanned"].as_u64() > Some(5),
-            "{tool}: several files"
-        );
+        let scanned = usual["files"]["scanned"].as_u64().unwrap_or(0);
+        assert!(scanned >= 2, "{tool}: several files");
+        files += scanned;
         assert_eq!(
             rows(&big_db).await,
             rows(&usual_db).await,
@@ -172,6 +172,7 @@ async fn big_files_parsed_as_jobs_of_their_own_change_nothing() {
             );
         }
     }
+    assert!(files > 40, "the transcript fixtures hold {files} files");
 }
 
 /// Copies every source directory into `into` and cuts each transcript there that a read takes a
@@ -213,16 +214,19 @@ fn halved_copies(
 
 #[tokio::test]
 async fn big_files_are_read_on_from_their_checkpoints() {
+    let mut resuming = 0;
     for tool in transcript_tools() {
         let sources = clean_sources(tool);
         let mut stored = Vec::new();
         let mut reports = Vec::new();
+        let mut cut_files = 0;
         // Both runs read copies at the same paths, which the rows and reports name.
         let dir = tempfile::tempdir().unwrap();
         for knobs in [&[][..], BIG_FILES] {
             let copy = dir.path().join("copy");
             let _ = std::fs::remove_dir_all(&copy);
             let (copies, cut) = halved_copies(tool, &sources, &copy);
+            cut_files = cut.len();
             let db = common::test_db().await;
             import(tool, &copies, &db.url(), knobs, &EVERYTHING);
             for (path, whole) in &cut {
@@ -232,14 +236,19 @@ async fn big_files_are_read_on_from_their_checkpoints() {
             stored.push(rows(&db).await);
             reports.push(without_run_details(grown));
         }
-        assert!(
-            reports[0]["files"]["resumed"].as_u64() > Some(2),
-            "{tool}: files read on from checkpoints: {}",
-            reports[0]["files"]
-        );
+        // A parser that reads whole documents takes no checkpoint: nothing was cut to grow.
+        if cut_files > 0 {
+            assert!(
+                reports[0]["files"]["resumed"].as_u64() > Some(2),
+                "{tool}: files read on from checkpoints: {}",
+                reports[0]["files"]
+            );
+            resuming += 1;
+        }
         assert_eq!(reports[1], reports[0], "{tool}: the same report");
         assert_eq!(stored[1], stored[0], "{tool}: the same rows");
     }
+    assert!(resuming >= 2, "{resuming} sources were read on from checkpoints");
 }
 
 /// A Claude session of every kind of row a dry run counts apart from rows: secrets in a prompt,
