@@ -2,8 +2,8 @@
 //! id>/tasks/<task id>/api_conversation_history.json`, `<App>` being `Code`, `Cursor`,
 //! `Windsurf` or any other VS Code fork, and the extension one of [`FORKS`].
 //!
-//! A root may be any level of that path: the directory holding the user directories (the
-//! default), one app's directory, a `globalStorage`, an extension's directory, its `tasks`, one
+//! A root may be any level of that path: the directory holding the user directories, one app's
+//! directory, a `globalStorage`, an extension's directory (the defaults), its `tasks`, one
 //! task's directory, or a task file itself. The layout has a fixed depth, so symbolic links are
 //! followed but can never loop.
 
@@ -30,9 +30,33 @@ pub(super) const FORKS: &[(&str, &str)] = &[
     ("kilocode.kilo-code", "kilo-code"),
 ];
 
-/// The directory holding the apps' user directories (Electron's `appData`).
+/// The VS Code forks the extensions run in, by their user directories' names.
+const KNOWN_APPS: &[&str] = &["Code", "Code - Insiders", "Cursor", "Windsurf", "VSCodium"];
+
+/// Each fork's extension directory in each app's `globalStorage`: the known apps' whether they
+/// exist or not, and any other app's that has a `globalStorage`. Not the whole `appData`
+/// directory (`~/.config`), which `memtree watch` would follow in all its depth.
 pub(super) fn default_roots(env: EnvLookup<'_>, macos: bool) -> Vec<PathBuf> {
-    app_data_dir(env, &XDG_CONFIG_HOME, macos).into_iter().collect()
+    let Some(app_data) = app_data_dir(env, &XDG_CONFIG_HOME, macos) else {
+        return Vec::new();
+    };
+    let mut apps: Vec<PathBuf> = KNOWN_APPS.iter().map(|app| app_data.join(app)).collect();
+    let mut others: Vec<PathBuf> = std::fs::read_dir(&app_data)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|app| !apps.contains(app) && app.join("User").join("globalStorage").is_dir())
+        .collect();
+    others.sort();
+    apps.extend(others);
+    apps.iter()
+        .flat_map(|app| {
+            FORKS
+                .iter()
+                .map(move |(id, _)| app.join("User").join("globalStorage").join(id))
+        })
+        .collect()
 }
 
 /// The fork whose extension directory is named `name`.
@@ -139,13 +163,22 @@ mod tests {
     }
 
     #[test]
-    fn default_root_is_the_platforms_app_data_directory() {
-        let env = fake(&[("HOME", "/h"), ("XDG_CONFIG_HOME", "/x")]);
-        assert_eq!(default_roots(&env, false), [PathBuf::from("/x")]);
-        assert_eq!(
-            default_roots(&env, true),
-            [PathBuf::from("/h/Library/Application Support")]
-        );
+    fn default_roots_are_each_forks_directory_in_each_apps_global_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().to_str().unwrap();
+        std::fs::create_dir_all(dir.path().join("Trae/User/globalStorage")).unwrap();
+        std::fs::create_dir_all(dir.path().join("unrelated/cache")).unwrap();
+        let env = fake(&[("HOME", "/h"), ("XDG_CONFIG_HOME", config)]);
+        let roots = default_roots(&env, false);
+        assert_eq!(roots.len(), (KNOWN_APPS.len() + 1) * FORKS.len());
+        assert!(roots.contains(&dir.path().join("Code/User/globalStorage/saoudrizwan.claude-dev")));
+        assert!(roots.contains(&dir.path().join("Trae/User/globalStorage/kilocode.kilo-code")));
+        assert!(!roots
+            .iter()
+            .any(|root| root.starts_with(dir.path().join("unrelated"))));
+        assert!(default_roots(&env, true).contains(&PathBuf::from(
+            "/h/Library/Application Support/Cursor/User/globalStorage/rooveterinaryinc.roo-cline"
+        )));
         assert!(default_roots(&fake(&[]), false).is_empty());
     }
 
