@@ -1,7 +1,7 @@
 //! What the sources' hand-written serde visitors share. Their line types are decoded leniently,
 //! straight from the line: a string is borrowed from it unless it has escapes ([`text_to`]), and
 //! a value of a type the field does not take is skipped without being built ([`skip_to`],
-//! [`MaybeText`], [`flag`], [`Object`], [`Objects`]).
+//! [`MaybeText`], [`flag`], [`Boxed`], [`Object`], [`Objects`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -116,6 +116,27 @@ pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
         );
     }
     deserializer.deserialize_any(FlagVisitor)
+}
+
+/// A whole record: a JSON object decoded as `T`, boxed (a record declares every kind's fields).
+/// Any other value is an error, so the line is malformed: a struct would otherwise also decode
+/// from an array, its fields by position.
+pub(super) struct Boxed<T>(pub Box<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Boxed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BoxedVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for BoxedVisitor<T> {
+            type Value = Boxed<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Boxed<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(|value| Boxed(Box::new(value)))
+            }
+        }
+        deserializer.deserialize_map(BoxedVisitor(PhantomData))
+    }
 }
 
 /// An object decoded as `T`; any other JSON value is skipped and counts as absent.

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-use crate::source::visit::{maybe_text, skip_to, text_to, MaybeText, Object};
+use crate::source::visit::{maybe_text, skip_to, text_to, Boxed, MaybeText, Object};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a `.jsonl` line into,
 /// boxed: a line declares every kind's fields.
@@ -27,25 +27,8 @@ impl LineRecord for LogLine {
     type Of<'line> = Record<'line>;
 }
 
-/// A whole line (or document): a JSON object, boxed. Anything else is malformed (a struct
-/// would otherwise also decode from an array, its fields by position).
-pub(super) struct Record<'a>(pub Box<Line<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RecordVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for RecordVisitor<'a> {
-            type Value = Record<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Record<'a>, A::Error> {
-                Line::deserialize(MapAccessDeserializer::new(map)).map(|line| Record(Box::new(line)))
-            }
-        }
-        deserializer.deserialize_map(RecordVisitor(PhantomData))
-    }
-}
+/// A whole line: see [`Boxed`].
+pub(super) type Record<'a> = Boxed<Line<'a>>;
 
 /// One line's fields, of every kind, each absent unless present with its expected type. The
 /// `$set` payload and the messages of a `$set`, of a metadata line or of a `.json` document are

@@ -476,12 +476,13 @@ fn fill_once(slot: &mut Option<String>, value: Option<&str>) {
 mod tests {
     use super::*;
     use crate::source::qwen::wire::Record;
+    use crate::source::visit::Boxed;
 
     fn read(lines: &[&str]) -> (Carried, Vec<Message>, Vec<Message>, Vec<Diagnostic>) {
         let path = Path::new("chat.jsonl");
         let mut builder = Builder::new(path, None, Holding::Whole(PartBudget::unbounded()));
         for (index, line) in lines.iter().enumerate() {
-            let Record(fields) = serde_json::from_str(line).unwrap();
+            let Boxed(fields): Record = serde_json::from_str(line).unwrap();
             builder.push(index as u64 + 1, *fields);
         }
         let mut carried = builder.carried;

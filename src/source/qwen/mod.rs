@@ -24,8 +24,9 @@ use crate::source::parts::{OutlinedSession, PartBudget, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::{open_listed_file, Candidate, Discovery, ParseOutcome, Source, TranscriptParser, Unit};
 
+use crate::source::visit::Boxed;
 use chat::{Builder, Carried, Holding, Thread};
-use wire::{ChatLine, Record};
+use wire::ChatLine;
 
 /// Qwen Code: one chat file per session, and the older per-project prompt logs.
 pub struct Qwen;
@@ -98,7 +99,7 @@ impl TranscriptParser for Qwen {
         let mut builder = Builder::new(path, carried, Holding::Whole(budget));
         let mut reader = BufReader::with_capacity(READ_BUFFER, &mut file);
         match read_records::<_, ChatLine>(&mut reader, path, &mut outcome.diagnostics, |line, record| {
-            let Record(fields) = record;
+            let Boxed(fields) = record;
             builder.push(lines_before + line, *fields);
         }) {
             Ok(stats) => outcome.stats = stats,
@@ -205,7 +206,7 @@ impl TranscriptParser for Qwen {
             path,
             &mut repeated_diagnostics,
             |line, record| {
-                let Record(fields) = record;
+                let Boxed(fields) = record;
                 builder.push(reread.lines_before + line, *fields);
             },
         )?;

@@ -29,6 +29,7 @@ use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, 
 use crate::source::jsonl::{decode_document, malformed_document};
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
+use crate::source::visit::Boxed;
 use crate::source::{Candidate, ParseOutcome};
 
 use super::discover::{is_chat_file, CHATS, PROJECTS, TMP};
@@ -243,7 +244,7 @@ fn first_cwd(chat: &Path) -> Option<String> {
     BufReader::new(file.take(MAX_FIRST_LINE))
         .read_until(b'\n', &mut line)
         .ok()?;
-    let Record(fields) = serde_json::from_slice::<Record<'_>>(&line).ok()?;
+    let Boxed(fields) = serde_json::from_slice::<Record<'_>>(&line).ok()?;
     fields
         .cwd
         .filter(|cwd| !cwd.is_empty())

@@ -6,16 +6,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-use crate::source::visit::{flag, maybe_text, skip_to, Object, Objects};
+use crate::source::visit::{flag, maybe_text, skip_to, Boxed, Object, Objects};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a chat line into.
 pub(super) struct ChatLine;
@@ -24,25 +22,8 @@ impl LineRecord for ChatLine {
     type Of<'line> = Record<'line>;
 }
 
-/// A whole chat line: a JSON object. Anything else is malformed (a struct would otherwise also
-/// decode from an array, its fields by position).
-pub(super) struct Record<'a>(pub Box<Fields<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RecordVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for RecordVisitor<'a> {
-            type Value = Record<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Record<'a>, A::Error> {
-                Fields::deserialize(MapAccessDeserializer::new(map)).map(|fields| Record(Box::new(fields)))
-            }
-        }
-        deserializer.deserialize_map(RecordVisitor(PhantomData))
-    }
-}
+/// A whole line: see [`Boxed`].
+pub(super) type Record<'a> = Boxed<Fields<'a>>;
 
 /// One chat record's fields.
 #[derive(Default, Deserialize)]
@@ -220,7 +201,7 @@ mod tests {
     #[test]
     fn a_real_record_decodes() {
         let line = r#"{"uuid":"7c5a","parentUuid":"549d","sessionId":"67ed","timestamp":"2026-04-11T22:49:03.629Z","type":"assistant","cwd":"c:\\Users\\C","version":"0.14.3","gitBranch":"main","model":"coder-model","message":{"role":"model","parts":[{"text":"User sent a greeting.","thought":true},{"text":"Hello!"}]},"usageMetadata":{"promptTokenCount":32032},"contextWindowSize":1000000}"#;
-        let Record(fields) = serde_json::from_str(line).unwrap();
+        let Boxed(fields): Record = serde_json::from_str(line).unwrap();
         assert_eq!(fields.kind.as_deref(), Some("assistant"));
         assert_eq!(fields.cwd.as_deref(), Some("c:\\Users\\C"));
         let parts = &fields.message.0.as_ref().unwrap().parts.0;
@@ -233,13 +214,13 @@ mod tests {
     fn fields_of_another_type_count_as_absent_and_only_objects_are_records() {
         let line = r#"{"uuid":7,"type":["user"],"isSidechain":"yes","message":"hi","systemPayload":[1],
             "forkedFrom":{"sessionId":{"a":1}},"cwd":null}"#;
-        let Record(fields) = serde_json::from_str(line).unwrap();
+        let Boxed(fields): Record = serde_json::from_str(line).unwrap();
         assert!(fields.uuid.is_none() && fields.kind.is_none() && fields.cwd.is_none());
         assert!(fields.is_sidechain.is_none() && fields.message.0.is_none());
         assert!(fields.system_payload.0.is_none());
         assert!(fields.forked_from.0.unwrap().session_id.is_none());
         let parts = r#"{"message":{"parts":[7,"x",{"text":5,"thought":"no","functionCall":[1]},{"functionResponse":{"response":"ok"}}]}}"#;
-        let Record(fields) = serde_json::from_str(parts).unwrap();
+        let Boxed(fields): Record = serde_json::from_str(parts).unwrap();
         let parts = &fields.message.0.unwrap().parts.0;
         assert_eq!(parts.len(), 2);
         assert!(parts[0].text.is_none() && parts[0].thought.is_none() && parts[0].function_call.0.is_none());
