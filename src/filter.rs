@@ -21,6 +21,8 @@ pub enum SkipReason {
     ProjectFilter,
     SinceFilter,
     UntilFilter,
+    /// A salvaged session whose transcript is already in the store.
+    TranscriptImported,
 }
 
 impl SkipReason {
@@ -33,6 +35,7 @@ impl SkipReason {
             SkipReason::ProjectFilter => "project_filter",
             SkipReason::SinceFilter => "since_filter",
             SkipReason::UntilFilter => "until_filter",
+            SkipReason::TranscriptImported => "transcript_imported",
         }
     }
 }

@@ -194,6 +194,12 @@ pub struct SessionFacts {
     /// imported by an earlier run, so rules that count a session's messages do not apply.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
+    /// Read from a record the tool keeps after the transcript itself is gone (Claude Code's
+    /// prompt history, Gemini CLI's prompt log): only what the user typed. Its rows carry
+    /// `meta.salvaged_from`, and the session's transcript rows replace them if the transcript is
+    /// imported later (`source::Source::salvage_files`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub salvaged: bool,
 }
 
 /// A parsed session, ready for filtering and planning.

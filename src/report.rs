@@ -182,6 +182,13 @@ impl ImportReport {
                 messages.planned, self.tool
             );
         }
+        if written.superseded > 0 {
+            let _ = writeln!(
+                out,
+                "  Replaced {} salvaged prompts with the messages of their returned transcripts",
+                written.superseded
+            );
+        }
         if let Some(note) = &self.source_note {
             let _ = writeln!(out, "  Nothing to read: {note}");
         }

@@ -67,6 +67,7 @@ fn counts(inserted: u64, updated: u64, unchanged: u64) -> WriteCounts {
         inserted,
         updated,
         unchanged,
+        ..WriteCounts::default()
     }
 }
 
@@ -147,7 +148,8 @@ async fn migrations_apply_once_and_are_recorded() {
             (3, "ledger", 32),
             (4, "ledger_checkpoints", 32),
             (5, "search", 32),
-            (6, "import_runs", 32)
+            (6, "import_runs", 32),
+            (7, "salvaged", 32)
         ]
     );
 
@@ -165,6 +167,7 @@ async fn migrations_apply_once_and_are_recorded() {
         [
             "memory_meta_idx",
             "memory_pkey",
+            "memory_salvaged_idx",
             "memory_search_idx",
             "memory_session_idx",
             "memory_temporal_idx",
@@ -450,6 +453,7 @@ async fn ledger_entries_commit_with_the_last_batch_of_their_rows() {
         tool: "claude",
         files: &files,
         sessions: &sessions,
+        ..LedgerRecords::default()
     };
     let rows = memories(2600);
     assert_eq!(
@@ -501,6 +505,93 @@ async fn ledger_entries_commit_with_the_last_batch_of_their_rows() {
     }
     assert_eq!(store.load_ledger("host", "claude").await.unwrap().len(), 4);
     assert_eq!(writers(&client, "memory").await, batches, "no row was rewritten");
+}
+
+/// A row of `tool`'s session `session`, salvaged from `salvaged_from` when given.
+fn session_row(tool: &str, session: &str, message: &str, salvaged_from: Option<&str>) -> PlannedMemory {
+    let mut row = memory(message, 0);
+    row.id = memtree::id::memory_id(
+        Tool::named("claude"),
+        &format!("{tool}/{session}"),
+        message,
+        at(0),
+    );
+    edit_meta(&mut row, |meta| {
+        meta["source_tool"] = json!(tool);
+        meta["source_session_id"] = json!(session);
+        if let Some(file) = salvaged_from {
+            meta["salvaged_from"] = json!(file);
+        }
+    });
+    row
+}
+
+#[tokio::test]
+async fn a_transcripts_rows_delete_only_the_salvaged_rows_of_their_sessions_in_their_transaction() {
+    let (db, store) = opened_store().await;
+    let client = db.client().await;
+    let history = Some("/home/u/.claude/history.jsonl");
+    let salvaged = [
+        session_row("claude", "returned", "prompt-1", history),
+        session_row("claude", "returned", "prompt-2", history),
+        session_row("claude", "still-gone", "prompt-1", history),
+        session_row("gemini", "returned", "prompt-1", history),
+    ];
+    store.write(&salvaged).await.unwrap();
+    assert_eq!(
+        store
+            .transcribed_sessions("claude", &["returned", "still-gone"])
+            .await
+            .unwrap(),
+        Default::default(),
+        "salvaged rows are not a transcript's"
+    );
+
+    let transcript = [
+        session_row("claude", "returned", "m1", None),
+        session_row("claude", "returned", "m2", None),
+    ];
+    let ledger = LedgerRecords {
+        host: "host",
+        tool: "claude",
+        transcribed: &["returned".to_owned()],
+        ..LedgerRecords::default()
+    };
+    let written = store.write_recording(&transcript, ledger).await.unwrap();
+    assert_eq!((written.inserted, written.superseded), (2, 2));
+
+    let left: Vec<(String, String, bool)> = query_rows(
+        &client,
+        "select meta->>'source_tool', meta->>'source_session_id', meta ? 'salvaged_from' \
+         from memory order by 1, 2, 3",
+        |row| (row.get(0), row.get(1), row.get(2)),
+    )
+    .await;
+    let expected = [
+        ("claude", "returned", false),
+        ("claude", "returned", false),
+        ("claude", "still-gone", true),
+        ("gemini", "returned", true),
+    ]
+    .map(|(tool, session, salvaged)| (tool.to_owned(), session.to_owned(), salvaged));
+    assert_eq!(left, expected);
+    assert_eq!(
+        store
+            .transcribed_sessions("claude", &["returned", "still-gone"])
+            .await
+            .unwrap(),
+        ["returned".to_owned()].into_iter().collect()
+    );
+
+    // Written again, the transcript deletes nothing more: the write is idempotent.
+    let again = LedgerRecords {
+        host: "host",
+        tool: "claude",
+        transcribed: &["returned".to_owned()],
+        ..LedgerRecords::default()
+    };
+    let rewritten = store.write_recording(&transcript, again).await.unwrap();
+    assert_eq!((rewritten.unchanged, rewritten.superseded), (2, 0));
 }
 
 #[tokio::test]

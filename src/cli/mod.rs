@@ -494,6 +494,16 @@ pub struct ImportArgs {
     #[arg(long)]
     pub no_redact: bool,
 
+    /// Import the prompts a tool keeps after deleting a session's transcript (Claude Code's
+    /// `history.jsonl`, Gemini CLI's `logs.json`) for sessions whose transcript is gone and was
+    /// never imported; replaced by the transcript's rows if it returns. On by default
+    #[arg(long, overrides_with = "no_salvage")]
+    pub salvage: bool,
+
+    /// Do not salvage prompts of sessions whose transcript is gone (see --salvage)
+    #[arg(long, overrides_with = "salvage")]
+    pub no_salvage: bool,
+
     /// Read every file again from its start, even those the database's ledger records as
     /// unchanged since they were imported, or could read on from a checkpoint (for example after
     /// deleting rows by hand)
@@ -564,6 +574,7 @@ impl ImportArgs {
             dry_run: self.dry_run,
             rescan: self.rescan,
             redact: !self.no_redact,
+            salvage: !self.no_salvage,
             database,
             schema: self.schema.clone(),
             stop: None,

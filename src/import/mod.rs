@@ -266,9 +266,12 @@ fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candida
             .join(", ")
     };
     let Discovery {
-        candidates,
+        mut candidates,
         diagnostics,
     } = source.discover(&roots, settings.project.as_ref());
+    if settings.salvage {
+        candidates.extend(source.salvage_files(&roots));
+    }
     // A default location searched for projects (the home directory) is there even where the
     // tool was never used.
     let found_nothing = candidates.is_empty() && diagnostics.is_empty();

@@ -13,7 +13,7 @@
 //! group of the same files, so the ledger is never ahead of the data; a file with problems is
 //! never recorded, so its problems are reported until fixed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -216,6 +216,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<(), ImportError> {
         let mut kept = Vec::new();
         let mut read = ChunkRead::default();
+        let transcribed = self.transcribed_among(&parsed)?;
         for (
             listed,
             ParsedFile {
@@ -229,6 +230,12 @@ impl<'a> Pipeline<'a> {
             let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
             for judged in sessions {
                 match judged {
+                    Judged::Admitted(prepared)
+                        if prepared.session.facts.salvaged && transcribed.contains(&prepared.session.id) =>
+                    {
+                        let reason = Some(SkipReason::TranscriptImported);
+                        self.count_found(&prepared.session, reason, &mut read);
+                    }
                     Judged::Admitted(prepared) => {
                         self.count_found(&prepared.session, None, &mut read);
                         kept.push(Admitted::Whole(prepared));
@@ -252,6 +259,28 @@ impl<'a> Pipeline<'a> {
             self.absorb(listed, outcome, &mut read);
         }
         self.plan_chunk(parser, kept, read)
+    }
+
+    /// The salvaged sessions admitted from `parsed` whose transcript's rows the store already
+    /// holds: salvaging them would store their prompts twice.
+    fn transcribed_among(&self, parsed: &[ParsedFile]) -> Result<HashSet<String>, ImportError> {
+        let salvaged: Vec<&str> = parsed
+            .iter()
+            .flat_map(|file| &file.sessions)
+            .filter_map(|judged| match judged {
+                Judged::Admitted(prepared) if prepared.session.facts.salvaged => {
+                    Some(prepared.session.id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(store) = self.store.as_ref().filter(|_| !salvaged.is_empty()) else {
+            return Ok(HashSet::new());
+        };
+        let tool = self.settings.source.name();
+        Ok(self
+            .runtime
+            .block_on(store.transcribed_sessions(tool, &salvaged))?)
     }
 
     /// Plans and writes a chunk's admitted sessions. An outlined session is read in parts at its
@@ -453,7 +482,7 @@ impl<'a> Pipeline<'a> {
             }
         }
         let (slugs, plan_options) = (&self.slugs, &self.plan_options);
-        let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry)> = located
+        let planned: Vec<(plan::SessionPlan, ProjectEntry, SessionEntry, bool)> = located
             .into_par_iter()
             .map(|(prepared, key, facts)| {
                 let slug = slugs
@@ -464,6 +493,7 @@ impl<'a> Pipeline<'a> {
                 let tree = project.tree(plan_options);
                 failpoint::hit("plan.session");
                 let mut listed = session_entry(&prepared.session, Some(tree.clone()), 0, None);
+                let salvaged = prepared.session.facts.salvaged;
                 let plan = plan::plan_prepared(prepared, &project, plan_options);
                 let rows = plan.rows();
                 listed.messages = rows;
@@ -474,13 +504,18 @@ impl<'a> Pipeline<'a> {
                     sessions: 1,
                     messages: rows,
                 };
-                (plan, entry, listed)
+                (plan, entry, listed, salvaged)
             })
             .collect();
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
         let mut ids: Vec<Uuid> = Vec::new();
-        for (plan, project, session) in planned {
+        // Rows of a session read from its transcript replace any salvaged ones.
+        let mut transcribed: Vec<String> = Vec::new();
+        for (plan, project, session, salvaged) in planned {
+            if !salvaged && project.messages > 0 {
+                transcribed.push(session.id.clone());
+            }
             report.messages.planned += project.messages;
             report.messages.truncated += plan.truncated;
             report.messages.redactions.merge(&plan.redactions);
@@ -523,6 +558,7 @@ impl<'a> Pipeline<'a> {
                     tool,
                     files: &files,
                     sessions: &sessions,
+                    transcribed: &transcribed,
                 };
                 let counts = store.write_recording(&memories, ledger).await?;
                 failpoint::hit("import.chunk_written");

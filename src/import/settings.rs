@@ -35,6 +35,9 @@ pub struct ImportSettings {
     pub rescan: bool,
     /// Replace secrets before anything is stored (off with `--no-redact`).
     pub redact: bool,
+    /// Import the prompts the tool keeps of sessions whose transcript is gone
+    /// (`Source::salvage_files`; off with `--no-salvage`).
+    pub salvage: bool,
     pub database: DbTarget,
     pub schema: String,
     /// When set (by `watch`, on SIGINT or SIGTERM), the run ends after the group being written:

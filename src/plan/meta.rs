@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::git::strip_credentials;
 use crate::model::Session;
 
-use super::row::without_nul;
+use super::row::{without_nul, SALVAGED_FROM};
 use super::{rendering_keys, PlanOptions, ProjectContext};
 
 /// Meta shared by every message of a session.
@@ -52,6 +52,12 @@ pub(super) fn session_meta(
         meta.insert("source_is_sidechain".to_owned(), true.into());
     }
     put(&mut meta, "source_file", Some(&session.source_file));
+    // The one key a salvaged row has that a transcript's has not: what supersedes it looks for it.
+    put(
+        &mut meta,
+        SALVAGED_FROM,
+        facts.salvaged.then_some(session.source_file.as_str()),
+    );
     put(
         &mut meta,
         "imported_at",

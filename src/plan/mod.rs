@@ -35,7 +35,7 @@ use render::{stored_texts, StoredTexts};
 pub use crate::limits::MAX_CONTENT_BYTES;
 pub use prepare::{prepare, MessageSkip, PreparedSession};
 pub use render::{render, BlockKinds};
-pub use row::{without_nul, PlannedMemory, IMPORTER_VERSION, RENDERING_KEYS};
+pub use row::{without_nul, PlannedMemory, IMPORTER_VERSION, RENDERING_KEYS, SALVAGED_FROM};
 pub use select::SelectedIds;
 
 /// Which blocks a memory's content is rendered from.

@@ -14,6 +14,11 @@ pub const IMPORTER_VERSION: &str = "memtree-1";
 /// equal the planned row's is current and left untouched; otherwise it is rewritten in place.
 pub const RENDERING_KEYS: [&str; 3] = ["importer_version", "content_mode", "secrets_redacted"];
 
+/// The meta key of a salvaged row ([`crate::model::SessionFacts::salvaged`]): the file its
+/// prompt was read from. The store deletes such rows of a session once its transcript's rows
+/// are written, the only rows memtree ever deletes.
+pub const SALVAGED_FROM: &str = "salvaged_from";
+
 /// One row to store in the memory table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedMemory {

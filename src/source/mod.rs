@@ -86,6 +86,15 @@ pub trait Source: Sync {
     fn retention(&self, _env: EnvLookup<'_>) -> Option<Retention> {
         None
     }
+
+    /// The files under `roots` that keep what the user typed after the tool deleted the
+    /// transcripts (Claude Code's `history.jsonl`, Gemini CLI's `logs.json`), read by the same
+    /// parser as the transcripts when the run salvages (`--salvage`, the default). Their sessions
+    /// are [`crate::model::SessionFacts::salvaged`], and only those whose transcript is not on
+    /// disk: a parser never salvages a session it can read whole.
+    fn salvage_files(&self, _roots: &[PathBuf]) -> Vec<Candidate> {
+        Vec::new()
+    }
 }
 
 /// What one candidate of a source is: this decides how the import reads it and what its ledger

@@ -19,11 +19,14 @@ pub struct LedgerRecords<'a> {
     pub tool: &'a str,
     pub files: &'a [(LedgerEntry, Option<Checkpoint>)],
     pub sessions: &'a [SessionLedgerEntry],
+    /// Sessions these rows were read from transcripts of: their salvaged rows (see
+    /// [`crate::plan::SALVAGED_FROM`]) are deleted in the same transaction.
+    pub transcribed: &'a [String],
 }
 
 impl LedgerRecords<'_> {
     pub(super) fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.sessions.is_empty()
+        self.files.is_empty() && self.sessions.is_empty() && self.transcribed.is_empty()
     }
 }
 

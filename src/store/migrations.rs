@@ -23,6 +23,7 @@ pub(crate) const LEDGER_VERSION: i32 = 3;
 pub(crate) const CHECKPOINTS_VERSION: i32 = 4;
 pub(crate) const SEARCH_VERSION: i32 = 5;
 pub(crate) const IMPORT_RUNS_VERSION: i32 = 6;
+pub(crate) const SALVAGED_VERSION: i32 = 7;
 
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -142,5 +143,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ],
         )],
         alters: &[],
+    },
+    Migration {
+        version: SALVAGED_VERSION,
+        name: "salvaged",
+        file: "0007_salvaged.sql",
+        sql: include_str!("../../sql/0007_salvaged.sql"),
+        shape: &[],
+        alters: &["memory"],
     },
 ];

@@ -16,6 +16,7 @@ mod open;
 mod passfile;
 mod retry;
 mod runs;
+mod salvage;
 mod search;
 mod slugs;
 pub mod target;
@@ -89,6 +90,13 @@ pub struct WriteCounts {
     pub updated: u64,
     /// Rows already current, plus repeated ids within one call (only the first is written).
     pub unchanged: u64,
+    /// Salvaged rows deleted because their session's transcript rows were written.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub superseded: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl std::ops::Add for WriteCounts {
@@ -99,6 +107,7 @@ impl std::ops::Add for WriteCounts {
             inserted: self.inserted + other.inserted,
             updated: self.updated + other.updated,
             unchanged: self.unchanged + other.unchanged,
+            superseded: self.superseded + other.superseded,
         }
     }
 }
@@ -280,18 +289,21 @@ mod tests {
             inserted: 1,
             updated: 2,
             unchanged: 3,
+            superseded: 4,
         };
         total += WriteCounts {
             inserted: 10,
             updated: 20,
             unchanged: 30,
+            superseded: 40,
         };
         assert_eq!(
             total,
             WriteCounts {
                 inserted: 11,
                 updated: 22,
-                unchanged: 33
+                unchanged: 33,
+                superseded: 44,
             }
         );
     }

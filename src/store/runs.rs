@@ -131,6 +131,7 @@ impl Store {
                         inserted: count(row.get(7)),
                         updated: count(row.get(8)),
                         unchanged: count(row.get(9)),
+                        ..WriteCounts::default()
                     },
                     problems: count(row.get(10)),
                     error: row.get(11),

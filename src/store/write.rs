@@ -80,6 +80,7 @@ impl Store {
                 inserted: count(row.get(0)),
                 updated: count(row.get(1)),
                 unchanged: count(row.get(2)),
+                ..WriteCounts::default()
             };
         }
         Ok(counts)
@@ -222,7 +223,11 @@ impl Store {
                 .await
                 .map_err(failed)?
         };
+        let mut superseded = 0;
         if let Some(ledger) = ledger {
+            superseded = self
+                .delete_superseded(&transaction, ledger.tool, ledger.transcribed)
+                .await?;
             self.record_ledger(&transaction, ledger.host, ledger.tool, ledger.files)
                 .await?;
             self.record_session_ledger(&transaction, ledger.host, ledger.tool, ledger.sessions)
@@ -238,6 +243,7 @@ impl Store {
             inserted,
             updated: written - inserted,
             unchanged: batch.len() as u64 - written,
+            superseded,
         })
     }
 }
