@@ -4,10 +4,13 @@
 //! (`source::parts`): its sessions come out outlined, and `read_parts` reads their messages in parts.
 //!
 //! `builder` turns a file's lines into its threads (`thread`), whose state is carried from one
-//! read to the next in a checkpoint; `text` writes the text of tool calls and results.
+//! read to the next in a checkpoint; `text` writes the text of tool calls and results. `history`
+//! reads the prompt history `history.jsonl` a salvaging run adds, for sessions whose transcript
+//! is gone.
 
 mod builder;
 mod discover;
+mod history;
 mod noise;
 mod text;
 mod thread;
@@ -70,6 +73,11 @@ impl Source for Claude {
         Unit::Transcript(self)
     }
 
+    /// The prompt history `history.jsonl` beside the transcripts (`history`).
+    fn salvage_files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
+        history::salvage_files(roots)
+    }
+
     /// `cleanupPeriodDays` in the user's `settings.json` (30 when unset): at start-up Claude Code
     /// deletes the transcripts not changed for that many days (formats.md §1).
     fn retention(&self, env: EnvLookup<'_>) -> Option<Retention> {
@@ -93,6 +101,9 @@ impl TranscriptParser for Claude {
     /// pass `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
         let path = candidate.path.as_path();
+        if history::is_history_file(path) {
+            return history::parse(candidate);
+        }
         let mut outcome = ParseOutcome::default();
         let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
             return outcome;
