@@ -668,12 +668,13 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
     assert!(owner_only, "the role still may create nothing");
 }
 
-/// A store as memtree made it before migrations 5 and 6 (search vector, import runs): what an
-/// owner's import with the current memtree made, with their changes undone and their history
-/// rows removed.
+/// A store as memtree made it before migrations 5, 6 and 7 (search vector, import runs, salvaged
+/// rows' index): what an owner's import with the current memtree made, with their changes undone
+/// and their history rows removed.
 fn store_before_search(scene: &Scene) {
     scene.sql(
-        "alter table memories.memory drop column search; \
+        "drop index memories.memory_salvaged_idx; \
+         alter table memories.memory drop column search; \
          drop index memories.memory_time_idx; drop index memories.memory_session_idx; \
          drop statistics memories.memory_tool_stats; drop statistics memories.memory_role_stats; \
          create index memory_content_fts_idx on memories.memory \
@@ -705,6 +706,7 @@ async fn a_role_that_does_not_own_the_tables_gets_a_new_migration_to_run_and_can
         &[
             "migration 5 (`sql/0005_search.sql`) changes \"memories\".\"memory\", which role \"older_writer\" does not own",
             "role \"older_writer\" may not create tables in schema \"memories\"",
+            "migration 7 (`sql/0007_salvaged.sql`) changes \"memories\".\"memory\", which role \"older_writer\" does not own",
             "role \"older_writer\" may not record migrations in memtree's migration history",
             "    begin;",
             "    set local search_path to \"memories\", public;",
@@ -723,8 +725,8 @@ async fn a_role_that_does_not_own_the_tables_gets_a_new_migration_to_run_and_can
     )
     .await;
     assert_eq!(
-        applied, 5,
-        "the statements applied migration 5 as memtree records it"
+        applied, 7,
+        "the statements applied migrations 5 and 7 as memtree records them"
     );
     // Migration 6 creates a table, which the role may now do itself: the import applies it.
     let report = import(&url).succeeded_as("once migrated by hand");

@@ -245,10 +245,12 @@ async fn needs_admin(client: &impl GenericClient, problems: Vec<Problem>) -> Res
         .query_typed_one("select current_user::text, current_database()::text", &[])
         .await
         .map_err(StoreError::query("naming the role and database"))?;
-    let mut statements = Vec::new();
+    let mut statements: Vec<String> = Vec::new();
     for problem in &problems {
+        // Several problems may need the same grant, given once; a migration's transaction
+        // (`begin;` ... `commit;`) is given whole for each migration.
         for statement in &problem.statements {
-            if !statements.contains(statement) {
+            if !(statement.starts_with("grant ") && statements.contains(statement)) {
                 statements.push(statement.clone());
             }
         }
@@ -266,7 +268,7 @@ async fn needs_admin(client: &impl GenericClient, problems: Vec<Problem>) -> Res
 }
 
 /// `"name"`, as PostgreSQL's `quote_ident` would quote any name.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -2,17 +2,19 @@
 //! are then not salvaged again), and the deletion of a session's salvaged rows once its
 //! transcript's rows are written, the only rows memtree ever deletes.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use tokio_postgres::types::Type;
 
-use crate::plan::SALVAGED_FROM;
+use crate::plan::{without_nul, SALVAGED_FROM};
 
 use super::{Store, StoreError};
 
 impl Store {
     /// Which of `sessions` of `tool` have rows read from their transcript, not salvaged: a
-    /// salvaged copy of those would duplicate what the store holds.
+    /// salvaged copy of those would duplicate what the store holds. Ids are compared as stored,
+    /// without NUL.
     pub async fn transcribed_sessions(
         &self,
         tool: &str,
@@ -21,6 +23,7 @@ impl Store {
         if sessions.is_empty() {
             return Ok(HashSet::new());
         }
+        let stored: Vec<Cow<'_, str>> = sessions.iter().map(|id| without_nul(*id)).collect();
         let client = self.client().await?;
         let sql = format!(
             "select distinct meta ->> 'source_session_id' from {} \
@@ -29,12 +32,18 @@ impl Store {
             self.table("memory"),
         );
         let rows = client
-            .query_typed(&sql, &[(&tool, Type::TEXT), (&sessions, Type::TEXT_ARRAY)])
+            .query_typed(&sql, &[(&tool, Type::TEXT), (&stored, Type::TEXT_ARRAY)])
             .await
             .map_err(StoreError::query(
                 "looking up the transcripts of salvaged sessions",
             ))?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        let found: HashSet<String> = rows.iter().map(|row| row.get(0)).collect();
+        Ok(sessions
+            .iter()
+            .zip(&stored)
+            .filter(|(_, stored)| found.contains(stored.as_ref()))
+            .map(|(id, _)| (*id).to_owned())
+            .collect())
     }
 
     /// Deletes the salvaged rows of `sessions` of `tool`, in `transaction`, where their
@@ -49,13 +58,53 @@ impl Store {
         if sessions.is_empty() {
             return Ok(0);
         }
+        let stored: Vec<Cow<'_, str>> = sessions.iter().map(|id| without_nul(id.as_str())).collect();
+        let memory = self.table("memory");
+        // Nearly always there is none: then nothing is deleted, and a role granted no DELETE
+        // (which memtree needs for nothing else) imports as before.
+        let found = transaction
+            .query_typed_one(
+                &format!(
+                    "select exists (select 1 from {memory} where meta ? '{SALVAGED_FROM}' \
+                       and meta ->> 'source_session_id' = any($2::text[]) \
+                       and meta ->> 'source_tool' = $1), \
+                     has_table_privilege($3, 'DELETE'), current_user::text, \
+                     current_database()::text"
+                ),
+                &[
+                    (&tool, Type::TEXT),
+                    (&stored, Type::TEXT_ARRAY),
+                    (&memory, Type::TEXT),
+                ],
+            )
+            .await
+            .map_err(StoreError::query(
+                "looking for salvaged rows replaced by their transcript",
+            ))?;
+        if !found.get::<_, bool>(0) {
+            return Ok(0);
+        }
+        if !found.get::<_, bool>(1) {
+            let role: String = found.get(2);
+            return Err(StoreError::NeedsAdmin {
+                statements: vec![format!(
+                    "grant delete on {memory} to {};",
+                    super::migrate::ident(&role)
+                )],
+                problem: format!(
+                    "role {} may not delete the salvaged prompts a returned transcript replaces",
+                    super::migrate::ident(&role)
+                ),
+                role,
+                database: found.get(3),
+            });
+        }
         let sql = format!(
-            "delete from {} where meta ? '{SALVAGED_FROM}' \
+            "delete from {memory} where meta ? '{SALVAGED_FROM}' \
                and meta ->> 'source_session_id' = any($2::text[]) and meta ->> 'source_tool' = $1",
-            self.table("memory"),
         );
         transaction
-            .execute_typed(&sql, &[(&tool, Type::TEXT), (&sessions, Type::TEXT_ARRAY)])
+            .execute_typed(&sql, &[(&tool, Type::TEXT), (&stored, Type::TEXT_ARRAY)])
             .await
             .map_err(|error| {
                 StoreError::classified(
