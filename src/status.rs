@@ -19,6 +19,7 @@
 //! Cursor, ...) deleted sessions are not counted: its ledger records sessions by revision, and
 //! its reader lists only the sessions new or changed since, never those missing, so finding them
 //! would take reading every session id of every store; `gone` is null for a store.
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -264,8 +265,8 @@ async fn gone(
     if gone.is_empty() {
         return Ok(Gone::default());
     }
-    // Rows name their file as the parser did (`source_file`): the listed path, or its absolute
-    // form, which is the same for the absolute paths discovery and `--source` lists.
+    // Rows name their file as its parser did (`source_file`): the listed path or its absolute
+    // form, by tool, which differ only by `.` components or doubled separators: both are asked.
     let names: BTreeSet<String> = gone
         .iter()
         .flat_map(|path| {
