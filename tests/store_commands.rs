@@ -617,3 +617,135 @@ fn import_with_no_tool_refuses_a_source_without_its_tool() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--source needs a tool"), "{}", run.stderr);
 }
+
+/// Sets a file's last change `days` days back.
+fn age_file(path: &Path, days: u64) {
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
+/// The entry of `tool` in a `status --json` report.
+fn tool_status<'r>(status: &'r Value, tool: &str) -> &'r Value {
+    status["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["tool"] == tool)
+        .unwrap_or_else(|| panic!("no {tool} in {status}"))
+}
+
+#[tokio::test]
+async fn status_warns_of_pending_files_deleted_soon_and_counts_imported_files_gone_from_disk() {
+    let scene = Scene::new().await;
+    // Something stored (status needs it), from files that stay: nothing of it is gone.
+    scene.import_case("codex", "reference-codex");
+    let claude = memtree::source::named("claude").unwrap();
+    let projects = scene.default_root(claude);
+    let config = projects.parent().unwrap();
+    std::fs::create_dir_all(config).unwrap();
+    std::fs::write(config.join("settings.json"), r#"{"cleanupPeriodDays": 10}"#).unwrap();
+    let (old, young) = (
+        "5ea4c100-0000-4000-8000-0000000000c1",
+        "5ea4c100-0000-4000-8000-0000000000c2",
+    );
+    write_claude_session(&projects, old, "/w/old", ["an old prompt", "an answer", "bye"]);
+    write_claude_session(&projects, young, "/w/young", ["a new prompt", "an answer", "bye"]);
+    let file = |id: &str, cwd: &str| projects.join(cwd.replace('/', "-")).join(format!("{id}.jsonl"));
+    let (old_file, young_file) = (file(old, "/w/old"), file(young, "/w/young"));
+    assert!(old_file.is_file() && young_file.is_file());
+    let deleted_soon = "will be deleted by claude within 7 days";
+
+    // Both files changed now: Claude Code deletes them in 10 days, after the warning's 7.
+    let status = scene
+        .run(&["status", "--json"])
+        .succeeded_as("status, young files");
+    let entry = tool_status(&status, "claude");
+    assert_eq!(entry["pending"]["files"].as_array().unwrap().len(), 2, "{entry}");
+    assert!(entry["retention_risk"].is_null(), "{entry}");
+    assert_eq!(entry["gone"], json!({"files": 0, "sessions": 0}), "{entry}");
+    assert_eq!(
+        tool_status(&status, "codex")["gone"],
+        json!({"files": 0, "sessions": 0})
+    );
+    let text = scene.run(&["status"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(!text.stdout.contains(deleted_soon), "{}", text.stdout);
+    assert!(!text.stdout.contains("no longer on disk"), "{}", text.stdout);
+
+    // Five days old, one of them goes in five days.
+    age_file(&old_file, 5);
+    let status = scene
+        .run(&["status", "--json"])
+        .succeeded_as("status, an old file");
+    let risk = &tool_status(&status, "claude")["retention_risk"];
+    assert_eq!(risk["tool"], "claude", "{risk}");
+    assert_eq!(risk["files"], 1, "{risk}");
+    assert_eq!(risk["within_days"], 7, "{risk}");
+    assert!(
+        risk["setting"]
+            .as_str()
+            .unwrap()
+            .contains("cleanupPeriodDays = 10"),
+        "{risk}"
+    );
+    // Gemini keeps no session here: no warning of it.
+    assert!(tool_status(&status, "gemini")["retention_risk"].is_null());
+    let text = scene.run(&["status"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let warning = text
+        .stdout
+        .lines()
+        .find(|line| line.contains(deleted_soon))
+        .unwrap_or_else(|| panic!("no retention warning:\n{}", text.stdout));
+    assert!(
+        warning.starts_with("  warning: 1 session file of claude"),
+        "{warning}"
+    );
+    assert!(warning.contains("cleanupPeriodDays = 10"), "{warning}");
+    assert!(
+        warning.contains("memtree never deletes what it stored"),
+        "{warning}"
+    );
+
+    // Imported, nothing is at risk.
+    scene.run(&["import", "--json"]).succeeded_as("import");
+    let status = scene.run(&["status", "--json"]).succeeded_as("status, imported");
+    let entry = tool_status(&status, "claude");
+    assert_eq!(entry["pending"]["files"], json!([]), "{entry}");
+    assert!(entry["retention_risk"].is_null(), "{entry}");
+    assert_eq!(entry["gone"], json!({"files": 0, "sessions": 0}), "{entry}");
+    assert!(!scene.run(&["status"]).stdout.contains(deleted_soon));
+
+    // Claude Code deletes the old one: its rows stay, and status says memtree has the only copy.
+    std::fs::remove_file(&old_file).unwrap();
+    let status = scene
+        .run(&["status", "--json"])
+        .succeeded_as("status, a file gone");
+    let entry = tool_status(&status, "claude");
+    assert_eq!(entry["gone"], json!({"files": 1, "sessions": 1}), "{entry}");
+    assert_eq!(entry["sessions"], 2, "{entry}");
+    // A store's gone sessions are not counted.
+    assert!(tool_status(&status, "opencode")["gone"].is_null());
+    let client = scene.db.client().await;
+    let kept: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where meta->>'source_session_id' = $1",
+        &[&old.to_owned()],
+    )
+    .await;
+    assert_eq!(kept, 3);
+    let text = scene.run(&["status"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(
+            "  warning: 1 imported file is no longer on disk: memtree holds the only copy of 1 session\n"
+        ),
+        "{}",
+        text.stdout
+    );
+}

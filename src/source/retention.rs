@@ -1,8 +1,9 @@
 //! How long a tool keeps its sessions before deleting them on its own, read from the tool's
-//! settings file: the figures [`super::Source::retention`] returns.
+//! settings file: the figures [`super::Source::retention`] returns, and which files that deletes
+//! soon ([`Retention::deletes_within`]), for the retention guard of `import` and `status`.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -17,11 +18,26 @@ pub struct Retention {
 }
 
 impl Retention {
+    /// How far ahead the retention guard looks: a session file its tool deletes within this many
+    /// days is warned of.
+    pub const WARNING_DAYS: u64 = 7;
+
     pub fn days(days: f64, setting: String) -> Retention {
         Retention {
             max_age: DAY.mul_f64(days),
             setting,
         }
+    }
+
+    /// Whether the tool deletes a session file last changed at `mtime_ns` (nanoseconds since the
+    /// epoch, as the ledger's `FileState` has it) within `days` days of `now`: already due
+    /// counts too. A time before the epoch is taken for no time at all.
+    pub fn deletes_within(&self, mtime_ns: i64, now: SystemTime, days: u64) -> bool {
+        let Ok(nanos) = u64::try_from(mtime_ns) else {
+            return false;
+        };
+        let changed = UNIX_EPOCH + Duration::from_nanos(nanos);
+        changed + self.max_age <= now + DAY * days as u32
     }
 }
 
@@ -66,6 +82,21 @@ pub(crate) fn gemini_period(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_deleted_within_the_days_its_age_and_the_retention_leave() {
+        let retention = Retention::days(10.0, "cleanupPeriodDays = 10".to_owned());
+        let now = UNIX_EPOCH + DAY * 1000;
+        let aged = |days: u32| (now - DAY * days).duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;
+        // Deleted 10 days after its last change: in 5 days, in 3, today, or (now) in 10.
+        assert!(retention.deletes_within(aged(5), now, Retention::WARNING_DAYS));
+        assert!(retention.deletes_within(aged(3), now, Retention::WARNING_DAYS));
+        assert!(retention.deletes_within(aged(40), now, Retention::WARNING_DAYS));
+        assert!(!retention.deletes_within(aged(2), now, Retention::WARNING_DAYS));
+        assert!(!retention.deletes_within(aged(0), now, Retention::WARNING_DAYS));
+        assert!(retention.deletes_within(aged(0), now, 10));
+        assert!(!retention.deletes_within(-1, now, Retention::WARNING_DAYS));
+    }
 
     #[test]
     fn gemini_periods_parse_as_gemini_cli_parses_them() {

@@ -1,5 +1,6 @@
 //! Reading the store back: which session an id or prefix names, a session's messages in order
-//! (streamed, so a long session is never held whole), and the counts `status` shows.
+//! (streamed, so a long session is never held whole), and the counts `status` shows (among them
+//! the sessions read from files that are gone).
 
 use std::pin::pin;
 
@@ -221,5 +222,32 @@ impl Store {
                 last: row.get(6),
             })
             .collect())
+    }
+
+    /// How many sessions of `tool` have rows read from one of `files` (their `source_file`).
+    /// Each file is one probe of the GIN index on `meta` (`meta @> {"source_file": ..,
+    /// "source_tool": ..}`, a value few rows share), so the cost follows the rows of those files,
+    /// not the table's size. The tool is in the containment, not a filter of its own: an
+    /// expression filter would be misestimated as selective, and the planner would scan the
+    /// whole table, testing each row against every file.
+    pub async fn sessions_from_files(&self, tool: &str, files: &[&str]) -> Result<u64, StoreError> {
+        if files.is_empty() {
+            return Ok(0);
+        }
+        let row = self
+            .client()
+            .await?
+            .query_typed_one(
+                &format!(
+                    "select count(distinct m.meta ->> 'source_session_id') from unnest($2::text[]) f(path) \
+                     cross join lateral (select meta from {} \
+                         where meta @> jsonb_build_object('source_file', f.path, 'source_tool', $1::text)) m",
+                    self.table("memory")
+                ),
+                &[(&tool, Type::TEXT), (&files, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(StoreError::query("counting the sessions of files that are gone"))?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 }

@@ -1,11 +1,12 @@
-//! `memtree status` for people: per tool its totals, last import and what is pending on disk,
-//! then its projects. (`--json` is the [`StatusReport`] itself.)
+//! `memtree status` for people: per tool its totals, last import, what is pending on disk and
+//! the warnings (pending files its tool deletes soon, imported files gone from disk), then its
+//! projects. (`--json` is the [`StatusReport`] itself.)
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{minute, tilde};
-use crate::status::{Pending, StatusReport, ToolStatus};
+use crate::status::{Gone, Pending, StatusReport, ToolStatus};
 use crate::store::LastRun;
 
 /// How many pending files the text lists by name.
@@ -32,6 +33,12 @@ fn tool_text(out: &mut String, tool: &ToolStatus, home: Option<&Path>) {
     );
     let _ = writeln!(out, "  last import: {}", last_run_text(tool.last_run.as_ref()));
     pending_text(out, &tool.pending, home);
+    if let Some(risk) = &tool.retention_risk {
+        let _ = writeln!(out, "  warning: {}", risk.warning());
+    }
+    if let Some(gone) = tool.gone.filter(|gone| gone.files > 0) {
+        let _ = writeln!(out, "  warning: {}", gone_text(gone));
+    }
     for project in &tool.projects {
         let name = match (project.project.as_deref(), project.slug.as_str()) {
             (Some(key), _) if !key.is_empty() => tilde(key, home),
@@ -103,6 +110,41 @@ fn pending_text(out: &mut String, pending: &Pending, home: Option<&Path>) {
             out,
             "  on disk, not imported yet: {} sessions, new or changed since their import",
             pending.sessions
+        );
+    }
+}
+
+/// The warning for imported files gone from disk.
+fn gone_text(gone: Gone) -> String {
+    let (files, them) = match gone.files {
+        1 => ("1 imported file is".to_owned(), "it"),
+        n => (format!("{n} imported files are"), "them"),
+    };
+    match gone.sessions {
+        0 => format!("{files} no longer on disk; no stored session was read from {them}"),
+        1 => format!("{files} no longer on disk: memtree holds the only copy of 1 session"),
+        n => format!("{files} no longer on disk: memtree holds the only copy of {n} sessions"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gone_files_are_counted_with_their_sessions() {
+        let gone = |files, sessions| gone_text(Gone { files, sessions });
+        assert_eq!(
+            gone(1, 1),
+            "1 imported file is no longer on disk: memtree holds the only copy of 1 session"
+        );
+        assert_eq!(
+            gone(3, 12),
+            "3 imported files are no longer on disk: memtree holds the only copy of 12 sessions"
+        );
+        assert_eq!(
+            gone(2, 0),
+            "2 imported files are no longer on disk; no stored session was read from them"
         );
     }
 }
