@@ -90,7 +90,8 @@ struct Salvaged {
     id: String,
     cwd: Option<String>,
     messages: Vec<Message>,
-    ids: HashSet<String>,
+    /// How many prompts of each millisecond were taken, for the ids of repeats.
+    repeats: HashMap<i64, u32>,
 }
 
 /// Reads the history whole into the sessions whose transcript is not beside it.
@@ -146,17 +147,17 @@ pub(super) fn parse(candidate: &Candidate) -> ParseOutcome {
                     id: session_id,
                     cwd: entry.project.clone().filter(|project| !project.is_empty()),
                     messages: Vec::new(),
-                    ids: HashSet::new(),
+                    repeats: HashMap::new(),
                 });
                 sessions.len() - 1
             });
             let session = &mut sessions[slot];
-            let mut id = format!("history-{at_ms}");
-            let mut repeat = 0;
-            while !session.ids.insert(id.clone()) {
-                repeat += 1;
-                id = format!("history-{at_ms}-{repeat}");
-            }
+            let repeat = session.repeats.entry(at_ms).or_default();
+            let id = match *repeat {
+                0 => format!("history-{at_ms}"),
+                n => format!("history-{at_ms}-{n}"),
+            };
+            *repeat += 1;
             session.messages.push(Message {
                 id,
                 origin_session_id: None,
