@@ -123,6 +123,12 @@ async fn both_commands_and_the_gemini_cli_home_import_the_same_rows() {
                 "c:\\beta-project\\vibe engineering\\ticketing-vc",
                 "project_root"
             ),
+            // Salvaged from the project's logs.json: its chat is gone.
+            (
+                "eb888ce4-23a2-4d68-a7b0-d056c0647c5b",
+                "c:\\beta-project\\vibe engineering\\ticketing-vc",
+                "project_root"
+            ),
         ]
         .map(|(id, cwd, origin)| (id.to_owned(), Some(cwd.to_owned()), Some(origin.to_owned())))
     );
@@ -252,10 +258,10 @@ async fn project_matches_only_sessions_whose_project_was_resolved() {
     };
     let scoped = run("/home/dev/registered-only");
     assert_eq!(scoped["sessions"]["imported"], 1, "{scoped}");
-    // `/` holds every resolved directory (the Windows one too); the unresolved session is never
-    // matched.
+    // `/` holds every resolved directory (the Windows one too, and the session salvaged from its
+    // logs.json); the unresolved session is never matched.
     let everything = run("/");
-    assert_eq!(everything["sessions"]["imported"], 3, "{everything}");
+    assert_eq!(everything["sessions"]["imported"], 4, "{everything}");
     let unmatched: Vec<&str> = everything["session_list"]
         .as_array()
         .unwrap()
