@@ -1,7 +1,8 @@
 //! Gemini CLI end to end: the `memtree` binary imports Gemini chats into a real PostgreSQL
 //! (tests/common) through both spellings of the command, from `$GEMINI_CLI_HOME`, and again as a
 //! log grows with new, updated and rewound messages; `--project` takes only sessions whose
-//! project was resolved, and the same message read from several files is one row.
+//! project was resolved, and the same message read from several files is one row. The prompt log
+//! salvages the prompts of a deleted chat, which the chat's rows replace when it comes back.
 
 mod common;
 
@@ -119,6 +120,12 @@ async fn both_commands_and_the_gemini_cli_home_import_the_same_rows() {
             ),
             (
                 "e435870b-a192-4f84-bd7e-1ec28e9c2f31",
+                "c:\\beta-project\\vibe engineering\\ticketing-vc",
+                "project_root"
+            ),
+            // Salvaged from the project's logs.json: its chat is gone.
+            (
+                "eb888ce4-23a2-4d68-a7b0-d056c0647c5b",
                 "c:\\beta-project\\vibe engineering\\ticketing-vc",
                 "project_root"
             ),
@@ -251,10 +258,10 @@ async fn project_matches_only_sessions_whose_project_was_resolved() {
     };
     let scoped = run("/home/dev/registered-only");
     assert_eq!(scoped["sessions"]["imported"], 1, "{scoped}");
-    // `/` holds every resolved directory (the Windows one too); the unresolved session is never
-    // matched.
+    // `/` holds every resolved directory (the Windows one too, and the session salvaged from its
+    // logs.json); the unresolved session is never matched.
     let everything = run("/");
-    assert_eq!(everything["sessions"]["imported"], 3, "{everything}");
+    assert_eq!(everything["sessions"]["imported"], 4, "{everything}");
     let unmatched: Vec<&str> = everything["session_list"]
         .as_array()
         .unwrap()
@@ -362,4 +369,132 @@ async fn a_rewritten_log_is_read_again_whole_and_a_copy_set_aside_adds_no_duplic
         ["g1", "g2", "u0", "u1", "u2", "u3"],
         "nothing lost, nothing twice"
     );
+}
+
+/// One entry of a `logs.json` prompt log.
+fn logged(session: &str, number: u64, at: &str, text: &str) -> Value {
+    json!({"sessionId": session, "messageId": number, "type": "user", "message": text,
+        "timestamp": format!("2026-06-01T10:{at}Z")})
+}
+
+/// Every row of `session`: `(message id, role, content, salvaged_from)`.
+async fn session_rows(db: &common::TestDb, session: &str) -> Vec<(String, String, String, Option<String>)> {
+    let client = db.client().await;
+    let sql = "select meta->>'source_message_id', meta->>'source_message_role', content, \
+               meta->>'salvaged_from' from memory where meta->>'source_session_id' = $1 order by 1";
+    let found = client.query(sql, &[&session]).await.unwrap();
+    found
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deleted_chats_prompts_are_salvaged_from_the_log_and_replaced_by_the_chat_when_it_returns() {
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join(".gemini");
+    let project = home.join("tmp/app");
+    let chats = project.join("chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    std::fs::write(project.join(".project_root"), "/home/dev/app").unwrap();
+    let (a, b) = (
+        "a1b2c3d4-0000-4000-8000-00000000000a",
+        "b1c2d3e4-0000-4000-8000-00000000000b",
+    );
+    let meta = |session: &str| {
+        json!({"sessionId": session, "projectHash": "0", "startTime": "2026-06-01T10:00:00.000Z",
+            "lastUpdated": "2026-06-01T10:00:00.000Z", "kind": "main"})
+    };
+    std::fs::write(
+        chats.join("session-2026-06-01T10-00-a1b2c3d4.jsonl"),
+        log_lines(&[
+            meta(a),
+            prompt("a1", "00:01.000", "fix the login bug"),
+            answer("a2", "00:02.000", "Fixed: the cookie was not refreshed."),
+            prompt("a3", "01:01.000", "add a test for it"),
+            answer("a4", "01:02.000", "Added."),
+        ]),
+    )
+    .unwrap();
+    let chat_b = chats.join("session-2026-06-01T10-10-b1c2d3e4.jsonl");
+    let backup = scratch.path().join("backup.jsonl");
+    std::fs::write(
+        &backup,
+        log_lines(&[
+            meta(b),
+            prompt("b1", "10:01.000", "add a dark mode toggle"),
+            answer("b2", "10:02.000", "Added the toggle."),
+            prompt("b3", "11:01.000", "make it persist in localStorage"),
+            answer("b4", "11:02.000", "It persists now."),
+        ]),
+    )
+    .unwrap();
+    let log = project.join("logs.json");
+    let entries = json!([
+        logged(a, 0, "00:01.000", "fix the login bug"),
+        logged(a, 1, "01:01.000", "add a test for it"),
+        logged(b, 0, "10:01.000", "add a dark mode toggle"),
+        logged(b, 1, "11:01.000", "make it persist in localStorage"),
+    ]);
+    std::fs::write(&log, serde_json::to_string_pretty(&entries).unwrap()).unwrap();
+
+    // --no-salvage: the log is not read.
+    let unsalvaged = common::test_db().await;
+    import(&unsalvaged.url(), &home, &["--no-salvage"]);
+    assert_eq!(ids(&rows(&unsalvaged).await), ["a1", "a2", "a3", "a4"]);
+
+    // B's chat is gone: its prompts come from the log, A's only from its chat.
+    let db = common::test_db().await;
+    let report = import(&db.url(), &home, &[]);
+    assert_eq!(written(&report).0, 6, "{report}");
+    let log_path = log.display().to_string();
+    let salvaged = |id: &str, text: &str| {
+        (
+            id.to_owned(),
+            "user".to_owned(),
+            text.to_owned(),
+            Some(log_path.clone()),
+        )
+    };
+    assert_eq!(
+        session_rows(&db, b).await,
+        [
+            salvaged("prompt-0", "add a dark mode toggle"),
+            salvaged("prompt-1", "make it persist in localStorage"),
+        ]
+    );
+    let a_rows = session_rows(&db, a).await;
+    let a_ids: Vec<&str> = a_rows.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(
+        a_ids,
+        ["a1", "a2", "a3", "a4"],
+        "no prompt of a chat on disk is salvaged"
+    );
+    assert!(a_rows.iter().all(|row| row.3.is_none()));
+
+    // B's chat is restored: its rows replace the salvaged ones, and no prompt is stored twice.
+    std::fs::copy(&backup, &chat_b).unwrap();
+    let report = import(&db.url(), &home, &[]);
+    assert_eq!(written(&report).0, 4, "{report}");
+    let b_rows = session_rows(&db, b).await;
+    let b_ids: Vec<&str> = b_rows.iter().map(|row| row.0.as_str()).collect();
+    assert_eq!(b_ids, ["b1", "b2", "b3", "b4"]);
+    let client = db.client().await;
+    let still_salvaged: i64 = common::query_value(
+        &client,
+        "select count(*) from memory where meta->>'source_session_id' = $1 and meta ? 'salvaged_from'",
+        &[&b],
+    )
+    .await;
+    assert_eq!(still_salvaged, 0);
+    let twice: i64 = common::query_value(
+        &client,
+        "select count(*) from (select content from memory where meta->>'source_message_role' = 'user' \
+         group by content having count(*) > 1) repeated",
+        &[],
+    )
+    .await;
+    assert_eq!(twice, 0, "no prompt appears twice");
+    // Another run changes nothing.
+    assert_eq!(written(&import(&db.url(), &home, &[])), (0, 0, 0));
 }

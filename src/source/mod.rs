@@ -8,6 +8,7 @@
 pub mod json_string;
 pub mod jsonl;
 pub mod parts;
+mod prompt_log;
 pub mod resume;
 mod retention;
 mod sqlite;

@@ -4,15 +4,21 @@
 //! replays it ([`replay`]): read on from a checkpoint when it grew, and in parts when its
 //! messages pass the read's budget.
 //!
+//! Gemini CLI deletes chats past its session retention, but keeps every prompt typed in a
+//! project in its prompt log `tmp/<project id>/logs.json`: a salvaging run reads it too
+//! ([`Source::salvage_files`]), and its sessions whose chat is gone become salvaged sessions of
+//! user messages ([`prompts`]).
+//!
 //! [`wire`] decodes the records, [`message`] turns a record into memories, [`project`] finds the
 //! directory a session ran in, [`discover`] lists the chat files, [`log`] and [`document`] read
-//! the two containers.
+//! the two containers, [`prompts`] the prompt log.
 
 mod discover;
 mod document;
 mod log;
 mod message;
 mod project;
+mod prompts;
 mod replay;
 mod wire;
 
@@ -23,6 +29,7 @@ use crate::env::{EnvLookup, Variable};
 use crate::model::{Session, SessionFacts, Tool};
 use crate::scope::ProjectScope;
 use crate::source::parts::{OutlinedSession, PartBudget};
+use crate::source::prompt_log::PROMPT_LOG;
 use crate::source::resume::ResumeRequest;
 use crate::source::{
     open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Source, TranscriptParser,
@@ -52,11 +59,11 @@ impl Source for Gemini {
     }
 
     fn about(&self) -> &'static str {
-        "Gemini CLI sessions (~/.gemini/tmp/<project>/chats)"
+        "Gemini CLI sessions (~/.gemini/tmp/<project>/chats; logs.json for the prompts of deleted chats)"
     }
 
     fn layout(&self) -> &'static str {
-        "`~/.gemini` or `~/.gemini/tmp`, holding `<project>/chats/session-*.json[l]`"
+        "`~/.gemini` or `~/.gemini/tmp`, holding `<project>/chats/session-*.json[l]` (and `<project>/logs.json`)"
     }
 
     fn variables(&self) -> &'static [Variable] {
@@ -73,6 +80,11 @@ impl Source for Gemini {
 
     fn unit(&self) -> Unit<'_> {
         Unit::Transcript(self)
+    }
+
+    /// The prompt log of each project (`tmp/<project id>/logs.json`).
+    fn salvage_files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
+        prompts::salvage_files(roots)
     }
 
     /// `general.sessionRetention` in `~/.gemini/settings.json`: when `enabled` (the default
@@ -111,6 +123,9 @@ impl TranscriptParser for Gemini {
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default();
+        if name == PROMPT_LOG {
+            return prompts::parse(candidate, file, outcome);
+        }
         match discover::chat_file(name).map(|(container, _)| container) {
             Some(Container::Document) => document::parse(candidate, file, outcome),
             _ => log::parse(candidate, file, resume, budget, outcome),
@@ -160,24 +175,49 @@ fn session_of(candidate: &Candidate, state: &State, resumed: bool) -> Session {
 
 /// The session id of the live log a copy set aside as unreadable was taken from, when the copy
 /// names none itself (its metadata line is what made it unreadable): the copy's messages are that
-/// session's, and must map to the ids the live log gives them. Read from the live log's first
-/// line, which is its metadata.
+/// session's, and must map to the ids the live log gives them.
 fn live_copy_session_id(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let (live_name, _) = name.split_once(".unreadable-")?;
-    let file = std::fs::File::open(path.with_file_name(live_name)).ok()?;
-    let mut first_line = Vec::new();
-    io::BufRead::read_until(
-        &mut io::BufReader::new(io::Read::take(file, MAX_METADATA_LINE)),
-        b'\n',
-        &mut first_line,
-    )
-    .ok()?;
-    let record = serde_json::from_slice::<wire::Record<'_>>(&first_line).ok()?;
-    let id = record.0.session_id?.into_owned();
+    let id = chat_session_id(&path.with_file_name(live_name), Container::Log)?;
     // The name keeps the id's first eight characters: a live log of another session is not it.
     let short = live_name.trim_end_matches(".jsonl").rsplit('-').next()?;
     id.starts_with(short).then_some(id)
+}
+
+/// The session id a chat file starts with, read from its first bytes: a log's first line, its
+/// metadata, or a legacy document's first member, which Gemini CLI writes as `sessionId`.
+fn chat_session_id(path: &Path, container: Container) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut start = Vec::new();
+    let mut reader = io::BufReader::new(io::Read::take(file, MAX_METADATA_LINE));
+    match container {
+        Container::Log => {
+            io::BufRead::read_until(&mut reader, b'\n', &mut start).ok()?;
+            let record = serde_json::from_slice::<wire::Record<'_>>(&start).ok()?;
+            Some(record.0.session_id?.into_owned())
+        }
+        Container::Document => {
+            io::Read::read_to_end(&mut reader, &mut start).ok()?;
+            leading_session_id(&start)
+        }
+    }
+}
+
+/// The `sessionId` a JSON document opens with (`{"sessionId": "..."`), from its first bytes.
+fn leading_session_id(start: &[u8]) -> Option<String> {
+    let first_string = |text: &[u8]| {
+        let mut strings = serde_json::Deserializer::from_slice(text).into_iter::<String>();
+        let value = strings.next()?.ok()?;
+        Some((value, strings.byte_offset()))
+    };
+    let members = start.trim_ascii_start().strip_prefix(b"{")?;
+    let (key, end) = first_string(members)?;
+    let value = members[end..].trim_ascii_start().strip_prefix(b":")?;
+    (key == "sessionId")
+        .then(|| first_string(value))
+        .flatten()
+        .map(|(id, _)| id)
 }
 
 fn source_file(path: &Path) -> String {
@@ -191,6 +231,24 @@ fn source_file(path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::env::fake;
+
+    #[test]
+    fn a_document_names_its_session_first() {
+        let pretty = b"{\n  \"sessionId\": \"29eb990e-c773\",\n  \"projectHash\": \"41d5";
+        assert_eq!(leading_session_id(pretty).as_deref(), Some("29eb990e-c773"));
+        assert_eq!(
+            leading_session_id(br#"{"sessionId":"a\u0062"}"#).as_deref(),
+            Some("ab")
+        );
+        for other in [
+            &b"{\"projectHash\":\"x\",\"sessionId\":\"a\"}"[..],
+            b"[\"sessionId\"]",
+            b"{\"sessionId\":7}",
+            b"{\"sessionId\": \"cut",
+        ] {
+            assert_eq!(leading_session_id(other), None);
+        }
+    }
 
     #[test]
     fn retention_follows_session_retention_and_its_defaults() {

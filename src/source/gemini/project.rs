@@ -72,18 +72,26 @@ impl Place {
             },
             None => (None, None),
         };
-        let project_dir = chats.and_then(Path::parent).map(Path::to_path_buf);
-        let home = project_dir
-            .as_deref()
-            .and_then(Path::parent)
+        let project_dir = chats.and_then(Path::parent);
+        Place {
+            parent_session,
+            fallback_id,
+            ..project_dir.map(Place::of_project).unwrap_or_default()
+        }
+    }
+
+    /// Where the project temp directory `dir` (`tmp/<id>/`) sits; what a file in it but
+    /// outside `chats/` (its prompt log) shares with the chats.
+    pub fn of_project(dir: &Path) -> Place {
+        let home = dir
+            .parent()
             .filter(|tmp| tmp.file_name().is_some_and(|name| name == "tmp"))
             .and_then(Path::parent)
             .map(Path::to_path_buf);
         Place {
-            project_dir,
+            project_dir: Some(dir.to_path_buf()),
             home,
-            parent_session,
-            fallback_id,
+            ..Place::default()
         }
     }
 }

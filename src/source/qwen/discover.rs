@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::env::{home_dir, EnvLookup};
 use crate::model::Diagnostic;
+use crate::source::prompt_log::PROMPT_LOG;
 use crate::source::walk::{self, Entry};
 use crate::source::Discovery;
 
@@ -21,7 +22,6 @@ use super::{QWEN_HOME, QWEN_RUNTIME_DIR};
 pub(super) const PROJECTS: &str = "projects";
 pub(super) const TMP: &str = "tmp";
 pub(super) const CHATS: &str = "chats";
-pub(super) const PROMPT_LOG: &str = "logs.json";
 
 /// Where Qwen Code keeps its sessions, as it resolves it: `$QWEN_RUNTIME_DIR`, else
 /// `$QWEN_HOME`, else `~/.qwen`.

@@ -1,8 +1,7 @@
-//! The older prompt log `tmp/<project hash>/logs.json` (formats-more-tools.md section 5): one
-//! JSON array per project of `{sessionId, messageId, type, message, timestamp}` entries, which
-//! Qwen Code (after Gemini CLI) rewrites whole on every prompt as the input history its prompt
-//! recalls. It holds what the user typed and nothing else, so each session's `user` entries are
-//! user messages of that session; `model_switch` entries are not conversation.
+//! Qwen Code's layout of the older prompt log `tmp/<project hash>/logs.json`
+//! (formats-more-tools.md section 5), read by `source::prompt_log`: which of its sessions have a
+//! chat, and the project's cwd. The log is a primary record here, not salvage: releases before
+//! 0.14 wrote no chats, and their sessions are only in it.
 //!
 //! Releases that record chats write this log too. A session whose chat file exists
 //! (`projects/*/chats/<session>.jsonl` in the same runtime directory) is read from the chat,
@@ -10,30 +9,22 @@
 //! prompt is stored twice. (What only the log holds of such a session is the input history of
 //! commands, `/…` and `!…`, which the chat records as commands, not conversation.)
 //!
-//! Ids: `prompt-<messageId>`, the session's running number of the entry, with `-<n>` for its
-//! n-th repeat (a prompt cancelled and the next one logged under the same number). The log names
-//! no cwd: it is the chat cwd whose SHA-256 is the directory's name, when a chat of the project
-//! records one, else `unresolved`. The document is read whole and never read on from a
-//! checkpoint; one caught mid-rewrite does not decode, which is reported, so the file is read
-//! again next run.
+//! The log names no cwd: it is the chat cwd whose SHA-256 is the directory's name, when a chat
+//! of the project records one, else `unresolved`.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts};
-use crate::source::jsonl::{decode_document, malformed_document};
-use crate::source::timestamp::parse_rfc3339;
-use crate::source::title::title_from_prompt;
+use crate::source::prompt_log::{self, Layout, Reading};
 use crate::source::visit::Boxed;
 use crate::source::{Candidate, ParseOutcome};
 
 use super::discover::{is_chat_file, CHATS, PROJECTS, TMP};
-use super::wire::{LogEntries, LogEntry, Record};
+use super::wire::Record;
 use super::{source_file, TOOL};
 
 /// How a log's cwd was found (`SessionFacts::cwd_origin`).
@@ -43,120 +34,36 @@ const UNRESOLVED: &str = "unresolved";
 const MAX_FIRST_LINE: u64 = 256 << 10;
 
 /// Reads one prompt log into its sessions, whole.
-pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome) -> ParseOutcome {
+pub(super) fn parse(candidate: &Candidate, file: File, outcome: ParseOutcome) -> ParseOutcome {
     let path = candidate.path.as_path();
-    // Decoded owned and raw (long strings cut, as in a JSONL line), then read from that text.
-    let read = match decode_document::<Box<RawValue>>(BufReader::new(file)) {
-        Ok(read) => read,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
-    };
-    outcome.stats.bytes = read.bytes;
-    if read.invalid_utf8_replaced {
-        outcome.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
-    }
-    let decoded = read
-        .decoded
-        .and_then(|raw| serde_json::from_str::<LogEntries>(raw.get()));
-    let entries = match decoded {
-        Ok(LogEntries(entries)) => entries,
-        Err(err) => {
-            outcome.stats.malformed_lines += 1;
-            outcome
-                .diagnostics
-                .push(malformed_document(path, format!("malformed prompt log: {err}")));
-            return outcome;
-        }
-    };
     let place = Place::of(path);
-    let chatted = place.chat_sessions();
-    let mut cwd = None;
-    for (session_id, entries) in by_session(entries) {
-        if chatted.contains(&session_id) {
-            continue;
-        }
-        let mut messages = Vec::new();
-        let mut ids = HashSet::new();
-        for entry in entries {
-            let (Some(text), Some(at)) = (entry.message, entry.timestamp) else {
-                continue;
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            let Some(at) = parse_rfc3339(&at) else {
-                outcome.stats.malformed_lines += 1;
-                outcome.diagnostics.push(malformed_document(
-                    path,
-                    format!("malformed prompt log entry: a prompt of session {session_id} without an RFC 3339 `timestamp`"),
-                ));
-                continue;
-            };
-            let number = entry.message_id.unwrap_or_default();
-            let mut id = format!("prompt-{number}");
-            let mut repeat = 0;
-            while !ids.insert(id.clone()) {
-                repeat += 1;
-                id = format!("prompt-{number}-{repeat}");
-            }
-            messages.push(Message {
-                id,
-                origin_session_id: None,
-                timestamp: at,
-                role: Role::User,
-                blocks: vec![Block::new(BlockKind::Text, text)],
-                tool_name: None,
-                model: None,
-                cwd: None,
-                line: 0,
-            });
-        }
-        let Some(first) = messages.first() else {
-            continue;
-        };
-        let (cwd, cwd_origin) = cwd.get_or_insert_with(|| place.project_cwd()).clone();
-        let facts = SessionFacts {
-            title: Some(title_from_prompt(&first.blocks[0].text)).filter(|title| !title.is_empty()),
-            cwd,
-            cwd_origin: Some(cwd_origin.to_owned()),
-            started_at: Some(first.timestamp),
-            ..SessionFacts::default()
-        };
-        outcome.sessions.push(Session {
-            tool: TOOL,
-            id: session_id,
-            source_file: source_file(path),
-            facts,
-            messages,
-        });
-    }
-    outcome
+    let mut layout = Log {
+        chatted: place.chat_sessions(),
+        place,
+    };
+    let reading = Reading {
+        tool: TOOL,
+        source_file: source_file(path),
+        salvaged: false,
+        layout: &mut layout,
+    };
+    prompt_log::parse(candidate, file, outcome, reading)
 }
 
-/// The `user` entries of each session, in the order the sessions first appear.
-fn by_session(entries: Vec<LogEntry>) -> Vec<(String, Vec<LogEntry>)> {
-    let mut sessions: Vec<(String, Vec<LogEntry>)> = Vec::new();
-    for entry in entries {
-        if entry.kind.as_deref() != Some("user") {
-            continue;
-        }
-        let Some(session_id) = entry.session_id.clone().filter(|id| !id.is_empty()) else {
-            continue;
-        };
-        // A log holds a handful of sessions: a linear search keeps their order.
-        match sessions.iter_mut().find(|(id, _)| *id == session_id) {
-            Some((_, listed)) => listed.push(entry),
-            None => sessions.push((session_id, vec![entry])),
-        }
+/// A prompt log's layout: the sessions with chats, and where the project is.
+struct Log {
+    place: Place,
+    chatted: HashSet<String>,
+}
+
+impl Layout for Log {
+    fn has_chat(&mut self, session_id: &str) -> bool {
+        self.chatted.contains(session_id)
     }
-    sessions
+
+    fn project_cwd(&mut self) -> (Option<String>, &'static str) {
+        self.place.project_cwd()
+    }
 }
 
 /// Where a prompt log sits: `<runtime dir>/tmp/<project hash>/logs.json`.
@@ -269,28 +176,5 @@ mod tests {
             format!("{:x}", Sha256::digest(b"/root/terraform-project"))
         );
         assert_eq!(hex_sha256("").len(), 64);
-    }
-
-    #[test]
-    fn sessions_keep_their_order_and_only_user_entries() {
-        let entry = |session: &str, kind: &str, id: u64| LogEntry {
-            session_id: Some(session.to_owned()),
-            message_id: Some(id),
-            kind: Some(kind.to_owned()),
-            message: Some(format!("{session}{id}")),
-            timestamp: Some("2025-09-21T00:30:37.499Z".to_owned()),
-        };
-        let grouped = by_session(vec![
-            entry("b", "user", 0),
-            entry("a", "user", 0),
-            entry("b", "model_switch", 1),
-            entry("b", "user", 2),
-            entry("", "user", 0),
-        ]);
-        let summary: Vec<(String, usize)> = grouped
-            .iter()
-            .map(|(id, entries)| (id.clone(), entries.len()))
-            .collect();
-        assert_eq!(summary, [("b".to_owned(), 2), ("a".to_owned(), 1)]);
     }
 }

@@ -1,19 +1,17 @@
-//! The shapes of Qwen Code's files, read leniently: a chat record (`ChatRecord` of
+//! The shapes of Qwen Code's chat records, read leniently (`ChatRecord` of
 //! `chatRecordingService.ts`: an envelope, a Gemini `Content` message of `parts`, and a
-//! `systemPayload`) and an entry of the older `logs.json` prompt log. Only the fields memtree
-//! uses are declared; a field of an unexpected type counts as absent, so only broken JSON, or a
+//! `systemPayload`; the entries of the older `logs.json` prompt log are `source::prompt_log`'s).
+//! Only the fields memtree uses are declared; a field of an unexpected type counts as absent, so only broken JSON, or a
 //! line that is not a JSON object, is malformed.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::source::jsonl::LineRecord;
-use crate::source::visit::{flag, maybe_text, skip_to, Boxed, Object, Objects};
+use crate::source::visit::{flag, maybe_text, Boxed, Object, Objects};
 
 /// What [`read_records`](crate::source::jsonl::read_records) decodes a chat line into.
 pub(super) struct ChatLine;
@@ -125,75 +123,6 @@ pub(super) struct ForkedFrom<'a> {
     pub session_id: Option<Cow<'a, str>>,
 }
 
-/// One entry of a `logs.json` array. Qwen Code's own reader keeps an entry only when its
-/// `sessionId`, `timestamp`, `type` and `message` are strings and its `messageId` a number.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct LogEntry {
-    #[serde(default, deserialize_with = "owned_text")]
-    pub session_id: Option<String>,
-    #[serde(default, deserialize_with = "number")]
-    pub message_id: Option<u64>,
-    #[serde(default, rename = "type", deserialize_with = "owned_text")]
-    pub kind: Option<String>,
-    #[serde(default, deserialize_with = "owned_text")]
-    pub message: Option<String>,
-    #[serde(default, deserialize_with = "owned_text")]
-    pub timestamp: Option<String>,
-}
-
-/// A `logs.json` document: an array whose entries are [`LogEntry`]s (other elements skipped);
-/// anything but an array is not a prompt log.
-pub(super) struct LogEntries(pub Vec<LogEntry>);
-
-impl<'de> Deserialize<'de> for LogEntries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = LogEntries;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON array of log entries")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LogEntries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(Object(entry)) = seq.next_element::<Object<LogEntry>>()? {
-                    entries.extend(entry);
-                }
-                Ok(LogEntries(entries))
-            }
-        }
-        deserializer.deserialize_seq(EntriesVisitor)
-    }
-}
-
-/// [`maybe_text`], owned.
-fn owned_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(maybe_text(deserializer)?.map(Cow::into_owned))
-}
-
-/// An optional whole number; any other JSON value counts as absent.
-fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    struct NumberVisitor;
-    impl<'de> Visitor<'de> for NumberVisitor {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-            Ok(Some(value))
-        }
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-            Ok(u64::try_from(value).ok())
-        }
-        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-            // A number with a fraction is no message id: counted from 0 up by one.
-            Ok((value.fract() == 0.0 && (0.0..9.0e15).contains(&value)).then_some(value as u64))
-        }
-        skip_to!(None; visit_str(&str), visit_bool(bool), visit_unit(), visit_seq(), visit_map());
-    }
-    deserializer.deserialize_any(NumberVisitor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,21 +163,5 @@ mod tests {
                 "{not_an_object}"
             );
         }
-    }
-
-    #[test]
-    fn log_entries_keep_their_typed_fields_and_skip_other_elements() {
-        let text = r#"[{"sessionId":"s","messageId":0,"type":"user","message":"a","timestamp":"t"},
-            7,"x",{"sessionId":1,"messageId":"2","message":["b"]},{"messageId":1.5},{"messageId":-1},{"messageId":3.0}]"#;
-        let LogEntries(entries) = serde_json::from_str(text).unwrap();
-        assert_eq!(entries.len(), 5);
-        assert_eq!(entries[0].session_id.as_deref(), Some("s"));
-        assert_eq!(entries[0].message_id, Some(0));
-        assert!(entries[1].session_id.is_none() && entries[1].message_id.is_none());
-        assert!(entries[1].message.is_none());
-        assert_eq!(entries[2].message_id, None);
-        assert_eq!(entries[3].message_id, None);
-        assert_eq!(entries[4].message_id, Some(3));
-        assert!(serde_json::from_str::<LogEntries>(r#"{"sessionId":"s"}"#).is_err());
     }
 }
