@@ -197,7 +197,7 @@ pub struct SessionFacts {
     /// Read from a record the tool keeps after the transcript itself is gone (Claude Code's
     /// prompt history, Gemini CLI's prompt log): only what the user typed. Its rows carry
     /// `meta.salvaged_from`, and the session's transcript rows replace them if the transcript is
-    /// imported later (`source::Source::salvage_files`).
+    /// imported later (`source::Source::salvage`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub salvaged: bool,
 }

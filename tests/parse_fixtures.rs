@@ -1,7 +1,7 @@
 //! Data-driven parser tests: every `fixtures/<tool>/<case>/` directory of every source in
 //! `SOURCES` holds a `source/` tree laid out as the tool writes it and an `expected.json` with
-//! what discovery and parsing must yield, the files a salvaging run adds
-//! (`Source::salvage_files`) listed last with `"salvage": true`. Each case is a trial of its own, named `<tool>/<case>`
+//! what discovery and parsing must yield, and the files a salvaging run reads (`Source::salvage`),
+//! listed last with `"salvage": true` and their sessions in the order the reader hands them over. Each case is a trial of its own, named `<tool>/<case>`
 //! (`cargo test --test parse_fixtures -- claude/noise` runs one), and a mismatch shows a unified
 //! diff of the pretty JSON, expected against actual.
 //!
@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use common::{case_dirs, fixture_cases, fixtures_root};
 use libtest_mimic::{Arguments, Failed, Trial};
+use memtree::model::KnownRevisions;
 use memtree::source::{Source, SOURCES};
 use serde_json::{json, Value};
 
@@ -198,22 +199,31 @@ fn diff(expected: &Value, actual: &Value) -> String {
 fn run_case(source: &dyn Source, case_dir: &Path) -> Value {
     let source_dir = case_dir.join("source");
     let discovery = source.discover(std::slice::from_ref(&source_dir), None);
-    let salvage_files = source.salvage_files(std::slice::from_ref(&source_dir));
     let mut units = Vec::new();
-    let listed = discovery.candidates.iter().map(|candidate| (candidate, false));
-    for (candidate, salvage) in listed.chain(salvage_files.iter().map(|candidate| (candidate, true))) {
+    for candidate in &discovery.candidates {
         let outcome = source.parse(candidate);
-        let mut unit = json!({
+        units.push(json!({
             "path": candidate.path,
             "sidechain": candidate.sidechain,
             "stats": outcome.stats,
             "sessions": outcome.sessions,
             "diagnostics": outcome.diagnostics,
-        });
-        if salvage {
-            unit["salvage"] = json!(true);
+        }));
+    }
+    if let Some(salvage) = source.salvage() {
+        for candidate in salvage.files(std::slice::from_ref(&source_dir)) {
+            let mut sessions = Vec::new();
+            let outcome = salvage.read(&candidate, &KnownRevisions::new(), &mut |session| {
+                sessions.push(session)
+            });
+            units.push(json!({
+                "path": candidate.path,
+                "salvage": true,
+                "stats": outcome.stats,
+                "sessions": sessions,
+                "diagnostics": outcome.diagnostics,
+            }));
         }
-        units.push(unit);
     }
     let result = json!({ "discovery_diagnostics": discovery.diagnostics, "units": units });
     let text = serde_json::to_string(&result).unwrap();

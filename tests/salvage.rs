@@ -152,6 +152,15 @@ async fn prompts_of_a_gone_transcript_are_salvaged_once_and_replaced_when_it_ret
         "a salvaged session meets the same rules as a transcript: {report}"
     );
 
+    // Read again unchanged, the history plans nothing: its sessions' last prompts are recorded.
+    let report = home.import(&db, &[]);
+    assert_eq!(common::written(&report), (0, 0, 0), "{report}");
+    assert_eq!(
+        (&report["sessions"]["found"], &report["sessions"]["unchanged"]),
+        (&json!(0), &json!(2)),
+        "{report}"
+    );
+
     // Claude Code deletes the imported transcript; the next prompt rewrites the history.
     fs::remove_file(home.transcript(KEPT)).unwrap();
     home.type_prompts(GONE, &[("one more thing", 50)]);

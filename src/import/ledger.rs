@@ -33,7 +33,13 @@ pub(super) fn load(
         Unit::Transcript(_) => {
             let files = runtime.block_on(store.load_ledger(host, tool))?;
             let ledger = Ledger::new(files, settings.accepted_ledger_keys(), plan::IMPORTER_VERSION);
-            (ledger, KnownRevisions::new())
+            // The sessions salvaged from what the tool keeps are recorded as a store's.
+            let known = if settings.salvage && settings.source.salvage().is_some() {
+                ledger.known_revisions(runtime.block_on(store.load_session_ledger(host, tool))?)
+            } else {
+                KnownRevisions::new()
+            };
+            (ledger, known)
         }
         // A store's file state does not say which of its sessions changed: its ledger records
         // each session's own revision instead.

@@ -2,8 +2,9 @@
 //!
 //! `run` lists the candidates and drops those the ledger records as unchanged; transcripts are
 //! then read in chunks (`chunks`), a store session by session on a thread of its own
-//! (`readers`), and every group of sessions goes through the `pipeline` (filter, slugs, plan,
-//! write) while the next is read, so memory follows a group, not the history. The only I/O here
+//! (`readers`), and last what the tool keeps of deleted transcripts, like a store (`--salvage`).
+//! Every group of sessions goes through the `pipeline` (filter, slugs, plan, write) while the
+//! next is read, so memory follows a group, not the history. The only I/O here
 //! is calling the stages that own it; the store runs on a small tokio runtime owned by the run.
 
 mod all;
@@ -26,7 +27,7 @@ use crate::output::Progress;
 use crate::redact::Redactor;
 use crate::report::ImportReport;
 use crate::slug::SlugBook;
-use crate::source::{Candidate, Discovery, Unit};
+use crate::source::{Candidate, Discovery, Salvage, Unit};
 use crate::store::{self, RunOutcome, StoreError};
 pub use all::run_all;
 use pipeline::Pipeline;
@@ -75,7 +76,7 @@ pub fn run(
         .build()
         .map_err(ImportError::Runtime)?;
     let mut report = empty_report(settings);
-    let candidates = discover(settings, &mut report);
+    let found = discover(settings, &mut report);
     // A tool whose default locations hold none of its sessions is not used here: nothing to record.
     let used_here = settings.roots_given || report.source_note.is_none();
     let opened = runtime.block_on(store::open_for_run(
@@ -110,7 +111,7 @@ pub fn run(
         &runtime,
         opened.store,
         report,
-        candidates,
+        found,
     );
     if let Some(record) = record {
         let outcome = run_outcome(&result);
@@ -163,17 +164,18 @@ fn import(
     runtime: &tokio::runtime::Runtime,
     store: Option<store::Store>,
     mut report: ImportReport,
-    candidates: Vec<Candidate>,
+    found: Found,
 ) -> Result<ImportReport, ImportError> {
     let slugs = match (&store, settings.dry_run) {
         (Some(store), true) => runtime.block_on(store.load_slugs())?,
         _ => SlugBook::default(),
     };
     let (ledger, known) = ledger::load(store.as_ref(), runtime, settings, &crate::ledger::host_name())?;
-    let candidates = ledger::changed(candidates, &ledger, &mut report);
+    let candidates = ledger::changed(found.candidates, &ledger, &mut report);
     let doomed = retention::doomed(settings.source, env, &candidates, SystemTime::now());
     failpoint::hit("import.discovered");
-    let progress = Progress::new(show_progress, candidates.len() as u64, "reading");
+    let files = candidates.len() + found.salvage.len();
+    let progress = Progress::new(show_progress, files as u64, "reading");
     let redactor = settings.redact.then(Redactor::new);
     let part_bytes = env::MEMTREE_PART_BYTES.bytes(env, PART_BYTES);
     let mut pipeline = Pipeline::new(
@@ -203,6 +205,13 @@ fn import(
                 pipeline.stream_store(reader, listed, &known)?;
                 progress.inc(1);
             }
+        }
+    }
+    // Read as stores: every run, each session planned only when it gained a prompt.
+    if let Some(salvage) = salvage_reader(settings) {
+        for candidate in found.salvage.into_iter().take_while(|_| !settings.stopping()) {
+            pipeline.stream_store(salvage, &(candidate, None), &known)?;
+            progress.inc(1);
         }
     }
     progress.finish();
@@ -250,7 +259,7 @@ fn empty_report(settings: &ImportSettings) -> ImportReport {
 /// Lists the candidates under the roots, noting in the report when there is nothing to read.
 /// A default location that does not exist means the tool was never used here: nothing to import,
 /// not a problem.
-fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candidate> {
+fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Found {
     let source = settings.source;
     let roots: Vec<PathBuf> = settings
         .roots
@@ -266,15 +275,15 @@ fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candida
             .join(", ")
     };
     let Discovery {
-        mut candidates,
+        candidates,
         diagnostics,
     } = source.discover(&roots, settings.project.as_ref());
-    if settings.salvage {
-        candidates.extend(source.salvage_files(&roots));
-    }
+    let salvage = salvage_reader(settings)
+        .map(|salvage| salvage.files(&roots))
+        .unwrap_or_default();
     // A default location searched for projects (the home directory) is there even where the
     // tool was never used.
-    let found_nothing = candidates.is_empty() && diagnostics.is_empty();
+    let found_nothing = candidates.is_empty() && salvage.is_empty() && diagnostics.is_empty();
     if roots.is_empty() || (!settings.roots_given && found_nothing) {
         report.source_note = Some(format!(
             "no {} sessions at {}",
@@ -292,5 +301,16 @@ fn discover(settings: &ImportSettings, report: &mut ImportReport) -> Vec<Candida
         ));
     }
     report.absorb_diagnostics(diagnostics);
-    candidates
+    Found { candidates, salvage }
+}
+
+/// What discovery found: the source's own candidates, and the files a salvaging run reads.
+struct Found {
+    candidates: Vec<Candidate>,
+    salvage: Vec<Candidate>,
+}
+
+/// The source's salvage reader, when the run salvages and the tool keeps anything to salvage.
+fn salvage_reader(settings: &ImportSettings) -> Option<&'static dyn Salvage> {
+    settings.salvage.then(|| settings.source.salvage()).flatten()
 }

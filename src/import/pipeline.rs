@@ -13,7 +13,7 @@
 //! group of the same files, so the ledger is never ahead of the data; a file with problems is
 //! never recorded, so its problems are reported until fixed.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -216,7 +216,6 @@ impl<'a> Pipeline<'a> {
     ) -> Result<(), ImportError> {
         let mut kept = Vec::new();
         let mut read = ChunkRead::default();
-        let transcribed = self.transcribed_among(&parsed)?;
         for (
             listed,
             ParsedFile {
@@ -230,12 +229,6 @@ impl<'a> Pipeline<'a> {
             let (yielded, before) = (sessions.len() + outlined.len(), kept.len());
             for judged in sessions {
                 match judged {
-                    Judged::Admitted(prepared)
-                        if prepared.session.facts.salvaged && transcribed.contains(&prepared.session.id) =>
-                    {
-                        let reason = Some(SkipReason::TranscriptImported);
-                        self.count_found(&prepared.session, reason, &mut read);
-                    }
                     Judged::Admitted(prepared) => {
                         self.count_found(&prepared.session, None, &mut read);
                         kept.push(Admitted::Whole(prepared));
@@ -261,26 +254,34 @@ impl<'a> Pipeline<'a> {
         self.plan_chunk(parser, kept, read)
     }
 
-    /// The salvaged sessions admitted from `parsed` whose transcript's rows the store already
-    /// holds: salvaging them would store their prompts twice.
-    fn transcribed_among(&self, parsed: &[ParsedFile]) -> Result<HashSet<String>, ImportError> {
-        let salvaged: Vec<&str> = parsed
+    /// Leaves out of `sessions` the salvaged ones whose transcript's rows the store already
+    /// holds (salvaging them would store their prompts twice), listing them as skipped.
+    fn drop_transcribed(&mut self, sessions: &mut Vec<PreparedSession>) -> Result<(), ImportError> {
+        let salvaged: Vec<&str> = sessions
             .iter()
-            .flat_map(|file| &file.sessions)
-            .filter_map(|judged| match judged {
-                Judged::Admitted(prepared) if prepared.session.facts.salvaged => {
-                    Some(prepared.session.id.as_str())
-                }
-                _ => None,
-            })
+            .filter(|prepared| prepared.session.facts.salvaged)
+            .map(|prepared| prepared.session.id.as_str())
             .collect();
         let Some(store) = self.store.as_ref().filter(|_| !salvaged.is_empty()) else {
-            return Ok(HashSet::new());
+            return Ok(());
         };
         let tool = self.settings.source.name();
-        Ok(self
+        let transcribed = self
             .runtime
-            .block_on(store.transcribed_sessions(tool, &salvaged))?)
+            .block_on(store.transcribed_sessions(tool, &salvaged))?;
+        if transcribed.is_empty() {
+            return Ok(());
+        }
+        let reason = SkipReason::TranscriptImported;
+        for prepared in sessions.extract_if(.., |prepared| {
+            prepared.session.facts.salvaged && transcribed.contains(&prepared.session.id)
+        }) {
+            *self.report.sessions.skipped.entry(reason).or_default() += 1;
+            self.report
+                .session_list
+                .push(session_entry(&prepared.session, None, 0, Some(reason)));
+        }
+        Ok(())
     }
 
     /// Plans and writes a chunk's admitted sessions. An outlined session is read in parts at its
@@ -460,6 +461,7 @@ impl<'a> Pipeline<'a> {
         mut sessions: Vec<PreparedSession>,
         read: ChunkRead,
     ) -> Result<(), ImportError> {
+        self.drop_transcribed(&mut sessions)?;
         // Main sessions first, so that a message copied into a sidechain is stored with its main
         // session.
         sessions.sort_by(|a, b| session_order(&a.session).cmp(&session_order(&b.session)));

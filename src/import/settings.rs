@@ -36,7 +36,7 @@ pub struct ImportSettings {
     /// Replace secrets before anything is stored (off with `--no-redact`).
     pub redact: bool,
     /// Import the prompts the tool keeps of sessions whose transcript is gone
-    /// (`Source::salvage_files`; off with `--no-salvage`).
+    /// (`Source::salvage`; off with `--no-salvage`).
     pub salvage: bool,
     pub database: DbTarget,
     pub schema: String,

@@ -11,6 +11,7 @@ pub mod parts;
 mod prompt_log;
 pub mod resume;
 mod retention;
+pub mod salvage;
 mod sqlite;
 pub mod timestamp;
 mod title;
@@ -28,6 +29,7 @@ use parts::Reread;
 pub use parts::{OutlinedSession, PartBudget};
 pub use resume::ResumeRequest;
 pub use retention::Retention;
+pub use salvage::Salvage;
 
 // One module per tool, each listed once in `SOURCES` below. Plain `mod` items, so rustfmt and
 // every other tool that follows them reach the sources.
@@ -88,13 +90,11 @@ pub trait Source: Sync {
         None
     }
 
-    /// The files under `roots` that keep what the user typed after the tool deleted the
-    /// transcripts (Claude Code's `history.jsonl`, Gemini CLI's `logs.json`), read by the same
-    /// parser as the transcripts when the run salvages (`--salvage`, the default). Their sessions
-    /// are [`crate::model::SessionFacts::salvaged`], and only those whose transcript is not on
-    /// disk: a parser never salvages a session it can read whole.
-    fn salvage_files(&self, _roots: &[PathBuf]) -> Vec<Candidate> {
-        Vec::new()
+    /// What the tool keeps of its sessions' prompts after deleting their transcripts (Claude
+    /// Code's `history.jsonl`, Gemini CLI's `logs.json`), read when the run salvages
+    /// (`--salvage`, the default); `None` for a tool that keeps nothing of the kind.
+    fn salvage(&self) -> Option<&dyn Salvage> {
+        None
     }
 }
 

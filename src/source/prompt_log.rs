@@ -33,6 +33,7 @@ use crate::model::{
     Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts, Tool,
 };
 use crate::source::jsonl::{decode_document, malformed_document};
+use crate::source::salvage::is_bare_slash_command;
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
 use crate::source::visit::{maybe_text, skip_to, Object};
@@ -110,7 +111,11 @@ pub(super) fn parse(
         if layout.has_chat(&session_id) {
             continue;
         }
-        let messages = messages_of(&session_id, entries, candidate, &mut outcome);
+        let mut messages = messages_of(&session_id, entries, candidate, &mut outcome);
+        if salvaged {
+            // As a chat records them: a bare command is not conversation.
+            messages.retain(|message| !is_bare_slash_command(message.blocks[0].text.trim()));
+        }
         let Some(first) = messages.first() else {
             continue;
         };

@@ -11,23 +11,25 @@
 //! images stay placeholders. As in a transcript, a bare slash command (`/model`) and a shell
 //! command (`!ls`) are not conversation.
 //!
-//! Ids: `history-<timestamp ms>`, with `-<n>` for the n-th repeat in a session. The file is read
-//! whole whenever it changed: whether a session's transcript is on disk can change between runs
-//! without the history changing where a checkpoint would notice.
+//! Ids: `history-<timestamp ms>`, with `-<n>` for the n-th repeat in a session. The history is
+//! read as a store ([`crate::source::salvage`]): every run reads it (whether a session's
+//! transcript is on disk can change without the history changing), and plans only the sessions
+//! whose last prompt is not the one the session ledger recorded.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{Block, BlockKind, Diagnostic, Message, Role, Session, SessionFacts};
+use crate::model::{Block, BlockKind, Diagnostic, KnownRevisions, Message, Role, Session, SessionFacts};
 use crate::source::jsonl::{self, Owned};
+use crate::source::salvage::is_bare_slash_command;
 use crate::source::title::title_from_prompt;
-use crate::source::{open_listed_file, own_fact, Candidate, ParseOutcome};
+use crate::source::{open_listed_file, own_fact, Candidate, ParseOutcome, Salvage, StoreReader};
 
 use super::TOOL;
 
@@ -36,37 +38,37 @@ const HISTORY_FILE: &str = "history.jsonl";
 /// Where the config directory keeps the transcripts.
 const PROJECTS: &str = "projects";
 
-/// The history beside the transcripts of each root: a root is the config directory (holding
-/// `projects/`) or its `projects/` directory, as discovery takes them.
-pub(super) fn salvage_files(roots: &[PathBuf]) -> Vec<Candidate> {
-    let mut found: Vec<PathBuf> = roots
-        .iter()
-        .filter_map(|root| {
-            if root.join(PROJECTS).is_dir() {
-                Some(root.as_path())
-            } else {
-                root.parent()
-                    .filter(|_| root.file_name().is_some_and(|name| name == PROJECTS))
-            }
-        })
-        .map(|config| config.join(HISTORY_FILE))
-        .filter(|history| history.is_file())
-        .collect();
-    found.sort();
-    found.dedup();
-    found
-        .into_iter()
-        .map(|path| Candidate {
-            path,
-            also: Vec::new(),
-            sidechain: false,
-        })
-        .collect()
-}
+/// Claude Code's prompt history, read for salvage ([`Salvage`]).
+pub(super) struct History;
 
-/// Whether `path` is a prompt history rather than a transcript (whose name is a session id).
-pub(super) fn is_history_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|name| name == HISTORY_FILE)
+impl Salvage for History {
+    /// The history beside the transcripts of each root: a root is the config directory (holding
+    /// `projects/`) or its `projects/` directory, as discovery takes them.
+    fn files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
+        let mut found: Vec<PathBuf> = roots
+            .iter()
+            .filter_map(|root| {
+                if root.join(PROJECTS).is_dir() {
+                    Some(root.as_path())
+                } else {
+                    root.parent()
+                        .filter(|_| root.file_name().is_some_and(|name| name == PROJECTS))
+                }
+            })
+            .map(|config| config.join(HISTORY_FILE))
+            .filter(|history| history.is_file())
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+            .into_iter()
+            .map(|path| Candidate {
+                path,
+                also: Vec::new(),
+                sidechain: false,
+            })
+            .collect()
+    }
 }
 
 /// One line of the history. Fields are read leniently; a line whose fields have other types is
@@ -85,124 +87,209 @@ struct HistoryLine {
     session_id: Option<String>,
 }
 
-/// A session being salvaged, in the order sessions first appear.
+/// A prompt of a session to salvage, as one history line gives it.
+struct Prompt {
+    session_id: String,
+    text: String,
+    at: DateTime<Utc>,
+    project: Option<String>,
+}
+
+/// The prompt on a history line, when its session is to be salvaged: `None` for a line of a
+/// session whose transcript is on disk, without a session, or without a prompt; `Err` for a
+/// prompt without a time.
+fn prompt_of(entry: HistoryLine, transcribed: &HashSet<String>) -> Option<Result<Prompt, &'static str>> {
+    let session_id = entry.session_id.filter(|id| !id.is_empty())?;
+    if transcribed.contains(&session_id) {
+        return None;
+    }
+    let text = prompt_text(entry.display.as_deref(), entry.pasted.as_ref())?;
+    let at = entry
+        .timestamp
+        .as_ref()
+        .and_then(Value::as_i64)
+        .and_then(DateTime::from_timestamp_millis);
+    Some(match at {
+        Some(at) => Ok(Prompt {
+            session_id,
+            text,
+            at,
+            project: entry.project.filter(|project| !project.is_empty()),
+        }),
+        None => Err("a prompt without an epoch-milliseconds `timestamp`"),
+    })
+}
+
+/// What the first pass learns of a session to salvage.
+struct Outline {
+    /// The line of its last prompt: pass 2 hands the session over once past it.
+    last_line: u64,
+    revision: i64,
+}
+
+/// A session being read in pass 2.
 struct Salvaged {
-    id: String,
     cwd: Option<String>,
     messages: Vec<Message>,
     /// How many prompts of each millisecond were taken, for the ids of repeats.
     repeats: HashMap<i64, u32>,
 }
 
-/// Reads the history whole into the sessions whose transcript is not beside it.
-pub(super) fn parse(candidate: &Candidate) -> ParseOutcome {
-    let path = candidate.path.as_path();
-    let mut outcome = ParseOutcome::default();
-    let Some(file) = open_listed_file(path, &mut outcome.diagnostics) else {
-        return outcome;
-    };
-    // Unless every transcript beside it can be listed, no session can be told gone.
-    let projects = path.parent().unwrap_or(Path::new("")).join(PROJECTS);
-    let transcribed = match transcripts_in(&projects) {
-        Ok(transcribed) => transcribed,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(&projects, &err));
+impl StoreReader for History {
+    /// Reads the history in two passes, so memory follows the sessions open at once, not the
+    /// file: the first finds each session to salvage, its last line and its revision; the second
+    /// reads the prompts of those whose revision is not in `known` and hands each session over
+    /// at its last line.
+    fn read(
+        &self,
+        candidate: &Candidate,
+        known: &KnownRevisions,
+        emit: &mut dyn FnMut(Session),
+    ) -> ParseOutcome {
+        let path = candidate.path.as_path();
+        let mut outcome = ParseOutcome::default();
+        let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        // Unless every transcript beside it can be listed, no session can be told gone.
+        let projects = path.parent().unwrap_or(Path::new("")).join(PROJECTS);
+        let transcribed = match transcripts_in(&projects) {
+            Ok(transcribed) => transcribed,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(&projects, &err));
+                return outcome;
+            }
+        };
+        let mut outlines: HashMap<String, Outline> = HashMap::new();
+        let mut malformed = Vec::new();
+        let reader = BufReader::with_capacity(crate::limits::READ_BUFFER, &mut file);
+        let read = jsonl::read_records::<_, Owned<HistoryLine>>(
+            reader,
+            path,
+            &mut outcome.diagnostics,
+            |line, entry| match prompt_of(entry, &transcribed) {
+                Some(Ok(prompt)) => {
+                    let outline = outlines.entry(prompt.session_id).or_insert(Outline {
+                        last_line: line,
+                        revision: i64::MIN,
+                    });
+                    outline.last_line = line;
+                    outline.revision = outline.revision.max(prompt.at.timestamp_millis());
+                }
+                Some(Err(problem)) => malformed.push(jsonl::malformed(path, line, problem)),
+                None => {}
+            },
+        );
+        match read {
+            Ok(stats) => outcome.stats = stats,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+                return outcome;
+            }
+        }
+        outcome.stats.malformed_lines += malformed.len() as u64;
+        outcome.diagnostics.append(&mut malformed);
+        outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+        outlines.retain(|session_id, outline| {
+            let unchanged = known.get(session_id) == Some(&outline.revision);
+            outcome.unchanged_sessions += u64::from(unchanged);
+            !unchanged
+        });
+        if outlines.is_empty() {
             return outcome;
         }
-    };
-    let mut sessions: Vec<Salvaged> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut malformed = Vec::new();
-    let reader = BufReader::with_capacity(crate::limits::READ_BUFFER, file);
-    let read = jsonl::read_records::<_, Owned<HistoryLine>>(
-        reader,
-        path,
-        &mut outcome.diagnostics,
-        |line, entry| {
-            let Some(session_id) = entry.session_id.filter(|id| !id.is_empty()) else {
-                return;
-            };
-            if transcribed.contains(&session_id) {
-                return;
+        let source_file = std::path::absolute(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
+        // Pass 2 reads the bytes pass 1 read, not what was appended since.
+        let reread = file
+            .seek(SeekFrom::Start(0))
+            .map(|_| BufReader::with_capacity(crate::limits::READ_BUFFER, (&file).take(outcome.stats.bytes)));
+        let reader = match reread {
+            Ok(reader) => reader,
+            Err(err) => {
+                outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+                return outcome;
             }
-            let Some(text) = prompt_text(entry.display.as_deref(), entry.pasted.as_ref()) else {
-                return;
-            };
-            let Some(at) = entry
-                .timestamp
-                .as_ref()
-                .and_then(Value::as_i64)
-                .and_then(DateTime::from_timestamp_millis)
-            else {
-                malformed.push(jsonl::malformed(
-                    path,
-                    line,
-                    "a prompt without an epoch-milliseconds `timestamp`",
-                ));
-                return;
-            };
-            let at_ms = at.timestamp_millis();
-            let slot = *index.entry(session_id.clone()).or_insert_with(|| {
-                sessions.push(Salvaged {
-                    id: session_id,
-                    cwd: entry.project.clone().filter(|project| !project.is_empty()),
+        };
+        let mut open: HashMap<String, Salvaged> = HashMap::new();
+        let mut hand_over = |session_id: String, salvaged: Salvaged, revision: i64| {
+            emit(session(session_id, salvaged, revision, &source_file));
+        };
+        let reread =
+            jsonl::read_records::<_, Owned<HistoryLine>>(reader, path, &mut Vec::new(), |line, entry| {
+                let Some(Ok(prompt)) = prompt_of(entry, &transcribed) else {
+                    return;
+                };
+                let Some(outline) = outlines.get(&prompt.session_id) else {
+                    return;
+                };
+                let (last_line, revision) = (outline.last_line, outline.revision);
+                let salvaged = open.entry(prompt.session_id.clone()).or_insert_with(|| Salvaged {
+                    cwd: prompt.project.clone(),
                     messages: Vec::new(),
                     repeats: HashMap::new(),
                 });
-                sessions.len() - 1
+                let at_ms = prompt.at.timestamp_millis();
+                let repeat = salvaged.repeats.entry(at_ms).or_default();
+                let id = match *repeat {
+                    0 => format!("history-{at_ms}"),
+                    n => format!("history-{at_ms}-{n}"),
+                };
+                *repeat += 1;
+                salvaged.messages.push(Message {
+                    id,
+                    origin_session_id: None,
+                    timestamp: prompt.at,
+                    role: Role::User,
+                    blocks: vec![Block::new(BlockKind::Text, prompt.text)],
+                    tool_name: None,
+                    model: None,
+                    cwd: own_fact(prompt.project.as_deref(), salvaged.cwd.as_deref()),
+                    line,
+                });
+                if line >= last_line {
+                    if let Some(salvaged) = open.remove(&prompt.session_id) {
+                        hand_over(prompt.session_id, salvaged, revision);
+                    }
+                }
             });
-            let session = &mut sessions[slot];
-            let repeat = session.repeats.entry(at_ms).or_default();
-            let id = match *repeat {
-                0 => format!("history-{at_ms}"),
-                n => format!("history-{at_ms}-{n}"),
-            };
-            *repeat += 1;
-            session.messages.push(Message {
-                id,
-                origin_session_id: None,
-                timestamp: at,
-                role: Role::User,
-                blocks: vec![Block::new(BlockKind::Text, text)],
-                tool_name: None,
-                model: None,
-                cwd: own_fact(entry.project.as_deref(), session.cwd.as_deref()),
-                line,
-            });
-        },
-    );
-    match read {
-        Ok(stats) => outcome.stats = stats,
-        Err(err) => outcome.diagnostics.push(Diagnostic::unreadable(path, &err)),
+        if let Err(err) = reread {
+            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+        }
+        // Sessions the second pass did not see to their end (the file was rewritten meanwhile)
+        // are handed over as far as they were read: their ids are the same either way.
+        let mut rest: Vec<(String, Salvaged)> = open.into_iter().collect();
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        for (session_id, salvaged) in rest {
+            let revision = outlines
+                .get(&session_id)
+                .map_or(i64::MIN, |outline| outline.revision);
+            hand_over(session_id, salvaged, revision);
+        }
+        outcome
     }
-    outcome.stats.malformed_lines += malformed.len() as u64;
-    outcome.diagnostics.append(&mut malformed);
-    outcome.diagnostics.sort_by_key(|diagnostic| diagnostic.line);
-    let source_file = std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .display()
-        .to_string();
-    outcome.sessions = sessions
-        .into_iter()
-        .map(|salvaged| {
-            let first = &salvaged.messages[0];
-            let facts = SessionFacts {
-                title: Some(title_from_prompt(&first.blocks[0].text)).filter(|title| !title.is_empty()),
-                cwd: salvaged.cwd,
-                started_at: Some(first.timestamp),
-                salvaged: true,
-                ..SessionFacts::default()
-            };
-            Session {
-                tool: TOOL,
-                id: salvaged.id,
-                source_file: source_file.clone(),
-                facts,
-                messages: salvaged.messages,
-            }
-        })
-        .collect();
-    outcome
+}
+
+/// A salvaged session of the prompts read.
+fn session(id: String, salvaged: Salvaged, revision: i64, source_file: &str) -> Session {
+    let first = &salvaged.messages[0];
+    let facts = SessionFacts {
+        title: Some(title_from_prompt(&first.blocks[0].text)).filter(|title| !title.is_empty()),
+        cwd: salvaged.cwd,
+        started_at: Some(first.timestamp),
+        revision: Some(revision),
+        salvaged: true,
+        ..SessionFacts::default()
+    };
+    Session {
+        tool: TOOL,
+        id,
+        source_file: source_file.to_owned(),
+        facts,
+        messages: salvaged.messages,
+    }
 }
 
 /// The session ids of the transcripts under `projects` (`<project>/<session>.jsonl`); empty
@@ -251,17 +338,6 @@ fn prompt_text(display: Option<&str>, pasted: Option<&Value>) -> Option<String> 
         }
     }
     Some(text)
-}
-
-/// A slash command typed without arguments (`/model`, `/compact`), which transcripts record as a
-/// command wrapper memtree leaves out; a path (`/tmp/x`) or a command with arguments is kept.
-fn is_bare_slash_command(text: &str) -> bool {
-    text.strip_prefix('/').is_some_and(|name| {
-        !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
-    })
 }
 
 /// `text` with the placeholder of paste `id` (`[Pasted text #<id>]` or `[Pasted text #<id> +<n>

@@ -26,7 +26,7 @@ use crate::scope::ProjectScope;
 use crate::source::parts::{OutlinedSession, PartBudget, Reread};
 use crate::source::resume::{self, ResumeRequest};
 use crate::source::{
-    jsonl, open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Source,
+    jsonl, open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Salvage, Source,
     TranscriptParser, Unit,
 };
 
@@ -74,8 +74,8 @@ impl Source for Claude {
     }
 
     /// The prompt history `history.jsonl` beside the transcripts (`history`).
-    fn salvage_files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
-        history::salvage_files(roots)
+    fn salvage(&self) -> Option<&dyn Salvage> {
+        Some(&history::History)
     }
 
     /// `cleanupPeriodDays` in the user's `settings.json` (30 when unset): at start-up Claude Code
@@ -101,9 +101,6 @@ impl TranscriptParser for Claude {
     /// pass `budget`, its sessions are outlined instead (`ParseOutcome::outlined`).
     fn parse(&self, candidate: &Candidate, resume: ResumeRequest<'_>, budget: PartBudget) -> ParseOutcome {
         let path = candidate.path.as_path();
-        if history::is_history_file(path) {
-            return history::parse(candidate);
-        }
         let mut outcome = ParseOutcome::default();
         let Some(mut file) = open_listed_file(path, &mut outcome.diagnostics) else {
             return outcome;

@@ -6,7 +6,7 @@
 //!
 //! Gemini CLI deletes chats past its session retention, but keeps every prompt typed in a
 //! project in its prompt log `tmp/<project id>/logs.json`: a salvaging run reads it too
-//! ([`Source::salvage_files`]), and its sessions whose chat is gone become salvaged sessions of
+//! ([`Source::salvage`]), and its sessions whose chat is gone become salvaged sessions of
 //! user messages ([`prompts`]).
 //!
 //! [`wire`] decodes the records, [`message`] turns a record into memories, [`project`] finds the
@@ -29,8 +29,8 @@ use crate::env::{EnvLookup, Variable};
 use crate::model::{Session, SessionFacts, Tool};
 use crate::scope::ProjectScope;
 use crate::source::parts::{OutlinedSession, PartBudget};
-use crate::source::prompt_log::PROMPT_LOG;
 use crate::source::resume::ResumeRequest;
+use crate::source::Salvage;
 use crate::source::{
     open_listed_file, retention, Candidate, Discovery, ParseOutcome, Retention, Source, TranscriptParser,
     Unit,
@@ -83,8 +83,8 @@ impl Source for Gemini {
     }
 
     /// The prompt log of each project (`tmp/<project id>/logs.json`).
-    fn salvage_files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
-        prompts::salvage_files(roots)
+    fn salvage(&self) -> Option<&dyn Salvage> {
+        Some(&prompts::PromptLogs)
     }
 
     /// `general.sessionRetention` in `~/.gemini/settings.json`: when `enabled` (the default
@@ -123,9 +123,6 @@ impl TranscriptParser for Gemini {
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or_default();
-        if name == PROMPT_LOG {
-            return prompts::parse(candidate, file, outcome);
-        }
         match discover::chat_file(name).map(|(container, _)| container) {
             Some(Container::Document) => document::parse(candidate, file, outcome),
             _ => log::parse(candidate, file, resume, budget, outcome),

@@ -20,19 +20,47 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::model::{KnownRevisions, Session};
 use crate::source::prompt_log::{self, Layout, Reading, PROMPT_LOG};
+use crate::source::salvage::{self, Salvage};
 use crate::source::walk::{self, Entry};
-use crate::source::{Candidate, ParseOutcome};
+use crate::source::{open_listed_file, Candidate, ParseOutcome, StoreReader};
 
 use super::discover::{chat_file, Container};
 use super::project::{self, Place};
 use super::{chat_session_id, source_file, TOOL};
 
+/// Gemini CLI's prompt logs, read for salvage ([`Salvage`]).
+pub(super) struct PromptLogs;
+
+impl Salvage for PromptLogs {
+    fn files(&self, roots: &[PathBuf]) -> Vec<Candidate> {
+        salvage_files(roots)
+    }
+}
+
+impl StoreReader for PromptLogs {
+    /// Reads one log whole (Gemini CLI rewrites it whole, so it is as small as Gemini keeps it)
+    /// and hands over its salvaged sessions but those whose revision `known` holds.
+    fn read(
+        &self,
+        candidate: &Candidate,
+        known: &KnownRevisions,
+        emit: &mut dyn FnMut(Session),
+    ) -> ParseOutcome {
+        let mut outcome = ParseOutcome::default();
+        let Some(file) = open_listed_file(&candidate.path, &mut outcome.diagnostics) else {
+            return outcome;
+        };
+        salvage::emit_new(parse(candidate, file, outcome), known, emit)
+    }
+}
+
 /// The prompt logs under `roots`, for every root form discovery takes (a Gemini home, a `tmp/`
 /// directory, one project's temp directory), sorted by path within each root. A `chats/`
 /// directory or a single file has no log. What cannot be listed is passed over: discovery,
 /// walking the same directories, reports it.
-pub(super) fn salvage_files(roots: &[PathBuf]) -> Vec<Candidate> {
+fn salvage_files(roots: &[PathBuf]) -> Vec<Candidate> {
     let mut candidates = Vec::new();
     for root in roots.iter().filter(|root| root.is_dir()) {
         let mut found = Vec::new();
@@ -70,7 +98,7 @@ fn log_of(project_dir: &Path) -> Option<PathBuf> {
 }
 
 /// Reads one prompt log whole into the salvaged sessions of the chats that are gone.
-pub(super) fn parse(candidate: &Candidate, file: File, outcome: ParseOutcome) -> ParseOutcome {
+fn parse(candidate: &Candidate, file: File, outcome: ParseOutcome) -> ParseOutcome {
     let path = candidate.path.as_path();
     let place = path.parent().map(Place::of_project).unwrap_or_default();
     let mut layout = Log { place, chats: None };
