@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{clean_sources, memtree_command, Run};
 use memtree::source::{PartBudget, ResumeRequest, Unit, SOURCES};
@@ -107,10 +107,20 @@ async fn an_import_in_parts_stores_the_rows_of_a_whole_import() {
         assert_eq!(rows(&parts_db).await, stored, "{tool}: the same rows");
         assert_eq!(comparable(&parted), comparable(&whole), "{tool}: the same report");
 
-        // Every file read in parts is in the ledger: the next run opens none of them.
+        // Every file read in parts is in the ledger: the next run opens none of them (but the
+        // files a salvaging run reads, which are read every run, like a store).
         let again = import(tool, &sources, &parts_db.url(), PARTS, &EVERYTHING);
-        assert_eq!(again["files"]["scanned"], 0, "{tool}");
-        assert_eq!(again["files"]["unchanged"], whole["files"]["scanned"], "{tool}");
+        let roots: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
+        let salvaged = memtree::source::named(tool)
+            .and_then(|source| source.salvage())
+            .map_or(0, |salvage| salvage.files(&roots).len() as u64);
+        let scanned = |report: &Value| report["files"]["scanned"].as_u64().unwrap();
+        assert_eq!(scanned(&again), salvaged, "{tool}");
+        assert_eq!(
+            again["files"]["unchanged"].as_u64().unwrap(),
+            scanned(&whole) - salvaged,
+            "{tool}"
+        );
 
         // The session filters judge a session read in parts as a whole one: by default
         // (sidechains and trivial sessions skipped) the same sessions are skipped, for the same
