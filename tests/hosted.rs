@@ -658,6 +658,44 @@ async fn a_role_with_only_select_insert_update_imports_into_a_migrated_schema() 
     scene.sql(&printed_statements(&message));
     let report = writer_import().succeeded_as("SELECT, INSERT and UPDATE only");
     assert!(written(&report).0 > 0);
+
+    // A transcript whose session has salvaged rows replaces them, which takes DELETE: the role
+    // is told the grant, and nothing changes until it is given.
+    let client = scene.db.client().await;
+    let session: String = query_value(
+        &client,
+        "select meta->>'source_session_id' from memories.memory order by id limit 1",
+        &[],
+    )
+    .await;
+    scene.sql(&format!(
+        "insert into memories.memory (id, content, meta, tree, temporal) values \
+         ('01900000-0000-7000-8000-000000000001', 'a salvaged prompt', jsonb_build_object('source_tool', 'codex', \
+          'source_session_id', '{session}', 'salvaged_from', '/home/u/prompts.jsonl'), \
+          'projects.salvaged.agent_sessions', tstzrange(now(), now(), '[]'))"
+    ));
+    let rescan = || {
+        Run::of_command(
+            memtree_command(scene.home())
+                .args(["codex", "import", "--json", "--include-trivial", "--rescan"])
+                .args(["--schema", "memories", "--database-url", &url, "--source"])
+                .args(&sources),
+        )
+    };
+    let message = refused(&rescan(), "salvaged rows to replace without DELETE");
+    assert_says(
+        &message,
+        &[
+            "role \"writer\" may not delete the salvaged prompts a returned transcript replaces",
+            "    grant delete on \"memories\".memory to \"writer\";",
+        ],
+    );
+    let salvaged = "select count(*) from memories.memory where meta ? 'salvaged_from'";
+    assert_eq!(query_value::<i64>(&client, salvaged, &[]).await, 1);
+    scene.sql(&printed_statements(&message));
+    let report = rescan().succeeded_as("once granted DELETE");
+    assert_eq!(report["messages"]["written"]["superseded"], 1, "{report}");
+    assert_eq!(query_value::<i64>(&client, salvaged, &[]).await, 0);
     let owner_only: bool = query_value(
         &scene.db.client().await,
         "select not has_database_privilege('writer', current_database(), 'CREATE') \
