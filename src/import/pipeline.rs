@@ -512,10 +512,12 @@ impl<'a> Pipeline<'a> {
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
         let mut ids: Vec<Uuid> = Vec::new();
-        // Rows of a session read from its transcript replace any salvaged ones.
+        // Rows of a session read from its transcript replace any salvaged ones, which only a
+        // tool that keeps prompts apart from its transcripts can have (salvaging or not now).
+        let salvages = self.settings.source.salvage().is_some();
         let mut transcribed: Vec<String> = Vec::new();
         for (plan, project, session, salvaged) in planned {
-            if !salvaged && project.messages > 0 {
+            if salvages && !salvaged && project.messages > 0 {
                 transcribed.push(session.id.clone());
             }
             report.messages.planned += project.messages;
