@@ -22,7 +22,7 @@ pub trait Salvage: StoreReader {
 
 /// A salvaged session's revision: the time of its last prompt (epoch ms). Prompts are only
 /// added, each later than the last, so a session whose revision is known has nothing new.
-pub(crate) fn revision(messages: &[Message]) -> Option<i64> {
+fn revision(messages: &[Message]) -> Option<i64> {
     messages
         .iter()
         .map(|message| message.timestamp.timestamp_millis())

@@ -219,6 +219,14 @@ impl StoreReader for History {
         };
         let reread =
             jsonl::read_records::<_, Owned<HistoryLine>>(reader, path, &mut Vec::new(), |line, entry| {
+                // Most lines are of sessions recorded already: passed over before their text is built.
+                if !entry
+                    .session_id
+                    .as_ref()
+                    .is_some_and(|id| outlines.contains_key(id))
+                {
+                    return;
+                }
                 let Some(Ok(prompt)) = prompt_of(entry, &transcribed) else {
                     return;
                 };
