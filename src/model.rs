@@ -254,6 +254,16 @@ impl Diagnostic {
         }
     }
 
+    /// Invalid UTF-8 in `file` (at `line`, when it is on one) was replaced with U+FFFD to read it.
+    pub fn invalid_utf8(file: &Path, line: Option<u64>) -> Diagnostic {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            kind: DiagnosticKind::InvalidUtf8,
+            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
+        }
+    }
+
     /// `file` was listed by discovery but no longer existed when it was opened.
     pub fn vanished(file: &Path) -> Diagnostic {
         Diagnostic {

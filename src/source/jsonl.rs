@@ -12,6 +12,7 @@ mod reduce;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::marker::PhantomData;
 use std::path::Path;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 use crate::limits::{MAX_BUFFERED_LINE, MAX_REDUCED_LINE, STRING_BUDGET};
 use crate::model::{Diagnostic, DiagnosticKind, FileStats};
 use crate::source::visit::text_to;
+use crate::source::ParseOutcome;
 
 /// How much of one line is held in memory.
 #[derive(Clone, Copy, Debug)]
@@ -245,6 +247,28 @@ pub(crate) struct Document<T> {
     pub invalid_utf8_replaced: bool,
 }
 
+/// Reads a session file that is one JSON document ([`decode_document`]) into `outcome`: the
+/// bytes read, and invalid UTF-8 replaced as a diagnostic. `None`, with the file unreadable, when
+/// it could not be read; else the decoded value, or why it is malformed.
+pub(crate) fn read_document<T: DeserializeOwned>(
+    file: File,
+    path: &Path,
+    outcome: &mut ParseOutcome,
+) -> Option<serde_json::Result<T>> {
+    let read = match decode_document::<T>(io::BufReader::new(file)) {
+        Ok(read) => read,
+        Err(err) => {
+            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
+            return None;
+        }
+    };
+    outcome.stats.bytes = read.bytes;
+    if read.invalid_utf8_replaced {
+        outcome.diagnostics.push(Diagnostic::invalid_utf8(path, None));
+    }
+    Some(read.decoded)
+}
+
 /// Decodes one JSON document (which may span lines) from `reader`, reduced like an overlong
 /// line, so a big document costs a few copies of what the planner stores, not of the file.
 pub(crate) fn decode_document<T: DeserializeOwned>(mut reader: impl BufRead) -> io::Result<Document<T>> {
@@ -345,12 +369,7 @@ fn decode_buffered<'line, L: LineRecord>(
 ) -> Result<L::Of<'line>, Diagnostic> {
     let (decoded, invalid_utf8_replaced) = decode_replacing_invalid_utf8::<L>(line, replaced);
     if invalid_utf8_replaced {
-        diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: Some(line_number),
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
+        diagnostics.push(Diagnostic::invalid_utf8(path, Some(line_number)));
     }
     decoded.map_err(|err| malformed(path, line_number, &err))
 }

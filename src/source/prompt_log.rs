@@ -23,16 +23,13 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::model::{
-    Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts, Tool,
-};
-use crate::source::jsonl::{decode_document, malformed_document};
+use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts, Tool};
+use crate::source::jsonl::{malformed_document, read_document};
 use crate::source::salvage::is_bare_slash_command;
 use crate::source::timestamp::parse_rfc3339;
 use crate::source::title::title_from_prompt;
@@ -71,25 +68,10 @@ pub(super) fn parse(
 ) -> ParseOutcome {
     let path = candidate.path.as_path();
     // Decoded owned and raw (long strings cut, as in a JSONL line), then read from that text.
-    let read = match decode_document::<Box<RawValue>>(BufReader::new(file)) {
-        Ok(read) => read,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
+    let Some(read) = read_document::<Box<RawValue>>(file, path, &mut outcome) else {
+        return outcome;
     };
-    outcome.stats.bytes = read.bytes;
-    if read.invalid_utf8_replaced {
-        outcome.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
-    }
-    let decoded = read
-        .decoded
-        .and_then(|raw| serde_json::from_str::<LogEntries>(raw.get()));
+    let decoded = read.and_then(|raw| serde_json::from_str::<LogEntries>(raw.get()));
     let entries = match decoded {
         Ok(LogEntries(entries)) => entries,
         Err(err) => {

@@ -11,7 +11,7 @@
 //! task started) or else the file's time, and the session's `time_origin` says so.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -19,9 +19,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::model::{Block, BlockKind, Diagnostic, DiagnosticKind, Message, Role, Session, SessionFacts};
+use crate::model::{Block, BlockKind, Message, Role, Session, SessionFacts};
 use crate::source::json_string::call_text;
-use crate::source::jsonl::{decode_document, malformed_document};
+use crate::source::jsonl::{malformed_document, read_document};
 use crate::source::title::title_from_prompt;
 use crate::source::{own_fact, Candidate, ParseOutcome};
 
@@ -90,23 +90,10 @@ struct EnvironmentEntry {
 pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome) -> ParseOutcome {
     let path = candidate.path.as_path();
     let modified = file.metadata().and_then(|meta| meta.modified()).ok();
-    let read = match decode_document::<Vec<Box<RawValue>>>(BufReader::new(file)) {
-        Ok(read) => read,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
+    let Some(read) = read_document::<Vec<Box<RawValue>>>(file, path, &mut outcome) else {
+        return outcome;
     };
-    outcome.stats.bytes = read.bytes;
-    if read.invalid_utf8_replaced {
-        outcome.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
-    }
-    let stored = match read.decoded {
+    let stored = match read {
         Ok(stored) => stored,
         Err(err) => {
             outcome.stats.malformed_lines += 1;

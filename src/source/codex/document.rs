@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::model::{Diagnostic, DiagnosticKind};
+use crate::model::Diagnostic;
 use crate::source::jsonl::{decode_document, malformed_document};
 
 use super::record::{owned, part_texts, str_field, value_text, Record};
@@ -40,12 +40,7 @@ pub(super) fn observe_document(
 ) -> io::Result<u64> {
     let read = decode_document::<Document>(reader)?;
     if read.invalid_utf8_replaced {
-        diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
+        diagnostics.push(Diagnostic::invalid_utf8(path, None));
     }
     let document = match read.decoded {
         Ok(document) => document,

@@ -15,7 +15,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::limits::{READ_BUFFER, STRING_BUDGET};
-use crate::model::{BlockKind, Diagnostic, DiagnosticKind, FileStats, Role};
+use crate::model::{BlockKind, Diagnostic, FileStats, Role};
 
 use super::cwd::collect_paths;
 use super::session::{Conversation, Draft};
@@ -93,12 +93,7 @@ pub(super) fn read_txt(
         finish(done, position, &mut turn, paths, &mut conversation);
     }
     if invalid_utf8 {
-        diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
+        diagnostics.push(Diagnostic::invalid_utf8(path, None));
     }
     Ok(Transcript { conversation, stats })
 }

@@ -5,12 +5,10 @@
 //! that is a diagnostic, so the file is not recorded as read and is read again next run.
 
 use std::fs::File;
-use std::io::BufReader;
 
 use serde_json::value::RawValue;
 
-use crate::model::{Diagnostic, DiagnosticKind};
-use crate::source::jsonl::{decode_document, malformed_document};
+use crate::source::jsonl::{malformed_document, read_document};
 use crate::source::{Candidate, ParseOutcome};
 
 use super::replay::Replay;
@@ -22,23 +20,10 @@ pub(super) fn parse(candidate: &Candidate, file: File, mut outcome: ParseOutcome
     let path = candidate.path.as_path();
     // Decoded owned and raw (long strings cut, as in a JSONL line), then read as a record
     // borrowing that text.
-    let read = match decode_document::<Box<RawValue>>(BufReader::new(file)) {
-        Ok(read) => read,
-        Err(err) => {
-            outcome.diagnostics.push(Diagnostic::unreadable(path, &err));
-            return outcome;
-        }
+    let Some(read) = read_document::<Box<RawValue>>(file, path, &mut outcome) else {
+        return outcome;
     };
-    outcome.stats.bytes = read.bytes;
-    if read.invalid_utf8_replaced {
-        outcome.diagnostics.push(Diagnostic {
-            file: path.to_path_buf(),
-            line: None,
-            kind: DiagnosticKind::InvalidUtf8,
-            message: "invalid UTF-8 replaced with U+FFFD".to_owned(),
-        });
-    }
-    let raw = match read.decoded {
+    let raw = match read {
         Ok(raw) => raw,
         Err(err) => return malformed(outcome, candidate, &err),
     };
