@@ -512,12 +512,10 @@ impl<'a> Pipeline<'a> {
         let report = &mut self.report;
         let mut memories: Vec<PlannedMemory> = Vec::new();
         let mut ids: Vec<Uuid> = Vec::new();
-        // Rows of a session read from its transcript replace any salvaged ones, which only a
-        // tool that keeps prompts apart from its transcripts can have (salvaging or not now).
-        let salvages = self.settings.source.salvage().is_some();
+        // Rows of a session read from its transcript replace any salvaged ones.
         let mut transcribed: Vec<String> = Vec::new();
         for (plan, project, session, salvaged) in planned {
-            if salvages && !salvaged && project.messages > 0 {
+            if !salvaged && project.messages > 0 {
                 transcribed.push(session.id.clone());
             }
             report.messages.planned += project.messages;
